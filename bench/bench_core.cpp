@@ -1,0 +1,184 @@
+// Core benchmark: SSD forward+backward (chunked vs the sequential oracle), activation memory against
+// L, and one training step of small Mamba2 / Diff-Mamba2 LMs. Each case runs in a child process of
+// this executable so that its peak memory is its own. Prints one Markdown table.
+//
+//   bench_core                 run every case and print the table
+//   bench_core --quick         smaller repeat counts (a smoke run)
+//   bench_core --case ...      (internal) run one case and print a RESULT line
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <vector>
+
+#include "core/model/language_model.h"
+#include "core/ops/ssd.h"
+#include "core/runtime.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double rss_mb() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+template <typename F>
+double median_seconds(int warmup, int repeats, F&& f) {
+  for (int i = 0; i < warmup; ++i) f();
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    const auto a = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// FLOPs of one chunked SSD forward (the matmuls): per token and head 2Q(N+P) + 4PN.
+double ssd_flops(int64_t b, int64_t l, int64_t h, int64_t p, int64_t n, int64_t q) {
+  return static_cast<double>(b * l * h) * (2.0 * q * (n + p) + 4.0 * p * n);
+}
+
+int run_ssd(bool chunked, int64_t b, int64_t l, int64_t h, int64_t p, int64_t n, int repeats) {
+  torch::manual_seed(0);
+  auto x = torch::randn({b, l, h, p}).requires_grad_(true);
+  auto dt = torch::softplus(torch::randn({b, l, h}) - 2).requires_grad_(true);
+  auto A = (-torch::exp(torch::randn({h}) * 0.5)).requires_grad_(true);
+  auto B = torch::randn({b, l, 1, n}).requires_grad_(true);
+  auto C = torch::randn({b, l, 1, n}).requires_grad_(true);
+  auto D = torch::randn({h}).requires_grad_(true);
+  const double base = rss_mb();
+  auto once = [&] {
+    auto r = chunked ? dm::ops::ssd_chunked(x, dt, A, B, C, D, 256) : dm::ops::ssd_sequential(x, dt, A, B, C, D);
+    (r.y.sum() + r.final_state.sum()).backward();
+    for (auto* t : {&x, &dt, &A, &B, &C, &D}) t->mutable_grad() = torch::Tensor();
+  };
+  const double s = median_seconds(1, repeats, once);
+  std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f gflops=%.2f\n", s, double(b * l) / s,
+              peak_rss_mb() - base, 3.0 * ssd_flops(b, l, h, p, n, 256) / s / 1e9);
+  return 0;
+}
+
+int run_train(bool diff, int64_t b, int64_t l, int repeats) {
+  auto cfg = dm::model::ModelConfig::lm_defaults(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
+  cfg.vocab_size = 256;
+  cfg.d_model = 256;
+  cfg.n_layers = 4;
+  cfg.dropout = 0.1;
+  torch::manual_seed(0);
+  dm::model::LanguageModel m(cfg);
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.1));
+  auto ids = torch::randint(0, 256, {b, l + 1}, torch::kLong);
+  auto x = ids.narrow(1, 0, l), y = ids.narrow(1, 1, l);
+  const double base = rss_mb();
+  const double s = median_seconds(1, repeats, [&] {
+    opt.zero_grad();
+    m->loss(x, y).backward();
+    opt.step();
+  });
+  std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f params=%lld\n", s, double(b * l) / s,
+              peak_rss_mb() - base, static_cast<long long>(m->num_parameters()));
+  return 0;
+}
+
+int run_gemm(int repeats) {
+  auto a = torch::randn({1024, 1024}), c = torch::randn({1024, 1024});
+  const double s = median_seconds(3, repeats, [&] { auto r = torch::mm(a, c); });
+  std::printf("RESULT seconds=%.6f gflops=%.2f\n", s, 2.0 * 1024 * 1024 * 1024 / s / 1e9);
+  return 0;
+}
+
+struct Row {
+  std::string name, args;
+};
+
+std::string field(const std::string& line, const std::string& key) {
+  auto pos = line.find(key + "=");
+  if (pos == std::string::npos) return "";
+  pos += key.size() + 1;
+  return line.substr(pos, line.find(' ', pos) - pos);
+}
+
+std::string run_child(const char* self, const std::string& args) {
+  const std::string cmd = std::string(self) + " --case " + args;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return "";
+  char buf[512];
+  std::string result;
+  while (std::fgets(buf, sizeof buf, f))
+    if (std::strncmp(buf, "RESULT", 6) == 0) result = buf;
+  pclose(f);
+  if (!result.empty() && result.back() == '\n') result.pop_back();
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dm::init_runtime(0);
+  if (argc > 2 && std::string(argv[1]) == "--case") {
+    const std::string c = argv[2];
+    auto arg = [&](int i) { return std::stoll(argv[i]); };
+    if (c == "ssd") return run_ssd(std::string(argv[3]) == "chunked", arg(4), arg(5), arg(6), arg(7), arg(8), int(arg(9)));
+    if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
+    if (c == "gemm") return run_gemm(int(arg(3)));
+    return 2;
+  }
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const int rep = quick ? 2 : 5, rep_seq = quick ? 1 : 3;
+  std::printf("LibTorch %s, %d intra-op threads\n\n", dm::torch_version().c_str(), torch::get_num_threads());
+
+  const auto gemm = run_child(argv[0], "gemm 10");
+  const double peak_gflops = std::stod(field(gemm, "gflops").empty() ? "0" : field(gemm, "gflops"));
+  std::printf("fp32 GEMM 1024^3 on this machine: %.1f GFLOP/s (the compute floor below uses it)\n\n", peak_gflops);
+
+  std::printf("| case | shape | median s | tokens/s | peak MB | GFLOP/s | vs oracle |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|\n");
+  struct Shape { int64_t b, l; };
+  for (auto s : {Shape{8, 1024}, Shape{2, 4096}}) {
+    const std::string dims = std::to_string(s.b) + " " + std::to_string(s.l) + " 8 64 64 ";
+    const auto ch = run_child(argv[0], "ssd chunked " + dims + std::to_string(rep));
+    const auto sq = run_child(argv[0], "ssd sequential " + dims + std::to_string(rep_seq));
+    const double tc = std::stod(field(ch, "tokens_per_s")), ts = std::stod(field(sq, "tokens_per_s"));
+    const std::string shape = "B=" + std::to_string(s.b) + " L=" + std::to_string(s.l) + " H=8 P=64 N=64";
+    std::printf("| SSD fwd+bwd chunked (Q=256) | %s | %s | %.0f | %s | %s | %.1f× |\n", shape.c_str(),
+                field(ch, "seconds").c_str(), tc, field(ch, "peak_mb").c_str(), field(ch, "gflops").c_str(), tc / ts);
+    std::printf("| SSD fwd+bwd sequential oracle | %s | %s | %.0f | %s | – | 1.0× |\n", shape.c_str(),
+                field(sq, "seconds").c_str(), ts, field(sq, "peak_mb").c_str());
+    std::fflush(stdout);
+  }
+  for (int64_t l : {1024, 2048, 4096, 8192}) {
+    const auto ch = run_child(argv[0], "ssd chunked 2 " + std::to_string(l) + " 8 64 64 " + std::to_string(rep));
+    std::printf("| SSD fwd+bwd chunked, memory vs L | B=2 L=%lld H=8 P=64 N=64 | %s | %s | %s | %s | |\n",
+                static_cast<long long>(l), field(ch, "seconds").c_str(), field(ch, "tokens_per_s").c_str(),
+                field(ch, "peak_mb").c_str(), field(ch, "gflops").c_str());
+    std::fflush(stdout);
+  }
+  for (const char* fam : {"mamba2", "diffmamba2"}) {
+    const auto r = run_child(argv[0], std::string("train ") + fam + " 8 512 " + std::to_string(rep));
+    std::printf("| train step (fwd+bwd+AdamW) %s LM, 4 layers × [mixer, mixer, FFN], d_model 256, %s params | B=8 L=512 | %s | %s | %s | – | |\n",
+                fam, field(r, "params").c_str(), field(r, "seconds").c_str(), field(r, "tokens_per_s").c_str(),
+                field(r, "peak_mb").c_str());
+    std::fflush(stdout);
+  }
+  std::printf("\npeak MB = peak resident memory of the case's process minus its resident memory after the inputs were built.\n");
+  std::printf("GFLOP/s counts the chunked algorithm's matmul FLOPs (forward 2Q(N+P)+4PN per token and head, backward 2×).\n");
+  return 0;
+}

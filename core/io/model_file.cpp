@@ -1,0 +1,59 @@
+#include "core/io/model_file.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <torch/torch.h>
+
+#include "core/common/error.h"
+#include "core/io/safetensors.h"
+#include "core/runtime.h"
+
+namespace dm::io {
+
+void save_model(const model::LanguageModel& model, const std::string& path,
+                const std::map<std::string, std::string>& extra_metadata) {
+  NamedTensors tensors;
+  for (const auto& item : model->named_parameters()) tensors.emplace_back(item.key(), item.value());
+  std::map<std::string, std::string> meta = extra_metadata;
+  meta["format"] = "pt";
+  meta["dm_format"] = kModelFormat;
+  meta["dm_model_config"] = model->config().to_json().dump();
+  meta["libtorch"] = torch_version();
+  if (model->config().tie_embeddings) meta["lm_head.weight"] = "backbone.embeddings.weight";
+  write_safetensors(path, tensors, meta);
+}
+
+model::LanguageModel load_model(const std::string& path) {
+  const auto file = read_safetensors(path);
+  auto fmt = file.metadata.find("dm_format");
+  auto cfg_text = file.metadata.find("dm_model_config");
+  if (fmt == file.metadata.end() || cfg_text == file.metadata.end())
+    throw FileError(path, "not a Diff-Mamba Studio model file (metadata has no dm_format / dm_model_config)");
+  if (fmt->second != kModelFormat)
+    throw FileError(path, "model format '" + fmt->second + "' is not supported (this build reads " + kModelFormat + ")");
+  model::ModelConfig cfg;
+  try {
+    cfg = model::ModelConfig::from_json(nlohmann::json::parse(cfg_text->second));
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(path, std::string("stored model config is not valid JSON: ") + e.what());
+  } catch (const ConfigError& e) {
+    throw FileError(path, std::string("stored model config is invalid: ") + e.what());
+  }
+  model::LanguageModel m(cfg);
+  torch::NoGradGuard no_grad;
+  std::set<std::string> used;
+  for (auto& item : m->named_parameters()) {
+    const auto* t = file.find(item.key());
+    if (!t) throw FileError(path, "missing tensor '" + item.key() + "'");
+    if (t->sizes() != item.value().sizes())
+      throw FileError(path, "tensor '" + item.key() + "' has shape " + c10::str(t->sizes()) + ", the config needs " +
+                                c10::str(item.value().sizes()));
+    item.value().copy_(*t);
+    used.insert(item.key());
+  }
+  for (const auto& [name, t] : file.tensors)
+    if (!used.count(name)) throw FileError(path, "unexpected tensor '" + name + "' for this config");
+  return m;
+}
+
+}  // namespace dm::io

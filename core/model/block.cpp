@@ -1,0 +1,94 @@
+#include "core/model/block.h"
+
+#include <torch/torch.h>
+
+namespace dm::model {
+
+FeedForwardImpl::FeedForwardImpl(int64_t d_model, int64_t expand, double dropout_) : dropout(dropout_) {
+  fc1 = register_module("fc1", torch::nn::Linear(d_model, expand * d_model));
+  fc2 = register_module("fc2", torch::nn::Linear(expand * d_model, d_model));
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  return fc2->forward(torch::dropout(torch::gelu(fc1->forward(x)), dropout, is_training()));
+}
+
+BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
+    : backbone_(cfg.backbone), index_(index), dropout_(cfg.dropout), residual_in_fp32_(cfg.residual_in_fp32) {
+  const int64_t d = cfg.d_model;
+  if (cfg.is_ffn_block(index)) {
+    kind_ = SubLayer::ffn;
+  } else {
+    kind_ = cfg.is_diff_block(index) ? SubLayer::diffmamba2 : SubLayer::mamba2;
+  }
+  if (backbone_ == Backbone::hf) {
+    rms_norm = register_module("norm", std::make_shared<RMSNormImpl>(d, cfg.norm_eps));
+  } else {
+    layer_norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-5)));
+  }
+  switch (kind_) {
+    case SubLayer::mamba2:
+      mixer = register_module("mixer", Mamba2Mixer(cfg.full_mixer()));
+      break;
+    case SubLayer::diffmamba2:
+      mixer_1 = register_module("mixer_1", Mamba2Mixer(cfg.half_mixer()));
+      mixer_2 = register_module("mixer_2", Mamba2Mixer(cfg.half_mixer()));
+      lambda_q1 = register_parameter("lambda_q1", torch::randn({d}));
+      subln = register_module("subln", std::make_shared<RMSNormImpl>(d, 1e-5));
+      lambda_init_ = model::lambda_init(index);
+      break;
+    case SubLayer::ffn:
+      ffn = register_module("ffn", FeedForward(d, cfg.ffn_expand, cfg.dropout));
+      break;
+  }
+}
+
+torch::Tensor BlockImpl::lambda() const {
+  const auto ct = torch::promote_types(lambda_q1.scalar_type(), torch::kFloat);
+  return torch::sigmoid(lambda_q1.to(ct).sum()) + lambda_init_;
+}
+
+torch::Tensor BlockImpl::combine(const torch::Tensor& y1, const torch::Tensor& y2) const {
+  return subln->forward(y1 - lambda().to(y2.scalar_type()) * y2) * (1.0 - lambda_init_);
+}
+
+torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, bool one_step) {
+  switch (kind_) {
+    case SubLayer::mamba2:
+      return one_step ? mixer->step(h, state->m1) : mixer->forward(h, state ? &state->m1 : nullptr);
+    case SubLayer::diffmamba2: {
+      auto y1 = one_step ? mixer_1->step(h, state->m1) : mixer_1->forward(h, state ? &state->m1 : nullptr);
+      auto y2 = one_step ? mixer_2->step(h, state->m2) : mixer_2->forward(h, state ? &state->m2 : nullptr);
+      return combine(y1, y2);
+    }
+    case SubLayer::ffn:
+      return ffn->forward(h);
+  }
+  return {};
+}
+
+torch::Tensor BlockImpl::wrap(const torch::Tensor& x, BlockState* state, bool one_step) {
+  if (backbone_ == Backbone::hf) {
+    auto residual = residual_in_fp32_ ? x.to(torch::promote_types(x.scalar_type(), torch::kFloat)) : x;
+    auto h = rms_norm->forward(x.to(rms_norm->weight.scalar_type()));
+    return residual + sublayer(h, state, one_step).to(residual.scalar_type());
+  }
+  auto y = torch::dropout(sublayer(x, state, one_step), dropout_, is_training());
+  return layer_norm->forward(x + y);
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, BlockState* state) { return wrap(x, state, false); }
+
+torch::Tensor BlockImpl::step(const torch::Tensor& x, BlockState& state) { return wrap(x, &state, true); }
+
+BlockState BlockImpl::initial_state(int64_t batch, const torch::TensorOptions& opts) const {
+  BlockState s;
+  if (kind_ == SubLayer::mamba2) s.m1 = mixer->initial_state(batch, opts);
+  if (kind_ == SubLayer::diffmamba2) {
+    s.m1 = mixer_1->initial_state(batch, opts);
+    s.m2 = mixer_2->initial_state(batch, opts);
+  }
+  return s;
+}
+
+}  // namespace dm::model

@@ -1,0 +1,72 @@
+// One residual block of either backbone, holding one sub-layer: a Mamba2 mixer, a Diff-Mamba2
+// pair (mixer_1, mixer_2, lambda_q1, subln), or (lm backbone) a GELU feed-forward network.
+//   hf: x ← x + f(RMSNorm(x))   (pre-norm, residual optionally kept in fp32)
+//   lm: x ← LayerNorm(x + Dropout(f(x)))   (post-norm)
+// Diff-Mamba2: f(u) = subln(mixer_1(u) − λ·mixer_2(u))·(1 − λ_init), λ = sigmoid(Σ lambda_q1) + λ_init.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "core/model/config.h"
+#include "core/model/mamba2_mixer.h"
+
+namespace dm::model {
+
+enum class SubLayer { mamba2, diffmamba2, ffn };
+
+// Decoding state of one block (m2 is used only by Diff-Mamba2 blocks; FFN blocks keep none).
+struct BlockState {
+  MixerState m1, m2;
+};
+
+class FeedForwardImpl : public torch::nn::Module {
+ public:
+  FeedForwardImpl(int64_t d_model, int64_t expand, double dropout);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  double dropout;
+};
+TORCH_MODULE(FeedForward);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  // `index` is the block's 0-based position in the backbone (ℓ of λ_init).
+  BlockImpl(const ModelConfig& cfg, int64_t index);
+
+  // x [B, L, D]; with `state`, fills the decoding state of its mixers.
+  torch::Tensor forward(const torch::Tensor& x, BlockState* state = nullptr);
+  // x [B, D]: one token, advancing `state`.
+  torch::Tensor step(const torch::Tensor& x, BlockState& state);
+  BlockState initial_state(int64_t batch, const torch::TensorOptions& opts) const;
+
+  SubLayer kind() const { return kind_; }
+  int64_t index() const { return index_; }
+  double lambda_init() const { return lambda_init_; }
+  // λ = sigmoid(Σ lambda_q1) + λ_init (Diff-Mamba2 blocks only).
+  torch::Tensor lambda() const;
+  // The Diff-Mamba2 combination, exposed for tests: subln(y1 − λ·y2)·(1 − λ_init).
+  torch::Tensor combine(const torch::Tensor& y1, const torch::Tensor& y2) const;
+
+  std::shared_ptr<RMSNormImpl> rms_norm;  // "norm" in the hf backbone
+  torch::nn::LayerNorm layer_norm{nullptr};  // "norm" in the lm backbone
+  Mamba2Mixer mixer{nullptr}, mixer_1{nullptr}, mixer_2{nullptr};
+  torch::Tensor lambda_q1;
+  std::shared_ptr<RMSNormImpl> subln;
+  FeedForward ffn{nullptr};
+
+ private:
+  torch::Tensor sublayer(const torch::Tensor& h, BlockState* state, bool one_step);
+  torch::Tensor wrap(const torch::Tensor& x, BlockState* state, bool one_step);
+
+  SubLayer kind_;
+  Backbone backbone_;
+  int64_t index_;
+  double lambda_init_ = 0.0;
+  double dropout_;
+  bool residual_in_fp32_;
+};
+TORCH_MODULE(Block);
+
+}  // namespace dm::model

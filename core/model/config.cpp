@@ -1,0 +1,228 @@
+#include "core/model/config.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/common/error.h"
+
+namespace dm::model {
+namespace {
+
+template <typename T>
+std::string str(T v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+void positive(const std::string& name, int64_t v) {
+  if (v <= 0) throw ConfigError(name, str(v), "must be a positive integer");
+}
+
+}  // namespace
+
+void MixerConfig::validate(const std::string& p) const {
+  positive(p + "d_model", d_model);
+  positive(p + "expand", expand);
+  positive(p + "head_dim", head_dim);
+  positive(p + "d_state", d_state);
+  positive(p + "n_groups", n_groups);
+  positive(p + "conv_kernel", conv_kernel);
+  positive(p + "chunk_size", chunk_size);
+  if (d_inner() % head_dim != 0)
+    throw ConfigError(p + "head_dim", str(head_dim),
+                      "must divide d_inner = expand·d_model = " + str(d_inner()));
+  if (n_heads() % n_groups != 0)
+    throw ConfigError(p + "n_groups", str(n_groups), "must divide the number of heads " + str(n_heads()));
+  if (!(dt_min > 0 && dt_max >= dt_min))
+    throw ConfigError(p + "dt_min/dt_max", str(dt_min) + "/" + str(dt_max), "need 0 < dt_min <= dt_max");
+  if (!(dt_init_floor > 0)) throw ConfigError(p + "dt_init_floor", str(dt_init_floor), "must be > 0");
+  if (!(dt_limit_min >= 0 && dt_limit_max > dt_limit_min))
+    throw ConfigError(p + "dt_limit", "(" + str(dt_limit_min) + ", " + str(dt_limit_max) + ")",
+                      "need 0 <= min < max");
+  if (!(a_init_min > 0 && a_init_max >= a_init_min))
+    throw ConfigError(p + "A_init_range", "(" + str(a_init_min) + ", " + str(a_init_max) + ")",
+                      "need 0 < min <= max");
+  if (!(norm_eps > 0)) throw ConfigError(p + "norm_eps", str(norm_eps), "must be > 0");
+}
+
+std::string to_string(Backbone b) { return b == Backbone::hf ? "hf" : "lm"; }
+std::string to_string(Family f) { return f == Family::mamba2 ? "mamba2" : "diffmamba2"; }
+
+double lambda_init(int64_t layer_index) { return 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer_index)); }
+
+ModelConfig ModelConfig::lm_defaults(Family family) {
+  ModelConfig c;
+  c.backbone = Backbone::lm;
+  c.family = family;
+  c.vocab_size = 27;
+  c.d_model = 1024;
+  c.n_layers = 16;
+  c.expand = 2;
+  c.head_dim = 128;
+  c.d_state = 64;
+  c.dropout = 0.25;
+  return c;
+}
+
+ModelConfig ModelConfig::hf_370m(Family family) {
+  ModelConfig c;
+  c.backbone = Backbone::hf;
+  c.family = family;
+  c.vocab_size = 50288;
+  c.d_model = 1024;
+  c.n_layers = 48;
+  c.expand = 2;
+  c.head_dim = 64;
+  c.d_state = 128;
+  c.residual_in_fp32 = true;
+  c.diff_layers = "alternate";
+  return c;
+}
+
+MixerConfig ModelConfig::full_mixer() const {
+  MixerConfig m;
+  m.d_model = d_model;
+  m.expand = expand;
+  m.head_dim = head_dim;
+  m.d_state = d_state;
+  m.n_groups = n_groups;
+  m.conv_kernel = conv_kernel;
+  m.chunk_size = chunk_size;
+  m.dt_min = dt_min;
+  m.dt_max = dt_max;
+  m.dt_init_floor = dt_init_floor;
+  m.dt_limit_min = dt_limit_min;
+  m.dt_limit_max = dt_limit_max;
+  m.use_bias = use_bias;
+  m.use_conv_bias = use_conv_bias;
+  m.norm_eps = norm_eps;
+  m.init = backbone == Backbone::hf ? InitStyle::hf : InitStyle::lm;
+  return m;
+}
+
+MixerConfig ModelConfig::half_mixer() const {
+  MixerConfig m = full_mixer();
+  m.expand = expand / 2;
+  m.head_dim = head_dim / 2;
+  return m;
+}
+
+int64_t ModelConfig::num_blocks() const { return backbone == Backbone::hf ? n_layers : 3 * n_layers; }
+
+bool ModelConfig::is_ffn_block(int64_t block) const { return backbone == Backbone::lm && block % 3 == 2; }
+
+bool ModelConfig::is_diff_block(int64_t block) const {
+  if (family != Family::diffmamba2 || is_ffn_block(block)) return false;
+  if (backbone == Backbone::lm) return true;
+  if (diff_layers == "alternate") return block % 2 == 0;
+  if (diff_layers == "all") return true;
+  if (diff_layers == "quarter") return block >= n_layers - n_layers / 4;
+  const int64_t k = std::stoll(diff_layers);  // validated: a non-negative integer
+  return block >= n_layers - k;
+}
+
+void ModelConfig::validate() const {
+  positive("vocab_size", vocab_size);
+  positive("d_model", d_model);
+  positive("n_layers", n_layers);
+  full_mixer().validate("");
+  if (family == Family::diffmamba2) {
+    if (expand % 2 != 0)
+      throw ConfigError("expand", str(expand),
+                        "must be even for diffmamba2 (each of the two mixers uses expand / 2)");
+    if (head_dim % 2 != 0)
+      throw ConfigError("head_dim", str(head_dim),
+                        "must be even for diffmamba2 (each of the two mixers uses head_dim / 2)");
+    half_mixer().validate("diff mixer ");
+  }
+  if (backbone == Backbone::hf && family == Family::diffmamba2 && diff_layers != "alternate" &&
+      diff_layers != "all" && diff_layers != "quarter") {
+    bool digits = !diff_layers.empty() && diff_layers.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoll(diff_layers) > n_layers)
+      throw ConfigError("diff_layers", "'" + diff_layers + "'",
+                        "must be alternate, all, quarter or a layer count 0.." + str(n_layers));
+  }
+  if (!(dropout >= 0.0 && dropout < 1.0)) throw ConfigError("dropout", str(dropout), "must be in [0, 1)");
+  positive("ffn_expand", ffn_expand);
+  if (!(initializer_range > 0)) throw ConfigError("initializer_range", str(initializer_range), "must be > 0");
+}
+
+nlohmann::json ModelConfig::to_json() const {
+  nlohmann::json j;
+  j["backbone"] = to_string(backbone);
+  j["family"] = to_string(family);
+  j["vocab_size"] = vocab_size;
+  j["d_model"] = d_model;
+  j["n_layers"] = n_layers;
+  j["expand"] = expand;
+  j["head_dim"] = head_dim;
+  j["d_state"] = d_state;
+  j["n_groups"] = n_groups;
+  j["conv_kernel"] = conv_kernel;
+  j["chunk_size"] = chunk_size;
+  j["dt_min"] = dt_min;
+  j["dt_max"] = dt_max;
+  j["dt_init_floor"] = dt_init_floor;
+  j["dt_limit"] = {dt_limit_min, std::isinf(dt_limit_max) ? nlohmann::json("inf") : nlohmann::json(dt_limit_max)};
+  j["use_bias"] = use_bias;
+  j["use_conv_bias"] = use_conv_bias;
+  j["norm_eps"] = norm_eps;
+  j["tie_embeddings"] = tie_embeddings;
+  j["residual_in_fp32"] = residual_in_fp32;
+  j["diff_layers"] = diff_layers;
+  j["initializer_range"] = initializer_range;
+  j["rescale_prenorm_residual"] = rescale_prenorm_residual;
+  j["dropout"] = dropout;
+  j["ffn_expand"] = ffn_expand;
+  return j;
+}
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
+  ModelConfig c;
+  try {
+    const std::string bb = j.at("backbone").get<std::string>();
+    if (bb != "hf" && bb != "lm") throw ConfigError("backbone", "'" + bb + "'", "must be hf or lm");
+    c.backbone = bb == "hf" ? Backbone::hf : Backbone::lm;
+    const std::string fam = j.at("family").get<std::string>();
+    if (fam != "mamba2" && fam != "diffmamba2") throw ConfigError("family", "'" + fam + "'", "must be mamba2 or diffmamba2");
+    c.family = fam == "mamba2" ? Family::mamba2 : Family::diffmamba2;
+    auto get = [&](const char* key, auto& field) {
+      if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+    };
+    get("vocab_size", c.vocab_size);
+    get("d_model", c.d_model);
+    get("n_layers", c.n_layers);
+    get("expand", c.expand);
+    get("head_dim", c.head_dim);
+    get("d_state", c.d_state);
+    get("n_groups", c.n_groups);
+    get("conv_kernel", c.conv_kernel);
+    get("chunk_size", c.chunk_size);
+    get("dt_min", c.dt_min);
+    get("dt_max", c.dt_max);
+    get("dt_init_floor", c.dt_init_floor);
+    if (j.contains("dt_limit")) {
+      const auto& lim = j.at("dt_limit");
+      c.dt_limit_min = lim.at(0).get<double>();
+      c.dt_limit_max = lim.at(1).is_string() ? std::numeric_limits<double>::infinity() : lim.at(1).get<double>();
+    }
+    get("use_bias", c.use_bias);
+    get("use_conv_bias", c.use_conv_bias);
+    get("norm_eps", c.norm_eps);
+    get("tie_embeddings", c.tie_embeddings);
+    get("residual_in_fp32", c.residual_in_fp32);
+    get("diff_layers", c.diff_layers);
+    get("initializer_range", c.initializer_range);
+    get("rescale_prenorm_residual", c.rescale_prenorm_residual);
+    get("dropout", c.dropout);
+    get("ffn_expand", c.ffn_expand);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError("model config", "(json)", std::string("malformed: ") + e.what());
+  }
+  c.validate();
+  return c;
+}
+
+}  // namespace dm::model

@@ -1,0 +1,98 @@
+// Model hyper-parameters: one Mamba2 mixer (MixerConfig) and a whole language model (ModelConfig).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace dm::model {
+
+// Which recipe initialises a freshly built mixer (spec upstream.md §2.3).
+enum class InitStyle { lm, hf };
+
+// One Mamba2 mixer. Derived sizes follow upstream.md §2.1.
+struct MixerConfig {
+  int64_t d_model = 256;
+  int64_t expand = 2;
+  int64_t head_dim = 64;
+  int64_t d_state = 64;
+  int64_t n_groups = 1;
+  int64_t conv_kernel = 4;
+  int64_t chunk_size = 256;
+  double dt_min = 1e-3, dt_max = 0.1, dt_init_floor = 1e-4;
+  double dt_limit_min = 0.0, dt_limit_max = std::numeric_limits<double>::infinity();
+  double a_init_min = 1.0, a_init_max = 16.0;
+  bool use_bias = false;
+  bool use_conv_bias = true;
+  double norm_eps = 1e-5;
+  InitStyle init = InitStyle::lm;
+
+  int64_t d_inner() const { return expand * d_model; }
+  int64_t n_heads() const { return d_inner() / head_dim; }
+  int64_t conv_dim() const { return d_inner() + 2 * n_groups * d_state; }
+  int64_t in_proj_rows() const { return 2 * d_inner() + 2 * n_groups * d_state + n_heads(); }
+
+  // Throws ConfigError naming `prefix + parameter` and the rule it breaks.
+  void validate(const std::string& prefix = "") const;
+};
+
+// hf: the pretrained / retrieval backbone (pre-norm RMSNorm blocks, norm_f, tied head).
+// lm: the from-scratch language-modelling backbone ([mixer, mixer, FFN] × n_layers, post-LayerNorm).
+enum class Backbone { hf, lm };
+enum class Family { mamba2, diffmamba2 };
+
+std::string to_string(Backbone b);
+std::string to_string(Family f);
+
+struct ModelConfig {
+  Backbone backbone = Backbone::lm;
+  Family family = Family::mamba2;
+  int64_t vocab_size = 27;
+  int64_t d_model = 256;
+  int64_t n_layers = 4;
+  // Geometry of a full Mamba2 mixer; a Diff-Mamba2 sub-layer uses two mixers with expand / 2 and
+  // head_dim / 2 (same number of heads).
+  int64_t expand = 2;
+  int64_t head_dim = 128;
+  int64_t d_state = 64;
+  int64_t n_groups = 1;
+  int64_t conv_kernel = 4;
+  int64_t chunk_size = 256;
+  double dt_min = 1e-3, dt_max = 0.1, dt_init_floor = 1e-4;
+  double dt_limit_min = 0.0, dt_limit_max = std::numeric_limits<double>::infinity();
+  bool use_bias = false;
+  bool use_conv_bias = true;
+  double norm_eps = 1e-5;
+  bool tie_embeddings = true;
+  // hf backbone only.
+  bool residual_in_fp32 = true;
+  std::string diff_layers = "alternate";  // alternate | all | quarter | <k> (the last k blocks)
+  double initializer_range = 0.1;
+  bool rescale_prenorm_residual = false;
+  // lm backbone only.
+  double dropout = 0.0;
+  int64_t ffn_expand = 4;
+
+  // The seed's defaults: LM experiments (expand 2, head_dim 128, d_state 64) and AntonV/mamba2-370m-hf.
+  static ModelConfig lm_defaults(Family family);
+  static ModelConfig hf_370m(Family family);
+
+  MixerConfig full_mixer() const;
+  MixerConfig half_mixer() const;
+  // Number of residual blocks: n_layers (hf) or 3·n_layers (lm: mixer, mixer, FFN per layer).
+  int64_t num_blocks() const;
+  // lm: position 3k+2 is an FFN. hf: every block is a mixer block.
+  bool is_ffn_block(int64_t block) const;
+  bool is_diff_block(int64_t block) const;
+
+  void validate() const;
+  nlohmann::json to_json() const;
+  static ModelConfig from_json(const nlohmann::json& j);
+};
+
+// λ_init(ℓ) = 0.8 − 0.6·exp(−0.3·ℓ), ℓ the block's 0-based position (never stored, always recomputed).
+double lambda_init(int64_t layer_index);
+
+}  // namespace dm::model

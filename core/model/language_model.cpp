@@ -1,0 +1,104 @@
+#include "core/model/language_model.h"
+
+#include <cmath>
+#include <torch/torch.h>
+
+namespace dm::model {
+
+Mamba2BackboneImpl::Mamba2BackboneImpl(const ModelConfig& cfg) {
+  embeddings = register_module("embeddings", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
+  torch::nn::ModuleList list;
+  for (int64_t i = 0; i < cfg.num_blocks(); ++i) {
+    layers.emplace_back(cfg, i);
+    list->push_back(layers.back());
+  }
+  register_module("layers", list);
+  if (cfg.backbone == Backbone::hf)
+    norm_f = register_module("norm_f", std::make_shared<RMSNormImpl>(cfg.d_model, cfg.norm_eps));
+}
+
+LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
+  cfg_.validate();
+  backbone = register_module("backbone", Mamba2Backbone(cfg_));
+  if (!cfg_.tie_embeddings)
+    lm_head = register_module("lm_head",
+                              torch::nn::Linear(torch::nn::LinearOptions(cfg_.d_model, cfg_.vocab_size).bias(false)));
+  torch::NoGradGuard no_grad;
+  if (cfg_.backbone == Backbone::lm) {
+    // AdaptiveEmbedding with div_val 1: N(0, (init_scale · D^-1/2)²), init_scale 0.5.
+    backbone->embeddings->weight.normal_(0.0, 0.5 / std::sqrt(static_cast<double>(cfg_.d_model)));
+  } else {
+    backbone->embeddings->weight.normal_(0.0, cfg_.initializer_range);
+    if (cfg_.rescale_prenorm_residual) {
+      for (auto& blk : backbone->layers) {
+        for (auto* m : {blk->mixer.get(), blk->mixer_1.get(), blk->mixer_2.get()}) {
+          if (!m) continue;
+          torch::nn::init::kaiming_uniform_(m->out_proj->weight, std::sqrt(5.0));
+          m->out_proj->weight.div_(std::sqrt(static_cast<double>(cfg_.n_layers)));
+        }
+      }
+    }
+  }
+}
+
+torch::Tensor LanguageModelImpl::embed(const torch::Tensor& ids) {
+  auto h = backbone->embeddings->forward(ids);
+  if (cfg_.backbone == Backbone::lm) h = h * std::sqrt(static_cast<double>(cfg_.d_model));
+  return h;
+}
+
+torch::Tensor LanguageModelImpl::head(const torch::Tensor& h) {
+  auto x = h;
+  if (backbone->norm_f) x = backbone->norm_f->forward(x.to(backbone->norm_f->weight.scalar_type()));
+  const auto& w = cfg_.tie_embeddings ? backbone->embeddings->weight : lm_head->weight;
+  return torch::matmul(x.to(w.scalar_type()), w.t()).to(torch::promote_types(w.scalar_type(), torch::kFloat));
+}
+
+torch::Tensor LanguageModelImpl::forward_ex(const torch::Tensor& ids, std::vector<torch::Tensor>* hidden,
+                                            DecodeState* state) {
+  TORCH_CHECK(ids.dim() == 2, "LanguageModel: ids must be [B, L]");
+  auto h = embed(ids);
+  if (state) {
+    state->blocks.resize(backbone->layers.size());
+    state->position = ids.size(1);
+  }
+  for (size_t i = 0; i < backbone->layers.size(); ++i) {
+    h = backbone->layers[i]->forward(h, state ? &state->blocks[i] : nullptr);
+    if (hidden) hidden->push_back(h);
+  }
+  return head(h);
+}
+
+torch::Tensor LanguageModelImpl::forward(const torch::Tensor& ids) { return forward_ex(ids, nullptr, nullptr); }
+
+torch::Tensor LanguageModelImpl::step(const torch::Tensor& ids, DecodeState& state) {
+  TORCH_CHECK(ids.dim() == 1, "LanguageModel::step: ids must be [B]");
+  TORCH_CHECK(state.blocks.size() == backbone->layers.size(), "LanguageModel::step: state has ",
+              state.blocks.size(), " blocks, the model ", backbone->layers.size());
+  auto h = embed(ids);
+  for (size_t i = 0; i < backbone->layers.size(); ++i) h = backbone->layers[i]->step(h, state.blocks[i]);
+  state.position += 1;
+  return head(h);
+}
+
+DecodeState LanguageModelImpl::initial_state(int64_t batch) const {
+  DecodeState s;
+  const auto& w = backbone->embeddings->weight;
+  for (const auto& blk : backbone->layers) s.blocks.push_back(blk->initial_state(batch, w.options()));
+  return s;
+}
+
+torch::Tensor LanguageModelImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {
+  auto logits = forward(ids);
+  return torch::nn::functional::cross_entropy(
+      logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+}
+
+int64_t LanguageModelImpl::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace dm::model

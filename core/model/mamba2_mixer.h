@@ -1,0 +1,46 @@
+// The Mamba2 mixer: in_proj → [z | xBC | dt], causal conv + SiLU on xBC, SSD scan with D skip,
+// gated RMSNorm with z, out_proj. Parameter names follow the HF Mamba2 layout.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include "core/model/config.h"
+#include "core/model/norms.h"
+
+namespace dm::model {
+
+// Decoding state of one mixer: the last K pre-conv xBC inputs and the SSM state.
+struct MixerState {
+  torch::Tensor conv;  // [B, conv_dim, K]
+  torch::Tensor ssm;   // [B, H, P, N]
+};
+
+class Mamba2MixerImpl : public torch::nn::Module {
+ public:
+  explicit Mamba2MixerImpl(const MixerConfig& cfg);
+
+  // u [B, L, D] → [B, L, D]. With `state`, also stores the decoding state after the last position.
+  torch::Tensor forward(const torch::Tensor& u, MixerState* state = nullptr);
+  // One token: u [B, D] → [B, D], advancing `state`.
+  torch::Tensor step(const torch::Tensor& u, MixerState& state);
+  MixerState initial_state(int64_t batch, const torch::TensorOptions& opts) const;
+
+  const MixerConfig& config() const { return cfg_; }
+
+  torch::nn::Linear in_proj{nullptr};
+  torch::nn::Conv1d conv1d{nullptr};
+  torch::Tensor dt_bias, A_log, D;
+  std::shared_ptr<RMSNormImpl> norm;
+  torch::nn::Linear out_proj{nullptr};
+
+ private:
+  void reset_ssm_parameters();
+  torch::Tensor time_step(const torch::Tensor& dt_raw) const;
+
+  MixerConfig cfg_;
+};
+TORCH_MODULE(Mamba2Mixer);
+
+}  // namespace dm::model

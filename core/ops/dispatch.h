@@ -1,0 +1,23 @@
+// The one place that decides whether an op runs on the LibTorch reference path or a CUDA kernel.
+#pragma once
+
+#include <torch/types.h>
+
+namespace dm::ops {
+
+// True when this build carries the CUDA kernels of kernels/ (configured with DM_CUDA).
+bool cuda_kernels_built();
+
+// True when `t` may go to a forward-only CUDA kernel: the build has kernels, t is a CUDA fp32
+// tensor, and no gradient is needed for this call.
+bool use_cuda_kernel(const torch::Tensor& t, bool needs_grad);
+
+namespace cuda {
+// Implemented in ops/cuda_dispatch.cpp only when the kernels are built.
+torch::Tensor causal_conv1d_fwd(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                bool silu);
+torch::Tensor gated_rms_norm_fwd(const torch::Tensor& y, const torch::Tensor& z, const torch::Tensor& weight,
+                                 double eps, int64_t group_size);
+}  // namespace cuda
+
+}  // namespace dm::ops

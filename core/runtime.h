@@ -1,0 +1,13 @@
+// Process-wide LibTorch set-up (thread pools) and version facts.
+#pragma once
+
+#include <string>
+
+namespace dm {
+
+// Sets LibTorch's intra-op threads (0 = all hardware threads) and, once per process, the inter-op
+// threads. Call at start-up before any tensor work.
+void init_runtime(int threads = 0);
+std::string torch_version();
+
+}  // namespace dm

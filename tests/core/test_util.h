@@ -1,0 +1,29 @@
+// Helpers shared by the core test suites: relative error and QtTest-friendly tensor comparison.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <QtTest>
+#include <string>
+
+namespace dm::test {
+
+// max |a − b| / max(max |b|, tiny): one number that says how far a is from the reference b.
+inline double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
+  auto ad = a.detach().to(torch::kDouble), bd = b.detach().to(torch::kDouble);
+  const double scale = std::max(bd.abs().max().item<double>(), 1e-300);
+  return (ad - bd).abs().max().item<double>() / scale;
+}
+
+inline QByteArray describe(const char* what, double err, double tol) {
+  return QByteArray(what) + ": relative error " + QByteArray::number(err, 'g', 4) + " > tolerance " +
+         QByteArray::number(tol, 'g', 3);
+}
+
+}  // namespace dm::test
+
+#define DM_COMPARE_REL(a, b, tol, what)                                  \
+  do {                                                                   \
+    const double _e = dm::test::rel_err((a), (b));                       \
+    QVERIFY2(std::isfinite(_e) && _e <= (tol), dm::test::describe((what), _e, (tol)).constData()); \
+  } while (0)
