@@ -82,22 +82,7 @@ ModelConfig ModelConfig::hf_370m(Family family) {
 }
 
 MixerConfig ModelConfig::full_mixer() const {
-  MixerConfig m;
-  m.d_model = d_model;
-  m.expand = expand;
-  m.head_dim = head_dim;
-  m.d_state = d_state;
-  m.n_groups = n_groups;
-  m.conv_kernel = conv_kernel;
-  m.chunk_size = chunk_size;
-  m.dt_min = dt_min;
-  m.dt_max = dt_max;
-  m.dt_init_floor = dt_init_floor;
-  m.dt_limit_min = dt_limit_min;
-  m.dt_limit_max = dt_limit_max;
-  m.use_bias = use_bias;
-  m.use_conv_bias = use_conv_bias;
-  m.norm_eps = norm_eps;
+  MixerConfig m = *this;
   m.init = backbone == Backbone::hf ? InitStyle::hf : InitStyle::lm;
   return m;
 }
@@ -125,7 +110,6 @@ bool ModelConfig::is_diff_block(int64_t block) const {
 
 void ModelConfig::validate() const {
   positive("vocab_size", vocab_size);
-  positive("d_model", d_model);
   positive("n_layers", n_layers);
   full_mixer().validate("");
   if (family == Family::diffmamba2) {
@@ -166,6 +150,7 @@ nlohmann::json ModelConfig::to_json() const {
   j["dt_max"] = dt_max;
   j["dt_init_floor"] = dt_init_floor;
   j["dt_limit"] = {dt_limit_min, std::isinf(dt_limit_max) ? nlohmann::json("inf") : nlohmann::json(dt_limit_max)};
+  j["A_init_range"] = {a_init_min, a_init_max};
   j["use_bias"] = use_bias;
   j["use_conv_bias"] = use_conv_bias;
   j["norm_eps"] = norm_eps;
@@ -207,6 +192,10 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
       const auto& lim = j.at("dt_limit");
       c.dt_limit_min = lim.at(0).get<double>();
       c.dt_limit_max = lim.at(1).is_string() ? std::numeric_limits<double>::infinity() : lim.at(1).get<double>();
+    }
+    if (j.contains("A_init_range")) {
+      c.a_init_min = j.at("A_init_range").at(0).get<double>();
+      c.a_init_max = j.at("A_init_range").at(1).get<double>();
     }
     get("use_bias", c.use_bias);
     get("use_conv_bias", c.use_conv_bias);

@@ -46,25 +46,14 @@ enum class Family { mamba2, diffmamba2 };
 std::string to_string(Backbone b);
 std::string to_string(Family f);
 
-struct ModelConfig {
+// A whole model. It is a MixerConfig (the geometry of a full Mamba2 mixer: d_model, expand,
+// head_dim, d_state, …); a Diff-Mamba2 sub-layer uses two mixers with expand / 2 and head_dim / 2
+// (same number of heads). The inherited `init` is ignored: the backbone decides it.
+struct ModelConfig : MixerConfig {
   Backbone backbone = Backbone::lm;
   Family family = Family::mamba2;
   int64_t vocab_size = 27;
-  int64_t d_model = 256;
   int64_t n_layers = 4;
-  // Geometry of a full Mamba2 mixer; a Diff-Mamba2 sub-layer uses two mixers with expand / 2 and
-  // head_dim / 2 (same number of heads).
-  int64_t expand = 2;
-  int64_t head_dim = 128;
-  int64_t d_state = 64;
-  int64_t n_groups = 1;
-  int64_t conv_kernel = 4;
-  int64_t chunk_size = 256;
-  double dt_min = 1e-3, dt_max = 0.1, dt_init_floor = 1e-4;
-  double dt_limit_min = 0.0, dt_limit_max = std::numeric_limits<double>::infinity();
-  bool use_bias = false;
-  bool use_conv_bias = true;
-  double norm_eps = 1e-5;
   bool tie_embeddings = true;
   // hf backbone only.
   bool residual_in_fp32 = true;

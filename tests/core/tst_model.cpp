@@ -343,10 +343,10 @@ void TestModel::invalid_hyperparameters_raise_at_construction() {
   bad = c;
   bad.n_groups = 3;  // 4 heads
   expect(bad, "n_groups");
-  for (auto field : {&ModelConfig::d_model, &ModelConfig::n_layers, &ModelConfig::vocab_size, &ModelConfig::d_state,
-                     &ModelConfig::chunk_size, &ModelConfig::expand}) {
+  for (int which = 0; which < 6; ++which) {
     bad = c;
-    bad.*field = 0;
+    int64_t* fields[] = {&bad.d_model, &bad.n_layers, &bad.vocab_size, &bad.d_state, &bad.chunk_size, &bad.expand};
+    *fields[which] = 0;
     try {
       LanguageModel m(bad);
       QFAIL("a zero size was accepted");
