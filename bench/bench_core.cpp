@@ -56,7 +56,7 @@ double ssd_flops(int64_t b, int64_t l, int64_t h, int64_t p, int64_t n, int64_t 
   return static_cast<double>(b * l * h) * (2.0 * q * (n + p) + 4.0 * p * n);
 }
 
-int run_ssd(bool chunked, int64_t b, int64_t l, int64_t h, int64_t p, int64_t n, int repeats) {
+int run_ssd(bool chunked, int64_t b, int64_t l, int64_t h, int64_t p, int64_t n, int repeats, int64_t q) {
   torch::manual_seed(0);
   auto x = torch::randn({b, l, h, p}).requires_grad_(true);
   auto dt = torch::softplus(torch::randn({b, l, h}) - 2).requires_grad_(true);
@@ -66,13 +66,13 @@ int run_ssd(bool chunked, int64_t b, int64_t l, int64_t h, int64_t p, int64_t n,
   auto D = torch::randn({h}).requires_grad_(true);
   const double base = rss_mb();
   auto once = [&] {
-    auto r = chunked ? dm::ops::ssd_chunked(x, dt, A, B, C, D, 256) : dm::ops::ssd_sequential(x, dt, A, B, C, D);
+    auto r = chunked ? dm::ops::ssd_chunked(x, dt, A, B, C, D, q) : dm::ops::ssd_sequential(x, dt, A, B, C, D);
     (r.y.sum() + r.final_state.sum()).backward();
     for (auto* t : {&x, &dt, &A, &B, &C, &D}) t->mutable_grad() = torch::Tensor();
   };
   const double s = median_seconds(1, repeats, once);
   std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f gflops=%.2f\n", s, double(b * l) / s,
-              peak_rss_mb() - base, 3.0 * ssd_flops(b, l, h, p, n, 256) / s / 1e9);
+              peak_rss_mb() - base, 3.0 * ssd_flops(b, l, h, p, n, q) / s / 1e9);
   return 0;
 }
 
@@ -136,7 +136,9 @@ int main(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "--case") {
     const std::string c = argv[2];
     auto arg = [&](int i) { return std::stoll(argv[i]); };
-    if (c == "ssd") return run_ssd(std::string(argv[3]) == "chunked", arg(4), arg(5), arg(6), arg(7), arg(8), int(arg(9)));
+    if (c == "ssd")
+      return run_ssd(std::string(argv[3]) == "chunked", arg(4), arg(5), arg(6), arg(7), arg(8), int(arg(9)),
+                     argc > 10 ? arg(10) : 256);
     if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
     if (c == "gemm") return run_gemm(int(arg(3)));
     return 2;
@@ -154,19 +156,23 @@ int main(int argc, char** argv) {
   struct Shape { int64_t b, l; };
   for (auto s : {Shape{8, 1024}, Shape{2, 4096}}) {
     const std::string dims = std::to_string(s.b) + " " + std::to_string(s.l) + " 8 64 64 ";
-    const auto ch = run_child(argv[0], "ssd chunked " + dims + std::to_string(rep));
     const auto sq = run_child(argv[0], "ssd sequential " + dims + std::to_string(rep_seq));
-    const double tc = std::stod(field(ch, "tokens_per_s")), ts = std::stod(field(sq, "tokens_per_s"));
+    const double ts = std::stod(field(sq, "tokens_per_s"));
     const std::string shape = "B=" + std::to_string(s.b) + " L=" + std::to_string(s.l) + " H=8 P=64 N=64";
-    std::printf("| SSD fwd+bwd chunked (Q=256) | %s | %s | %.0f | %s | %s | %.1f× |\n", shape.c_str(),
-                field(ch, "seconds").c_str(), tc, field(ch, "peak_mb").c_str(), field(ch, "gflops").c_str(), tc / ts);
+    for (int q : {64, 256}) {
+      const auto ch = run_child(argv[0], "ssd chunked " + dims + std::to_string(rep) + " " + std::to_string(q));
+      const double tc = std::stod(field(ch, "tokens_per_s"));
+      std::printf("| SSD fwd+bwd chunked, Q=%d%s | %s | %s | %.0f | %s | %s | %.1f× |\n", q,
+                  q == 64 ? " (CPU default)" : "", shape.c_str(), field(ch, "seconds").c_str(), tc,
+                  field(ch, "peak_mb").c_str(), field(ch, "gflops").c_str(), tc / ts);
+    }
     std::printf("| SSD fwd+bwd sequential oracle | %s | %s | %.0f | %s | – | 1.0× |\n", shape.c_str(),
                 field(sq, "seconds").c_str(), ts, field(sq, "peak_mb").c_str());
     std::fflush(stdout);
   }
   for (int64_t l : {1024, 2048, 4096, 8192}) {
-    const auto ch = run_child(argv[0], "ssd chunked 2 " + std::to_string(l) + " 8 64 64 " + std::to_string(rep));
-    std::printf("| SSD fwd+bwd chunked, memory vs L | B=2 L=%lld H=8 P=64 N=64 | %s | %s | %s | %s | |\n",
+    const auto ch = run_child(argv[0], "ssd chunked 2 " + std::to_string(l) + " 8 64 64 " + std::to_string(rep) + " 64");
+    std::printf("| SSD fwd+bwd chunked Q=64, memory vs L | B=2 L=%lld H=8 P=64 N=64 | %s | %s | %s | %s | |\n",
                 static_cast<long long>(l), field(ch, "seconds").c_str(), field(ch, "tokens_per_s").c_str(),
                 field(ch, "peak_mb").c_str(), field(ch, "gflops").c_str());
     std::fflush(stdout);

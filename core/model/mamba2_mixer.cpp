@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/ops/causal_conv1d.h"
+#include "core/ops/dispatch.h"
 #include "core/ops/ssd.h"
 
 namespace dm::model {
@@ -54,17 +55,17 @@ torch::Tensor Mamba2MixerImpl::time_step(const torch::Tensor& dt_raw) const {
 torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState* state) {
   const int64_t b = u.size(0), l = u.size(1);
   const int64_t di = cfg_.d_inner(), h = cfg_.n_heads(), p = cfg_.head_dim, g = cfg_.n_groups, n = cfg_.d_state;
-  auto zxbcdt = in_proj->forward(u);
-  auto z = zxbcdt.narrow(-1, 0, di);
-  auto xbc = zxbcdt.narrow(-1, di, cfg_.conv_dim());
-  auto dt_raw = zxbcdt.narrow(-1, di + cfg_.conv_dim(), h);
+  // split (not three slices): its backward writes the three gradients into one tensor with one cat.
+  auto parts = in_proj->forward(u).split_with_sizes({di, cfg_.conv_dim(), h}, -1);
+  auto z = parts[0], xbc = parts[1], dt_raw = parts[2];
   if (state) state->conv = ops::conv_state_from_inputs(xbc, cfg_.conv_kernel).detach();
   xbc = ops::causal_conv1d(xbc, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
-  auto x = xbc.narrow(-1, 0, di).reshape({b, l, h, p});
-  auto bm = xbc.narrow(-1, di, g * n).reshape({b, l, g, n});
-  auto cm = xbc.narrow(-1, di + g * n, g * n).reshape({b, l, g, n});
+  auto xbc_parts = xbc.split_with_sizes({di, g * n, g * n}, -1);
+  auto x = xbc_parts[0].reshape({b, l, h, p});
+  auto bm = xbc_parts[1].reshape({b, l, g, n});
+  auto cm = xbc_parts[2].reshape({b, l, g, n});
   auto a = -torch::exp(A_log.to(u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat));
-  auto r = ops::ssd_chunked(x, time_step(dt_raw), a, bm, cm, D, cfg_.chunk_size);
+  auto r = ops::ssd_chunked(x, time_step(dt_raw), a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size));
   if (state) state->ssm = r.final_state.detach();
   auto y = norm->gated(r.y.reshape({b, l, di}), z);
   return out_proj->forward(y);

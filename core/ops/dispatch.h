@@ -12,6 +12,11 @@ bool cuda_kernels_built();
 // tensor, and no gradient is needed for this call.
 bool use_cuda_kernel(const torch::Tensor& t, bool needs_grad);
 
+// The chunk length the chunked SSD scan uses for tensors like `x`. The result does not depend on it
+// (every chunk length computes the same scan); only speed does. On CPU the intra-chunk [Q, Q] work
+// dominates and Q = 64 measured fastest (bench/RESULTS.md); elsewhere the model's chunk_size is used.
+int64_t ssd_chunk_size(const torch::Tensor& x, int64_t configured);
+
 namespace cuda {
 // Implemented in ops/cuda_dispatch.cpp only when the kernels are built.
 torch::Tensor causal_conv1d_fwd(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
