@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
                 field(sq, "seconds").c_str(), ts, field(sq, "peak_mb").c_str());
     std::fflush(stdout);
   }
-  for (int64_t l : {1024, 2048, 4096, 8192}) {
+  for (int64_t l : {1024, 2048, 4096, 8192, 16384}) {
     const auto ch = run_child(argv[0], "ssd chunked 2 " + std::to_string(l) + " 8 64 64 " + std::to_string(rep) + " 64");
     std::printf("| SSD fwd+bwd chunked Q=64, memory vs L | B=2 L=%lld H=8 P=64 N=64 | %s | %s | %s | %s | |\n",
                 static_cast<long long>(l), field(ch, "seconds").c_str(), field(ch, "tokens_per_s").c_str(),

@@ -6,7 +6,8 @@
 namespace dm {
 
 // Sets LibTorch's intra-op threads (0 = all hardware threads) and, once per process, the inter-op
-// threads. Call at start-up before any tensor work.
+// threads and the allocator policy (freed tensor memory is kept for reuse instead of being unmapped).
+// Call at start-up before any tensor work.
 void init_runtime(int threads = 0);
 std::string torch_version();
 

@@ -34,8 +34,4 @@ SsdResult ssd_chunked(const torch::Tensor& x, const torch::Tensor& dt, const tor
                       const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
                       int64_t chunk_size, const torch::Tensor& initial_state = {});
 
-// Stable segment sum along the last axis: out[..., i, j] = sum_{k=j+1..i} v[..., k] for i >= j,
-// -inf above the diagonal. Shape [..., T] -> [..., T, T].
-torch::Tensor segsum(const torch::Tensor& v);
-
 }  // namespace dm::ops
