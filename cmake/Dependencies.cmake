@@ -9,6 +9,8 @@ set(CMAKE_CUDA_STANDARD 17)
 find_package(Torch REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(SQLite3 REQUIRED)
 find_package(Threads REQUIRED)
 
 # LibTorch built with CUDA exports TORCH_CUDA_LIBRARIES (non-empty) and c10_cuda.

@@ -2,15 +2,24 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
+#include "app/cli/commands.h"
 #include "app/cli/demo.h"
 #include "core/common/error.h"
 #include "core/ops/dispatch.h"
 #include "core/runtime.h"
 
 namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_sigint(int) {
+  if (g_cancel.exchange(true)) std::_Exit(130);  // a second Ctrl-C stops at once
+}
 
 std::string default_out_dir() {
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/diffmamba-studio/demo";
@@ -22,6 +31,7 @@ std::string default_out_dir() {
 
 int main(int argc, char** argv) {
   CLI::App app{"Diff-Mamba Studio command line: train, evaluate and compare Mamba2 and Diff-Mamba2"};
+  app.set_version_flag("--version", "diffmamba 0.1.0 (LibTorch " + dm::torch_version() + ")");
   app.require_subcommand(1);
   int threads = 0;
   app.add_option("--threads", threads, "LibTorch intra-op threads (0 = all cores)")->check(CLI::NonNegativeNumber);
@@ -39,12 +49,49 @@ int main(int argc, char** argv) {
   d->add_option("--corpus-dir", demo.corpus_dir, "folder of fortune text files")->capture_default_str();
   d->add_option("--out", demo.out_dir, "folder for the trained demo models ('' = do not save)")->capture_default_str();
 
+  dm::cli::TrainArgs ta;
+  auto* t = app.add_subcommand("train", "Train a language model: diffmamba train experiment=lm/diffmamba2-text8 key=value …");
+  t->add_option("--workspace", ta.workspace, "workspace folder (default: the user's data location)");
+  t->add_option("--name", ta.name, "run name (default: the preset)");
+  t->add_option("--resume", ta.resume, "continue run ID from its last checkpoint")->check(CLI::PositiveNumber);
+  t->add_flag("--print-config", ta.print_config, "print the resolved configuration as JSON and exit");
+  t->add_flag("--quiet", ta.quiet, "no progress lines");
+  t->allow_extras();
+  t->footer(dm::cli::config_keys_help());
+
+  dm::cli::RunsArgs ra;
+  auto* r = app.add_subcommand("runs", "List, show, export or delete the runs of a workspace");
+  r->add_option("--workspace", ra.workspace, "workspace folder (default: the user's data location)");
+  r->require_subcommand(1);
+  r->add_subcommand("list", "one line per run");
+  auto* rs = r->add_subcommand("show", "a run's record, last metric values and config");
+  rs->add_option("id", ra.id, "run id")->required();
+  auto* re = r->add_subcommand("export", "a run's metrics as CSV");
+  re->add_option("id", ra.id, "run id")->required();
+  re->add_option("--csv", ra.csv, "output file")->required();
+  auto* rd = r->add_subcommand("delete", "remove a run from the database");
+  rd->add_option("id", ra.id, "run id")->required();
+  rd->add_flag("--files", ra.files, "also delete the run's folder (checkpoints, models)");
+
+  for (auto* sub : {r->get_subcommand("list"), rs, re, rd}) sub->fallthrough();  // --workspace after the action too
+
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
   CLI11_PARSE(app, argc, argv);
   try {
     dm::init_runtime(threads);
     if (*d) return dm::cli::run_demo(demo);
+    if (*t) {
+      ta.overrides = t->remaining();
+      ta.threads = threads;
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return dm::cli::run_train(ta, g_cancel);
+    }
+    if (*r) {
+      for (const auto* sub : r->get_subcommands()) ra.action = sub->get_name();
+      return dm::cli::run_runs(ra);
+    }
     if (*info) {
       std::printf("LibTorch %s\nCUDA available: %s (%d devices)\nCUDA kernels built: %s\nintra-op threads: %d\n",
                   dm::torch_version().c_str(), torch::cuda::is_available() ? "yes" : "no",
@@ -53,10 +100,13 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const dm::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 2;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "error (LibTorch): %s\n", e.what_without_backtrace());
+    std::fprintf(stderr, "\nerror (LibTorch): %s\n", e.what_without_backtrace());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 2;
   }
   return 0;

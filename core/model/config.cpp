@@ -129,6 +129,8 @@ void ModelConfig::validate() const {
                         "must be alternate, all, quarter or a layer count 0.." + str(n_layers));
   }
   if (!(dropout >= 0.0 && dropout < 1.0)) throw ConfigError("dropout", str(dropout), "must be in [0, 1)");
+  if (!(emb_dropout >= 0.0 && emb_dropout < 1.0))
+    throw ConfigError("emb_dropout", str(emb_dropout), "must be in [0, 1)");
   positive("ffn_expand", ffn_expand);
   if (!(initializer_range > 0)) throw ConfigError("initializer_range", str(initializer_range), "must be > 0");
 }
@@ -160,6 +162,7 @@ nlohmann::json ModelConfig::to_json() const {
   j["initializer_range"] = initializer_range;
   j["rescale_prenorm_residual"] = rescale_prenorm_residual;
   j["dropout"] = dropout;
+  j["emb_dropout"] = emb_dropout;
   j["ffn_expand"] = ffn_expand;
   return j;
 }
@@ -206,6 +209,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     get("initializer_range", c.initializer_range);
     get("rescale_prenorm_residual", c.rescale_prenorm_residual);
     get("dropout", c.dropout);
+    get("emb_dropout", c.emb_dropout);
     get("ffn_expand", c.ffn_expand);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("model config", "(json)", std::string("malformed: ") + e.what());

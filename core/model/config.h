@@ -62,6 +62,7 @@ struct ModelConfig : MixerConfig {
   bool rescale_prenorm_residual = false;
   // lm backbone only.
   double dropout = 0.0;
+  double emb_dropout = 0.0;  // on the input embedding (the seed's task.dropemb)
   int64_t ffn_expand = 4;
 
   // The seed's defaults: LM experiments (expand 2, head_dim 128, d_state 64) and AntonV/mamba2-370m-hf.

@@ -43,7 +43,10 @@ LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
 
 torch::Tensor LanguageModelImpl::embed(const torch::Tensor& ids) {
   auto h = backbone->embeddings->forward(ids);
-  if (cfg_.backbone == Backbone::lm) h = h * std::sqrt(static_cast<double>(cfg_.d_model));
+  if (cfg_.backbone == Backbone::lm) {
+    if (is_training() && cfg_.emb_dropout > 0) h = torch::dropout(h, cfg_.emb_dropout, true);
+    h = h * std::sqrt(static_cast<double>(cfg_.d_model));
+  }
   return h;
 }
 

@@ -1,0 +1,78 @@
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "core/common/error.h"
+#include "core/jobs/train_job.h"
+#include "core/store/run_store.h"
+
+namespace dm::cli {
+
+int run_runs(const RunsArgs& a) {
+  const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
+  if (!std::filesystem::exists(ws.db_path())) {
+    std::printf("no runs yet (workspace %s has no runs.db)\n", ws.root.c_str());
+    return a.action == "list" ? 0 : 2;
+  }
+  store::RunStore db(ws.db_path());
+  if (a.action == "list") {
+    std::printf("%5s  %-28s %-10s %-11s %7s  %-12s %s\n", "id", "name", "family", "status", "steps", "val", "created");
+    for (const auto& r : db.runs()) {
+      std::string val = "–";
+      for (const char* m : {"val/bpc", "val/ppl"}) {
+        auto rows = db.metrics(r.id, m);
+        if (!rows.empty()) {
+          char buf[48];
+          std::snprintf(buf, sizeof buf, "%s %.4f", m + 4, rows.back().value);
+          val = buf;
+        }
+      }
+      std::printf("%5lld  %-28s %-10s %-11s %7lld  %-12s %s\n", static_cast<long long>(r.id), r.name.c_str(),
+                  r.family.c_str(), r.status.c_str(), static_cast<long long>(std::max<int64_t>(0, db.last_step(r.id))),
+                  val.c_str(), r.created_at.c_str());
+    }
+    return 0;
+  }
+  const auto rec = db.run(a.id);
+  if (!rec) throw Error("run " + std::to_string(a.id) + " does not exist in " + ws.db_path());
+  if (a.action == "show") {
+    std::printf("run %lld: %s\n  kind %s, family %s, preset %s\n  status %s%s%s\n  created %s, started %s, ended %s\n"
+                "  host %s, device %s, git %s\n  folder %s\n  overrides %s\n  config hash %s\n",
+                static_cast<long long>(rec->id), rec->name.c_str(), rec->kind.c_str(), rec->family.c_str(),
+                rec->preset.empty() ? "–" : rec->preset.c_str(), rec->status.c_str(), rec->message.empty() ? "" : ": ",
+                rec->message.c_str(), rec->created_at.c_str(), rec->started_at.c_str(), rec->ended_at.c_str(),
+                rec->host.c_str(), rec->device.c_str(), rec->git_rev.c_str(), rec->run_dir.c_str(),
+                rec->overrides_json.c_str(), rec->config_hash.c_str());
+    std::map<std::string, store::MetricRow> last;
+    for (const auto& m : db.metrics(a.id)) last[m.name] = m;
+    std::printf("  last values:\n");
+    for (const auto& [k, m] : last)
+      std::printf("    %-24s %.6g (step %lld)\n", k.c_str(), m.value, static_cast<long long>(m.step));
+    std::printf("  config:\n%s\n", nlohmann::json::parse(rec->config_json).dump(2).c_str());
+    return 0;
+  }
+  if (a.action == "export") {
+    if (a.csv.empty()) throw Error("runs export needs --csv FILE");
+    std::ofstream out(a.csv);
+    if (!out) throw FileError(a.csv, "cannot write");
+    out << "run,step,epoch,name,value,wall_time\n";
+    out.precision(10);
+    for (const auto& m : db.metrics(a.id))
+      out << a.id << ',' << m.step << ',' << m.epoch << ',' << m.name << ',' << m.value << ',' << m.wall_time << '\n';
+    std::printf("wrote %s\n", a.csv.c_str());
+    return 0;
+  }
+  if (a.action == "delete") {
+    if (rec->status == "running") throw Error("run " + std::to_string(a.id) + " is running; stop it first");
+    db.delete_run(a.id);
+    if (a.files && !rec->run_dir.empty()) std::filesystem::remove_all(rec->run_dir);
+    std::printf("deleted run %lld%s\n", static_cast<long long>(a.id), a.files ? " and its folder" : "");
+    return 0;
+  }
+  throw Error("unknown runs action '" + a.action + "'");
+}
+
+}  // namespace dm::cli

@@ -1,0 +1,280 @@
+#include "core/config/experiment_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <yaml-cpp/yaml.h>
+
+#include "core/common/error.h"
+#include "core/config/schema.h"
+
+#ifndef DM_RESOURCE_DIR
+#define DM_RESOURCE_DIR "resources"
+#endif
+
+namespace dm::config {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      json a = json::array();
+      for (const auto& e : n) a.push_back(yaml_to_json(e));
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      json o = json::object();
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted: always a string
+      if (s == "null" || s == "~" || s == "Null" || s == "NULL") return nullptr;
+      if (s == "true" || s == "True") return true;
+      if (s == "false" || s == "False") return false;
+      try {
+        size_t pos = 0;
+        const long long v = std::stoll(s, &pos);
+        if (pos == s.size()) return v;
+      } catch (...) {
+      }
+      try {
+        size_t pos = 0;
+        const double v = std::stod(s, &pos);
+        if (pos == s.size()) return v;
+      } catch (...) {
+      }
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+json::json_pointer pointer(const std::string& dotted) {
+  std::string p;
+  std::stringstream ss(dotted);
+  std::string part;
+  while (std::getline(ss, part, '.')) p += "/" + part;
+  return json::json_pointer(p);
+}
+
+std::string show(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string range_text(const KeySpec& s) {
+  std::ostringstream os;
+  const bool lo = s.min > -1e299, hi = s.max < 1e299;
+  if (lo && hi) os << (s.exclusive_min ? "(" : "[") << s.min << ", " << s.max << "]";
+  else if (lo) os << (s.exclusive_min ? "> " : ">= ") << s.min;
+  return os.str();
+}
+
+[[noreturn]] void bad_value(const KeySpec& s, const json& v, const std::string& why = "") {
+  std::string rule = "must be " + type_name(s);
+  const auto r = range_text(s);
+  if (!r.empty() && s.type != KeyType::choice && s.type != KeyType::string && s.type != KeyType::boolean)
+    rule += " in " + r;
+  if (!why.empty()) rule += " (" + why + ")";
+  throw ConfigError(s.key, show(v), rule);
+}
+
+void check_range(const KeySpec& s, const json& v, double x) {
+  if (!std::isfinite(x) || x < s.min || x > s.max || (s.exclusive_min && x <= s.min)) bad_value(s, v);
+}
+
+// Checks v against the key's spec and returns it in canonical form (e.g. 32 → "32" for choices).
+json normalize(const KeySpec& s, const json& v) {
+  if (v.is_null()) {
+    if (s.nullable) return nullptr;
+    bad_value(s, v, "null is not allowed here");
+  }
+  switch (s.type) {
+    case KeyType::integer:
+      if (!v.is_number_integer()) bad_value(s, v);
+      check_range(s, v, static_cast<double>(v.get<int64_t>()));
+      return v.get<int64_t>();
+    case KeyType::number:
+      if (!v.is_number()) bad_value(s, v);
+      check_range(s, v, v.get<double>());
+      return v.get<double>();
+    case KeyType::boolean:
+      if (!v.is_boolean()) bad_value(s, v);
+      return v;
+    case KeyType::string:
+      if (v.is_structured()) bad_value(s, v);
+      return show(v);
+    case KeyType::choice: {
+      if (v.is_structured()) bad_value(s, v);
+      const std::string t = show(v);
+      if (std::find(s.choices.begin(), s.choices.end(), t) == s.choices.end()) bad_value(s, v);
+      return t;
+    }
+    case KeyType::int_or_int_list:
+      if (v.is_number_integer() && v.get<int64_t>() >= 0) return v;
+      if (v.is_array() && !v.empty()) {
+        for (const auto& e : v)
+          if (!e.is_number_integer() || e.get<int64_t>() < 0) bad_value(s, v, "indices are integers >= 0");
+        return v;
+      }
+      bad_value(s, v);
+    case KeyType::number_list:
+      if (!v.is_array() || v.empty()) bad_value(s, v);
+      for (const auto& e : v) {
+        if (!e.is_number()) bad_value(s, v);
+        check_range(s, v, e.get<double>());
+      }
+      return v;
+  }
+  bad_value(s, v);
+}
+
+void set_key(json& tree, const std::string& key, const json& value) {
+  const KeySpec* s = find_key(key);
+  if (!s) {
+    std::string near;
+    for (const auto& k : nearest_keys(key)) near += (near.empty() ? "" : ", ") + k;
+    throw ConfigError(key, show(value), "unknown configuration key; nearest valid keys: " + near);
+  }
+  tree[pointer(key)] = normalize(*s, value);
+}
+
+void merge_preset(json& tree, const json& node, const std::string& prefix, const std::string& file) {
+  if (!node.is_object()) throw FileError(file, "a preset must be a YAML mapping of keys");
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object() && !find_key(key)) {
+      merge_preset(tree, *it, key, file);
+    } else {
+      try {
+        set_key(tree, key, *it);
+      } catch (const ConfigError& e) {
+        throw FileError(file, e.what());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string resource_dir() {
+  if (const char* e = std::getenv("DM_RESOURCES"); e && *e) return e;
+  return DM_RESOURCE_DIR;
+}
+
+std::vector<std::string> list_presets() {
+  std::vector<std::string> out;
+  const fs::path root = fs::path(resource_dir()) / "presets";
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); ++it) {
+    if (it->path().extension() == ".yaml") {
+      auto rel = fs::relative(it->path(), root).replace_extension("").generic_string();
+      out.push_back(rel);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+json parse_value(const std::string& text) {
+  try {
+    return yaml_to_json(YAML::Load(text));
+  } catch (const YAML::Exception&) {
+    return text;  // not YAML: keep it as a plain string; the key's type check decides
+  }
+}
+
+const json& ExperimentConfig::at(const std::string& dotted) const { return tree.at(pointer(dotted)); }
+int64_t ExperimentConfig::integer(const std::string& dotted) const { return at(dotted).get<int64_t>(); }
+double ExperimentConfig::number(const std::string& dotted) const {
+  const auto& v = at(dotted);
+  return v.is_null() ? 0.0 : v.get<double>();
+}
+std::string ExperimentConfig::string(const std::string& dotted) const { return show(at(dotted)); }
+bool ExperimentConfig::is_null(const std::string& dotted) const { return at(dotted).is_null(); }
+
+std::string ExperimentConfig::canonical_json() const { return tree.dump(); }
+
+std::string ExperimentConfig::hash() const {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : canonical_json()) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+model::ModelConfig ExperimentConfig::model_config(int64_t vocab_size) const {
+  const auto fam = string("model.family") == "diffmamba2" ? model::Family::diffmamba2 : model::Family::mamba2;
+  auto c = model::ModelConfig::lm_defaults(fam);
+  c.vocab_size = vocab_size;
+  c.d_model = integer("model.d_model");
+  c.n_layers = integer("model.n_layers");
+  c.dropout = number("model.dropout");
+  c.expand = integer("model.expand");
+  c.head_dim = integer("model.head_dim");
+  c.d_state = integer("model.d_state");
+  c.n_groups = integer("model.n_groups");
+  c.conv_kernel = integer("model.conv_kernel");
+  c.chunk_size = integer("model.chunk_size");
+  c.ffn_expand = integer("model.ffn_expand");
+  c.emb_dropout = number("task.dropemb");
+  return c;
+}
+
+ExperimentConfig resolve(const std::vector<std::string>& args) {
+  ExperimentConfig cfg;
+  cfg.tree = json::object();
+  for (const auto& s : schema()) cfg.tree[pointer(s.key)] = s.default_value;
+  std::vector<std::pair<std::string, std::string>> sets;
+  for (const auto& a : args) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError(a, "(no value)", "overrides are written key=value, e.g. loader.l_max=512");
+    std::string key = a.substr(0, eq);
+    if (key[0] == '+') key = key.substr(1);
+    const std::string value = a.substr(eq + 1);
+    if (key == "experiment") {
+      cfg.preset = value;
+    } else {
+      sets.emplace_back(key, value);
+      cfg.overrides.push_back(a);
+    }
+  }
+  if (!cfg.preset.empty()) {
+    const auto path = fs::path(resource_dir()) / "presets" / (cfg.preset + ".yaml");
+    if (!fs::exists(path)) {
+      std::string all;
+      for (const auto& p : list_presets()) all += (all.empty() ? "" : ", ") + p;
+      throw ConfigError("experiment", cfg.preset, "no such preset; available: " + all);
+    }
+    json node;
+    try {
+      node = yaml_to_json(YAML::LoadFile(path.string()));
+    } catch (const YAML::Exception& e) {
+      throw FileError(path.string(), std::string("not valid YAML: ") + e.what());
+    }
+    merge_preset(cfg.tree, node, "", path.string());
+    cfg.tree["experiment"] = cfg.preset;
+  }
+  for (const auto& [k, v] : sets) set_key(cfg.tree, k, parse_value(v));
+  // Cross-key rules: the model must be constructible (vocabulary size does not matter here).
+  try {
+    cfg.model_config(1).validate();
+  } catch (const ConfigError& e) {
+    throw ConfigError("model." + e.parameter(), e.value(), e.rule());
+  }
+  return cfg;
+}
+
+}  // namespace dm::config

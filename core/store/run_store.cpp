@@ -1,0 +1,258 @@
+#include "core/store/run_store.h"
+
+#include <chrono>
+#include <ctime>
+#include <sqlite3.h>
+
+#include "core/common/error.h"
+
+namespace dm::store {
+namespace {
+
+// Schema history. Version 1 held runs and metrics; version 2 added eval cells, lens points,
+// artifacts and runs.message. Each entry upgrades from the previous version.
+const char* kMigrations[] = {
+    // 0 → 1
+    R"sql(
+    CREATE TABLE runs (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL, kind TEXT NOT NULL, family TEXT, preset TEXT,
+      overrides TEXT, config TEXT NOT NULL, config_hash TEXT NOT NULL,
+      status TEXT NOT NULL, created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT,
+      host TEXT, device TEXT, git_rev TEXT, run_dir TEXT);
+    CREATE TABLE metrics (
+      run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+      step INTEGER NOT NULL, epoch INTEGER NOT NULL, name TEXT NOT NULL,
+      value REAL, wall_time REAL NOT NULL,
+      PRIMARY KEY (run_id, name, step));
+    )sql",
+    // 1 → 2
+    R"sql(
+    ALTER TABLE runs ADD COLUMN message TEXT;
+    CREATE TABLE eval_cells (
+      run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+      task TEXT NOT NULL, length TEXT NOT NULL, metric TEXT NOT NULL, value REAL, samples INTEGER,
+      PRIMARY KEY (run_id, task, length, metric));
+    CREATE TABLE lens_points (
+      run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+      layer INTEGER NOT NULL, task TEXT NOT NULL, metric TEXT NOT NULL, value REAL,
+      PRIMARY KEY (run_id, layer, task, metric));
+    CREATE TABLE artifacts (
+      run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+      kind TEXT NOT NULL, path TEXT NOT NULL, step INTEGER, created_at TEXT NOT NULL);
+    CREATE INDEX metrics_by_run ON metrics(run_id, step);
+    )sql",
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+      throw Error(std::string("run store: ") + sqlite3_errmsg(db) + " in: " + sql);
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
+  Stmt& bind(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.c_str(), -1, SQLITE_TRANSIENT); return *this; }
+  bool step() {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw Error(std::string("run store: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+  }
+  void reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
+  int64_t i(int c) const { return sqlite3_column_int64(s_, c); }
+  double d(int c) const { return sqlite3_column_double(s_, c); }
+  std::string t(int c) const {
+    auto* p = sqlite3_column_text(s_, c);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+const char* kRunColumns =
+    "id, name, kind, family, preset, overrides, config, config_hash, status, created_at, started_at, ended_at, host, "
+    "device, git_rev, run_dir, message";
+
+RunRecord read_run(const Stmt& s) {
+  RunRecord r;
+  r.id = s.i(0);
+  r.name = s.t(1); r.kind = s.t(2); r.family = s.t(3); r.preset = s.t(4); r.overrides_json = s.t(5);
+  r.config_json = s.t(6); r.config_hash = s.t(7); r.status = s.t(8); r.created_at = s.t(9); r.started_at = s.t(10);
+  r.ended_at = s.t(11); r.host = s.t(12); r.device = s.t(13); r.git_rev = s.t(14); r.run_dir = s.t(15);
+  r.message = s.t(16);
+  return r;
+}
+
+}  // namespace
+
+std::string now_utc() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+RunStore::RunStore(const std::string& path) : path_(path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
+    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw FileError(path, "cannot open the run database: " + why);
+  }
+  sqlite3_busy_timeout(db_, 10000);
+  try {
+    exec("PRAGMA foreign_keys = ON");
+    exec("PRAGMA journal_mode = WAL");
+    exec("PRAGMA synchronous = NORMAL");
+    migrate();
+  } catch (const Error& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw FileError(path, std::string("not a usable run database: ") + e.what());
+  }
+}
+
+RunStore::~RunStore() {
+  try {
+    flush();
+  } catch (...) {
+  }
+  sqlite3_close(db_);
+}
+
+void RunStore::exec(const std::string& sql) const {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw Error("run store: " + msg);
+  }
+}
+
+int RunStore::schema_version() const {
+  Stmt s(db_, "PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.i(0));
+}
+
+void RunStore::migrate() {
+  int v = schema_version();
+  if (v > kSchemaVersion)
+    throw Error("the database has schema version " + std::to_string(v) + ", newer than this program (" +
+                std::to_string(kSchemaVersion) + ")");
+  for (; v < kSchemaVersion; ++v) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      exec(kMigrations[v]);
+      exec("PRAGMA user_version = " + std::to_string(v + 1));
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+int64_t RunStore::create_run(const RunRecord& r) {
+  Stmt s(db_,
+         "INSERT INTO runs (name, kind, family, preset, overrides, config, config_hash, status, created_at, host, device, "
+         "git_rev, run_dir, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, r.name).bind(2, r.kind).bind(3, r.family).bind(4, r.preset).bind(5, r.overrides_json).bind(6, r.config_json);
+  s.bind(7, r.config_hash).bind(8, r.status).bind(9, now_utc()).bind(10, r.host).bind(11, r.device).bind(12, r.git_rev);
+  s.bind(13, r.run_dir).bind(14, r.message);
+  s.step();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+void RunStore::update_status(int64_t run, const std::string& status, const std::string& message) {
+  flush();
+  Stmt s(db_, "UPDATE runs SET status = ?, message = ? WHERE id = ?");
+  s.bind(1, status).bind(2, message).bind(3, run);
+  s.step();
+}
+
+void RunStore::set_field(int64_t run, const std::string& column, const std::string& value) {
+  static const char* allowed[] = {"started_at", "ended_at", "device", "run_dir", "name"};
+  bool ok = false;
+  for (const char* a : allowed) ok = ok || column == a;
+  if (!ok) throw Error("run store: column '" + column + "' cannot be set");
+  Stmt s(db_, ("UPDATE runs SET " + column + " = ? WHERE id = ?").c_str());
+  s.bind(1, value).bind(2, run);
+  s.step();
+}
+
+std::optional<RunRecord> RunStore::run(int64_t id) const {
+  Stmt s(db_, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?").c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return read_run(s);
+}
+
+std::vector<RunRecord> RunStore::runs() const {
+  Stmt s(db_, (std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id DESC").c_str());
+  std::vector<RunRecord> out;
+  while (s.step()) out.push_back(read_run(s));
+  return out;
+}
+
+void RunStore::delete_run(int64_t id) {
+  flush();
+  Stmt s(db_, "DELETE FROM runs WHERE id = ?");
+  s.bind(1, id);
+  s.step();
+}
+
+void RunStore::add_metric(int64_t run, const MetricRow& m) {
+  pending_.emplace_back(run, m);
+  if (pending_.size() >= batch_) flush();
+}
+
+void RunStore::flush() {
+  if (pending_.empty()) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    Stmt s(db_, "INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value, wall_time) VALUES (?,?,?,?,?,?)");
+    for (const auto& [run, m] : pending_) {
+      s.bind(1, run).bind(2, m.step).bind(3, m.epoch).bind(4, m.name).bind(5, m.value).bind(6, m.wall_time);
+      s.step();
+      s.reset();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+  pending_.clear();
+}
+
+std::vector<MetricRow> RunStore::metrics(int64_t run, const std::string& name) const {
+  Stmt s(db_, name.empty() ? "SELECT step, epoch, name, value, wall_time FROM metrics WHERE run_id = ? ORDER BY step, name"
+                           : "SELECT step, epoch, name, value, wall_time FROM metrics WHERE run_id = ? AND name = ? ORDER BY step");
+  s.bind(1, run);
+  if (!name.empty()) s.bind(2, name);
+  std::vector<MetricRow> out;
+  while (s.step()) out.push_back({s.i(0), s.i(1), s.t(2), s.d(3), s.d(4)});
+  return out;
+}
+
+int64_t RunStore::last_step(int64_t run) const {
+  Stmt s(db_, "SELECT COALESCE(MAX(step), -1) FROM metrics WHERE run_id = ?");
+  s.bind(1, run);
+  s.step();
+  return s.i(0);
+}
+
+std::string RunStore::integrity_check() const {
+  Stmt s(db_, "PRAGMA integrity_check");
+  std::string out;
+  while (s.step()) out += (out.empty() ? "" : "; ") + s.t(0);
+  return out;
+}
+
+}  // namespace dm::store

@@ -1,0 +1,68 @@
+// The workspace database: every run, its resolved config, status and metrics (and, for later jobs,
+// eval cells, lens points and artifacts) in one SQLite file. WAL mode, busy timeout, versioned
+// schema with migrations; metric writes are buffered and committed in batches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace dm::store {
+
+inline constexpr int kSchemaVersion = 2;
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string name, kind, family, preset, overrides_json, config_json, config_hash, status;
+  std::string created_at, started_at, ended_at, host, device, git_rev, run_dir, message;
+};
+
+struct MetricRow {
+  int64_t step = 0, epoch = 0;
+  std::string name;
+  double value = 0, wall_time = 0;
+};
+
+class RunStore {
+ public:
+  // Opens (creating or migrating) `path`. Throws FileError when it is not a usable database.
+  explicit RunStore(const std::string& path);
+  ~RunStore();
+  RunStore(const RunStore&) = delete;
+  RunStore& operator=(const RunStore&) = delete;
+
+  int schema_version() const;
+  int64_t create_run(const RunRecord& r);  // returns the new id; sets created_at
+  void update_status(int64_t run, const std::string& status, const std::string& message = "");
+  void set_field(int64_t run, const std::string& column, const std::string& value);  // started_at, ended_at, device, run_dir
+  std::optional<RunRecord> run(int64_t id) const;
+  std::vector<RunRecord> runs() const;  // newest first
+  void delete_run(int64_t id);
+
+  // Buffered; written by flush() (called automatically every `batch` rows) in one transaction.
+  void add_metric(int64_t run, const MetricRow& m);
+  void flush();
+  std::vector<MetricRow> metrics(int64_t run, const std::string& name = "") const;
+  int64_t last_step(int64_t run) const;  // highest step with a metric, -1 if none
+  std::string integrity_check() const;   // "ok" when healthy
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void exec(const std::string& sql) const;
+  void migrate();
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::vector<std::pair<int64_t, MetricRow>> pending_;
+  size_t batch_ = 64;
+};
+
+// ISO-8601 UTC timestamp of now.
+std::string now_utc();
+
+}  // namespace dm::store

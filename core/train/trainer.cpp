@@ -1,0 +1,279 @@
+#include "core/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <torch/torch.h>
+
+#include "core/common/error.h"
+#include "core/data/lm_corpus.h"
+#include "core/io/model_file.h"
+#include "core/train/checkpoint.h"
+#include "core/train/schedule.h"
+
+namespace dm::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+bool no_decay(const std::string& name) {
+  auto ends = [&](const std::string& s) {
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends(".A_log") || ends(".D") || ends(".dt_bias") || ends(".bias") || name.find(".norm.") != std::string::npos ||
+         name.find(".subln.") != std::string::npos || name.find(".norm_f.") != std::string::npos;
+}
+
+struct EvalResult {
+  double loss = 0, batch_mean_loss = 0, batch_mean_ppl = 0;
+  int64_t tokens = 0;
+};
+
+EvalResult evaluate(model::LanguageModel& m, data::OrderedBatches& batches, int64_t limit, const torch::Device& dev) {
+  torch::NoGradGuard ng;
+  m->eval();
+  EvalResult r;
+  double nll = 0;
+  int64_t n_batches = 0;
+  const int64_t total = limit > 0 ? std::min(limit, batches.size()) : batches.size();
+  for (int64_t i = 0; i < total; ++i) {
+    auto [x, y] = batches.get(0, i);
+    auto logits = m->forward(x.to(dev));
+    auto sum = torch::nn::functional::cross_entropy(
+                   logits.reshape({-1, logits.size(-1)}), y.to(dev).reshape({-1}),
+                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
+    const int64_t n = y.numel();
+    nll += sum;
+    r.tokens += n;
+    r.batch_mean_loss += sum / static_cast<double>(n);
+    r.batch_mean_ppl += std::exp(sum / static_cast<double>(n));
+    ++n_batches;
+  }
+  m->train();
+  r.loss = r.tokens ? nll / static_cast<double>(r.tokens) : std::nan("");
+  r.batch_mean_loss /= std::max<int64_t>(1, n_batches);
+  r.batch_mean_ppl /= std::max<int64_t>(1, n_batches);
+  return r;
+}
+
+void add_eval_metrics(TrainEvent& ev, const std::string& split, const EvalResult& r, const std::string& metric) {
+  ev.metrics.emplace_back(split + "/loss", r.loss);
+  if (metric == "bpc") {
+    ev.metrics.emplace_back(split + "/bpc", r.loss / std::log(2.0));
+    ev.metrics.emplace_back(split + "/bpc_batchmean", r.batch_mean_loss / std::log(2.0));
+  } else {
+    ev.metrics.emplace_back(split + "/ppl", std::exp(r.loss));
+    ev.metrics.emplace_back(split + "/ppl_batchmean", r.batch_mean_ppl);
+  }
+}
+
+}  // namespace
+
+torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink) {
+  const auto acc = cfg.string("trainer.accelerator");
+  const auto& devs = cfg.at("trainer.devices");
+  std::vector<int64_t> idx;
+  if (devs.is_array()) {
+    for (const auto& d : devs) idx.push_back(d.get<int64_t>());
+  } else {
+    for (int64_t i = 0; i < devs.get<int64_t>(); ++i) idx.push_back(i);
+  }
+  const int64_t have = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  if (acc == "cpu" || (acc == "auto" && have == 0)) {
+    if (acc == "auto" && (devs.is_array() || idx.size() > 1)) {
+      TrainEvent w;
+      w.kind = TrainEvent::Kind::warning;
+      w.message = "trainer.devices=" + devs.dump() + " names GPUs, but this machine has no CUDA device; training on CPU "
+                  "(set trainer.accelerator=gpu to make this an error)";
+      if (sink) sink(w);
+    }
+    return torch::kCPU;
+  }
+  if (have == 0)
+    throw ConfigError("trainer.accelerator", acc, "a GPU was requested but this machine has no CUDA device (use cpu or auto)");
+  if (idx.size() > 1)
+    throw ConfigError("trainer.devices", devs.dump(), "multi-GPU (DDP) training is not implemented yet; name one GPU, e.g. [0]");
+  if (idx.empty() || idx[0] >= have)
+    throw ConfigError("trainer.devices", devs.dump(), "this machine has " + std::to_string(have) + " CUDA device(s): 0.." +
+                                                          std::to_string(have - 1));
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(idx[0]));
+}
+
+TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const TrainOptions& opt, const EventSink& sink,
+                                  const std::atomic<bool>& cancel) {
+  auto emit = [&](TrainEvent ev) {
+    if (sink) sink(ev);
+  };
+  auto info = [&](const std::string& msg) {
+    TrainEvent ev;
+    ev.message = msg;
+    emit(ev);
+  };
+  const auto device = resolve_device(cfg, sink);
+  const auto precision = cfg.string("trainer.precision");
+  if (precision != "32" && precision != "32-true")
+    throw ConfigError("trainer.precision", precision,
+                      "only 32 is implemented so far (bf16 / fp16 autocast are not); set trainer.precision=32");
+  if (cfg.integer("task.div_val") != 1)
+    throw ConfigError("task.div_val", std::to_string(cfg.integer("task.div_val")),
+                      "only 1 (plain tied softmax) is implemented so far; WikiText-103's adaptive softmax (div_val 4) is not");
+
+  // Data.
+  const auto ds = cfg.string("dataset.name");
+  std::string dir = cfg.string("dataset.data_dir");
+  if (dir.empty() && ds != "fortunes") dir = (fs::path(opt.data_root) / ds).string();
+  info("loading " + ds + (dir.empty() ? "" : " from " + dir));
+  auto corpus = data::load_corpus(ds, dir);
+  const int64_t bs = cfg.integer("loader.batch_size"), l_max = cfg.integer("loader.l_max");
+  const int64_t ebs = cfg.is_null("loader.eval.batch_size") ? bs : cfg.integer("loader.eval.batch_size");
+  const int64_t el = cfg.is_null("loader.eval.l_max") ? l_max : cfg.integer("loader.eval.l_max");
+  const uint64_t seed = static_cast<uint64_t>(cfg.integer("train.seed"));
+  data::OrderedBatches train_b(corpus.train, bs, l_max, true, 42 + seed);
+  data::OrderedBatches valid_b(corpus.valid, ebs, el, false), test_b(corpus.test, ebs, el, false);
+
+  // Model and optimizer.
+  torch::manual_seed(seed);
+  model::LanguageModel m(cfg.model_config(corpus.vocab_size()));
+  m->to(device);
+  m->train();
+  std::vector<torch::Tensor> decay, plain;
+  for (const auto& item : m->named_parameters()) (no_decay(item.key()) ? plain : decay).push_back(item.value());
+  const auto betas = cfg.at("optimizer.betas");
+  const double lr = cfg.number("optimizer.lr");
+  auto base = torch::optim::AdamWOptions(lr)
+                  .betas({betas.at(0).get<double>(), betas.at(1).get<double>()})
+                  .eps(cfg.number("optimizer.eps"))
+                  .weight_decay(cfg.number("optimizer.weight_decay"));
+  auto no_wd = base;
+  no_wd.weight_decay(0.0);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(base));
+  groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(no_wd));
+  torch::optim::AdamW optim(groups, base);
+
+  fs::create_directories(opt.run_dir);
+  const std::string ckpt = (fs::path(opt.run_dir) / "checkpoint.safetensors").string();
+  Position pos;
+  if (opt.resume) {
+    if (!fs::exists(ckpt)) throw FileError(ckpt, "no checkpoint to resume from");
+    auto [p, extra] = load_checkpoint(ckpt, m, optim);
+    if (extra.value("config_hash", "") != cfg.hash())
+      throw FileError(ckpt, "the checkpoint was written for another configuration (hash " + extra.value("config_hash", "?") +
+                                ", this run " + cfg.hash() + ")");
+    pos = p;
+    info("resumed at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch) + ", batch " +
+         std::to_string(pos.next_batch) + ")");
+  }
+  const nlohmann::json extra = {{"config_hash", cfg.hash()}};
+  auto write_ckpt = [&] {
+    save_checkpoint(ckpt, m, optim, pos, extra);
+    TrainEvent ev;
+    ev.kind = TrainEvent::Kind::checkpoint;
+    ev.step = pos.step;
+    ev.epoch = pos.epoch;
+    ev.message = ckpt;
+    emit(ev);
+  };
+
+  const int64_t acc = cfg.integer("trainer.accumulate_grad_batches");
+  const int64_t max_epochs = cfg.integer("trainer.max_epochs");
+  const int64_t steps_per_epoch = (train_b.size() + acc - 1) / acc;
+  int64_t max_steps = cfg.integer("trainer.max_steps");
+  if (max_steps < 0) max_steps = steps_per_epoch * max_epochs;
+  const int64_t val_every = cfg.integer("trainer.val_check_interval");
+  const int64_t log_every = cfg.integer("trainer.log_every_n_steps");
+  const int64_t ckpt_every = cfg.integer("trainer.checkpoint_every_n_steps");
+  const int64_t limit_val = cfg.integer("trainer.limit_val_batches");
+  const double clip = cfg.number("trainer.gradient_clip_val");
+  const auto sched = cfg.string("scheduler.name");
+  const int64_t warm = cfg.integer("scheduler.num_warmup_steps"), total = cfg.integer("scheduler.num_training_steps");
+  info("model " + cfg.string("model.family") + ": " + std::to_string(m->num_parameters()) + " parameters on " +
+       device.str() + "; " + std::to_string(steps_per_epoch) + " steps per epoch, " + std::to_string(max_steps) +
+       " steps planned");
+
+  auto validate = [&] {
+    TrainEvent ev;
+    ev.kind = TrainEvent::Kind::eval;
+    ev.step = pos.step;
+    ev.epoch = pos.epoch;
+    add_eval_metrics(ev, "val", evaluate(m, valid_b, limit_val, device), corpus.metric);
+    add_eval_metrics(ev, "test", evaluate(m, test_b, limit_val, device), corpus.metric);
+    emit(ev);
+  };
+
+  auto t_start = Clock::now();
+  int64_t tokens_since = 0, steps_since = 0;
+  auto t_log = Clock::now();
+  double loss_acc = 0;
+  int64_t loss_n = 0;
+  optim.zero_grad();
+  int64_t in_step = 0;  // batches accumulated toward the next optimizer step
+  while (pos.epoch < max_epochs && pos.step < max_steps) {
+    while (pos.next_batch < train_b.size() && pos.step < max_steps) {
+      if (cancel.load() && in_step == 0) {
+        write_ckpt();
+        return {"cancelled", pos.step, "cancelled at step " + std::to_string(pos.step)};
+      }
+      auto [x, y] = train_b.get(pos.epoch, pos.next_batch);
+      auto loss = m->loss(x.to(device), y.to(device));
+      const double v = loss.item<double>();
+      if (!std::isfinite(v))
+        return {"diverged", pos.step,
+                "loss became " + std::to_string(v) + " at step " + std::to_string(pos.step) +
+                    "; the last checkpoint (before it) is kept"};
+      (loss / static_cast<double>(acc)).backward();
+      loss_acc += v;
+      ++loss_n;
+      tokens_since += y.numel();
+      ++pos.next_batch;
+      ++in_step;
+      if (in_step < acc && pos.next_batch < train_b.size()) continue;
+      // Optimizer step.
+      const double mult = lr_multiplier(sched, pos.step, warm, total);
+      for (auto& g : optim.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr * mult);
+      if (clip > 0) torch::nn::utils::clip_grad_norm_(m->parameters(), clip);
+      optim.step();
+      optim.zero_grad();
+      in_step = 0;
+      ++pos.step;
+      ++steps_since;
+      if (pos.step % log_every == 0 || pos.step == max_steps) {
+        const double secs = std::chrono::duration<double>(Clock::now() - t_log).count();
+        TrainEvent ev;
+        ev.kind = TrainEvent::Kind::step;
+        ev.step = pos.step;
+        ev.epoch = pos.epoch;
+        const double mean = loss_acc / static_cast<double>(std::max<int64_t>(1, loss_n));
+        ev.metrics = {{"train/loss", mean}, {"train/lr", lr * mult}};
+        ev.metrics.emplace_back(corpus.metric == "bpc" ? "train/bpc" : "train/ppl",
+                                corpus.metric == "bpc" ? mean / std::log(2.0) : std::exp(mean));
+        ev.tokens_per_s = secs > 0 ? static_cast<double>(tokens_since) / secs : 0;
+        ev.metrics.emplace_back("train/tokens_per_s", ev.tokens_per_s);
+        ev.progress = static_cast<double>(pos.step) / static_cast<double>(max_steps);
+        ev.eta_s = steps_since > 0 ? secs / static_cast<double>(steps_since) * static_cast<double>(max_steps - pos.step) : -1;
+        emit(ev);
+        loss_acc = 0;
+        loss_n = 0;
+        tokens_since = 0;
+        steps_since = 0;
+        t_log = Clock::now();
+      }
+      if (val_every > 0 && pos.step % val_every == 0) validate();
+      if (pos.step % ckpt_every == 0) write_ckpt();
+    }
+    if (pos.next_batch >= train_b.size()) {
+      ++pos.epoch;
+      pos.next_batch = 0;
+      if (val_every == 0) validate();
+    }
+  }
+  if (val_every > 0 && pos.step % val_every != 0) validate();
+  write_ckpt();
+  io::save_model(m, (fs::path(opt.run_dir) / "model.safetensors").string());
+  const double secs = std::chrono::duration<double>(Clock::now() - t_start).count();
+  return {"finished", pos.step, "finished " + std::to_string(pos.step) + " steps in " + std::to_string(secs) + " s"};
+}
+
+}  // namespace dm::train

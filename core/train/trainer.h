@@ -1,0 +1,35 @@
+// Trains a language model as an experiment config describes (the seed's LM pipeline): AdamW with
+// parameter groups, warm-up + cosine schedule, gradient accumulation and clipping, periodic
+// validation/test with corpus-level and per-batch-mean metrics, atomic resumable checkpoints.
+// Reports through an EventSink; stops at a step boundary when `cancel` becomes true.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "core/config/experiment_config.h"
+#include "core/train/events.h"
+
+namespace dm::train {
+
+struct TrainOutcome {
+  std::string status;  // finished | cancelled | diverged
+  int64_t steps = 0;
+  std::string message;
+};
+
+struct TrainOptions {
+  std::string run_dir;     // checkpoint.safetensors and model.safetensors go here
+  std::string data_root;   // dataset.data_dir defaults to data_root/<dataset.name>
+  bool resume = false;     // continue from run_dir/checkpoint.safetensors
+  int threads = 0;
+};
+
+TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const TrainOptions& opt, const EventSink& sink,
+                                  const std::atomic<bool>& cancel);
+
+// Resolves trainer.accelerator / trainer.devices to a device, or throws ConfigError (e.g. a GPU
+// asked for on a machine without one). Warnings (GPU indices ignored on CPU) go to `sink`.
+torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink);
+
+}  // namespace dm::train
