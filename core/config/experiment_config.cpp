@@ -73,7 +73,7 @@ std::string show(const json& v) { return v.is_string() ? v.get<std::string>() : 
 std::string range_text(const KeySpec& s) {
   std::ostringstream os;
   const bool lo = s.min > -1e299, hi = s.max < 1e299;
-  if (lo && hi) os << (s.exclusive_min ? "(" : "[") << s.min << ", " << s.max << "]";
+  if (lo && hi) os << "in " << (s.exclusive_min ? "(" : "[") << s.min << ", " << s.max << "]";
   else if (lo) os << (s.exclusive_min ? "> " : ">= ") << s.min;
   return os.str();
 }
@@ -82,7 +82,7 @@ std::string range_text(const KeySpec& s) {
   std::string rule = "must be " + type_name(s);
   const auto r = range_text(s);
   if (!r.empty() && s.type != KeyType::choice && s.type != KeyType::string && s.type != KeyType::boolean)
-    rule += " in " + r;
+    rule += " " + r;
   if (!why.empty()) rule += " (" + why + ")";
   throw ConfigError(s.key, show(v), rule);
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <torch/torch.h>
 
@@ -203,6 +204,10 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
     emit(ev);
   };
 
+  // Fault injection for tests of the divergence path: DM_FAULT_NAN_AT_STEP=N makes the loss of the
+  // first batch after N optimizer steps NaN, exactly as a real divergence would surface.
+  const char* fault = std::getenv("DM_FAULT_NAN_AT_STEP");
+  const int64_t nan_at = fault && *fault ? std::atoll(fault) : -1;
   auto t_start = Clock::now();
   int64_t tokens_since = 0, steps_since = 0;
   auto t_log = Clock::now();
@@ -218,7 +223,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
       }
       auto [x, y] = train_b.get(pos.epoch, pos.next_batch);
       auto loss = m->loss(x.to(device), y.to(device));
-      const double v = loss.item<double>();
+      const double v = pos.step == nan_at ? std::nan("") : loss.item<double>();
       if (!std::isfinite(v))
         return {"diverged", pos.step,
                 "loss became " + std::to_string(v) + " at step " + std::to_string(pos.step) +

@@ -1,0 +1,179 @@
+// Experiment configs: the seed's README command line, list values, validation messages, presets,
+// canonical JSON and its hash.
+#include <torch/torch.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+#include <fstream>
+
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+#include "core/config/schema.h"
+
+using dm::config::resolve;
+
+namespace {
+
+const std::vector<std::string> kSeedLine = {
+    "experiment=lm/diffmamba2-text8", "trainer.devices=[0]",   "model.dropout=0.5",
+    "loader.l_max=512",               "train.seed=0",          "trainer.accumulate_grad_batches=1",
+    "loader.batch_size=50",           "model.n_layers=12",     "model.d_model=1024",
+    "trainer.max_epochs=40",          "trainer.precision=32"};
+
+QString error_of(const std::vector<std::string>& args) {
+  try {
+    resolve(args);
+  } catch (const dm::Error& e) {
+    return QString::fromStdString(e.what());
+  }
+  return {};
+}
+
+}  // namespace
+
+class TestConfig : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void seed_readme_line();
+  void list_and_scalar_values();
+  void unknown_key_names_nearest();
+  void wrong_types_and_ranges_data();
+  void wrong_types_and_ranges();
+  void presets_carry_published_values();
+  void hash_is_canonical();
+  void broken_preset_names_file();
+  void model_config_follows_keys();
+};
+
+void TestConfig::seed_readme_line() {
+  auto c = resolve(kSeedLine);
+  QCOMPARE(QString::fromStdString(c.preset), QString("lm/diffmamba2-text8"));
+  QCOMPARE(QString::fromStdString(c.at("trainer.devices").dump()), QString("[0]"));
+  QCOMPARE(c.number("model.dropout"), 0.5);
+  QCOMPARE(c.integer("loader.l_max"), int64_t(512));
+  QCOMPARE(c.integer("train.seed"), int64_t(0));
+  QCOMPARE(c.integer("trainer.accumulate_grad_batches"), int64_t(1));
+  QCOMPARE(c.integer("loader.batch_size"), int64_t(50));
+  QCOMPARE(c.integer("model.n_layers"), int64_t(12));
+  QCOMPARE(c.integer("model.d_model"), int64_t(1024));
+  QCOMPARE(c.integer("trainer.max_epochs"), int64_t(40));
+  QCOMPARE(QString::fromStdString(c.string("trainer.precision")), QString("32"));
+  QCOMPARE(QString::fromStdString(c.string("model.family")), QString("diffmamba2"));  // from the preset
+  QCOMPARE(c.number("optimizer.lr"), 5e-4);
+  auto with_lr = kSeedLine;
+  with_lr.push_back("optimizer.lr=1e-3");
+  QCOMPARE(resolve(with_lr).number("optimizer.lr"), 1e-3);
+  QCOMPARE(int(resolve(with_lr).overrides.size()), int(kSeedLine.size()));  // experiment= is not an override
+}
+
+void TestConfig::list_and_scalar_values() {
+  QCOMPARE(QString::fromStdString(resolve({"trainer.devices=[0,2]"}).at("trainer.devices").dump()), QString("[0,2]"));
+  QCOMPARE(QString::fromStdString(resolve({"trainer.devices=[0, 2]"}).at("trainer.devices").dump()), QString("[0,2]"));
+  QCOMPARE(resolve({"trainer.devices=2"}).integer("trainer.devices"), int64_t(2));
+  QVERIFY(resolve({"trainer.gradient_clip_val=null"}).is_null("trainer.gradient_clip_val"));
+  QCOMPARE(resolve({"trainer.gradient_clip_val=0.25"}).number("trainer.gradient_clip_val"), 0.25);
+  QCOMPARE(QString::fromStdString(resolve({"optimizer.betas=[0.9,0.95]"}).at("optimizer.betas").dump()), QString("[0.9,0.95]"));
+  QCOMPARE(QString::fromStdString(resolve({"+trainer.precision=bf16"}).string("trainer.precision")), QString("bf16"));
+  QCOMPARE(resolve({"loader.eval.l_max=1024"}).integer("loader.eval.l_max"), int64_t(1024));
+}
+
+void TestConfig::unknown_key_names_nearest() {
+  try {
+    resolve({"loader.lmax=512"});
+    QFAIL("unknown key accepted");
+  } catch (const dm::ConfigError& e) {
+    QCOMPARE(QString::fromStdString(e.parameter()), QString("loader.lmax"));
+    QVERIFY2(QString(e.what()).contains("loader.l_max"), e.what());
+  }
+  QVERIFY(error_of({"model.nlayers=3"}).contains("model.n_layers"));
+  QVERIFY(error_of({"trainer.max_epoch=3"}).contains("trainer.max_epochs"));
+  QVERIFY(error_of({"loader.l_max"}).contains("key=value"));
+}
+
+void TestConfig::wrong_types_and_ranges_data() {
+  QTest::addColumn<QString>("arg");
+  QTest::addColumn<QString>("expect");
+  QTest::newRow("lr <= 0") << "optimizer.lr=0" << "optimizer.lr = 0: must be number in (0, 10]";
+  QTest::newRow("lr text") << "optimizer.lr=fast" << "optimizer.lr = fast";
+  QTest::newRow("l_max < 1") << "loader.l_max=0" << "loader.l_max = 0: must be integer >= 1";
+  QTest::newRow("l_max float") << "loader.l_max=5.5" << "must be integer";
+  QTest::newRow("precision") << "trainer.precision=8" << "32|16|bf16";
+  QTest::newRow("devices negative") << "trainer.devices=[-1]" << "indices are integers >= 0";
+  QTest::newRow("dropout 1") << "model.dropout=1.5" << "model.dropout = 1.5";
+  QTest::newRow("family") << "model.family=mamba3" << "mamba2|diffmamba2";
+  QTest::newRow("null not allowed") << "loader.l_max=null" << "null is not allowed";
+  QTest::newRow("model rule") << "model.head_dim=100" << "model.head_dim";
+}
+
+void TestConfig::wrong_types_and_ranges() {
+  QFETCH(QString, arg);
+  QFETCH(QString, expect);
+  const QString msg = error_of({arg.toStdString()});
+  QVERIFY2(msg.contains(expect), qPrintable("message was: '" + msg + "'"));
+}
+
+void TestConfig::presets_carry_published_values() {
+  const auto presets = dm::config::list_presets();
+  QVERIFY(presets.size() >= 8);
+  for (const auto& p : presets) {
+    auto c = resolve({"experiment=" + p});
+    QCOMPARE(QString::fromStdString(c.preset), QString::fromStdString(p));
+    if (p.rfind("lm/", 0) != 0) continue;
+    QCOMPARE(c.number("optimizer.lr"), 5e-4);
+    QCOMPARE(c.number("optimizer.weight_decay"), 0.1);
+    QCOMPARE(c.integer("scheduler.num_warmup_steps"), int64_t(1000));
+    QCOMPARE(c.integer("scheduler.num_training_steps"), int64_t(800000));
+    QCOMPARE(c.integer("model.n_layers"), int64_t(16));
+    QCOMPARE(c.integer("model.d_model"), int64_t(1024));
+    QCOMPARE(c.integer("loader.l_max"), int64_t(8192));
+    QCOMPARE(c.integer("train.seed"), int64_t(1111));
+    const bool text8 = p.find("text8") != std::string::npos, wt103 = p.find("wt103") != std::string::npos;
+    QCOMPARE(c.number("model.dropout"), text8 ? 0.4 : 0.25);
+    QCOMPARE(c.integer("task.div_val"), wt103 ? int64_t(4) : int64_t(1));
+    QCOMPARE(QString::fromStdString(c.string("model.family")),
+             QString(p.find("diffmamba2") != std::string::npos ? "diffmamba2" : "mamba2"));
+  }
+  for (const char* need : {"lm/mamba2-text8", "lm/diffmamba2-text8", "lm/mamba2-enwik8", "lm/diffmamba2-enwik8",
+                           "lm/mamba2-wt103", "lm/diffmamba2-wt103"})
+    QVERIFY2(std::find(presets.begin(), presets.end(), need) != presets.end(), need);
+}
+
+void TestConfig::hash_is_canonical() {
+  auto a = resolve({"experiment=lm/mamba2-text8", "loader.l_max=512", "train.seed=3"});
+  auto b = resolve({"experiment=lm/mamba2-text8", "train.seed=3", "loader.l_max=512"});
+  QCOMPARE(QString::fromStdString(a.hash()), QString::fromStdString(b.hash()));
+  QCOMPARE(a.hash().size(), size_t(16));
+  auto c = resolve({"experiment=lm/mamba2-text8", "train.seed=4", "loader.l_max=512"});
+  QVERIFY(a.hash() != c.hash());
+  // The canonical JSON parses back to the same tree.
+  QCOMPARE(QString::fromStdString(nlohmann::json::parse(a.canonical_json()).dump()), QString::fromStdString(a.canonical_json()));
+}
+
+void TestConfig::broken_preset_names_file() {
+  QTemporaryDir dir;
+  QDir(dir.path()).mkpath("presets/x");
+  const auto file = dir.filePath("presets/x/bad.yaml").toStdString();
+  std::ofstream(file) << "model:\n  d_modl: 3\n";
+  std::ofstream(dir.filePath("presets/x/notyaml.yaml").toStdString()) << "model: [unclosed\n";
+  qputenv("DM_RESOURCES", dir.path().toUtf8());
+  const QString bad = error_of({"experiment=x/bad"});
+  const QString notyaml = error_of({"experiment=x/notyaml"});
+  qunsetenv("DM_RESOURCES");
+  QVERIFY2(bad.contains("bad.yaml") && bad.contains("model.d_model"), qPrintable(bad));
+  QVERIFY2(notyaml.contains("notyaml.yaml") && notyaml.contains("YAML"), qPrintable(notyaml));
+}
+
+void TestConfig::model_config_follows_keys() {
+  auto c = resolve({"experiment=demo/diffmamba2-fortunes", "model.d_model=48", "model.head_dim=24", "task.dropemb=0.1"});
+  auto m = c.model_config(27);
+  QCOMPARE(m.d_model, int64_t(48));
+  QCOMPARE(m.head_dim, int64_t(24));
+  QCOMPARE(m.vocab_size, int64_t(27));
+  QCOMPARE(m.emb_dropout, 0.1);
+  QCOMPARE(m.family, dm::model::Family::diffmamba2);
+  QCOMPARE(m.backbone, dm::model::Backbone::lm);
+}
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "tst_config.moc"

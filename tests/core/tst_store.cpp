@@ -1,0 +1,171 @@
+// The SQLite run store: records, batched metrics, cascade delete, migration from an older schema,
+// a reader working while a writer commits (WAL), and files that are not databases.
+#include <torch/torch.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+#include <atomic>
+#include <fstream>
+#include <sqlite3.h>
+#include <thread>
+
+#include "core/common/error.h"
+#include "core/store/run_store.h"
+
+using dm::store::MetricRow;
+using dm::store::RunRecord;
+using dm::store::RunStore;
+
+namespace {
+
+RunRecord sample(const std::string& name) {
+  RunRecord r;
+  r.name = name;
+  r.kind = "train";
+  r.family = "diffmamba2";
+  r.preset = "demo/diffmamba2-fortunes";
+  r.overrides_json = "[\"loader.l_max=64\"]";
+  r.config_json = "{\"a\":1}";
+  r.config_hash = "0123456789abcdef";
+  r.status = "queued";
+  return r;
+}
+
+}  // namespace
+
+class TestStore : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void records_and_metrics();
+  void migrates_version_1_database();
+  void reader_while_writer_commits();
+  void not_a_database();
+};
+
+void TestStore::records_and_metrics() {
+  QTemporaryDir d;
+  const auto path = d.filePath("runs.db").toStdString();
+  RunStore db(path);
+  QCOMPARE(db.schema_version(), dm::store::kSchemaVersion);
+  const auto id = db.create_run(sample("first"));
+  const auto id2 = db.create_run(sample("second"));
+  QCOMPARE(id2, id + 1);
+  db.update_status(id, "running");
+  db.set_field(id, "device", "cpu");
+  for (int s = 1; s <= 150; ++s) db.add_metric(id, {s, 0, "train/loss", 1.0 / s, 0.1 * s});
+  // 150 rows: two automatic batches of 64 are committed, 22 still pending until flush().
+  {
+    RunStore other(path);
+    QCOMPARE(int(other.metrics(id).size()), 128);
+  }
+  db.flush();
+  QCOMPARE(int(db.metrics(id, "train/loss").size()), 150);
+  QCOMPARE(db.last_step(id), int64_t(150));
+  db.add_metric(id, {150, 0, "train/loss", 42.0, 1.0});  // a resumed run rewrites a step: replaced, not duplicated
+  db.flush();
+  QCOMPARE(db.metrics(id, "train/loss").back().value, 42.0);
+  auto rec = db.run(id);
+  QCOMPARE(QString::fromStdString(rec->status), QString("running"));
+  QCOMPARE(QString::fromStdString(rec->device), QString("cpu"));
+  QCOMPARE(QString::fromStdString(rec->overrides_json), QString("[\"loader.l_max=64\"]"));
+  QVERIFY(!rec->created_at.empty());
+  QCOMPARE(int(db.runs().size()), 2);
+  QCOMPARE(db.runs().front().id, id2);  // newest first
+  db.delete_run(id);
+  QVERIFY(!db.run(id));
+  QCOMPARE(int(db.metrics(id).size()), 0);  // metrics went with the run
+  QVERIFY_THROWS_EXCEPTION(dm::Error, db.set_field(id2, "config; DROP TABLE runs", "x"));
+  QCOMPARE(QString::fromStdString(db.integrity_check()), QString("ok"));
+}
+
+void TestStore::migrates_version_1_database() {
+  QTemporaryDir d;
+  const auto path = d.filePath("old.db").toStdString();
+  {  // A database as version 1 of the schema wrote it, with one run and two metrics.
+    sqlite3* raw = nullptr;
+    QCOMPARE(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    const char* v1 = R"sql(
+      CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL, family TEXT,
+        preset TEXT, overrides TEXT, config TEXT NOT NULL, config_hash TEXT NOT NULL, status TEXT NOT NULL,
+        created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT, host TEXT, device TEXT, git_rev TEXT, run_dir TEXT);
+      CREATE TABLE metrics (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL,
+        epoch INTEGER NOT NULL, name TEXT NOT NULL, value REAL, wall_time REAL NOT NULL, PRIMARY KEY (run_id, name, step));
+      INSERT INTO runs (name, kind, config, config_hash, status, created_at) VALUES ('old', 'train', '{}', 'h', 'finished', 't');
+      INSERT INTO metrics VALUES (1, 1, 0, 'train/loss', 2.5, 0.1), (1, 2, 0, 'train/loss', 2.0, 0.2);
+      PRAGMA user_version = 1;)sql";
+    QCOMPARE(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  RunStore db(path);
+  QCOMPARE(db.schema_version(), 2);
+  auto rec = db.run(1);
+  QVERIFY(rec);
+  QCOMPARE(QString::fromStdString(rec->name), QString("old"));
+  QVERIFY(rec->message.empty());  // the column added by version 2
+  QCOMPARE(int(db.metrics(1).size()), 2);
+  db.update_status(1, "finished", "migrated");
+  QCOMPARE(QString::fromStdString(db.run(1)->message), QString("migrated"));
+  QCOMPARE(QString::fromStdString(db.integrity_check()), QString("ok"));
+}
+
+void TestStore::reader_while_writer_commits() {
+  QTemporaryDir d;
+  const auto path = d.filePath("runs.db").toStdString();
+  RunStore writer(path);
+  const auto id = writer.create_run(sample("live"));
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::string reader_error;
+  std::thread reader([&] {
+    try {
+      RunStore r(path);
+      while (!done) {
+        r.metrics(id, "train/loss");
+        r.runs();
+        ++reads;
+      }
+    } catch (const std::exception& e) {
+      reader_error = e.what();
+    }
+  });
+  for (int s = 0; s < 3000; ++s) {
+    writer.add_metric(id, {s, 0, "train/loss", double(s), 0});
+    if (s % 10 == 0) writer.flush();
+  }
+  writer.flush();
+  done = true;
+  reader.join();
+  QVERIFY2(reader_error.empty(), reader_error.c_str());
+  QVERIFY(reads > 0);
+  QCOMPARE(int(writer.metrics(id).size()), 3000);
+}
+
+void TestStore::not_a_database() {
+  QTemporaryDir d;
+  const auto path = d.filePath("junk.db").toStdString();
+  std::ofstream(path) << std::string(4096, 'x');
+  try {
+    RunStore db(path);
+    QFAIL("a junk file was accepted");
+  } catch (const dm::FileError& e) {
+    QVERIFY2(QString(e.what()).contains("junk.db"), e.what());
+  }
+  // A database from a newer version of the program is refused, not downgraded.
+  const auto newer = d.filePath("newer.db").toStdString();
+  {
+    sqlite3* raw = nullptr;
+    sqlite3_open(newer.c_str(), &raw);
+    sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+  }
+  try {
+    RunStore db(newer);
+    QFAIL("a newer schema was accepted");
+  } catch (const dm::FileError& e) {
+    QVERIFY2(QString(e.what()).contains("newer"), e.what());
+  }
+}
+
+QTEST_APPLESS_MAIN(TestStore)
+#include "tst_store.moc"
