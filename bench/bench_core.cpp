@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -98,6 +99,30 @@ int run_train(bool diff, int64_t b, int64_t l, int repeats) {
   return 0;
 }
 
+// The hf backbone (pre-RMSNorm Mamba2 blocks, as transformers' Mamba2ForCausalLM) for the peer row.
+int run_train_hf(int64_t layers, int64_t d, int64_t b, int64_t l, int repeats) {
+  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
+  cfg.vocab_size = 256;
+  cfg.d_model = d;
+  cfg.n_layers = layers;
+  cfg.head_dim = 128;
+  cfg.d_state = 64;
+  torch::manual_seed(0);
+  dm::model::LanguageModel m(cfg);
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.1));
+  auto ids = torch::randint(0, 256, {b, l + 1}, torch::kLong);
+  auto x = ids.narrow(1, 0, l), y = ids.narrow(1, 1, l);
+  const double base = rss_mb();
+  const double s = median_seconds(1, repeats, [&] {
+    opt.zero_grad();
+    m->loss(x, y).backward();
+    opt.step();
+  });
+  std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f params=%lld\n", s, double(b * l) / s,
+              peak_rss_mb() - base, static_cast<long long>(m->num_parameters()));
+  return 0;
+}
+
 int run_gemm(int repeats) {
   auto a = torch::randn({1024, 1024}), c = torch::randn({1024, 1024});
   const double s = median_seconds(3, repeats, [&] { auto r = torch::mm(a, c); });
@@ -141,6 +166,7 @@ int main(int argc, char** argv) {
                      argc > 10 ? arg(10) : 256);
     if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
     if (c == "gemm") return run_gemm(int(arg(3)));
+    if (c == "train_hf") return run_train_hf(arg(3), arg(4), arg(5), arg(6), int(arg(7)));
     return 2;
   }
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
@@ -183,6 +209,36 @@ int main(int argc, char** argv) {
                 fam, field(r, "params").c_str(), field(r, "seconds").c_str(), field(r, "tokens_per_s").c_str(),
                 field(r, "peak_mb").c_str());
     std::fflush(stdout);
+  }
+  // Peer: transformers' Mamba2ForCausalLM (pure-PyTorch CPU path) against our hf backbone, same geometry.
+  {
+    const auto ours = run_child(argv[0], "train_hf 8 256 8 512 " + std::to_string(rep));
+    std::printf("| train step, Mamba2ForCausalLM geometry (8 blocks, d_model 256, head_dim 128, N 64), ours, %s params | B=8 L=512 | %s | %s | %s | – | |\n",
+                field(ours, "params").c_str(), field(ours, "seconds").c_str(), field(ours, "tokens_per_s").c_str(),
+                field(ours, "peak_mb").c_str());
+    const char* py = std::getenv("DM_PEER_PYTHON");
+    if (py && *py) {
+      const std::string cmd = std::string(py) + " " + DM_SOURCE_DIR + "/bench/peer_hf_mamba2.py 8 256 8 512 " +
+                              std::to_string(rep) + " 2>/dev/null";
+      std::string peer;
+      if (FILE* f = popen(cmd.c_str(), "r")) {
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, f))
+          if (std::strncmp(buf, "RESULT", 6) == 0) peer = buf;
+        pclose(f);
+      }
+      while (!peer.empty() && (peer.back() == '\n' || peer.back() == '\r')) peer.pop_back();
+      if (!peer.empty()) {
+        const double tp = std::stod(field(peer, "tokens_per_s")), to = std::stod(field(ours, "tokens_per_s"));
+        std::printf("| same, transformers %s Mamba2ForCausalLM (peer), %s params | B=8 L=512 | %s | %.0f | %s | – | ours %.2f× |\n",
+                    field(peer, "transformers").c_str(), field(peer, "params").c_str(), field(peer, "seconds").c_str(), tp,
+                    field(peer, "peak_mb").c_str(), to / tp);
+      } else {
+        std::printf("| same, transformers peer | – | failed to run %s | | | | |\n", cmd.c_str());
+      }
+    } else {
+      std::printf("| same, transformers peer | – | not run (set DM_PEER_PYTHON to a python with torch + transformers) | | | | |\n");
+    }
   }
   std::printf("\npeak MB = peak resident memory of the case's process minus its resident memory after the inputs were built.\n");
   std::printf("GFLOP/s counts the chunked algorithm's matmul FLOPs (forward 2Q(N+P)+4PN per token and head, backward 2×).\n");

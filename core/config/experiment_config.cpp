@@ -185,6 +185,7 @@ std::vector<std::string> list_presets() {
 }
 
 json parse_value(const std::string& text) {
+  if (text.empty()) return "";  // `key=` sets an empty string (e.g. dataset.data_dir=)
   try {
     return yaml_to_json(YAML::Load(text));
   } catch (const YAML::Exception&) {
@@ -229,6 +230,10 @@ model::ModelConfig ExperimentConfig::model_config(int64_t vocab_size) const {
   c.chunk_size = integer("model.chunk_size");
   c.ffn_expand = integer("model.ffn_expand");
   c.emb_dropout = number("task.dropemb");
+  c.div_val = integer("task.div_val");
+  c.dropsoft = number("task.dropsoft");
+  c.cutoffs.clear();
+  for (const auto& v : at("task.cutoffs")) c.cutoffs.push_back(static_cast<int64_t>(v.get<double>()));
   return c;
 }
 

@@ -92,7 +92,9 @@ const std::vector<KeySpec>& schema() {
       integer("trainer.log_every_n_steps", 10, "record training metrics every N optimizer steps", 1),
       integer("trainer.checkpoint_every_n_steps", 500, "write a resumable checkpoint every N optimizer steps (and at the end)", 1),
       integer("train.seed", 1111, "random seed (weights, dropout, data order)", 0),
-      integer("task.div_val", 1, "adaptive embedding divisor (WT103: 4; only 1 is implemented so far)", 1),
+      integer("task.div_val", 1, "adaptive embedding/softmax divisor: 1 = plain tied softmax (text8, enwik8), 4 = WikiText-103's adaptive softmax", 1),
+      {"task.cutoffs", KeyType::number_list, json::array({19997, 39997, 199997}),
+       "adaptive softmax cluster boundaries (token ids; used when task.div_val > 1)", 1.0, 1e12},
       num("task.dropemb", 0.25, "dropout on the input embedding", 0.0, 1.0),
       num("task.dropsoft", 0.25, "dropout before the output projection (only with a projection, i.e. div_val > 1)", 0.0, 1.0),
   };

@@ -132,6 +132,12 @@ void ModelConfig::validate() const {
   if (!(emb_dropout >= 0.0 && emb_dropout < 1.0))
     throw ConfigError("emb_dropout", str(emb_dropout), "must be in [0, 1)");
   positive("ffn_expand", ffn_expand);
+  positive("div_val", div_val);
+  if (div_val > 1 && backbone != Backbone::lm)
+    throw ConfigError("div_val", str(div_val), "the adaptive softmax exists only for the lm backbone");
+  for (size_t i = 0; i < cutoffs.size(); ++i)
+    if (cutoffs[i] <= 0 || (i > 0 && cutoffs[i] <= cutoffs[i - 1]))
+      throw ConfigError("cutoffs", "[…]", "must be positive and strictly increasing");
   if (!(initializer_range > 0)) throw ConfigError("initializer_range", str(initializer_range), "must be > 0");
 }
 
@@ -163,6 +169,9 @@ nlohmann::json ModelConfig::to_json() const {
   j["rescale_prenorm_residual"] = rescale_prenorm_residual;
   j["dropout"] = dropout;
   j["emb_dropout"] = emb_dropout;
+  j["div_val"] = div_val;
+  j["cutoffs"] = cutoffs;
+  j["dropsoft"] = dropsoft;
   j["ffn_expand"] = ffn_expand;
   return j;
 }
@@ -210,6 +219,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     get("rescale_prenorm_residual", c.rescale_prenorm_residual);
     get("dropout", c.dropout);
     get("emb_dropout", c.emb_dropout);
+    get("div_val", c.div_val);
+    get("cutoffs", c.cutoffs);
+    get("dropsoft", c.dropsoft);
     get("ffn_expand", c.ffn_expand);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("model config", "(json)", std::string("malformed: ") + e.what());

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -63,6 +64,11 @@ struct ModelConfig : MixerConfig {
   // lm backbone only.
   double dropout = 0.0;
   double emb_dropout = 0.0;  // on the input embedding (the seed's task.dropemb)
+  // Adaptive input embedding + adaptive softmax when div_val > 1 (WikiText-103: 4); else a plain
+  // embedding tied to a plain softmax.
+  int64_t div_val = 1;
+  std::vector<int64_t> cutoffs = {19997, 39997, 199997};
+  double dropsoft = 0.0;  // the seed's task.dropsoft (only with a projection, i.e. div_val > 1)
   int64_t ffn_expand = 4;
 
   // The seed's defaults: LM experiments (expand 2, head_dim 128, d_state 64) and AntonV/mamba2-370m-hf.

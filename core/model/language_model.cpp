@@ -5,8 +5,26 @@
 
 namespace dm::model {
 
+namespace {
+
+AdaptiveConfig adaptive_config(const ModelConfig& cfg) {
+  AdaptiveConfig a;
+  a.vocab_size = cfg.vocab_size;
+  a.d_model = cfg.d_model;
+  a.cutoffs = cfg.cutoffs;
+  a.div_val = cfg.div_val;
+  a.dropemb = cfg.emb_dropout;
+  a.dropsoft = cfg.dropsoft;
+  return a;
+}
+
+}  // namespace
+
 Mamba2BackboneImpl::Mamba2BackboneImpl(const ModelConfig& cfg) {
-  embeddings = register_module("embeddings", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
+  if (cfg.div_val > 1)
+    adaptive_embeddings = register_module("embeddings", AdaptiveEmbedding(adaptive_config(cfg)));
+  else
+    embeddings = register_module("embeddings", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
   torch::nn::ModuleList list;
   for (int64_t i = 0; i < cfg.num_blocks(); ++i) {
     layers.emplace_back(cfg, i);
@@ -20,11 +38,15 @@ Mamba2BackboneImpl::Mamba2BackboneImpl(const ModelConfig& cfg) {
 LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
   cfg_.validate();
   backbone = register_module("backbone", Mamba2Backbone(cfg_));
-  if (!cfg_.tie_embeddings)
+  if (cfg_.div_val > 1)
+    adaptive_head = register_module("lm_head", AdaptiveSoftmax(adaptive_config(cfg_), backbone->adaptive_embeddings));
+  else if (!cfg_.tie_embeddings)
     lm_head = register_module("lm_head",
                               torch::nn::Linear(torch::nn::LinearOptions(cfg_.d_model, cfg_.vocab_size).bias(false)));
   torch::NoGradGuard no_grad;
-  if (cfg_.backbone == Backbone::lm) {
+  if (cfg_.div_val > 1) {
+    // AdaptiveEmbedding initialises itself (per-cluster widths).
+  } else if (cfg_.backbone == Backbone::lm) {
     // AdaptiveEmbedding with div_val 1: N(0, (init_scale · D^-1/2)²), init_scale 0.5.
     backbone->embeddings->weight.normal_(0.0, 0.5 / std::sqrt(static_cast<double>(cfg_.d_model)));
   } else {
@@ -42,6 +64,7 @@ LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
 }
 
 torch::Tensor LanguageModelImpl::embed(const torch::Tensor& ids) {
+  if (backbone->adaptive_embeddings) return backbone->adaptive_embeddings->forward(ids);
   auto h = backbone->embeddings->forward(ids);
   if (cfg_.backbone == Backbone::lm) {
     if (is_training() && cfg_.emb_dropout > 0) h = torch::dropout(h, cfg_.emb_dropout, true);
@@ -51,14 +74,24 @@ torch::Tensor LanguageModelImpl::embed(const torch::Tensor& ids) {
 }
 
 torch::Tensor LanguageModelImpl::head(const torch::Tensor& h) {
+  if (adaptive_head) {
+    std::vector<int64_t> shape(h.sizes().begin(), h.sizes().end() - 1);
+    shape.push_back(cfg_.vocab_size);
+    return adaptive_head->log_prob(h.reshape({-1, h.size(-1)})).view(shape);
+  }
   auto x = h;
   if (backbone->norm_f) x = backbone->norm_f->forward(x.to(backbone->norm_f->weight.scalar_type()));
   const auto& w = cfg_.tie_embeddings ? backbone->embeddings->weight : lm_head->weight;
   return torch::matmul(x.to(w.scalar_type()), w.t()).to(torch::promote_types(w.scalar_type(), torch::kFloat));
 }
 
-torch::Tensor LanguageModelImpl::forward_ex(const torch::Tensor& ids, std::vector<torch::Tensor>* hidden,
+torch::Tensor LanguageModelImpl::forward_ex(const torch::Tensor& ids, std::vector<torch::Tensor>* all,
                                             DecodeState* state) {
+  return head(hidden(ids, all, state));
+}
+
+torch::Tensor LanguageModelImpl::hidden(const torch::Tensor& ids, std::vector<torch::Tensor>* hidden,
+                                        DecodeState* state) {
   TORCH_CHECK(ids.dim() == 2, "LanguageModel: ids must be [B, L]");
   auto h = embed(ids);
   if (state) {
@@ -69,7 +102,7 @@ torch::Tensor LanguageModelImpl::forward_ex(const torch::Tensor& ids, std::vecto
     h = backbone->layers[i]->forward(h, state ? &state->blocks[i] : nullptr);
     if (hidden) hidden->push_back(h);
   }
-  return head(h);
+  return h;
 }
 
 torch::Tensor LanguageModelImpl::forward(const torch::Tensor& ids) { return forward_ex(ids, nullptr, nullptr); }
@@ -86,16 +119,26 @@ torch::Tensor LanguageModelImpl::step(const torch::Tensor& ids, DecodeState& sta
 
 DecodeState LanguageModelImpl::initial_state(int64_t batch) const {
   DecodeState s;
-  const auto& w = backbone->embeddings->weight;
+  const auto& w = backbone->embeddings ? backbone->embeddings->weight : backbone->adaptive_embeddings->weights[0];
   for (const auto& blk : backbone->layers) s.blocks.push_back(blk->initial_state(batch, w.options()));
   return s;
 }
 
+torch::Tensor LanguageModelImpl::token_nll(const torch::Tensor& ids, const torch::Tensor& targets) {
+  auto h = hidden(ids);
+  if (adaptive_head) return adaptive_head->nll(h.reshape({-1, h.size(-1)}), targets.reshape({-1})).view(targets.sizes());
+  auto logits = head(h);
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
+                                              torch::nn::functional::CrossEntropyFuncOptions()
+                                                  .ignore_index(-100)
+                                                  .reduction(torch::kNone))
+      .view(targets.sizes());
+}
+
 torch::Tensor LanguageModelImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {
-  auto logits = forward(ids);
-  return torch::nn::functional::cross_entropy(
-      logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  auto nll = token_nll(ids, targets);
+  auto valid = targets != -100;
+  return (nll * valid).sum() / valid.sum().clamp_min(1);
 }
 
 int64_t LanguageModelImpl::num_parameters() const {

@@ -9,6 +9,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <vector>
 
+#include "core/model/adaptive.h"
 #include "core/model/block.h"
 #include "core/model/config.h"
 
@@ -23,7 +24,8 @@ struct DecodeState {
 class Mamba2BackboneImpl : public torch::nn::Module {
  public:
   explicit Mamba2BackboneImpl(const ModelConfig& cfg);
-  torch::nn::Embedding embeddings{nullptr};
+  torch::nn::Embedding embeddings{nullptr};             // plain embedding, or
+  AdaptiveEmbedding adaptive_embeddings{nullptr};       // (div_val > 1) the adaptive one, also "embeddings"
   std::vector<Block> layers;
   std::shared_ptr<RMSNormImpl> norm_f;  // hf backbone only
 };
@@ -42,8 +44,12 @@ class LanguageModelImpl : public torch::nn::Module {
   torch::Tensor step(const torch::Tensor& ids, DecodeState& state);
   DecodeState initial_state(int64_t batch) const;
 
-  // Mean next-token cross-entropy (nats) of logits over `targets` [B, L]; targets == -100 are ignored.
+  // Negative log-likelihood (nats) of every target [B, L] (adaptive softmax without full logits).
+  torch::Tensor token_nll(const torch::Tensor& ids, const torch::Tensor& targets);
+  // Mean of token_nll; targets == -100 are ignored.
   torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets);
+  // The residual stream after the last block (before norm_f / the head).
+  torch::Tensor hidden(const torch::Tensor& ids, std::vector<torch::Tensor>* all = nullptr, DecodeState* state = nullptr);
 
   // The final hidden state [.., D] → logits (norm_f for hf, then the head).
   torch::Tensor head(const torch::Tensor& h);
@@ -54,6 +60,7 @@ class LanguageModelImpl : public torch::nn::Module {
 
   Mamba2Backbone backbone{nullptr};
   torch::nn::Linear lm_head{nullptr};  // only when !tie_embeddings
+  AdaptiveSoftmax adaptive_head{nullptr};  // div_val > 1: registered as "lm_head"
 
  private:
   ModelConfig cfg_;

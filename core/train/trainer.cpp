@@ -40,11 +40,7 @@ EvalResult evaluate(model::LanguageModel& m, data::OrderedBatches& batches, int6
   const int64_t total = limit > 0 ? std::min(limit, batches.size()) : batches.size();
   for (int64_t i = 0; i < total; ++i) {
     auto [x, y] = batches.get(0, i);
-    auto logits = m->forward(x.to(dev));
-    auto sum = torch::nn::functional::cross_entropy(
-                   logits.reshape({-1, logits.size(-1)}), y.to(dev).reshape({-1}),
-                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                   .item<double>();
+    const double sum = m->token_nll(x.to(dev), y.to(dev)).sum().item<double>();
     const int64_t n = y.numel();
     nll += sum;
     r.tokens += n;
@@ -117,9 +113,6 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   if (precision != "32" && precision != "32-true")
     throw ConfigError("trainer.precision", precision,
                       "only 32 is implemented so far (bf16 / fp16 autocast are not); set trainer.precision=32");
-  if (cfg.integer("task.div_val") != 1)
-    throw ConfigError("task.div_val", std::to_string(cfg.integer("task.div_val")),
-                      "only 1 (plain tied softmax) is implemented so far; WikiText-103's adaptive softmax (div_val 4) is not");
 
   // Data.
   const auto ds = cfg.string("dataset.name");

@@ -57,6 +57,7 @@ class TestTrain : public QObject {
   void schedule_values();
   void loss_falls_and_metrics_are_stored();
   void resume_reproduces_uninterrupted_run();
+  void wikitext_adaptive_softmax_learns();
   void divergence_stops_with_status();
   void bad_requests_fail_cleanly();
 };
@@ -140,6 +141,38 @@ void TestTrain::resume_reproduces_uninterrupted_run() {
   // A resumed run refuses a checkpoint written for another configuration.
   dm::store::RunStore db(split.db_path());
   QCOMPARE(QString::fromStdString(db.run(1)->status), QString("finished"));
+}
+
+void TestTrain::wikitext_adaptive_softmax_learns() {
+  // A WikiText-103-shaped corpus (words, <eos> per line) through the adaptive softmax (div_val 2,
+  // small cutoffs so that every cluster is used).
+  QTemporaryDir d;
+  QDir(d.path()).mkpath("wt");
+  std::mt19937 rng(11);
+  auto write_split = [&](const char* name, int lines) {
+    std::ofstream out(d.filePath(QString("wt/") + name).toStdString());
+    for (int i = 0; i < lines; ++i) {
+      for (int w = 0; w < 8; ++w) out << " w" << (rng() % 7 == 0 ? rng() % 40 : rng() % 6);
+      out << " .\n";
+    }
+  };
+  write_split("wiki.train.tokens", 1500);
+  write_split("wiki.valid.tokens", 100);
+  write_split("wiki.test.tokens", 100);
+  Workspace ws{d.filePath("ws").toStdString()};
+  auto cfg = dm::config::resolve(tiny("", {"dataset.name=wt103", "dataset.data_dir=" + d.filePath("wt").toStdString(),
+                                           "task.div_val=2", "task.cutoffs=[4,10,20]", "trainer.max_steps=60",
+                                           "trainer.val_check_interval=30"}));
+  std::atomic<bool> no{false};
+  auto r = dm::jobs::run_train_job(ws, cfg, {}, nullptr, no);
+  QCOMPARE(QString::fromStdString(r.status), QString("finished"));
+  dm::store::RunStore db(ws.db_path());
+  auto ppl = db.metrics(r.run_id, "val/ppl");
+  QCOMPARE(int(ppl.size()), 2);
+  QVERIFY2(ppl[1].value < ppl[0].value, qPrintable(QString("%1 → %2").arg(ppl[0].value).arg(ppl[1].value)));
+  QCOMPARE(int(db.metrics(r.run_id, "val/ppl_batchmean").size()), 2);
+  auto l = losses(ws.db_path(), r.run_id);
+  QVERIFY(l.rbegin()->second < l.begin()->second);
 }
 
 void TestTrain::divergence_stops_with_status() {
