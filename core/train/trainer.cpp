@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <ATen/autocast_mode.h>
+#include <optional>
 #include <torch/torch.h>
 
 #include "core/common/error.h"
@@ -110,9 +112,16 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   };
   const auto device = resolve_device(cfg, sink);
   const auto precision = cfg.string("trainer.precision");
-  if (precision != "32" && precision != "32-true")
-    throw ConfigError("trainer.precision", precision,
-                      "only 32 is implemented so far (bf16 / fp16 autocast are not); set trainer.precision=32");
+  // Mixed precision: LibTorch autocast around the forward pass (weights and optimizer stay fp32; our
+  // SSD, norms and softmax statistics compute in fp32 inside it). fp16 needs a GPU (loss scaling
+  // and CPU fp16 kernels are not worth it); bf16 works on CPU and CUDA.
+  std::optional<at::ScalarType> autocast;
+  if (precision == "bf16" || precision == "bf16-mixed") autocast = at::kBFloat16;
+  if (precision == "16" || precision == "16-mixed") {
+    if (!device.is_cuda())
+      throw ConfigError("trainer.precision", precision, "fp16 autocast needs a CUDA device; use 32 or bf16 on the CPU");
+    throw ConfigError("trainer.precision", precision, "fp16 (with loss scaling) is not implemented yet; use bf16 or 32");
+  }
 
   // Data.
   const auto ds = cfg.string("dataset.name");
@@ -215,7 +224,22 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
         return {"cancelled", pos.step, "cancelled at step " + std::to_string(pos.step)};
       }
       auto [x, y] = train_b.get(pos.epoch, pos.next_batch);
-      auto loss = m->loss(x.to(device), y.to(device));
+      torch::Tensor loss;
+      if (autocast) {
+        at::autocast::set_autocast_enabled(device.type(), true);
+        at::autocast::set_autocast_dtype(device.type(), *autocast);
+        try {
+          loss = m->loss(x.to(device), y.to(device)).to(torch::kFloat);
+        } catch (...) {
+          at::autocast::set_autocast_enabled(device.type(), false);
+          at::autocast::clear_cache();
+          throw;
+        }
+        at::autocast::set_autocast_enabled(device.type(), false);
+        at::autocast::clear_cache();
+      } else {
+        loss = m->loss(x.to(device), y.to(device));
+      }
       const double v = pos.step == nan_at ? std::nan("") : loss.item<double>();
       if (!std::isfinite(v))
         return {"diverged", pos.step,
