@@ -77,16 +77,12 @@ int run_ssd(bool chunked, int64_t b, int64_t l, int64_t h, int64_t p, int64_t n,
   return 0;
 }
 
-int run_train(bool diff, int64_t b, int64_t l, int repeats) {
-  auto cfg = dm::model::ModelConfig::lm_defaults(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
-  cfg.vocab_size = 256;
-  cfg.d_model = 256;
-  cfg.n_layers = 4;
-  cfg.dropout = 0.1;
+// One optimizer step (forward, backward, AdamW) of `cfg` on random tokens; prints a RESULT line.
+int time_train_step(const dm::model::ModelConfig& cfg, int64_t b, int64_t l, int repeats) {
   torch::manual_seed(0);
   dm::model::LanguageModel m(cfg);
   torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.1));
-  auto ids = torch::randint(0, 256, {b, l + 1}, torch::kLong);
+  auto ids = torch::randint(0, cfg.vocab_size, {b, l + 1}, torch::kLong);
   auto x = ids.narrow(1, 0, l), y = ids.narrow(1, 1, l);
   const double base = rss_mb();
   const double s = median_seconds(1, repeats, [&] {
@@ -99,6 +95,16 @@ int run_train(bool diff, int64_t b, int64_t l, int repeats) {
   return 0;
 }
 
+// The lm backbone ([mixer, mixer, FFN] × 4, post-LayerNorm) of the training-step row.
+int run_train(bool diff, int64_t b, int64_t l, int repeats) {
+  auto cfg = dm::model::ModelConfig::lm_defaults(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
+  cfg.vocab_size = 256;
+  cfg.d_model = 256;
+  cfg.n_layers = 4;
+  cfg.dropout = 0.1;
+  return time_train_step(cfg, b, l, repeats);
+}
+
 // The hf backbone (pre-RMSNorm Mamba2 blocks, as transformers' Mamba2ForCausalLM) for the peer row.
 int run_train_hf(int64_t layers, int64_t d, int64_t b, int64_t l, int repeats) {
   auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
@@ -107,20 +113,7 @@ int run_train_hf(int64_t layers, int64_t d, int64_t b, int64_t l, int repeats) {
   cfg.n_layers = layers;
   cfg.head_dim = 128;
   cfg.d_state = 64;
-  torch::manual_seed(0);
-  dm::model::LanguageModel m(cfg);
-  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(5e-4).weight_decay(0.1));
-  auto ids = torch::randint(0, 256, {b, l + 1}, torch::kLong);
-  auto x = ids.narrow(1, 0, l), y = ids.narrow(1, 1, l);
-  const double base = rss_mb();
-  const double s = median_seconds(1, repeats, [&] {
-    opt.zero_grad();
-    m->loss(x, y).backward();
-    opt.step();
-  });
-  std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f params=%lld\n", s, double(b * l) / s,
-              peak_rss_mb() - base, static_cast<long long>(m->num_parameters()));
-  return 0;
+  return time_train_step(cfg, b, l, repeats);
 }
 
 int run_gemm(int repeats) {
