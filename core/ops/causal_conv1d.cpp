@@ -15,6 +15,103 @@ torch::Tensor weight_2d(const torch::Tensor& weight, int64_t channels) {
   return w;
 }
 
+// Channels-last CPU kernels: rows (b, t) in parallel, channels innermost and contiguous.
+template <typename T>
+void conv_rows_fwd(const T* x, const T* wt, const T* bias, T* y, int64_t B, int64_t L, int64_t C, int64_t K) {
+  at::parallel_for(0, B * L, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t t = r % L;
+      T* out = y + r * C;
+      for (int64_t c = 0; c < C; ++c) out[c] = bias ? bias[c] : T(0);
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t s = t - (K - 1) + k;
+        if (s < 0) continue;
+        const T* in = x + (r - (K - 1) + k) * C;
+        const T* wk = wt + k * C;
+        for (int64_t c = 0; c < C; ++c) out[c] += wk[c] * in[c];
+      }
+    }
+  });
+}
+
+// dx[b,s,c] = Σ_k w[c,k]·dy[b, s+K−1−k, c];  dw[c,k] = Σ dy[b,t,c]·x[b, t−K+1+k, c];  db[c] = Σ dy[b,t,c].
+template <typename T>
+void conv_rows_bwd(const T* x, const T* wt, const T* dy, T* dx, T* partial, int64_t chunks, int64_t B, int64_t L,
+                   int64_t C, int64_t K) {
+  at::parallel_for(0, B * L, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t s = r % L;
+      T* out = dx + r * C;
+      for (int64_t c = 0; c < C; ++c) out[c] = T(0);
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t t = s + (K - 1) - k;
+        if (t >= L) continue;
+        const T* g = dy + (r + (K - 1) - k) * C;
+        const T* wk = wt + k * C;
+        for (int64_t c = 0; c < C; ++c) out[c] += wk[c] * g[c];
+      }
+    }
+  });
+  const int64_t rows = B * L, per = (rows + chunks - 1) / chunks;
+  at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t ch = cb; ch < ce; ++ch) {
+      T* acc = partial + ch * (K + 1) * C;  // K rows of dw, then db
+      for (int64_t i = 0; i < (K + 1) * C; ++i) acc[i] = T(0);
+      for (int64_t r = ch * per; r < std::min(rows, (ch + 1) * per); ++r) {
+        const int64_t t = r % L;
+        const T* g = dy + r * C;
+        for (int64_t c = 0; c < C; ++c) acc[K * C + c] += g[c];
+        for (int64_t k = 0; k < K; ++k) {
+          if (t - (K - 1) + k < 0) continue;
+          const T* in = x + (r - (K - 1) + k) * C;
+          T* a = acc + k * C;
+          for (int64_t c = 0; c < C; ++c) a[c] += g[c] * in[c];
+        }
+      }
+    }
+  });
+}
+
+class CausalConvCpu : public torch::autograd::Function<CausalConvCpu> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& bias, bool silu) {
+    auto xc = x.contiguous();
+    auto wt = w.t().contiguous();  // [K, C]: channels contiguous
+    const int64_t B = x.size(0), L = x.size(1), C = x.size(2), K = w.size(1);
+    auto pre = torch::empty({B, L, C}, x.options());
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv1d_cpu", [&] {
+      conv_rows_fwd<scalar_t>(xc.data_ptr<scalar_t>(), wt.data_ptr<scalar_t>(),
+                              bias.contiguous().data_ptr<scalar_t>(), pre.data_ptr<scalar_t>(),
+                              B, L, C, K);
+    });
+    ctx->save_for_backward({xc, wt, pre});
+    ctx->saved_data["silu"] = silu;
+    return silu ? torch::silu(pre) : pre;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    auto saved = ctx->get_saved_variables();
+    const auto& xc = saved[0];
+    const auto& wt = saved[1];
+    const auto& pre = saved[2];
+    auto dy = g[0].contiguous();
+    if (ctx->saved_data["silu"].toBool()) dy = at::silu_backward(dy, pre).contiguous();
+    const int64_t B = xc.size(0), L = xc.size(1), C = xc.size(2), K = wt.size(0);
+    const int64_t chunks = std::min<int64_t>(B * L, 64);
+    auto dx = torch::empty_like(xc);
+    auto partial = torch::empty({chunks, K + 1, C}, xc.options());
+    AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "causal_conv1d_cpu_bwd", [&] {
+      conv_rows_bwd<scalar_t>(xc.data_ptr<scalar_t>(), wt.data_ptr<scalar_t>(), dy.data_ptr<scalar_t>(),
+                              dx.data_ptr<scalar_t>(), partial.data_ptr<scalar_t>(), chunks, B, L, C, K);
+    });
+    auto sums = partial.sum(0);                                  // [K+1, C]
+    auto dw = sums.narrow(0, 0, K).t().contiguous();             // [C, K]
+    auto db = sums.select(0, K).contiguous();
+    return {dx, dw, db, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
 torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -28,7 +125,17 @@ torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight,
   const bool needs_grad = torch::GradMode::is_enabled() &&
                           (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
   if (!initial_state.defined() && use_cuda_kernel(x, needs_grad)) return cuda::causal_conv1d_fwd(x, w, bias, silu);
+  if (!initial_state.defined() && x.is_cpu() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) &&
+      w.scalar_type() == x.scalar_type() && (!bias.defined() || bias.scalar_type() == x.scalar_type()))
+    return CausalConvCpu::apply(x, w, bias.defined() ? bias : torch::zeros({c}, x.options()), silu);
+  return causal_conv1d_reference(x, w, bias, silu, initial_state);
+}
 
+torch::Tensor causal_conv1d_reference(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                      bool silu, const torch::Tensor& initial_state) {
+  const int64_t c = x.size(2);
+  auto w = weight_2d(weight, c);
+  const int64_t k = w.size(1);
   auto xt = x.transpose(1, 2);  // [B, C, L]
   torch::Tensor y;
   if (initial_state.defined()) {

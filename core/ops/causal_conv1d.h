@@ -11,6 +11,10 @@ namespace dm::ops {
 torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             bool silu, const torch::Tensor& initial_state = {});
 
+// The same computation through LibTorch's conv1d (the reference the fast CPU kernel is tested against).
+torch::Tensor causal_conv1d_reference(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                      bool silu, const torch::Tensor& initial_state = {});
+
 // The last K inputs of x [B, L, C] as a decoding state [B, C, K], left zero-padded when L < K.
 torch::Tensor conv_state_from_inputs(const torch::Tensor& x, int64_t kernel_size);
 
