@@ -113,25 +113,24 @@ LmCorpus from_raw_bytes(const std::string& name, const std::string& bytes) {
 
 }  // namespace
 
-LmCorpus read_text8(const std::string& dir) {
+namespace {
+
+// text8 and enwik8: the seed's prepared train/valid/test.txt, else the raw one-file corpus `name`.
+LmCorpus read_mahoney_corpus(const std::string& name, const std::string& dir, const std::string& unit) {
   const fs::path d(dir);
-  if (is_file(d / "train.txt") && is_file(d / "valid.txt") && is_file(d / "test.txt"))
-    return from_prepared("text8", d);
-  if (is_file(d / "text8")) return from_raw_bytes("text8", io::read_file((d / "text8").string()));
-  missing(dir, "'text8' (the raw 100,000,000-character file) or the seed's prepared train.txt, valid.txt, test.txt",
-          "Get it with the seed's language_modeling/src/data/transformer-xl/text8/get_text8.sh, or download and "
-          "unzip http://mattmahoney.net/dc/text8.zip into this folder (or set dataset.data_dir)");
+  if (is_file(d / "train.txt") && is_file(d / "valid.txt") && is_file(d / "test.txt")) return from_prepared(name, d);
+  if (is_file(d / name)) return from_raw_bytes(name, io::read_file((d / name).string()));
+  missing(dir, "'" + name + "' (the raw 100,000,000-" + unit + " file) or the seed's prepared train.txt, valid.txt, test.txt",
+          "Get it with the seed's language_modeling/src/data/transformer-xl/" + name + "/get_" + name +
+              ".sh, or download and unzip http://mattmahoney.net/dc/" + name +
+              ".zip into this folder (or set dataset.data_dir)");
 }
 
-LmCorpus read_enwik8(const std::string& dir) {
-  const fs::path d(dir);
-  if (is_file(d / "train.txt") && is_file(d / "valid.txt") && is_file(d / "test.txt"))
-    return from_prepared("enwik8", d);
-  if (is_file(d / "enwik8")) return from_raw_bytes("enwik8", io::read_file((d / "enwik8").string()));
-  missing(dir, "'enwik8' (the raw 100,000,000-byte file) or the seed's prepared train.txt, valid.txt, test.txt",
-          "Get it with the seed's language_modeling/src/data/transformer-xl/enwik8/get_enwik8.sh, or download and "
-          "unzip http://mattmahoney.net/dc/enwik8.zip into this folder (or set dataset.data_dir)");
-}
+}  // namespace
+
+LmCorpus read_text8(const std::string& dir) { return read_mahoney_corpus("text8", dir, "character"); }
+
+LmCorpus read_enwik8(const std::string& dir) { return read_mahoney_corpus("enwik8", dir, "byte"); }
 
 LmCorpus read_wikitext103(const std::string& dir) {
   const fs::path d(dir);
