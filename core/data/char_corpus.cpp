@@ -39,16 +39,6 @@ torch::Tensor encode_text8(const std::string& s) {
   return t;
 }
 
-std::string decode_text8(const torch::Tensor& ids) {
-  auto c = ids.to(torch::kLong).contiguous();
-  std::string s;
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    const int64_t v = c.data_ptr<int64_t>()[i];
-    s.push_back(v == 0 ? ' ' : static_cast<char>('a' + v - 1));
-  }
-  return s;
-}
-
 CharCorpus CharCorpus::from_text(const std::string& text) {
   auto all = encode_text8(normalize_text8(text));
   const int64_t n = all.numel();

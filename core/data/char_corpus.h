@@ -24,7 +24,6 @@ struct CharCorpus {
 };
 
 torch::Tensor encode_text8(const std::string& normalized);
-std::string decode_text8(const torch::Tensor& ids);
 
 // `batch` random windows of `length + 1` tokens from `stream`: {inputs [B, L], targets [B, L]}.
 std::pair<torch::Tensor, torch::Tensor> random_windows(const torch::Tensor& stream, int64_t batch, int64_t length,
