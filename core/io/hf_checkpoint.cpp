@@ -1,0 +1,242 @@
+#include "core/io/hf_checkpoint.h"
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <torch/torch.h>
+
+#include "core/common/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
+
+namespace dm::io {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kInf = "__dm_inf__";
+constexpr const char* kNegInf = "__dm_-inf__";
+constexpr const char* kNaN = "__dm_nan__";
+
+double number_of(const json& v, const std::string& key, const std::string& origin) {
+  if (v.is_number()) return v.get<double>();
+  if (v == kInf) return std::numeric_limits<double>::infinity();
+  if (v == kNegInf) return -std::numeric_limits<double>::infinity();
+  if (v == kNaN) return std::nan("");
+  throw FileError(origin, "config key '" + key + "' must be a number, got " + v.dump());
+}
+
+template <typename T>
+T get_or(const json& j, const char* key, T def, const std::string& origin) {
+  if (!j.contains(key) || j.at(key).is_null()) return def;
+  const auto& v = j.at(key);
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) throw FileError(origin, std::string("config key '") + key + "' must be true or false");
+    return v.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) throw FileError(origin, std::string("config key '") + key + "' must be an integer");
+    return v.get<T>();
+  } else {
+    return static_cast<T>(number_of(v, key, origin));
+  }
+}
+
+std::string strip_prefix(const std::string& name) {
+  // Accept bare Mamba2Model names (no "backbone.") and mamba_ssm's "embedding." spelling.
+  std::string n = name.rfind("backbone.", 0) == 0 || name.rfind("lm_head.", 0) == 0 ? name : "backbone." + name;
+  const std::string old = "backbone.embedding.";
+  if (n.rfind(old, 0) == 0) n = "backbone.embeddings." + n.substr(old.size());
+  return n;
+}
+
+}  // namespace
+
+json parse_json_lenient(const std::string& text, const std::string& origin) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      out += ch;
+      if (ch == '\\' && i + 1 < text.size()) out += text[++i];
+      else if (ch == '"') in_string = false;
+      continue;
+    }
+    if (ch == '"') {
+      in_string = true;
+      out += ch;
+    } else if (text.compare(i, 9, "-Infinity") == 0) {
+      out += std::string("\"") + kNegInf + "\"";
+      i += 8;
+    } else if (text.compare(i, 8, "Infinity") == 0) {
+      out += std::string("\"") + kInf + "\"";
+      i += 7;
+    } else if (text.compare(i, 3, "NaN") == 0) {
+      out += std::string("\"") + kNaN + "\"";
+      i += 2;
+    } else {
+      out += ch;
+    }
+  }
+  try {
+    return json::parse(out);
+  } catch (const json::exception& e) {
+    throw FileError(origin, std::string("not valid JSON: ") + e.what());
+  }
+}
+
+model::ModelConfig model_config_from_hf(const json& j, const std::string& origin) {
+  if (!j.is_object()) throw FileError(origin, "config.json must hold a JSON object");
+  if (j.contains("model_type") && j.at("model_type") != "mamba2")
+    throw FileError(origin, "model_type is " + j.at("model_type").dump() + ", expected \"mamba2\"");
+  const bool diff = j.contains("diffmamba");
+  auto c = model::ModelConfig::hf_370m(diff ? model::Family::diffmamba2 : model::Family::mamba2);
+  // Defaults of transformers' Mamba2Config for every key the file omits (checkpoint-formats §2.1).
+  c.vocab_size = get_or<int64_t>(j, "vocab_size", 32768, origin);
+  c.d_model = get_or<int64_t>(j, "hidden_size", 4096, origin);
+  c.n_layers = get_or<int64_t>(j, "num_hidden_layers", 64, origin);
+  c.expand = get_or<int64_t>(j, "expand", 2, origin);
+  c.head_dim = get_or<int64_t>(j, "head_dim", 64, origin);
+  c.d_state = get_or<int64_t>(j, "state_size", 128, origin);
+  c.n_groups = get_or<int64_t>(j, "n_groups", 8, origin);
+  c.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4, origin);
+  c.chunk_size = get_or<int64_t>(j, "chunk_size", 256, origin);
+  c.norm_eps = get_or<double>(j, "layer_norm_epsilon", 1e-5, origin);
+  c.use_bias = get_or<bool>(j, "use_bias", false, origin);
+  c.use_conv_bias = get_or<bool>(j, "use_conv_bias", true, origin);
+  c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
+  c.tie_embeddings = get_or<bool>(j, "tie_word_embeddings", false, origin);
+  c.initializer_range = get_or<double>(j, "initializer_range", 0.1, origin);
+  c.rescale_prenorm_residual = get_or<bool>(j, "rescale_prenorm_residual", false, origin);
+  c.dt_min = get_or<double>(j, "time_step_min", 1e-3, origin);
+  c.dt_max = get_or<double>(j, "time_step_max", 0.1, origin);
+  c.dt_init_floor = get_or<double>(j, "time_step_floor", 1e-4, origin);
+  if (j.contains("time_step_limit")) {
+    const auto& lim = j.at("time_step_limit");
+    if (!lim.is_array() || lim.size() != 2) throw FileError(origin, "time_step_limit must be [min, max]");
+    c.dt_limit_min = number_of(lim[0], "time_step_limit", origin);
+    c.dt_limit_max = number_of(lim[1], "time_step_limit", origin);
+  }
+  const int64_t heads = get_or<int64_t>(j, "num_heads", c.expand * c.d_model / c.head_dim, origin);
+  if (heads * c.head_dim != c.expand * c.d_model)
+    throw FileError(origin, "num_heads · head_dim = " + std::to_string(heads * c.head_dim) + " must equal expand · hidden_size = " +
+                                std::to_string(c.expand * c.d_model));
+  if (diff) {
+    const auto& s = j.value("diffmamba_settings", json("alternate"));
+    c.diff_layers = s.is_string() ? s.get<std::string>() : s.dump();
+  }
+  try {
+    c.validate();
+  } catch (const ConfigError& e) {
+    throw FileError(origin, std::string("describes an invalid model: ") + e.what());
+  }
+  return c;
+}
+
+json hf_config_from_model(const model::ModelConfig& c) {
+  json j = {{"model_type", "mamba2"},
+            {"architectures", {c.family == model::Family::diffmamba2 ? "DiffMamba2ForCausalLM" : "Mamba2ForCausalLM"}},
+            {"vocab_size", c.vocab_size},
+            {"hidden_size", c.d_model},
+            {"num_hidden_layers", c.n_layers},
+            {"expand", c.expand},
+            {"head_dim", c.head_dim},
+            {"num_heads", c.n_heads()},
+            {"state_size", c.d_state},
+            {"n_groups", c.n_groups},
+            {"conv_kernel", c.conv_kernel},
+            {"chunk_size", c.chunk_size},
+            {"layer_norm_epsilon", c.norm_eps},
+            {"use_bias", c.use_bias},
+            {"use_conv_bias", c.use_conv_bias},
+            {"residual_in_fp32", c.residual_in_fp32},
+            {"tie_word_embeddings", c.tie_embeddings},
+            {"initializer_range", c.initializer_range},
+            {"rescale_prenorm_residual", c.rescale_prenorm_residual},
+            {"time_step_min", c.dt_min},
+            {"time_step_max", c.dt_max},
+            {"time_step_floor", c.dt_init_floor},
+            {"time_step_limit", {c.dt_limit_min, std::isinf(c.dt_limit_max) ? json(kInf) : json(c.dt_limit_max)}},
+            {"rms_norm", true},
+            {"hidden_act", "silu"}};
+  if (c.family == model::Family::diffmamba2) {
+    j["diffmamba"] = true;
+    j["diffmamba_settings"] = c.diff_layers;
+    j["verbose"] = 1;
+  }
+  return j;
+}
+
+model::LanguageModel load_hf_directory(const std::string& dir) {
+  const fs::path d(dir);
+  const auto cfg_path = (d / "config.json").string();
+  if (!fs::exists(cfg_path)) throw FileError(dir, "no config.json: not a HuggingFace model directory");
+  auto cfg = model_config_from_hf(parse_json_lenient(read_file(cfg_path), cfg_path), cfg_path);
+  if (cfg.backbone != model::Backbone::hf) throw FileError(cfg_path, "not an hf-backbone model");
+  // Tensors from model.safetensors, else the shards of model.safetensors.index.json.
+  std::map<std::string, std::pair<torch::Tensor, std::string>> tensors;  // name → (tensor, file)
+  auto add_file = [&](const fs::path& f) {
+    auto st = read_safetensors(f.string());
+    for (auto& [name, t] : st.tensors) tensors[strip_prefix(name)] = {t, f.string()};
+  };
+  if (fs::exists(d / "model.safetensors")) {
+    add_file(d / "model.safetensors");
+  } else if (fs::exists(d / "model.safetensors.index.json")) {
+    const auto idx_path = (d / "model.safetensors.index.json").string();
+    const auto idx = parse_json_lenient(read_file(idx_path), idx_path);
+    if (!idx.contains("weight_map") || !idx.at("weight_map").is_object())
+      throw FileError(idx_path, "has no weight_map object");
+    std::set<std::string> files;
+    for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it) files.insert(it->get<std::string>());
+    for (const auto& f : files) add_file(d / f);
+    for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it)
+      if (!tensors.count(strip_prefix(it.key())))
+        throw FileError(idx_path, "lists '" + it.key() + "' in " + it->get<std::string>() + ", which does not hold it");
+  } else if (fs::exists(d / "pytorch_model.bin") || fs::exists(d / "pytorch_model.bin.index.json")) {
+    throw FileError(dir, "holds pytorch_model.bin (torch.save format), which this build cannot read yet; "
+                         "convert it to safetensors (e.g. save_pretrained(..., safe_serialization=True))");
+  } else {
+    throw FileError(dir, "no model.safetensors or model.safetensors.index.json");
+  }
+  // A tied head may be stored (equal to the embedding) or left out.
+  if (cfg.tie_embeddings) tensors.erase("lm_head.weight");
+  else if (!tensors.count("lm_head.weight"))
+    throw FileError(dir, "tie_word_embeddings is false but there is no lm_head.weight");
+  model::LanguageModel m(cfg);
+  torch::NoGradGuard ng;
+  std::set<std::string> used;
+  for (auto& item : m->named_parameters()) {
+    auto it = tensors.find(item.key());
+    if (it == tensors.end()) throw FileError(dir, "missing tensor '" + item.key() + "'");
+    const auto& [t, file] = it->second;
+    if (t.sizes() != item.value().sizes())
+      throw FileError(file, "tensor '" + item.key() + "' has shape " + c10::str(t.sizes()) + ", config.json implies " +
+                                c10::str(item.value().sizes()));
+    item.value().copy_(t.to(item.value().scalar_type()));
+    used.insert(item.key());
+  }
+  for (const auto& [name, tf] : tensors)
+    if (!used.count(name)) throw FileError(tf.second, "unexpected tensor '" + name + "' for this config.json");
+  return m;
+}
+
+void save_hf_directory(model::LanguageModel& m, const std::string& dir) {
+  if (m->config().backbone != model::Backbone::hf)
+    throw Error("only hf-backbone models have a HuggingFace layout (this one is an lm-backbone model)");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  NamedTensors t;
+  for (const auto& item : m->named_parameters()) t.emplace_back(item.key(), item.value());
+  std::map<std::string, std::string> meta{{"format", "pt"}};
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), t, meta);
+  auto text = hf_config_from_model(m->config()).dump(2);
+  // Python's json writes the unbounded limit as a bare Infinity.
+  const std::string quoted = std::string("\"") + kInf + "\"";
+  for (size_t p; (p = text.find(quoted)) != std::string::npos;) text.replace(p, quoted.size(), "Infinity");
+  write_file_atomic((fs::path(dir) / "config.json").string(), text + "\n");
+}
+
+}  // namespace dm::io

@@ -1,0 +1,172 @@
+// HuggingFace Mamba2 directories: config.json with Infinity and omitted keys, single and sharded
+// safetensors, bare and mamba_ssm names, tied heads, Diff-Mamba2's layout, and damaged directories.
+#include <torch/torch.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+#include <fstream>
+
+#include "core/common/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/hf_checkpoint.h"
+#include "core/io/safetensors.h"
+#include "tests/core/test_util.h"
+
+using namespace dm;
+
+namespace {
+
+model::ModelConfig tiny(model::Family f) {
+  auto c = model::ModelConfig::hf_370m(f);
+  c.vocab_size = 40;
+  c.d_model = 32;
+  c.n_layers = 4;
+  c.head_dim = 16;
+  c.d_state = 8;
+  c.chunk_size = 8;
+  c.tie_embeddings = true;
+  return c;
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+QString error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return QString::fromStdString(e.what());
+  }
+  return {};
+}
+
+}  // namespace
+
+class TestHf : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void config_with_infinity_and_defaults();
+  void round_trip_both_families();
+  void sharded_and_renamed_checkpoints();
+  void damaged_directories();
+};
+
+void TestHf::config_with_infinity_and_defaults() {
+  // As transformers writes it for AntonV/mamba2-370m-hf (checkpoint-formats §2.4), keys partly omitted.
+  const std::string text = R"({"model_type": "mamba2", "hidden_size": 1024, "num_hidden_layers": 48, "head_dim": 64,
+    "num_heads": 32, "state_size": 128, "n_groups": 1, "vocab_size": 50288, "tie_word_embeddings": true,
+    "time_step_limit": [0.0, Infinity], "note": "Infinity inside a string stays", "diffmamba": true,
+    "diffmamba_settings": "alternate"})";
+  auto j = io::parse_json_lenient(text, "config.json");
+  QCOMPARE(QString::fromStdString(j.at("note").get<std::string>()), QString("Infinity inside a string stays"));
+  auto c = io::model_config_from_hf(j, "config.json");
+  QCOMPARE(c.family, model::Family::diffmamba2);
+  QCOMPARE(c.d_model, int64_t(1024));
+  QCOMPARE(c.n_heads(), int64_t(32));
+  QVERIFY(std::isinf(c.dt_limit_max));
+  QCOMPARE(c.expand, int64_t(2));          // omitted: the class default
+  QCOMPARE(c.conv_kernel, int64_t(4));
+  QCOMPARE(c.norm_eps, 1e-5);
+  QCOMPARE(QString::fromStdString(c.diff_layers), QString("alternate"));
+  // num_heads inconsistent with expand · hidden_size / head_dim is refused.
+  auto bad = j;
+  bad["num_heads"] = 31;
+  QVERIFY(error_of([&] { io::model_config_from_hf(bad, "config.json"); }).contains("num_heads"));
+  bad = j;
+  bad["hidden_size"] = "1024";
+  QVERIFY(error_of([&] { io::model_config_from_hf(bad, "config.json"); }).contains("hidden_size"));
+}
+
+void TestHf::round_trip_both_families() {
+  for (auto fam : {model::Family::mamba2, model::Family::diffmamba2}) {
+    for (bool tied : {true, false}) {
+      auto cfg = tiny(fam);
+      cfg.tie_embeddings = tied;
+      torch::manual_seed(4);
+      model::LanguageModel m(cfg);
+      QTemporaryDir d;
+      io::save_hf_directory(m, d.path().toStdString());
+      const auto text = io::read_file(d.filePath("config.json").toStdString());
+      QVERIFY2(text.find("Infinity") != std::string::npos, "the unbounded dt limit is written as Infinity");
+      auto back = io::load_hf_directory(d.path().toStdString());
+      QCOMPARE(QString::fromStdString(back->config().to_json().dump()), QString::fromStdString(m->config().to_json().dump()));
+      m->eval();
+      back->eval();
+      torch::NoGradGuard ng;
+      auto ids = torch::randint(0, 40, {2, 12}, torch::kLong);
+      QVERIFY(torch::equal(m->forward(ids), back->forward(ids)));
+      auto st = io::read_safetensors(d.filePath("model.safetensors").toStdString());
+      QCOMPARE(bool(st.find("lm_head.weight")), !tied);
+      if (fam == model::Family::diffmamba2) {
+        QVERIFY(st.find("backbone.layers.0.mixer_1.in_proj.weight"));
+        QVERIFY(st.find("backbone.layers.2.lambda_q1"));
+        QVERIFY(st.find("backbone.layers.1.mixer.A_log"));  // alternate: odd blocks stay plain
+      }
+    }
+  }
+}
+
+void TestHf::sharded_and_renamed_checkpoints() {
+  auto cfg = tiny(model::Family::mamba2);
+  torch::manual_seed(5);
+  model::LanguageModel m(cfg);
+  QTemporaryDir d;
+  io::save_hf_directory(m, d.path().toStdString());
+  auto st = io::read_safetensors(d.filePath("model.safetensors").toStdString());
+  QFile::remove(d.filePath("model.safetensors"));
+  // Two shards with bare Mamba2Model names (no "backbone."), mamba_ssm's "embedding." spelling and a
+  // stored copy of the tied head.
+  io::NamedTensors a, b;
+  nlohmann::json map;
+  for (size_t i = 0; i < st.tensors.size(); ++i) {
+    auto name = st.tensors[i].first.substr(std::string("backbone.").size());
+    if (name == "embeddings.weight") name = "embedding.weight";
+    (i % 2 ? b : a).emplace_back(name, st.tensors[i].second);
+    map[name] = i % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+  }
+  a.emplace_back("lm_head.weight", m->backbone->embeddings->weight);
+  map["lm_head.weight"] = "model-00001-of-00002.safetensors";
+  io::write_safetensors(d.filePath("model-00001-of-00002.safetensors").toStdString(), a, {{"format", "pt"}});
+  io::write_safetensors(d.filePath("model-00002-of-00002.safetensors").toStdString(), b, {{"format", "pt"}});
+  write(d.filePath("model.safetensors.index.json").toStdString(),
+        nlohmann::json{{"metadata", {{"total_size", 0}}}, {"weight_map", map}}.dump(2));
+  auto back = io::load_hf_directory(d.path().toStdString());
+  torch::NoGradGuard ng;
+  auto ids = torch::randint(0, 40, {1, 9}, torch::kLong);
+  m->eval();
+  back->eval();
+  QVERIFY(torch::equal(m->forward(ids), back->forward(ids)));
+}
+
+void TestHf::damaged_directories() {
+  auto cfg = tiny(model::Family::mamba2);
+  model::LanguageModel m(cfg);
+  QTemporaryDir d;
+  const auto dir = d.path().toStdString();
+  QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("no config.json"));
+  io::save_hf_directory(m, dir);
+  // A truncated weights file.
+  const auto w = d.filePath("model.safetensors").toStdString();
+  const auto bytes = io::read_file(w);
+  write(w, bytes.substr(0, bytes.size() - 100));
+  QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("model.safetensors"));
+  // config.json that does not match the weights.
+  io::save_hf_directory(m, dir);
+  auto j = io::parse_json_lenient(io::read_file(d.filePath("config.json").toStdString()), "config.json");
+  j["state_size"] = 16;
+  write(d.filePath("config.json").toStdString(), j.dump());
+  QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("has shape"));
+  // Untied config without a head, broken JSON, a .bin-only directory.
+  j["state_size"] = 8;
+  j["tie_word_embeddings"] = false;
+  write(d.filePath("config.json").toStdString(), j.dump());
+  QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("lm_head.weight"));
+  write(d.filePath("config.json").toStdString(), "{\"hidden_size\": ");
+  QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("not valid JSON"));
+  io::save_hf_directory(m, dir);
+  QFile::rename(d.filePath("model.safetensors"), d.filePath("pytorch_model.bin"));
+  QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("pytorch_model.bin"));
+}
+
+QTEST_APPLESS_MAIN(TestHf)
+#include "tst_hf.moc"
