@@ -10,6 +10,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/demo.h"
 #include "core/common/error.h"
+#include "core/io/convert.h"
+#include "core/io/hf_checkpoint.h"
 #include "core/ops/dispatch.h"
 #include "core/runtime.h"
 
@@ -75,6 +77,15 @@ int main(int argc, char** argv) {
 
   for (auto* sub : {r->get_subcommand("list"), rs, re, rd}) sub->fallthrough();  // --workspace after the action too
 
+  std::string conv_from, conv_to, conv_settings = "alternate";
+  uint64_t conv_seed = 0;
+  auto* cv = app.add_subcommand("convert", "Turn a HuggingFace Mamba2 directory into Diff-Mamba2 (the released recipe's slicing)");
+  cv->add_option("--from", conv_from, "HF Mamba2 directory (config.json + model.safetensors)")->required();
+  cv->add_option("--to", conv_to, "output directory (HF layout, config with diffmamba keys)")->required();
+  cv->add_option("--settings", conv_settings, "which blocks: alternate, all, quarter or a count of last blocks")
+      ->capture_default_str();
+  cv->add_option("--seed", conv_seed, "seed for the fresh lambda_q1")->capture_default_str();
+
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
   CLI11_PARSE(app, argc, argv);
@@ -91,6 +102,15 @@ int main(int argc, char** argv) {
     if (*r) {
       for (const auto* sub : r->get_subcommands()) ra.action = sub->get_name();
       return dm::cli::run_runs(ra);
+    }
+    if (*cv) {
+      auto src = dm::io::load_hf_directory(conv_from);
+      auto dst = dm::io::convert_to_diffmamba(src, conv_settings, conv_seed);
+      dm::io::save_hf_directory(dst, conv_to);
+      std::printf("converted %s (%lld parameters) → %s (%lld parameters, diff blocks: %s)\n", conv_from.c_str(),
+                  static_cast<long long>(src->num_parameters()), conv_to.c_str(),
+                  static_cast<long long>(dst->num_parameters()), conv_settings.c_str());
+      return 0;
     }
     if (*info) {
       std::printf("LibTorch %s\nCUDA available: %s (%d devices)\nCUDA kernels built: %s\nintra-op threads: %d\n",

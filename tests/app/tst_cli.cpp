@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/io/hf_checkpoint.h"
 #include "core/store/run_store.h"
 
 #ifndef DM_CLI_PATH
@@ -74,6 +75,7 @@ class TestCli : public QObject {
   void errors_exit_non_zero();
   void sigint_cancels_at_step_boundary();
   void kill_9_then_resume();
+  void convert_hf_directory();
 };
 
 void TestCli::version_and_help() {
@@ -170,6 +172,28 @@ void TestCli::kill_9_then_resume() {
   const auto loss = db.metrics(1, "train/loss");
   QCOMPARE(int(loss.size()), 200);  // every step once: nothing committed before the kill was lost or duplicated
   for (int i = 0; i < 200; ++i) QCOMPARE(loss[static_cast<size_t>(i)].step, int64_t(i + 1));
+}
+
+void TestCli::convert_hf_directory() {
+  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
+  cfg.vocab_size = 30;
+  cfg.d_model = 32;
+  cfg.n_layers = 4;
+  cfg.head_dim = 16;
+  cfg.d_state = 8;
+  dm::model::LanguageModel m(cfg);
+  QTemporaryDir d;
+  dm::io::save_hf_directory(m, d.filePath("mamba2").toStdString());
+  auto r = run({"convert", "--from", d.filePath("mamba2"), "--to", d.filePath("diff"), "--settings", "quarter"});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  auto back = dm::io::load_hf_directory(d.filePath("diff").toStdString());
+  QCOMPARE(back->config().family, dm::model::Family::diffmamba2);
+  QCOMPARE(QString::fromStdString(back->config().diff_layers), QString("quarter"));
+  QVERIFY(back->named_parameters().contains("backbone.layers.3.mixer_2.in_proj.weight"));  // the last 4/4 = 1 block
+  QVERIFY(back->named_parameters().contains("backbone.layers.2.mixer.in_proj.weight"));
+  auto bad = run({"convert", "--from", d.filePath("nothing"), "--to", d.filePath("x")});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("config.json"), qPrintable(bad.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -8,6 +8,7 @@
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
 #include "core/io/safetensors.h"
 #include "tests/core/test_util.h"
@@ -49,6 +50,7 @@ class TestHf : public QObject {
   void round_trip_both_families();
   void sharded_and_renamed_checkpoints();
   void damaged_directories();
+  void conversion_slices_positionally();
 };
 
 void TestHf::config_with_infinity_and_defaults() {
@@ -166,6 +168,62 @@ void TestHf::damaged_directories() {
   io::save_hf_directory(m, dir);
   QFile::rename(d.filePath("model.safetensors"), d.filePath("pytorch_model.bin"));
   QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("pytorch_model.bin"));
+}
+
+void TestHf::conversion_slices_positionally() {
+  // D = 32, expand 2, head_dim 16 → full mixer: Di 64, H 4, N 8: in_proj 148 rows, conv 80 channels;
+  // half mixer: Di 32, head_dim 8, H 4: in_proj 84 rows, conv 48 channels.
+  auto cfg = tiny(model::Family::mamba2);
+  cfg.tie_embeddings = false;
+  torch::manual_seed(6);
+  model::LanguageModel src(cfg);
+  auto dst = io::convert_to_diffmamba(src, "alternate", 1);
+  QCOMPARE(dst->config().family, model::Family::diffmamba2);
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < 4; ++i) {
+    auto& d = dst->backbone->layers[i];
+    auto& s = src->backbone->layers[i];
+    QVERIFY(torch::equal(d->rms_norm->weight, s->rms_norm->weight));
+    if (i % 2 == 1) {
+      QCOMPARE(d->kind(), model::SubLayer::mamba2);
+      QVERIFY(torch::equal(d->mixer->in_proj->weight, s->mixer->in_proj->weight));
+      continue;
+    }
+    QCOMPARE(d->kind(), model::SubLayer::diffmamba2);
+    QCOMPARE(d->lambda_init(), model::lambda_init(int64_t(i)));
+    const auto& f = *s->mixer;
+    const auto& m1 = *d->mixer_1;
+    const auto& m2 = *d->mixer_2;
+    QCOMPARE(f.in_proj->weight.size(0), int64_t(148));
+    QCOMPARE(m1.in_proj->weight.size(0), int64_t(84));
+    QVERIFY(torch::equal(m1.in_proj->weight, f.in_proj->weight.narrow(0, 0, 84)));
+    QVERIFY(torch::equal(m2.in_proj->weight, f.in_proj->weight.narrow(0, 64, 84)));
+    QVERIFY(torch::equal(m1.conv1d->weight, f.conv1d->weight.narrow(0, 0, 48)));
+    QVERIFY(torch::equal(m2.conv1d->bias, f.conv1d->bias.narrow(0, 32, 48)));
+    QVERIFY(torch::equal(m1.norm->weight, f.norm->weight.narrow(0, 0, 32)));
+    QVERIFY(torch::equal(m2.out_proj->weight, f.out_proj->weight.narrow(1, 32, 32)));  // columns
+    for (const auto* h : {&m1, &m2}) {
+      QVERIFY(torch::equal(h->dt_bias, f.dt_bias));
+      QVERIFY(torch::equal(h->A_log, f.A_log));
+      QVERIFY(torch::equal(h->D, f.D));
+    }
+    QCOMPARE(d->subln->weight.min().item<double>(), 1.0);
+    QVERIFY(d->lambda_q1.std().item<double>() > 0.5);  // fresh N(0, 1)
+  }
+  QVERIFY(torch::equal(dst->lm_head->weight, src->lm_head->weight));
+  QVERIFY(torch::equal(dst->backbone->embeddings->weight, src->backbone->embeddings->weight));
+  // Converting again with the same settings copies the differential blocks unchanged.
+  auto again = io::convert_to_diffmamba(dst, "alternate", 2);
+  QVERIFY(torch::equal(again->backbone->layers[2]->lambda_q1, dst->backbone->layers[2]->lambda_q1));
+  // The converted model runs and saves/loads in the published Diff-Mamba2 layout.
+  QTemporaryDir d;
+  io::save_hf_directory(dst, d.path().toStdString());
+  auto back = io::load_hf_directory(d.path().toStdString());
+  auto ids = torch::randint(0, 40, {1, 10}, torch::kLong);
+  dst->eval();
+  back->eval();
+  QVERIFY(torch::equal(dst->forward(ids), back->forward(ids)));
+  QVERIFY(error_of([&] { io::convert_to_diffmamba(src, "every-other"); }).contains("diff_layers"));
 }
 
 QTEST_APPLESS_MAIN(TestHf)
