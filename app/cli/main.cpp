@@ -6,12 +6,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 #include "app/cli/commands.h"
 #include "app/cli/demo.h"
 #include "core/common/error.h"
 #include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
+#include "core/io/npy.h"
 #include "core/ops/dispatch.h"
 #include "core/runtime.h"
 
@@ -86,6 +88,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cv->add_option("--seed", conv_seed, "seed for the fresh lambda_q1")->capture_default_str();
 
+  std::string lg_ckpt, lg_ids, lg_text, lg_out;
+  auto* lg = app.add_subcommand("logits", "Write a checkpoint's next-token logits as a float32 [tokens, vocab] .npy");
+  lg->add_option("--ckpt_path", lg_ckpt, "HF Mamba2 / Diff-Mamba2 directory")->required();
+  auto* ids_opt = lg->add_option("--ids", lg_ids, "comma-separated token ids, e.g. 1,2,3");
+  auto* text_opt = lg->add_option("--text", lg_text, "text to tokenize with the directory's tokenizer.json");
+  ids_opt->excludes(text_opt);
+  lg->add_option("--out", lg_out, "output .npy file")->required();
+
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
   CLI11_PARSE(app, argc, argv);
@@ -110,6 +120,35 @@ int main(int argc, char** argv) {
       std::printf("converted %s (%lld parameters) → %s (%lld parameters, diff blocks: %s)\n", conv_from.c_str(),
                   static_cast<long long>(src->num_parameters()), conv_to.c_str(),
                   static_cast<long long>(dst->num_parameters()), conv_settings.c_str());
+      return 0;
+    }
+    if (*lg) {
+      if (lg_ids.empty())
+        throw dm::Error(lg_text.empty() ? "logits needs --ids or --text"
+                                        : "--text needs the GPT-NeoX tokenizer, which this build does not have yet; "
+                                          "pass token ids with --ids");
+      std::vector<int64_t> ids;
+      std::stringstream ss(lg_ids);
+      for (std::string tok; std::getline(ss, tok, ',');) {
+        try {
+          size_t pos = 0;
+          ids.push_back(std::stoll(tok, &pos));
+          if (pos != tok.size()) throw std::invalid_argument(tok);
+        } catch (const std::exception&) {
+          throw dm::Error("--ids: '" + tok + "' is not an integer token id");
+        }
+      }
+      auto m = dm::io::load_hf_directory(lg_ckpt);
+      for (auto id : ids)
+        if (id < 0 || id >= m->config().vocab_size)
+          throw dm::Error("--ids: token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                          std::to_string(m->config().vocab_size) + ")");
+      m->eval();
+      torch::NoGradGuard ng;
+      auto logits = m->forward(torch::tensor(ids, torch::kLong).unsqueeze(0)).squeeze(0).to(torch::kFloat);
+      dm::io::write_npy(lg_out, logits);
+      std::printf("wrote %s: float32 [%lld, %lld]\n", lg_out.c_str(), static_cast<long long>(logits.size(0)),
+                  static_cast<long long>(logits.size(1)));
       return 0;
     }
     if (*info) {

@@ -191,6 +191,12 @@ void TestCli::convert_hf_directory() {
   QCOMPARE(QString::fromStdString(back->config().diff_layers), QString("quarter"));
   QVERIFY(back->named_parameters().contains("backbone.layers.3.mixer_2.in_proj.weight"));  // the last 4/4 = 1 block
   QVERIFY(back->named_parameters().contains("backbone.layers.2.mixer.in_proj.weight"));
+  auto lg = run({"logits", "--ckpt_path", d.filePath("diff"), "--ids", "1,2,3,29", "--out", d.filePath("l.npy")});
+  QVERIFY2(lg.code == 0, qPrintable(lg.out + lg.err));
+  QCOMPARE(QFileInfo(d.filePath("l.npy")).size(), qint64(128 + 4 * 30 * 4));  // 128-byte header, float32 [4, 30]
+  auto out_of_vocab = run({"logits", "--ckpt_path", d.filePath("diff"), "--ids", "1,30", "--out", d.filePath("x.npy")});
+  QCOMPARE(out_of_vocab.code, 2);
+  QVERIFY2(out_of_vocab.err.contains("outside the vocabulary"), qPrintable(out_of_vocab.err));
   auto bad = run({"convert", "--from", d.filePath("nothing"), "--to", d.filePath("x")});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("config.json"), qPrintable(bad.err));

@@ -12,6 +12,7 @@
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/model_file.h"
+#include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "tests/core/test_util.h"
 
@@ -55,6 +56,7 @@ class TestIo : public QObject {
   void model_round_trip_identical_outputs_data();
   void model_round_trip_identical_outputs();
   void model_file_defects_are_reported();
+  void npy_layout();
 };
 
 void TestIo::safetensors_round_trip() {
@@ -229,6 +231,21 @@ void TestIo::model_file_defects_are_reported() {
   QVERIFY(error_of([&] { dm::io::load_model(wrong); }).contains("has shape"));
   // A missing file.
   QVERIFY(error_of([&] { dm::io::load_model(path_in(dir, "absent.safetensors")); }).contains("cannot open"));
+}
+
+void TestIo::npy_layout() {
+  auto t = torch::arange(6, torch::kFloat).view({2, 3});
+  const auto b = dm::io::encode_npy(t);
+  QCOMPARE(QByteArray::fromStdString(b.substr(0, 8)), QByteArray("\x93NUMPY\x01\x00", 8));
+  const size_t hlen = static_cast<unsigned char>(b[8]) | (static_cast<unsigned char>(b[9]) << 8);
+  QCOMPARE((10 + hlen) % 64, size_t(0));  // data aligned to 64 bytes
+  const auto header = QString::fromStdString(b.substr(10, hlen));
+  QVERIFY2(header.contains("'descr': '<f4'") && header.contains("'shape': (2,3)") && header.endsWith('\n'), qPrintable(header));
+  QCOMPARE(b.size(), 10 + hlen + 24);
+  float last = 0;
+  std::memcpy(&last, b.data() + b.size() - 4, 4);
+  QCOMPARE(last, 5.0f);
+  QVERIFY(QString::fromStdString(dm::io::encode_npy(torch::zeros({4}, torch::kLong)).substr(10, 60)).contains("'shape': (4,)"));
 }
 
 QTEST_APPLESS_MAIN(TestIo)
