@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <thread>
 #include <sqlite3.h>
 
 #include "core/common/error.h"
@@ -108,7 +109,18 @@ RunStore::RunStore(const std::string& path) : path_(path) {
   sqlite3_busy_timeout(db_, 10000);
   try {
     exec("PRAGMA foreign_keys = ON");
-    exec("PRAGMA journal_mode = WAL");
+    // Switching to WAL needs a moment alone with the file and does not wait on the busy handler, so
+    // a second connection opening a new database at the same time retries here.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        exec("PRAGMA journal_mode = WAL");
+        break;
+      } catch (const Error&) {
+        const int code = sqlite3_errcode(db_);
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || attempt >= 500) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
     exec("PRAGMA synchronous = NORMAL");
     migrate();
   } catch (const Error& e) {
@@ -142,15 +154,21 @@ int RunStore::schema_version() const {
 }
 
 void RunStore::migrate() {
-  int v = schema_version();
-  if (v > kSchemaVersion)
-    throw Error("the database has schema version " + std::to_string(v) + ", newer than this program (" +
-                std::to_string(kSchemaVersion) + ")");
-  for (; v < kSchemaVersion; ++v) {
+  // Another process (the GUI and a CLI run, say) may open the same new database at the same time:
+  // the version is re-read inside the write transaction, so each step is applied exactly once.
+  while (true) {
+    const int v = schema_version();
+    if (v > kSchemaVersion)
+      throw Error("the database has schema version " + std::to_string(v) + ", newer than this program (" +
+                  std::to_string(kSchemaVersion) + ")");
+    if (v == kSchemaVersion) return;
     exec("BEGIN IMMEDIATE");
     try {
-      exec(kMigrations[v]);
-      exec("PRAGMA user_version = " + std::to_string(v + 1));
+      const int now = schema_version();
+      if (now == v) {
+        exec(kMigrations[v]);
+        exec("PRAGMA user_version = " + std::to_string(v + 1));
+      }
       exec("COMMIT");
     } catch (...) {
       exec("ROLLBACK");

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <fstream>
 #include <sqlite3.h>
+#include <mutex>
 #include <thread>
 
 #include "core/common/error.h"
@@ -41,6 +42,7 @@ class TestStore : public QObject {
   void migrates_version_1_database();
   void reader_while_writer_commits();
   void not_a_database();
+  void concurrent_first_open();
 };
 
 void TestStore::records_and_metrics() {
@@ -164,6 +166,32 @@ void TestStore::not_a_database() {
     QFAIL("a newer schema was accepted");
   } catch (const dm::FileError& e) {
     QVERIFY2(QString(e.what()).contains("newer"), e.what());
+  }
+}
+
+void TestStore::concurrent_first_open() {
+  // Several connections creating the same new database at once (found by tst_cli: the CLI creating
+  // the workspace while another process opened it) must each see one migrated schema.
+  QTemporaryDir d;
+  for (int round = 0; round < 20; ++round) {
+    const auto path = d.filePath(QString("db%1.db").arg(round)).toStdString();
+    std::vector<std::thread> ts;
+    std::atomic<int> failures{0};
+    std::string last_error;
+    std::mutex mu;
+    for (int k = 0; k < 4; ++k)
+      ts.emplace_back([&] {
+        try {
+          RunStore db(path);
+          if (db.schema_version() != dm::store::kSchemaVersion) ++failures;
+        } catch (const std::exception& e) {
+          ++failures;
+          std::lock_guard<std::mutex> lock(mu);
+          last_error = e.what();
+        }
+      });
+    for (auto& t : ts) t.join();
+    QVERIFY2(failures == 0, last_error.c_str());
   }
 }
 
