@@ -6,6 +6,8 @@
 #include <QtTest>
 #include <string>
 
+#include "core/common/error.h"
+
 namespace dm::test {
 
 // max |a − b| / max(max |b|, tiny): one number that says how far a is from the reference b.
@@ -18,6 +20,17 @@ inline double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
 inline QByteArray describe(const char* what, double err, double tol) {
   return QByteArray(what) + ": relative error " + QByteArray::number(err, 'g', 4) + " > tolerance " +
          QByteArray::number(tol, 'g', 3);
+}
+
+// The message of the exception of type E that f throws; empty when f throws nothing.
+template <typename E = dm::Error, typename F>
+QString error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return QString::fromStdString(e.what());
+  }
+  return {};
 }
 
 }  // namespace dm::test

@@ -31,14 +31,7 @@ model::ModelConfig tiny(model::Family f) {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-QString error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return QString::fromStdString(e.what());
-  }
-  return {};
-}
+using dm::test::error_of;
 
 }  // namespace
 

@@ -34,12 +34,7 @@ std::string header_of(const std::string& json) {
 
 template <typename F>
 QString error_of(F&& f) {
-  try {
-    f();
-  } catch (const dm::FileError& e) {
-    return QString::fromStdString(e.what());
-  }
-  return {};
+  return dm::test::error_of<dm::FileError>(std::forward<F>(f));
 }
 
 }  // namespace
