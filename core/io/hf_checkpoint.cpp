@@ -9,6 +9,7 @@
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
+#include "core/io/torch_pickle.h"
 
 namespace dm::io {
 namespace {
@@ -22,6 +23,13 @@ constexpr const char* kNaN = "__dm_nan__";
 
 double number_of(const json& v, const std::string& key, const std::string& origin) {
   if (v.is_number()) return v.get<double>();
+  // transformers ≥ 5 writes non-finite floats as {"__float__": "Infinity"}.
+  if (v.is_object() && v.size() == 1 && v.contains("__float__") && v.at("__float__").is_string()) {
+    const auto& f = v.at("__float__").get_ref<const std::string&>();
+    if (f == "Infinity" || f == "inf") return std::numeric_limits<double>::infinity();
+    if (f == "-Infinity" || f == "-inf") return -std::numeric_limits<double>::infinity();
+    if (f == "NaN" || f == "nan") return std::nan("");
+  }
   if (v == kInf) return std::numeric_limits<double>::infinity();
   if (v == kNegInf) return -std::numeric_limits<double>::infinity();
   if (v == kNaN) return std::nan("");
@@ -88,14 +96,60 @@ json parse_json_lenient(const std::string& text, const std::string& origin) {
   }
 }
 
-model::ModelConfig model_config_from_hf(const json& j, const std::string& origin) {
-  if (!j.is_object()) throw FileError(origin, "config.json must hold a JSON object");
+namespace {
+
+// An original mamba_ssm config.json (MambaConfig: d_model, n_layer, ssm_cfg, …) as the HF keys the
+// conversion script writes (checkpoint-formats §2.3); settings HF cannot express are refused.
+json hf_keys_from_mamba_ssm(const json& j, const std::string& origin) {
+  auto bad = [&](const std::string& what) { throw FileError(origin, "mamba_ssm config: " + what); };
+  const json ssm = j.value("ssm_cfg", json::object());
+  if (!ssm.is_object()) bad("ssm_cfg must be an object");
+  if (ssm.value("layer", std::string("Mamba1")) != "Mamba2") bad("ssm_cfg.layer must be \"Mamba2\" (Mamba1 is not supported)");
+  if (j.value("d_intermediate", 0) != 0) bad("d_intermediate must be 0 (MLP layers are not supported)");
+  if (!j.value("attn_layer_idx", json::array()).empty()) bad("attn_layer_idx must be empty (attention layers are not supported)");
+  if (!j.value("rms_norm", true)) bad("rms_norm must be true");
+  if (ssm.value("D_has_hdim", false) || ssm.value("norm_before_gate", false) || !ssm.value("rmsnorm", true) ||
+      (ssm.contains("d_ssm") && !ssm.at("d_ssm").is_null()))
+    bad("D_has_hdim, norm_before_gate, d_ssm and rmsnorm must keep their defaults");
+  json h = {{"model_type", "mamba2"},
+            {"hidden_size", j.at("d_model")},
+            {"num_hidden_layers", j.value("n_layer", json(64))},
+            {"vocab_size", j.value("vocab_size", json(50277))},
+            {"pad_vocab_size_multiple", j.value("pad_vocab_size_multiple", json(8))},
+            {"tie_word_embeddings", j.value("tie_embeddings", json(true))},
+            {"residual_in_fp32", j.value("residual_in_fp32", json(true))},
+            {"layer_norm_epsilon", j.value("norm_epsilon", json(1e-5))},
+            {"state_size", ssm.value("d_state", json(128))},
+            {"conv_kernel", ssm.value("d_conv", json(4))},
+            {"expand", ssm.value("expand", json(2))},
+            {"head_dim", ssm.value("headdim", json(64))},
+            {"n_groups", ssm.value("ngroups", json(1))},
+            {"chunk_size", ssm.value("chunk_size", json(256))},
+            {"use_bias", ssm.value("bias", json(false))},
+            {"use_conv_bias", ssm.value("conv_bias", json(true))},
+            {"time_step_min", ssm.value("dt_min", json(1e-3))},
+            {"time_step_max", ssm.value("dt_max", json(0.1))},
+            {"time_step_floor", ssm.value("dt_init_floor", json(1e-4))}};
+  if (ssm.contains("dt_limit")) h["time_step_limit"] = ssm.at("dt_limit");
+  for (const char* k : {"diffmamba", "diffmamba_settings"})
+    if (j.contains(k)) h[k] = j.at(k);
+  return h;
+}
+
+}  // namespace
+
+model::ModelConfig model_config_from_hf(const json& in, const std::string& origin) {
+  if (!in.is_object()) throw FileError(origin, "config.json must hold a JSON object");
+  const json j = in.contains("d_model") && !in.contains("hidden_size") ? hf_keys_from_mamba_ssm(in, origin) : in;
   if (j.contains("model_type") && j.at("model_type") != "mamba2")
     throw FileError(origin, "model_type is " + j.at("model_type").dump() + ", expected \"mamba2\"");
   const bool diff = j.contains("diffmamba");
   auto c = model::ModelConfig::hf_370m(diff ? model::Family::diffmamba2 : model::Family::mamba2);
   // Defaults of transformers' Mamba2Config for every key the file omits (checkpoint-formats §2.1).
   c.vocab_size = get_or<int64_t>(j, "vocab_size", 32768, origin);
+  // mamba_ssm (and some HF conversions) round the embedding up to a multiple.
+  if (const auto mult = get_or<int64_t>(j, "pad_vocab_size_multiple", 1, origin); mult > 1 && c.vocab_size % mult)
+    c.vocab_size += mult - c.vocab_size % mult;
   c.d_model = get_or<int64_t>(j, "hidden_size", 4096, origin);
   c.n_layers = get_or<int64_t>(j, "num_hidden_layers", 64, origin);
   c.expand = get_or<int64_t>(j, "expand", 2, origin);
@@ -176,31 +230,41 @@ model::LanguageModel load_hf_directory(const std::string& dir) {
   if (!fs::exists(cfg_path)) throw FileError(dir, "no config.json: not a HuggingFace model directory");
   auto cfg = model_config_from_hf(parse_json_lenient(read_file(cfg_path), cfg_path), cfg_path);
   if (cfg.backbone != model::Backbone::hf) throw FileError(cfg_path, "not an hf-backbone model");
-  // Tensors from model.safetensors, else the shards of model.safetensors.index.json.
+  // Weights: model.safetensors, pytorch_model.bin, or the shards that either index names.
   std::map<std::string, std::pair<torch::Tensor, std::string>> tensors;  // name → (tensor, file)
   auto add_file = [&](const fs::path& f) {
-    auto st = read_safetensors(f.string());
-    for (auto& [name, t] : st.tensors) tensors[strip_prefix(name)] = {t, f.string()};
+    const bool is_bin = f.extension() == ".bin";
+    const auto named = is_bin ? read_torch_state_dict(f.string()) : read_safetensors(f.string()).tensors;
+    for (const auto& [name, t] : named) {
+      if (!tensors.emplace(strip_prefix(name), std::make_pair(t, f.string())).second)
+        throw FileError(f.string(), "tensor '" + name + "' appears twice");
+    }
   };
-  if (fs::exists(d / "model.safetensors")) {
-    add_file(d / "model.safetensors");
-  } else if (fs::exists(d / "model.safetensors.index.json")) {
-    const auto idx_path = (d / "model.safetensors.index.json").string();
+  auto add_index = [&](const fs::path& idx_file) {
+    const auto idx_path = idx_file.string();
     const auto idx = parse_json_lenient(read_file(idx_path), idx_path);
     if (!idx.contains("weight_map") || !idx.at("weight_map").is_object())
       throw FileError(idx_path, "has no weight_map object");
     std::set<std::string> files;
-    for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it) files.insert(it->get<std::string>());
-    for (const auto& f : files) add_file(d / f);
+    for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it) {
+      if (!it->is_string()) throw FileError(idx_path, "weight_map['" + it.key() + "'] is not a file name");
+      files.insert(it->get<std::string>());
+    }
+    for (const auto& f : files) {
+      if (fs::path(f).has_parent_path()) throw FileError(idx_path, "names a shard outside the directory: " + f);
+      if (!fs::exists(d / f)) throw FileError(idx_path, "names the shard " + f + ", which is missing");
+      add_file(d / f);
+    }
     for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it)
       if (!tensors.count(strip_prefix(it.key())))
         throw FileError(idx_path, "lists '" + it.key() + "' in " + it->get<std::string>() + ", which does not hold it");
-  } else if (fs::exists(d / "pytorch_model.bin") || fs::exists(d / "pytorch_model.bin.index.json")) {
-    throw FileError(dir, "holds pytorch_model.bin (torch.save format), which this build cannot read yet; "
-                         "convert it to safetensors (e.g. save_pretrained(..., safe_serialization=True))");
-  } else {
-    throw FileError(dir, "no model.safetensors or model.safetensors.index.json");
-  }
+  };
+  if (fs::exists(d / "model.safetensors")) add_file(d / "model.safetensors");
+  else if (fs::exists(d / "model.safetensors.index.json")) add_index(d / "model.safetensors.index.json");
+  else if (fs::exists(d / "pytorch_model.bin")) add_file(d / "pytorch_model.bin");
+  else if (fs::exists(d / "pytorch_model.bin.index.json")) add_index(d / "pytorch_model.bin.index.json");
+  else
+    throw FileError(dir, "no weights: expected model.safetensors, pytorch_model.bin or one of their .index.json files");
   // A tied head may be stored (equal to the embedding) or left out.
   if (cfg.tie_embeddings) tensors.erase("lm_head.weight");
   else if (!tensors.count("lm_head.weight"))
@@ -215,7 +279,7 @@ model::LanguageModel load_hf_directory(const std::string& dir) {
     if (t.sizes() != item.value().sizes())
       throw FileError(file, "tensor '" + item.key() + "' has shape " + c10::str(t.sizes()) + ", config.json implies " +
                                 c10::str(item.value().sizes()));
-    item.value().copy_(t.to(item.value().scalar_type()));
+    item.value().copy_(t);  // converts F16/BF16 on the fly; no second full-size copy
     used.insert(item.key());
   }
   for (const auto& [name, tf] : tensors)

@@ -6,6 +6,7 @@
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/mapped_file.h"
 
 namespace dm::io {
 namespace {
@@ -32,6 +33,8 @@ std::string dtype_name(torch::ScalarType t) {
   throw Error(std::string("safetensors: cannot store dtype ") + c10::toString(t));
 }
 
+Safetensors parse(std::string_view bytes, const std::string& origin, const std::shared_ptr<MappedFile>* mapped);
+
 }  // namespace
 
 const torch::Tensor* Safetensors::find(const std::string& name) const {
@@ -40,7 +43,16 @@ const torch::Tensor* Safetensors::find(const std::string& name) const {
   return nullptr;
 }
 
-Safetensors parse_safetensors(std::string_view bytes, const std::string& origin) {
+Safetensors parse_safetensors(std::string_view bytes, const std::string& origin) { return parse(bytes, origin, nullptr); }
+
+Safetensors read_safetensors(const std::string& path) {
+  const auto file = MappedFile::open(path);
+  return parse(file->bytes(), path, &file);
+}
+
+namespace {
+
+Safetensors parse(std::string_view bytes, const std::string& origin, const std::shared_ptr<MappedFile>* mapped) {
   if (bytes.size() < 8) throw FileError(origin, "truncated: " + std::to_string(bytes.size()) + " bytes, no header");
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | static_cast<uint8_t>(bytes[static_cast<size_t>(i)]);
@@ -96,8 +108,14 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& origin)
   for (const auto& [b, en, name, st, shape] : entries) {
     if (b != expect) throw FileError(origin, "tensor '" + name + "' overlaps another or leaves a hole in the data");
     expect = en;
-    auto t = torch::empty(shape, torch::TensorOptions().dtype(st));
-    if (en > b) std::memcpy(t.data_ptr(), data.data() + b, en - b);
+    torch::Tensor t;
+    if (mapped != nullptr) {
+      const auto at = static_cast<size_t>(data.data() - (*mapped)->bytes().data()) + b;
+      t = MappedFile::tensor(*mapped, at, c10::multiply_integers(shape), st).view(shape);
+    } else {
+      t = torch::empty(shape, torch::TensorOptions().dtype(st));
+      if (en > b) std::memcpy(t.data_ptr(), data.data() + b, en - b);
+    }
     out.tensors.emplace_back(name, t);
   }
   if (expect != data.size())
@@ -105,7 +123,7 @@ Safetensors parse_safetensors(std::string_view bytes, const std::string& origin)
   return out;
 }
 
-Safetensors read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+}  // namespace
 
 std::string encode_safetensors(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();

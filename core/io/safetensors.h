@@ -19,7 +19,9 @@ struct Safetensors {
   const torch::Tensor* find(const std::string& name) const;
 };
 
-// Parses a whole file image; `origin` names it in error messages. Throws FileError on any defect.
+// Parses a whole file image (tensors are copied); `origin` names it in error messages. Throws
+// FileError on any defect. read_safetensors maps the file instead: its tensors are copy-on-write views
+// of the mapping (no copy of the data; pages are read on first use).
 Safetensors parse_safetensors(std::string_view bytes, const std::string& origin);
 Safetensors read_safetensors(const std::string& path);
 

@@ -11,6 +11,7 @@
 #include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
 #include "core/io/safetensors.h"
+#include "core/io/torch_pickle.h"
 #include "tests/core/test_util.h"
 
 using namespace dm;
@@ -31,6 +32,9 @@ model::ModelConfig tiny(model::Family f) {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+// Fixtures written by PyTorch / transformers (tests/data/make_fixtures.py), never by our code.
+std::string fixture(const std::string& rel) { return std::string(DM_TEST_DATA) + "/" + rel; }
+
 using dm::test::error_of;
 
 }  // namespace
@@ -44,6 +48,10 @@ class TestHf : public QObject {
   void sharded_and_renamed_checkpoints();
   void damaged_directories();
   void conversion_slices_positionally();
+  void torch_save_state_dicts();
+  void hostile_legacy_and_damaged_torch_files();
+  void reference_checkpoints_match_transformers();
+  void transformers5_config_floats();
 };
 
 void TestHf::config_with_infinity_and_defaults() {
@@ -151,7 +159,7 @@ void TestHf::damaged_directories() {
   j["state_size"] = 16;
   write(d.filePath("config.json").toStdString(), j.dump());
   QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("has shape"));
-  // Untied config without a head, broken JSON, a .bin-only directory.
+  // Untied config without a head, broken JSON, a "pytorch_model.bin" that is not a torch.save file.
   j["state_size"] = 8;
   j["tie_word_embeddings"] = false;
   write(d.filePath("config.json").toStdString(), j.dump());
@@ -217,6 +225,88 @@ void TestHf::conversion_slices_positionally() {
   back->eval();
   QVERIFY(torch::equal(dst->forward(ids), back->forward(ids)));
   QVERIFY(error_of([&] { io::convert_to_diffmamba(src, "every-other"); }).contains("diff_layers"));
+}
+
+void TestHf::torch_save_state_dicts() {
+  const auto expected = io::read_safetensors(fixture("torch_save/state_dict.expected.safetensors"));
+  for (const char* file : {"torch_save/state_dict.bin", "torch_save/plain_dict.bin"}) {
+    const auto got = io::read_torch_state_dict(fixture(file));
+    QCOMPARE(got.size(), expected.tensors.size());
+    const std::vector<std::string> order = {"0.weight", "1.weight", "half", "bf16",  "int64",
+                                            "view",     "scalar",   "param", "empty", "bool"};
+    for (size_t i = 0; i < got.size(); ++i) {
+      const auto& [name, t] = got[i];
+      QCOMPARE(name, order[i]);  // the order the state dict was saved in
+      QVERIFY2(expected.find(name) != nullptr, name.c_str());
+      const auto& want = *expected.find(name);
+      QVERIFY2(t.scalar_type() == want.scalar_type(), name.c_str());
+      QVERIFY2(t.sizes() == want.sizes(), name.c_str());
+      QVERIFY2(torch::equal(t, want), name.c_str());
+    }
+    // Tied weights were saved once and stay one storage; views keep their offset and strides.
+    QCOMPARE(got[0].second.data_ptr(), got[1].second.data_ptr());
+    const auto& view = got[5].second;
+    QCOMPARE(view.strides().vec(), (std::vector<int64_t>{5, 1}));
+    QCOMPARE(view.storage_offset(), int64_t{1});
+  }
+}
+
+void TestHf::hostile_legacy_and_damaged_torch_files() {
+  // A pickle that would call os.system: refused before anything runs.
+  const auto evil = error_of([] { io::read_torch_state_dict(fixture("torch_save/evil.bin")); });
+  QVERIFY2(evil.contains("system") && evil.contains("refusing"), qPrintable(evil));
+  QVERIFY(error_of([] { io::read_torch_state_dict(fixture("torch_save/legacy.bin")); }).contains("legacy torch.save format"));
+  QTemporaryDir d;
+  const auto bytes = io::read_file(fixture("torch_save/state_dict.bin"));
+  const auto cut = d.filePath("cut.bin").toStdString();
+  for (size_t keep : {size_t{3}, size_t{200}, bytes.size() / 2, bytes.size() - 30}) {
+    write(cut, bytes.substr(0, keep));
+    const auto e = error_of([&] { io::read_torch_state_dict(cut); });
+    QVERIFY2(e.contains("cut.bin"), qPrintable(QString("kept %1 bytes: '%2'").arg(keep).arg(e)));
+  }
+  QVERIFY(error_of([&] { io::read_torch_state_dict(d.filePath("missing.bin").toStdString()); }).contains("cannot open"));
+  // A storage record shorter than its tensors need (flip the numel in data.pkl is hard; shrink instead):
+  // a damaged pickle byte inside data.pkl gives an error naming data.pkl, never a crash.
+  auto bad = bytes;
+  const auto pkl = bad.find("collections");
+  QVERIFY(pkl != std::string::npos);
+  bad.replace(pkl, 11, "subprocess_");
+  write(cut, bad);
+  const auto e = error_of([&] { io::read_torch_state_dict(cut); });
+  QVERIFY2(!e.isEmpty(), "a modified data.pkl must be refused");
+}
+
+void TestHf::reference_checkpoints_match_transformers() {
+  // Written by transformers (Mamba2ForCausalLM) with its logits on fixed ids: a pytorch_model.bin with
+  // HF names and a tied head on one storage; the same weights as a mamba_ssm checkpoint (its config
+  // keys, `embedding` names, vocab 100 padded to 112); bf16 shards behind pytorch_model.bin.index.json.
+  for (const char* dir : {"checkpoints/mamba2_tiny_bin", "checkpoints/mamba2_tiny_mamba_ssm",
+                          "checkpoints/mamba2_tiny_sharded_bf16"}) {
+    auto m = io::load_hf_directory(fixture(dir));
+    m->eval();
+    QCOMPARE(m->config().vocab_size, int64_t{112});
+    const auto ref = io::read_safetensors(fixture(std::string(dir) + "/expected_logits.safetensors"));
+    const auto ids = ref.find("ids")->unsqueeze(0);
+    torch::NoGradGuard ng;
+    const auto logits = m->forward(ids)[0];
+    DM_COMPARE_REL(logits, *ref.find("logits"), 2e-5, dir);
+    // Saved back in the HF layout (safetensors) and loaded again: identical.
+    QTemporaryDir out;
+    io::save_hf_directory(m, out.path().toStdString());
+    auto back = io::load_hf_directory(out.path().toStdString());
+    back->eval();
+    QVERIFY(torch::equal(back->forward(ids)[0], logits));
+  }
+}
+
+void TestHf::transformers5_config_floats() {
+  auto j = io::parse_json_lenient(io::read_file(fixture("checkpoints/mamba2_tiny_bin/config.json")), "config.json");
+  QVERIFY(j.at("time_step_limit")[1].is_object());  // {"__float__": "Infinity"} as transformers 5 writes it
+  const auto c = io::model_config_from_hf(j, "config.json");
+  QVERIFY(std::isinf(c.dt_limit_max));
+  QCOMPARE(c.n_groups, int64_t{2});
+  j["time_step_limit"][1] = {{"__float__", "banana"}};
+  QVERIFY(error_of([&] { io::model_config_from_hf(j, "config.json"); }).contains("time_step_limit"));
 }
 
 QTEST_APPLESS_MAIN(TestHf)

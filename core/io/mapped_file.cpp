@@ -1,0 +1,60 @@
+#include "core/io/mapped_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include "core/common/error.h"
+
+namespace dm::io {
+
+std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw FileError(path, "not a regular file");
+  }
+  const auto size = static_cast<size_t>(st.st_size);
+  void* data = nullptr;
+  if (size > 0) {
+    data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (data == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      throw FileError(path, std::string("cannot map: ") + std::strerror(err));
+    }
+    ::madvise(data, size, MADV_WILLNEED);
+  }
+  ::close(fd);
+  return std::shared_ptr<MappedFile>(new MappedFile(path, data, size));
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+torch::Tensor MappedFile::tensor(const std::shared_ptr<MappedFile>& file, size_t offset, int64_t numel,
+                                 torch::ScalarType dtype) {
+  const size_t esize = c10::elementSize(dtype);
+  const size_t nbytes = static_cast<size_t>(numel) * esize;
+  if (offset > file->size_ || nbytes > file->size_ - offset)
+    throw FileError(file->path_, "a tensor spans past the end of the file (truncated?)");
+  char* p = static_cast<char*>(file->data_) + offset;
+  const auto opts = torch::TensorOptions().dtype(dtype);
+  if (numel == 0) return torch::empty({0}, opts);
+  if (reinterpret_cast<uintptr_t>(p) % esize != 0) {
+    auto t = torch::empty({numel}, opts);
+    std::memcpy(t.data_ptr(), p, nbytes);
+    return t;
+  }
+  auto keep = new std::shared_ptr<MappedFile>(file);
+  return torch::from_blob(p, {numel}, [keep](void*) { delete keep; }, opts);
+}
+
+}  // namespace dm::io

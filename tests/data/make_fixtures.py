@@ -1,0 +1,129 @@
+"""Writes the checked-in fixtures under tests/data/ with the reference Python stack.
+
+    python3 tests/data/make_fixtures.py
+
+Needs torch, safetensors and transformers (e.g. the set-up's venv plus `pip install transformers`).
+The files are small (tens of KB) and committed, so the C++ tests never need Python; rerun this only to
+refresh them. Every expected value the tests compare against is computed here, by PyTorch /
+transformers, never by our C++ code.
+"""
+import collections
+import json
+import os
+import pathlib
+import shutil
+
+import torch
+from safetensors.torch import save_file
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+class Evil:
+    """An object whose unpickling would run a shell command: the reader must refuse it."""
+
+    def __reduce__(self):
+        return (os.system, ("echo this-must-never-run",))
+
+
+def torch_save_files(out: pathlib.Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 10, bias=False))
+    m[1].weight = m[0].weight  # tied: one storage, two names
+    sd = m.state_dict()  # OrderedDict with a _metadata attribute
+    sd["half"] = torch.randn(3, 2).half()
+    sd["bf16"] = torch.randn(5).bfloat16()
+    sd["int64"] = torch.arange(-3, 4, dtype=torch.int64)
+    sd["view"] = torch.arange(20.0).reshape(4, 5)[:, 1:3]  # offset and strides into a bigger storage
+    sd["scalar"] = torch.tensor(2.5, dtype=torch.float64)
+    sd["param"] = torch.nn.Parameter(torch.randn(2, 3))
+    sd["empty"] = torch.zeros(0, 3)
+    sd["bool"] = torch.tensor([True, False, True])
+    torch.save(sd, out / "state_dict.bin")
+    save_file({k: v.detach().contiguous().clone() for k, v in sd.items()}, out / "state_dict.expected.safetensors")
+    torch.save(dict(sd), out / "plain_dict.bin")
+    torch.save(sd, out / "legacy.bin", _use_new_zipfile_serialization=False)
+    torch.save({"x": Evil()}, out / "evil.bin")
+
+
+def tiny_mamba2(out: pathlib.Path) -> None:
+    from transformers import Mamba2Config, Mamba2ForCausalLM
+
+    torch.manual_seed(1)
+    cfg = Mamba2Config(vocab_size=112, hidden_size=32, num_hidden_layers=2, expand=2, head_dim=16, num_heads=4,
+                       state_size=16, n_groups=2, conv_kernel=4, chunk_size=8, tie_word_embeddings=True,
+                       residual_in_fp32=True, use_bias=False, use_conv_bias=True)
+    model = Mamba2ForCausalLM(cfg).eval()
+    with torch.no_grad():  # move the norms and the SSM parameters away from their trivial init values
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight") or name.endswith("norm_f.weight"):
+                p.copy_(1 + 0.3 * torch.randn_like(p))
+            elif name.endswith("D") or name.endswith("dt_bias"):
+                p.add_(0.3 * torch.randn_like(p))
+    ids = torch.tensor([[5, 17, 99, 3, 0, 42, 111, 8, 8, 64, 23, 1, 77, 30, 2, 9, 100, 56, 12, 4]])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0].float()
+    expected = {"ids": ids[0].clone(), "logits": logits.contiguous()}
+
+    # transformers 5 writes only safetensors, so the .bin is written the way older transformers and
+    # Diff-Mamba's Trainer (save_safetensors=False) did: torch.save of the state dict, HF names, the
+    # tied head saved once (both names on one storage).
+    hf_bin = out / "mamba2_tiny_bin"
+    shutil.rmtree(hf_bin, ignore_errors=True)
+    model.save_pretrained(hf_bin)
+    (hf_bin / "generation_config.json").unlink(missing_ok=True)
+    (hf_bin / "model.safetensors").unlink()
+    torch.save(model.state_dict(), hf_bin / "pytorch_model.bin")
+    save_file(expected, hf_bin / "expected_logits.safetensors")
+
+    # The same weights as an original mamba_ssm checkpoint: its config keys and names, the embedding
+    # and the head on one storage, an un-padded vocab_size with pad_vocab_size_multiple.
+    ssm = out / "mamba2_tiny_mamba_ssm"
+    shutil.rmtree(ssm, ignore_errors=True)
+    ssm.mkdir(parents=True)
+    sd = collections.OrderedDict()
+    for k, v in model.state_dict().items():
+        if k == "lm_head.weight":
+            continue
+        sd[k.replace("backbone.embeddings.", "backbone.embedding.")] = v.clone()
+    sd["lm_head.weight"] = sd["backbone.embedding.weight"]
+    torch.save(sd, ssm / "pytorch_model.bin")
+    (ssm / "config.json").write_text(json.dumps({
+        "d_model": 32, "d_intermediate": 0, "n_layer": 2, "vocab_size": 100,
+        "ssm_cfg": {"layer": "Mamba2", "d_state": 16, "d_conv": 4, "expand": 2, "headdim": 16, "ngroups": 2,
+                    "chunk_size": 8},
+        "attn_layer_idx": [], "attn_cfg": {}, "rms_norm": True, "residual_in_fp32": True,
+        "fused_add_norm": True, "pad_vocab_size_multiple": 16, "tie_embeddings": True}, indent=2))
+    save_file(expected, ssm / "expected_logits.safetensors")
+
+    # Sharded torch.save files with pytorch_model.bin.index.json, in bf16, as older transformers
+    # wrote large checkpoints. Expected logits: the bf16-rounded weights run in fp32.
+    sh = out / "mamba2_tiny_sharded_bf16"
+    shutil.rmtree(sh, ignore_errors=True)
+    model.save_pretrained(sh)
+    for f in sh.glob("*.safetensors"):
+        f.unlink()
+    (sh / "generation_config.json").unlink(missing_ok=True)
+    names = [k for k in model.state_dict() if k != "lm_head.weight"]
+    shards = [names[: len(names) // 2], names[len(names) // 2:]]
+    bf = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()}
+    weight_map, total = {}, 0
+    for i, part in enumerate(shards):
+        fname = f"pytorch_model-{i + 1:05d}-of-{len(shards):05d}.bin"
+        torch.save({k: bf[k] for k in part}, sh / fname)
+        for k in part:
+            weight_map[k] = fname
+            total += bf[k].numel() * 2
+    (sh / "pytorch_model.bin.index.json").write_text(
+        json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+    with torch.no_grad():
+        model.load_state_dict({k: v.float() for k, v in bf.items()})
+        ref = model(input_ids=ids).logits[0].float()
+    save_file({"ids": ids[0].clone(), "logits": ref.contiguous()}, sh / "expected_logits.safetensors")
+
+
+if __name__ == "__main__":
+    torch_save_files(HERE / "torch_save")
+    tiny_mamba2(HERE / "checkpoints")
+    print("fixtures written under", HERE)
