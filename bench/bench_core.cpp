@@ -21,36 +21,11 @@
 #include "core/model/language_model.h"
 #include "core/ops/ssd.h"
 #include "core/runtime.h"
+#include "bench/bench_util.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double rss_mb() {
-  std::ifstream f("/proc/self/statm");
-  long pages = 0, resident = 0;
-  f >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
-
-double peak_rss_mb() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;
-}
-
-template <typename F>
-double median_seconds(int warmup, int repeats, F&& f) {
-  for (int i = 0; i < warmup; ++i) f();
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    const auto a = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using namespace dm::bench;
 
 // FLOPs of one chunked SSD forward (the matmuls): per token and head 2Q(N+P) + 4PN.
 double ssd_flops(int64_t b, int64_t l, int64_t h, int64_t p, int64_t n, int64_t q) {
@@ -123,30 +98,6 @@ int run_gemm(int repeats) {
   return 0;
 }
 
-struct Row {
-  std::string name, args;
-};
-
-std::string field(const std::string& line, const std::string& key) {
-  auto pos = line.find(key + "=");
-  if (pos == std::string::npos) return "";
-  pos += key.size() + 1;
-  return line.substr(pos, line.find(' ', pos) - pos);
-}
-
-std::string run_child(const char* self, const std::string& args) {
-  const std::string cmd = std::string(self) + " --case " + args;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return "";
-  char buf[512];
-  std::string result;
-  while (std::fgets(buf, sizeof buf, f))
-    if (std::strncmp(buf, "RESULT", 6) == 0) result = buf;
-  pclose(f);
-  if (!result.empty() && result.back() == '\n') result.pop_back();
-  return result;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -213,14 +164,7 @@ int main(int argc, char** argv) {
     if (py && *py) {
       const std::string cmd = std::string(py) + " " + DM_SOURCE_DIR + "/bench/peer_hf_mamba2.py 8 256 8 512 " +
                               std::to_string(rep) + " 2>/dev/null";
-      std::string peer;
-      if (FILE* f = popen(cmd.c_str(), "r")) {
-        char buf[512];
-        while (std::fgets(buf, sizeof buf, f))
-          if (std::strncmp(buf, "RESULT", 6) == 0) peer = buf;
-        pclose(f);
-      }
-      while (!peer.empty() && (peer.back() == '\n' || peer.back() == '\r')) peer.pop_back();
+      const std::string peer = run_command(cmd);
       if (!peer.empty()) {
         const double tp = std::stod(field(peer, "tokens_per_s")), to = std::stod(field(ours, "tokens_per_s"));
         std::printf("| same, transformers %s Mamba2ForCausalLM (peer), %s params | B=8 L=512 | %s | %.0f | %s | – | ours %.2f× |\n",

@@ -12,6 +12,9 @@ find_package(CLI11 REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(Threads REQUIRED)
+# utf8proc: NFC normalisation and Unicode categories for the byte-level BPE tokenizer.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 # LibTorch built with CUDA exports TORCH_CUDA_LIBRARIES (non-empty) and c10_cuda.
 set(_dm_torch_has_cuda OFF)

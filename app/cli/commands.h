@@ -1,4 +1,4 @@
-// The `diffmamba train` and `diffmamba runs` subcommands (argument parsing lives in main.cpp).
+// The `diffmamba` subcommands (argument parsing lives in main.cpp).
 #pragma once
 
 #include <atomic>
@@ -27,6 +27,25 @@ struct RunsArgs {
   bool files = false;  // delete: also remove the run folder
 };
 int run_runs(const RunsArgs& a);
+
+struct LogitsArgs {
+  std::string ckpt_path;  // HF Mamba2 / Diff-Mamba2 / mamba_ssm directory
+  std::string ids;        // "1,2,3"
+  std::string text;       // tokenized with the tokenizer
+  std::string tokenizer;  // tokenizer.json; default: the one in ckpt_path
+  std::string out;        // .npy
+};
+int run_logits(const LogitsArgs& a);
+
+struct TokenizeArgs {
+  std::string tokenizer;  // tokenizer.json, or a directory holding one
+  std::string text;
+  std::string file;       // read the text from a file instead
+  bool lines = false;     // one id line per input line
+  std::string decode;     // comma-separated ids to decode instead
+  bool no_special = false;  // treat <|endoftext|> etc. in the text as plain text
+};
+int run_tokenize(const TokenizeArgs& a);
 
 // Every configuration key with type, default and documentation (for --help).
 std::string config_keys_help();

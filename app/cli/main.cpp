@@ -88,13 +88,24 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cv->add_option("--seed", conv_seed, "seed for the fresh lambda_q1")->capture_default_str();
 
-  std::string lg_ckpt, lg_ids, lg_text, lg_out;
+  dm::cli::LogitsArgs la;
   auto* lg = app.add_subcommand("logits", "Write a checkpoint's next-token logits as a float32 [tokens, vocab] .npy");
-  lg->add_option("--ckpt_path", lg_ckpt, "HF Mamba2 / Diff-Mamba2 directory")->required();
-  auto* ids_opt = lg->add_option("--ids", lg_ids, "comma-separated token ids, e.g. 1,2,3");
-  auto* text_opt = lg->add_option("--text", lg_text, "text to tokenize with the directory's tokenizer.json");
+  lg->add_option("--ckpt_path,--model_id", la.ckpt_path, "HF Mamba2 / Diff-Mamba2 / mamba_ssm directory")->required();
+  auto* ids_opt = lg->add_option("--ids", la.ids, "comma-separated token ids, e.g. 1,2,3");
+  auto* text_opt = lg->add_option("--text", la.text, "text, tokenized with the checkpoint's tokenizer.json");
   ids_opt->excludes(text_opt);
-  lg->add_option("--out", lg_out, "output .npy file")->required();
+  lg->add_option("--tokenizer", la.tokenizer, "tokenizer.json (default: the one in --ckpt_path)");
+  lg->add_option("--out", la.out, "output .npy file")->required();
+
+  dm::cli::TokenizeArgs tka;
+  auto* tk = app.add_subcommand("tokenize", "Encode text to token ids (or decode ids) with a byte-level BPE tokenizer.json");
+  tk->add_option("--tokenizer", tka.tokenizer, "tokenizer.json, or a checkpoint directory holding one")->required();
+  auto* tk_text = tk->add_option("--text", tka.text, "text to encode");
+  auto* tk_file = tk->add_option("--file", tka.file, "encode this file's text instead");
+  tk_text->excludes(tk_file);
+  tk->add_flag("--lines", tka.lines, "one comma-separated id line per input line");
+  tk->add_option("--decode", tka.decode, "comma-separated ids to decode instead")->excludes(tk_text)->excludes(tk_file);
+  tk->add_flag("--no-special", tka.no_special, "treat special tokens such as <|endoftext|> in the text as plain text");
 
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
@@ -122,35 +133,8 @@ int main(int argc, char** argv) {
                   static_cast<long long>(dst->num_parameters()), conv_settings.c_str());
       return 0;
     }
-    if (*lg) {
-      if (lg_ids.empty())
-        throw dm::Error(lg_text.empty() ? "logits needs --ids or --text"
-                                        : "--text needs the GPT-NeoX tokenizer, which this build does not have yet; "
-                                          "pass token ids with --ids");
-      std::vector<int64_t> ids;
-      std::stringstream ss(lg_ids);
-      for (std::string tok; std::getline(ss, tok, ',');) {
-        try {
-          size_t pos = 0;
-          ids.push_back(std::stoll(tok, &pos));
-          if (pos != tok.size()) throw std::invalid_argument(tok);
-        } catch (const std::exception&) {
-          throw dm::Error("--ids: '" + tok + "' is not an integer token id");
-        }
-      }
-      auto m = dm::io::load_hf_directory(lg_ckpt);
-      for (auto id : ids)
-        if (id < 0 || id >= m->config().vocab_size)
-          throw dm::Error("--ids: token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                          std::to_string(m->config().vocab_size) + ")");
-      m->eval();
-      torch::NoGradGuard ng;
-      auto logits = m->forward(torch::tensor(ids, torch::kLong).unsqueeze(0)).squeeze(0).to(torch::kFloat);
-      dm::io::write_npy(lg_out, logits);
-      std::printf("wrote %s: float32 [%lld, %lld]\n", lg_out.c_str(), static_cast<long long>(logits.size(0)),
-                  static_cast<long long>(logits.size(1)));
-      return 0;
-    }
+    if (*lg) return dm::cli::run_logits(la);
+    if (*tk) return dm::cli::run_tokenize(tka);
     if (*info) {
       std::printf("LibTorch %s\nCUDA available: %s (%d devices)\nCUDA kernels built: %s\nintra-op threads: %d\n",
                   dm::torch_version().c_str(), torch::cuda::is_available() ? "yes" : "no",

@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <nlohmann/json.hpp>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <csignal>
@@ -76,6 +77,7 @@ class TestCli : public QObject {
   void sigint_cancels_at_step_boundary();
   void kill_9_then_resume();
   void convert_hf_directory();
+  void text_logits_and_tokenize();
 };
 
 void TestCli::version_and_help() {
@@ -200,6 +202,56 @@ void TestCli::convert_hf_directory() {
   auto bad = run({"convert", "--from", d.filePath("nothing"), "--to", d.filePath("x")});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("config.json"), qPrintable(bad.err));
+}
+
+void TestCli::text_logits_and_tokenize() {
+  // The fixture tokenizer (HF tokenizers' own ids for its test strings are in expected_ids.json).
+  const QString data = DM_TEST_DATA;
+  QFile ef(data + "/tokenizer/expected_ids.json");
+  QVERIFY(ef.open(QIODevice::ReadOnly));
+  const auto expected = nlohmann::json::parse(ef.readAll().toStdString());
+  const auto& hello = expected.at("cases").at(0);
+  QCOMPARE(QString::fromStdString(hello.at("text").get<std::string>()), QString("Hello world! This is a test."));
+  QStringList ids;
+  for (const auto& id : hello.at("ids")) ids << QString::number(id.get<int64_t>());
+
+  auto t = run({"tokenize", "--tokenizer", data + "/tokenizer", "--text", "Hello world! This is a test."});
+  QVERIFY2(t.code == 0, qPrintable(t.out + t.err));
+  QCOMPARE(t.out.trimmed(), ids.join(","));
+  auto back = run({"tokenize", "--tokenizer", data + "/tokenizer/tokenizer.json", "--decode", ids.join(",")});
+  QCOMPARE(back.out, QString("Hello world! This is a test.\n"));
+
+  // --text gives the same logits as --ids with the tokenizer's ids.
+  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
+  cfg.vocab_size = 4032;
+  cfg.d_model = 32;
+  cfg.n_layers = 2;
+  cfg.head_dim = 16;
+  cfg.d_state = 8;
+  dm::model::LanguageModel m(cfg);
+  QTemporaryDir d;
+  dm::io::save_hf_directory(m, d.filePath("ckpt").toStdString());
+  QVERIFY(QFile::copy(data + "/tokenizer/tokenizer.json", d.filePath("ckpt/tokenizer.json")));
+  auto by_text = run({"logits", "--ckpt_path", d.filePath("ckpt"), "--text", "Hello world! This is a test.", "--out",
+                      d.filePath("text.npy")});
+  QVERIFY2(by_text.code == 0, qPrintable(by_text.out + by_text.err));
+  QVERIFY2(by_text.out.contains(ids.join(",")), qPrintable(by_text.out));
+  auto by_ids = run({"logits", "--ckpt_path", d.filePath("ckpt"), "--ids", ids.join(","), "--out", d.filePath("ids.npy")});
+  QVERIFY2(by_ids.code == 0, qPrintable(by_ids.out + by_ids.err));
+  QFile a(d.filePath("text.npy")), b(d.filePath("ids.npy"));
+  QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+  QCOMPARE(a.size(), qint64(128 + 4 * ids.size() * 4032));
+  QVERIFY(a.readAll() == b.readAll());
+
+  // A directory without tokenizer.json, and text a model's vocabulary cannot hold: clear errors.
+  QVERIFY(QFile::remove(d.filePath("ckpt/tokenizer.json")));
+  auto no_tok = run({"logits", "--ckpt_path", d.filePath("ckpt"), "--text", "Hello", "--out", d.filePath("x.npy")});
+  QCOMPARE(no_tok.code, 2);
+  QVERIFY2(no_tok.err.contains("tokenizer.json"), qPrintable(no_tok.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("x.npy")));
+  auto bad_ids = run({"tokenize", "--tokenizer", data + "/tokenizer", "--decode", "1,x"});
+  QCOMPARE(bad_ids.code, 2);
+  QVERIFY2(bad_ids.err.contains("'x'"), qPrintable(bad_ids.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

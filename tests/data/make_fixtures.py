@@ -123,7 +123,60 @@ def tiny_mamba2(out: pathlib.Path) -> None:
     save_file({"ids": ids[0].clone(), "logits": ref.contiguous()}, sh / "expected_logits.safetensors")
 
 
+TRICKY = [
+    "Hello world! This is a test.",
+    "The capital of France is",
+    "don't you'll we've I'm she'd they're it's Don'T",
+    "caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00fcber \u00c5ngstr\u00f6m",
+    "cafe\u0301 decomposed: e\u0301 a\u0308 n\u0303",
+    "\u4e2d\u6587\u5b57\u7b26 \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8 \ud55c\uad6d\uc5b4",
+    "emoji \U0001F600\U0001F680 flags \U0001F1EB\U0001F1F7 family \U0001F468\u200d\U0001F469\u200d\U0001F467",
+    "a  b   c    d" + " " * 30 + "e",
+    "tabs\tand\nnewlines\n\nand\r\nwindows\r\n",
+    "trailing spaces   ",
+    "   leading spaces",
+    "numbers 3.14159 1,000,000 2026-11-30 \u0661\u0662\u0663 \u2167",
+    "punctuation!!! ??? ... --- (brackets) [x] {y} <z> @#$%^&*",
+    "<|endoftext|>special<|padding|> tokens <|endoftext|>",
+    "mixed\u00a0nbsp\u2003em\u3000ideographic space",
+    "",
+    " ",
+    "\n",
+]
+
+
+def tokenizer_fixture(out: pathlib.Path) -> None:
+    """A byte-level BPE tokenizer.json laid out like GPT-NeoX's (NFC, ByteLevel, the two special tokens,
+    the 23 space-run added tokens), trained by HF tokenizers on the fortunes text, and the ids HF
+    tokenizers gives for English lines and for TRICKY (accents, CJK, emoji, whitespace, specials)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    import tokenizers
+
+    src = pathlib.Path("/usr/share/games/fortunes")
+    lines = []
+    for f in sorted(src.glob("*")):
+        if f.suffix in (".dat", ".u8") or f.is_dir():
+            continue
+        lines += [ln for ln in f.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip() != "%"]
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=4000, special_tokens=["<|endoftext|>", "<|padding|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    tok.add_tokens([AddedToken(" " * n, normalized=True) for n in range(24, 1, -1)])
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save(str(out / "tokenizer.json"))
+    tok = Tokenizer.from_file(str(out / "tokenizer.json"))
+    cases = [{"text": t, "ids": tok.encode(t).ids} for t in TRICKY + lines[:400]]
+    (out / "expected_ids.json").write_text(json.dumps({
+        "generator": f"tokenizers {tokenizers.__version__}", "cases": cases}, ensure_ascii=True, indent=0))
+
+
 if __name__ == "__main__":
     torch_save_files(HERE / "torch_save")
     tiny_mamba2(HERE / "checkpoints")
+    tokenizer_fixture(HERE / "tokenizer")
     print("fixtures written under", HERE)

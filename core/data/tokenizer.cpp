@@ -1,0 +1,947 @@
+#include "core/data/tokenizer.h"
+
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <queue>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/common/error.h"
+
+namespace dm::data {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------
+// UTF-8 helpers
+
+// Length of the valid UTF-8 sequence at s[i..n), or 0 when it is invalid (overlong forms, surrogates and
+// code points above U+10FFFF are invalid).
+size_t utf8_valid_len(const unsigned char* s, size_t n, size_t i) {
+  const unsigned char b = s[i];
+  if (b < 0x80) return 1;
+  auto cont = [&](size_t k, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i + k < n && s[i + k] >= lo && s[i + k] <= hi;
+  };
+  if (b >= 0xC2 && b <= 0xDF) return cont(1) ? 2 : 0;
+  if (b == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
+  if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) return cont(1) && cont(2) ? 3 : 0;
+  if (b == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
+  if (b == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (b >= 0xF1 && b <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (b == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+void validate_utf8(std::string_view text, const char* what) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = utf8_valid_len(s, n, i);
+    if (len == 0) {
+      std::ostringstream msg;
+      msg << what << ": invalid UTF-8 at byte offset " << i << " (byte 0x" << std::hex << std::uppercase
+          << static_cast<int>(s[i]) << ")";
+      throw Error(msg.str());
+    }
+    i += len;
+  }
+}
+
+// Decodes the (valid) UTF-8 character at s[i]; sets len to its byte length.
+inline char32_t decode_at(const unsigned char* s, size_t i, size_t& len) {
+  const unsigned char b = s[i];
+  if (b < 0x80) {
+    len = 1;
+    return b;
+  }
+  if (b < 0xE0) {
+    len = 2;
+    return (char32_t(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
+  }
+  if (b < 0xF0) {
+    len = 3;
+    return (char32_t(b & 0x0F) << 12) | (char32_t(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+  }
+  len = 4;
+  return (char32_t(b & 0x07) << 18) | (char32_t(s[i + 1] & 0x3F) << 12) | (char32_t(s[i + 2] & 0x3F) << 6) |
+         (s[i + 3] & 0x3F);
+}
+
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out.push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+// Lossy UTF-8: every maximal invalid subpart (the longest prefix of a well-formed sequence, or one
+// byte) becomes one U+FFFD, as Rust's String::from_utf8_lossy does.
+std::string utf8_lossy(const std::string& bytes) {
+  const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  std::string out;
+  out.reserve(n);
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      out.push_back(static_cast<char>(s[i++]));
+      continue;
+    }
+    const size_t len = utf8_valid_len(s, n, i);
+    if (len) {
+      out.append(bytes, i, len);
+      i += len;
+      continue;
+    }
+    // Length of the maximal subpart: the lead byte plus the continuation bytes that still fit a
+    // well-formed sequence.
+    const unsigned char b = s[i];
+    size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) need = 1;
+    else if (b >= 0xE0 && b <= 0xEF) {
+      need = 2;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      need = 3;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    }
+    size_t k = 1;
+    if (need && i + 1 < n && s[i + 1] >= lo && s[i + 1] <= hi) {
+      k = 2;
+      while (k <= need && i + k < n && s[i + k] >= 0x80 && s[i + k] <= 0xBF) ++k;
+    }
+    out += "\xEF\xBF\xBD";
+    i += k;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Byte ↔ unicode table (spec §4.4)
+
+struct ByteTable {
+  std::array<char32_t, 256> to_cp{};
+  std::array<std::string, 256> to_utf8;
+  std::unordered_map<char32_t, uint8_t> to_byte;
+  ByteTable() {
+    char32_t next = 0x100;
+    for (int b = 0; b < 256; ++b) {
+      const bool same = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      to_cp[b] = same ? char32_t(b) : next++;
+      append_utf8(to_utf8[b], to_cp[b]);
+      to_byte[to_cp[b]] = static_cast<uint8_t>(b);
+    }
+  }
+};
+
+const ByteTable& byte_table() {
+  static const ByteTable t;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Character classes of the pre-tokenizer regex (spec §4.5)
+
+enum CharClass : uint8_t { kSpace, kLetter, kNumber, kOther };
+
+bool is_white_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+CharClass classify_slow(char32_t c) {
+  if (is_white_space(c)) return kSpace;
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+      return kLetter;
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+      return kNumber;
+    default:
+      return kOther;
+  }
+}
+
+struct AsciiClasses {
+  std::array<CharClass, 128> c{};
+  AsciiClasses() {
+    for (char32_t i = 0; i < 128; ++i) c[i] = classify_slow(i);
+  }
+};
+
+// Class of the (valid) character at s[i]; sets len to its byte length.
+inline CharClass class_at(const unsigned char* s, size_t i, size_t& len) {
+  static const AsciiClasses ascii;
+  if (s[i] < 0x80) {
+    len = 1;
+    return ascii.c[s[i]];
+  }
+  return classify_slow(decode_at(s, i, len));
+}
+
+// End (exclusive byte offset) of the regex match starting at i < n, alternatives tried in order:
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+size_t match_piece(const unsigned char* s, size_t n, size_t i) {
+  if (s[i] == '\'' && i + 1 < n) {
+    const unsigned char d = s[i + 1];
+    if (d == 's' || d == 't' || d == 'm' || d == 'd') return i + 2;
+    if (i + 2 < n) {
+      const unsigned char e = s[i + 2];
+      if ((d == 'r' && e == 'e') || (d == 'v' && e == 'e') || (d == 'l' && e == 'l')) return i + 3;
+    }
+  }
+  size_t j = (s[i] == ' ') ? i + 1 : i;
+  size_t len = 0;
+  if (j < n) {
+    const CharClass cls = class_at(s, j, len);
+    if (cls != kSpace) {
+      j += len;
+      while (j < n && class_at(s, j, len) == cls) j += len;
+      return j;
+    }
+  }
+  // Whitespace run from i: all of it at the end of the text; otherwise all but its last character when
+  // it has two or more, else its single character.
+  size_t k = i, last = i;
+  while (k < n && class_at(s, k, len) == kSpace) {
+    last = k;
+    k += len;
+  }
+  if (k == n) return n;
+  return last > i ? last : k;
+}
+
+template <typename F>
+void for_each_piece(std::string_view text, F&& f) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const size_t e = match_piece(s, n, i);
+    f(text.substr(i, e - i));
+    i = e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// NFC
+
+std::string nfc_chunk(std::string_view chunk) {
+  utf8proc_uint8_t* dst = nullptr;
+  const utf8proc_ssize_t r =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(chunk.data()), static_cast<utf8proc_ssize_t>(chunk.size()),
+                   &dst, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  if (r < 0) throw Error(std::string("NFC normalisation failed: ") + utf8proc_errmsg(r));
+  std::string out(reinterpret_cast<const char*>(dst), static_cast<size_t>(r));
+  std::free(dst);
+  return out;
+}
+
+// NFC of valid UTF-8. ASCII characters are starters that never compose with what precedes them, so the
+// text can be cut before any ASCII character; only runs of non-ASCII characters (with the ASCII
+// character before them, which they may compose with) go through utf8proc.
+void nfc_into(std::string_view text, std::string& out) {
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    size_t j = i;
+    while (j < n && static_cast<unsigned char>(text[j]) < 0x80) ++j;
+    if (j == n) {
+      out.append(text, i, n - i);
+      return;
+    }
+    size_t start = j > i ? j - 1 : j;  // the ASCII character before the run (if in this stretch)
+    out.append(text, i, start - i);
+    size_t k = j;
+    while (k < n && static_cast<unsigned char>(text[k]) >= 0x80) ++k;
+    out += nfc_chunk(text.substr(start, k - start));
+    i = k;
+  }
+}
+
+bool has_non_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Added-token matcher: a byte trie, leftmost-longest, non-overlapping.
+
+class TokenTrie {
+ public:
+  TokenTrie() { nodes_.emplace_back(); }
+
+  void add(std::string_view content, int32_t value) {
+    if (content.empty()) return;
+    int32_t node = 0;
+    for (unsigned char b : content) {
+      int32_t child = find_child(node, b);
+      if (child < 0) {
+        child = static_cast<int32_t>(nodes_.size());
+        nodes_[node].children.emplace_back(b, child);
+        nodes_.emplace_back();
+      }
+      node = child;
+    }
+    nodes_[node].value = value;
+    first_[static_cast<unsigned char>(content[0])] = true;
+    empty_ = false;
+  }
+
+  bool empty() const { return empty_; }
+
+  struct Match {
+    size_t begin, end;
+    int32_t value;
+  };
+
+  // All leftmost-longest, non-overlapping matches in text, in order.
+  void find_all(std::string_view text, std::vector<Match>& out) const {
+    out.clear();
+    if (empty_) return;
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const size_t n = text.size();
+    size_t i = 0;
+    while (i < n) {
+      if (!first_[s[i]]) {
+        ++i;
+        continue;
+      }
+      int32_t node = 0, best_value = -1;
+      size_t best_end = 0;
+      for (size_t k = i; k < n; ++k) {
+        node = find_child(node, s[k]);
+        if (node < 0) break;
+        if (nodes_[node].value >= 0) {
+          best_value = nodes_[node].value;
+          best_end = k + 1;
+        }
+      }
+      if (best_value >= 0) {
+        out.push_back({i, best_end, best_value});
+        i = best_end;
+      } else {
+        ++i;
+      }
+    }
+  }
+
+ private:
+  struct Node {
+    std::vector<std::pair<unsigned char, int32_t>> children;
+    int32_t value = -1;
+  };
+  int32_t find_child(int32_t node, unsigned char b) const {
+    for (const auto& [c, idx] : nodes_[node].children)
+      if (c == b) return idx;
+    return -1;
+  }
+  std::vector<Node> nodes_;
+  std::array<bool, 256> first_{};
+  bool empty_ = true;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+inline uint64_t pair_key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+std::string json_type_of(const nlohmann::json& v) { return v.type_name(); }
+
+[[noreturn]] void fail_at(const std::string& source, const std::string& what) { throw FileError(source, what); }
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------------------
+
+struct BpeTokenizer::Impl {
+  std::string source;
+
+  // model
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> vocab;
+  struct MergeValue {
+    int32_t rank, new_id;
+  };
+  std::unordered_map<uint64_t, MergeValue> merges;
+  std::array<int32_t, 256> byte_id{};  // vocab id of each byte's table character, -1 when absent
+  std::optional<int32_t> unk_id;
+  bool fuse_unk = false;
+  bool ignore_merges = false;
+
+  // added tokens
+  struct Added {
+    std::string content;
+    int32_t id;
+    bool special, normalized;
+  };
+  std::vector<Added> added;
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> added_ids;  // content → id (first wins)
+  TokenTrie raw_trie, norm_trie;  // values index `added`
+
+  // components
+  bool nfc = false;
+  bool add_prefix_space = false;
+  bool use_regex = true;
+
+  // id tables
+  std::vector<std::string> id_token;     // token string per id ("" when none)
+  std::vector<std::string> id_bytes;     // decoded bytes per id
+  std::vector<uint8_t> id_kind;          // 0 none, 1 vocab, 2 added, 3 added special
+  int64_t size = 0;
+
+  // word cache (raw piece bytes → ids); pieces longer than kCacheMaxPiece bytes are not cached
+  static constexpr size_t kCacheCap = 1 << 18;
+  static constexpr size_t kCacheMaxPiece = 256;
+  mutable std::mutex cache_mutex;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache;
+
+  void bpe_word(std::string_view piece, std::vector<int32_t>& out) const;
+  void encode_piece(std::string_view piece, std::vector<int64_t>& out) const;
+  void encode_normalized(std::string_view text, bool match_special, std::vector<int64_t>& out) const;
+};
+
+void BpeTokenizer::Impl::bpe_word(std::string_view piece, std::vector<int32_t>& out) const {
+  out.clear();
+  const auto* s = reinterpret_cast<const unsigned char*>(piece.data());
+  const size_t n = piece.size();
+  if (ignore_merges) {
+    std::string mapped;
+    for (size_t i = 0; i < n; ++i) mapped += byte_table().to_utf8[s[i]];
+    if (auto it = vocab.find(mapped); it != vocab.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  struct Symbol {
+    int32_t id, prev, next, len;
+  };
+  std::vector<Symbol> sym;
+  sym.reserve(n);
+  int32_t pending_unk = 0;  // bytes covered by a pending (fused) unknown symbol
+  auto flush_unk = [&] {
+    if (pending_unk) {
+      sym.push_back({*unk_id, 0, 0, pending_unk});
+      pending_unk = 0;
+    }
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t id = byte_id[s[i]];
+    if (id >= 0) {
+      flush_unk();
+      sym.push_back({id, 0, 0, 1});
+    } else if (unk_id) {
+      if (pending_unk && !fuse_unk) flush_unk();
+      ++pending_unk;
+    }
+    // else: a character missing from the vocab without unk_token is dropped, as the reference does.
+  }
+  flush_unk();
+  const int32_t m = static_cast<int32_t>(sym.size());
+  for (int32_t i = 0; i < m; ++i) {
+    sym[i].prev = i - 1;
+    sym[i].next = i + 1 < m ? i + 1 : -1;
+  }
+  if (m > 1) {
+    // Min-queue on (rank, position); stale entries are skipped when popped.
+    struct Entry {
+      int32_t rank, pos, new_id;
+      bool operator>(const Entry& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+    auto push_pair = [&](int32_t pos) {
+      const int32_t nx = sym[pos].next;
+      if (nx < 0) return;
+      auto it = merges.find(pair_key(sym[pos].id, sym[nx].id));
+      if (it != merges.end()) queue.push({it->second.rank, pos, it->second.new_id});
+    };
+    for (int32_t i = 0; i + 1 < m; ++i) push_pair(i);
+    while (!queue.empty()) {
+      const Entry top = queue.top();
+      queue.pop();
+      Symbol& cur = sym[top.pos];
+      if (cur.len == 0 || cur.next < 0) continue;
+      const int32_t nx = cur.next;
+      auto it = merges.find(pair_key(cur.id, sym[nx].id));
+      if (it == merges.end() || it->second.new_id != top.new_id) continue;
+      cur.id = top.new_id;
+      cur.len += sym[nx].len;
+      cur.next = sym[nx].next;
+      sym[nx].len = 0;
+      if (cur.next >= 0) sym[cur.next].prev = top.pos;
+      if (cur.prev >= 0) push_pair(cur.prev);
+      push_pair(top.pos);
+    }
+  }
+  for (int32_t i = 0; i < m; ++i)
+    if (sym[i].len) out.push_back(sym[i].id);
+}
+
+void BpeTokenizer::Impl::encode_piece(std::string_view piece, std::vector<int64_t>& out) const {
+  if (piece.size() == 1 && !ignore_merges) {  // one byte: one base symbol, no merge possible
+    const int32_t id = byte_id[static_cast<unsigned char>(piece[0])];
+    if (id >= 0) out.push_back(id);
+    else if (unk_id) out.push_back(*unk_id);
+    return;
+  }
+  const bool cacheable = piece.size() <= kCacheMaxPiece;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (auto it = cache.find(piece); it != cache.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> ids;
+  bpe_word(piece, ids);
+  out.insert(out.end(), ids.begin(), ids.end());
+  if (!cacheable) return;
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  if (cache.size() < kCacheCap) cache.emplace(std::string(piece), std::move(ids));
+}
+
+void BpeTokenizer::Impl::encode_normalized(std::string_view text, bool match_special,
+                                           std::vector<int64_t>& out) const {
+  auto pretokenize = [&](std::string_view seg) {
+    if (seg.empty()) return;
+    std::string prefixed;
+    if (add_prefix_space && seg[0] != ' ') {
+      prefixed.reserve(seg.size() + 1);
+      prefixed.push_back(' ');
+      prefixed.append(seg);
+      seg = prefixed;
+    }
+    if (use_regex) for_each_piece(seg, [&](std::string_view piece) { encode_piece(piece, out); });
+    else encode_piece(seg, out);
+  };
+  if (norm_trie.empty()) {
+    pretokenize(text);
+    return;
+  }
+  std::vector<TokenTrie::Match> matches;
+  norm_trie.find_all(text, matches);
+  size_t pos = 0;
+  for (const auto& m : matches) {
+    const Added& a = added[m.value];
+    if (a.special && !match_special) continue;
+    pretokenize(text.substr(pos, m.begin - pos));
+    out.push_back(a.id);
+    pos = m.end;
+  }
+  pretokenize(text.substr(pos));
+}
+
+// -----------------------------------------------------------------------------------------------------
+
+BpeTokenizer::BpeTokenizer() : impl_(std::make_unique<Impl>()) {}
+BpeTokenizer::BpeTokenizer(BpeTokenizer&&) noexcept = default;
+BpeTokenizer& BpeTokenizer::operator=(BpeTokenizer&&) noexcept = default;
+BpeTokenizer::~BpeTokenizer() = default;
+
+BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw FileError(path, "tokenizer file does not exist");
+  if (std::filesystem::is_directory(path, ec))
+    throw FileError(path, "is a folder, expected a tokenizer.json file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(path, "cannot open the tokenizer file for reading");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) throw FileError(path, "read error");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(buf.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(path, std::string("invalid JSON in tokenizer file (truncated or damaged?): ") + e.what());
+  }
+  return from_json(j, path);
+}
+
+BpeTokenizer BpeTokenizer::from_json(const nlohmann::json& j, const std::string& src) {
+  using nlohmann::json;
+  auto fail = [&](const std::string& what) { fail_at(src, what); };
+  if (!j.is_object()) fail("tokenizer.json must be a JSON object, found " + json_type_of(j));
+
+  BpeTokenizer tok;
+  Impl& t = *tok.impl_;
+  t.source = src;
+
+  auto get_bool = [&](const json& obj, const char* key, bool def, const std::string& where) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return def;
+    if (!it->is_boolean()) fail(where + "." + key + " must be true or false, found " + it->dump());
+    return it->get<bool>();
+  };
+  auto type_of = [&](const json& obj, const std::string& where) -> std::string {
+    if (!obj.is_object()) fail(where + " must be an object or null, found " + json_type_of(obj));
+    auto it = obj.find("type");
+    if (it == obj.end() || !it->is_string()) fail(where + " has no \"type\" string");
+    return it->get<std::string>();
+  };
+
+  // normalizer
+  if (auto it = j.find("normalizer"); it != j.end() && !it->is_null()) {
+    const std::string ty = type_of(*it, "normalizer");
+    if (ty != "NFC") fail("normalizer type \"" + ty + "\" is not supported (only NFC or null)");
+    t.nfc = true;
+  }
+
+  // pre-tokenizer
+  {
+    auto it = j.find("pre_tokenizer");
+    if (it == j.end() || it->is_null()) fail("pre_tokenizer is missing; only ByteLevel is supported");
+    const std::string ty = type_of(*it, "pre_tokenizer");
+    if (ty != "ByteLevel") fail("pre_tokenizer type \"" + ty + "\" is not supported (only ByteLevel)");
+    t.add_prefix_space = get_bool(*it, "add_prefix_space", true, "pre_tokenizer");
+    t.use_regex = get_bool(*it, "use_regex", true, "pre_tokenizer");
+  }
+
+  // decoder (null is decoded as ByteLevel too)
+  if (auto it = j.find("decoder"); it != j.end() && !it->is_null()) {
+    const std::string ty = type_of(*it, "decoder");
+    if (ty != "ByteLevel") fail("decoder type \"" + ty + "\" is not supported (only ByteLevel or null)");
+  }
+
+  // model
+  auto mit = j.find("model");
+  if (mit == j.end() || !mit->is_object()) fail("\"model\" object is missing");
+  const json& model = *mit;
+  {
+    auto ty = model.find("type");
+    if (ty != model.end()) {
+      if (!ty->is_string()) fail("model.type must be a string");
+      if (ty->get<std::string>() != "BPE")
+        fail("model type \"" + ty->get<std::string>() + "\" is not supported (only BPE)");
+    } else if (!model.contains("merges")) {
+      fail("model has no \"type\" and no \"merges\": not a BPE model");
+    }
+  }
+  if (auto d = model.find("dropout"); d != model.end() && !d->is_null()) {
+    if (!d->is_number()) fail("model.dropout must be a number or null");
+    if (d->get<double>() != 0.0) fail("model.dropout " + d->dump() + " is not supported (only null or 0)");
+  }
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    auto v = model.find(key);
+    if (v != model.end() && !v->is_null() && !(v->is_string() && v->get<std::string>().empty()))
+      fail(std::string("model.") + key + " " + v->dump() + " is not supported (only null)");
+  }
+  if (get_bool(model, "byte_fallback", false, "model"))
+    fail("model.byte_fallback true is not supported with a ByteLevel pre-tokenizer");
+  t.fuse_unk = get_bool(model, "fuse_unk", false, "model");
+  t.ignore_merges = get_bool(model, "ignore_merges", false, "model");
+
+  auto vit = model.find("vocab");
+  if (vit == model.end() || !vit->is_object()) fail("model.vocab must be an object token → id");
+  constexpr int64_t kMaxId = (int64_t{1} << 26);
+  int64_t max_id = -1;
+  t.vocab.reserve(vit->size() * 2);
+  for (auto it = vit->begin(); it != vit->end(); ++it) {
+    if (!it.value().is_number_integer())
+      fail("model.vocab[\"" + it.key() + "\"] must be an integer id, found " + it.value().dump());
+    const int64_t id = it.value().get<int64_t>();
+    if (id < 0 || id >= kMaxId)
+      fail("model.vocab[\"" + it.key() + "\"] = " + std::to_string(id) + " is out of range [0, 2^26)");
+    t.vocab[it.key()] = static_cast<int32_t>(id);
+    max_id = std::max(max_id, id);
+  }
+
+  // added tokens (their ids come from the file; they must agree with model.vocab)
+  struct AddedIn {
+    std::string content;
+    int64_t id;
+    bool special, normalized;
+  };
+  std::vector<AddedIn> added_in;
+  if (auto ait = j.find("added_tokens"); ait != j.end() && !ait->is_null()) {
+    if (!ait->is_array()) fail("added_tokens must be an array");
+    for (size_t k = 0; k < ait->size(); ++k) {
+      const json& e = (*ait)[k];
+      const std::string where = "added_tokens[" + std::to_string(k) + "]";
+      if (!e.is_object()) fail(where + " must be an object");
+      auto id = e.find("id");
+      auto content = e.find("content");
+      if (id == e.end() || !id->is_number_integer()) fail(where + " has no integer \"id\"");
+      if (content == e.end() || !content->is_string()) fail(where + " has no string \"content\"");
+      AddedIn a;
+      a.content = content->get<std::string>();
+      a.id = id->get<int64_t>();
+      if (a.id < 0 || a.id >= kMaxId) fail(where + ".id " + std::to_string(a.id) + " is out of range [0, 2^26)");
+      if (a.content.empty()) fail(where + " has empty content");
+      a.special = get_bool(e, "special", false, where);
+      a.normalized = get_bool(e, "normalized", !a.special, where);
+      for (const char* key : {"single_word", "lstrip", "rstrip"})
+        if (get_bool(e, key, false, where))
+          fail(where + " (\"" + a.content + "\"): " + key + " = true is not supported");
+      if (auto v = t.vocab.find(a.content); v != t.vocab.end() && v->second != a.id)
+        fail(where + " \"" + a.content + "\" has id " + std::to_string(a.id) + " but model.vocab gives it id " +
+             std::to_string(v->second));
+      max_id = std::max(max_id, a.id);
+      added_in.push_back(std::move(a));
+    }
+  }
+
+  // id tables
+  t.size = max_id + 1;
+  t.id_token.assign(static_cast<size_t>(t.size), std::string());
+  t.id_kind.assign(static_cast<size_t>(t.size), 0);
+  for (const auto& [token, id] : t.vocab) {
+    if (t.id_kind[id])
+      fail("model.vocab: id " + std::to_string(id) + " is used by both \"" + t.id_token[id] + "\" and \"" + token +
+           "\"");
+    t.id_kind[id] = 1;
+    t.id_token[id] = token;
+  }
+  for (const auto& a : added_in) {
+    const auto id = static_cast<size_t>(a.id);
+    if (t.id_kind[id] >= 2) fail("added_tokens: id " + std::to_string(a.id) + " is used twice");
+    if (t.id_kind[id] == 1 && t.id_token[id] != a.content)
+      fail("added token \"" + a.content + "\" has id " + std::to_string(a.id) + ", which model.vocab gives to \"" +
+           t.id_token[id] + "\"");
+    t.id_kind[id] = a.special ? 3 : 2;
+    t.id_token[id] = a.content;
+  }
+  // Tries: unnormalised contents on raw text, normalised (NFC'd) contents on normalised text. When a
+  // content appears twice the first entry wins (the trie is filled in reverse order).
+  for (const auto& a : added_in) {
+    try {
+      validate_utf8(a.content, "content");
+    } catch (const Error&) {
+      fail("added token with id " + std::to_string(a.id) + " is not valid UTF-8");
+    }
+    t.added.push_back({a.content, static_cast<int32_t>(a.id), a.special, a.normalized});
+    t.added_ids.emplace(a.content, static_cast<int32_t>(a.id));
+  }
+  for (size_t k = t.added.size(); k-- > 0;) {
+    const auto& a = t.added[k];
+    if (a.normalized) {
+      std::string c;
+      if (t.nfc) nfc_into(a.content, c);
+      else c = a.content;
+      t.norm_trie.add(c, static_cast<int32_t>(k));
+    } else {
+      t.raw_trie.add(a.content, static_cast<int32_t>(k));
+    }
+  }
+
+  // unk
+  if (auto u = model.find("unk_token"); u != model.end() && !u->is_null()) {
+    if (!u->is_string()) fail("model.unk_token must be a string or null");
+    auto v = t.vocab.find(u->get<std::string>());
+    if (v == t.vocab.end()) fail("model.unk_token \"" + u->get<std::string>() + "\" is not in model.vocab");
+    t.unk_id = v->second;
+  }
+
+  // byte → id
+  const ByteTable& bt = byte_table();
+  for (int b = 0; b < 256; ++b) {
+    auto v = t.vocab.find(bt.to_utf8[b]);
+    t.byte_id[b] = v == t.vocab.end() ? -1 : v->second;
+  }
+
+  // merges
+  auto mg = model.find("merges");
+  if (mg == model.end() || !mg->is_array()) fail("model.merges must be an array");
+  t.merges.reserve(mg->size() * 2);
+  for (size_t r = 0; r < mg->size(); ++r) {
+    const json& e = (*mg)[r];
+    const std::string where = "model.merges[" + std::to_string(r) + "]";
+    std::string a, b;
+    if (e.is_string()) {
+      const std::string line = e.get<std::string>();
+      std::vector<size_t> spaces;
+      for (size_t p = 0; p < line.size(); ++p)
+        if (line[p] == ' ') spaces.push_back(p);
+      if (spaces.empty()) fail(where + " \"" + line + "\" is not of the form \"a b\"");
+      if (spaces.size() == 1) {
+        a = line.substr(0, spaces[0]);
+        b = line.substr(spaces[0] + 1);
+      } else {  // resolve against the vocabulary
+        int found = 0;
+        for (size_t p : spaces) {
+          std::string x = line.substr(0, p), y = line.substr(p + 1);
+          if (t.vocab.count(x) && t.vocab.count(y) && t.vocab.count(x + y)) {
+            a = x;
+            b = y;
+            ++found;
+          }
+        }
+        if (found != 1)
+          fail(where + " \"" + line + "\" is ambiguous: " + std::to_string(found) +
+               " ways to split it into two vocabulary tokens");
+      }
+    } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+      a = e[0].get<std::string>();
+      b = e[1].get<std::string>();
+    } else {
+      fail(where + " must be a string \"a b\" or a pair [\"a\", \"b\"], found " + e.dump());
+    }
+    auto ia = t.vocab.find(a), ib = t.vocab.find(b);
+    if (ia == t.vocab.end()) fail(where + " (\"" + a + "\", \"" + b + "\"): token \"" + a + "\" is not in model.vocab");
+    if (ib == t.vocab.end()) fail(where + " (\"" + a + "\", \"" + b + "\"): token \"" + b + "\" is not in model.vocab");
+    auto iab = t.vocab.find(a + b);
+    if (iab == t.vocab.end())
+      fail(where + " (\"" + a + "\", \"" + b + "\"): merged token \"" + a + b + "\" is not in model.vocab");
+    // A repeated pair takes the later rank, as the reference's map does.
+    t.merges[pair_key(ia->second, ib->second)] = {static_cast<int32_t>(r), iab->second};
+  }
+
+  // decoded bytes per id (spec §4.7 step 2)
+  t.id_bytes.assign(static_cast<size_t>(t.size), std::string());
+  for (int64_t id = 0; id < t.size; ++id) {
+    if (!t.id_kind[id]) continue;
+    const std::string& tokstr = t.id_token[id];
+    const auto* s = reinterpret_cast<const unsigned char*>(tokstr.data());
+    std::string bytes;
+    bool all = true;
+    size_t i = 0, len = 0;
+    try {
+      validate_utf8(tokstr, "token");
+    } catch (const Error&) {
+      fail("token with id " + std::to_string(id) + " is not valid UTF-8");
+    }
+    while (i < tokstr.size()) {
+      const char32_t c = decode_at(s, i, len);
+      auto f = bt.to_byte.find(c);
+      if (f == bt.to_byte.end()) {
+        all = false;
+        break;
+      }
+      bytes.push_back(static_cast<char>(f->second));
+      i += len;
+    }
+    t.id_bytes[id] = all ? std::move(bytes) : tokstr;
+  }
+  return tok;
+}
+
+std::vector<int64_t> BpeTokenizer::encode(std::string_view text, bool match_special) const {
+  const Impl& t = *impl_;
+  validate_utf8(text, "encode");
+  std::vector<int64_t> out;
+  out.reserve(text.size() / 3 + 4);
+  std::string normalized;
+  auto segment = [&](std::string_view seg) {
+    if (seg.empty()) return;
+    if (t.nfc && has_non_ascii(seg)) {
+      normalized.clear();
+      nfc_into(seg, normalized);
+      t.encode_normalized(normalized, match_special, out);
+    } else {
+      t.encode_normalized(seg, match_special, out);
+    }
+  };
+  if (t.raw_trie.empty()) {
+    segment(text);
+    return out;
+  }
+  std::vector<TokenTrie::Match> matches;
+  t.raw_trie.find_all(text, matches);
+  size_t pos = 0;
+  for (const auto& m : matches) {
+    const Impl::Added& a = t.added[m.value];
+    if (a.special && !match_special) continue;  // left as text (not searched again)
+    segment(text.substr(pos, m.begin - pos));
+    out.push_back(a.id);
+    pos = m.end;
+  }
+  segment(text.substr(pos));
+  return out;
+}
+
+std::string BpeTokenizer::decode(const std::vector<int64_t>& ids, bool skip_special) const {
+  const Impl& t = *impl_;
+  std::string bytes;
+  for (const int64_t id : ids) {
+    if (id < 0 || id >= t.size || !t.id_kind[id])
+      throw Error("decode: id " + std::to_string(id) + " has no token in " + t.source + " (vocabulary size " +
+                  std::to_string(t.size) + ")");
+    if (skip_special && t.id_kind[id] == 3) continue;
+    bytes += t.id_bytes[id];
+  }
+  return utf8_lossy(bytes);
+}
+
+int64_t BpeTokenizer::vocab_size() const { return impl_->size; }
+
+std::optional<int64_t> BpeTokenizer::token_to_id(std::string_view token) const {
+  if (auto it = impl_->added_ids.find(token); it != impl_->added_ids.end()) return it->second;
+  if (auto it = impl_->vocab.find(token); it != impl_->vocab.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<std::string> BpeTokenizer::id_to_token(int64_t id) const {
+  if (id < 0 || id >= impl_->size || !impl_->id_kind[id]) return std::nullopt;
+  return impl_->id_token[id];
+}
+
+std::optional<int64_t> BpeTokenizer::eos_id() const { return token_to_id("<|endoftext|>"); }
+
+bool BpeTokenizer::is_special(int64_t id) const {
+  return id >= 0 && id < impl_->size && impl_->id_kind[id] == 3;
+}
+
+std::vector<std::string> BpeTokenizer::pre_tokenize_raw(std::string_view text) {
+  validate_utf8(text, "pre_tokenize");
+  std::vector<std::string> out;
+  for_each_piece(text, [&](std::string_view p) { out.emplace_back(p); });
+  return out;
+}
+
+std::vector<std::string> BpeTokenizer::pre_tokenize(std::string_view text) {
+  std::vector<std::string> out = pre_tokenize_raw(text);
+  const ByteTable& bt = byte_table();
+  for (auto& p : out) {
+    std::string m;
+    for (unsigned char b : p) m += bt.to_utf8[b];
+    p = std::move(m);
+  }
+  return out;
+}
+
+std::string BpeTokenizer::nfc(std::string_view text) {
+  validate_utf8(text, "nfc");
+  std::string out;
+  nfc_into(text, out);
+  return out;
+}
+
+std::string BpeTokenizer::byte_to_unicode(uint8_t byte) { return byte_table().to_utf8[byte]; }
+
+}  // namespace dm::data
