@@ -9,6 +9,7 @@
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
+#include "core/io/mapped_file.h"
 #include "core/io/torch_pickle.h"
 
 namespace dm::io {
@@ -269,7 +270,10 @@ model::LanguageModel load_hf_directory(const std::string& dir) {
   if (cfg.tie_embeddings) tensors.erase("lm_head.weight");
   else if (!tensors.count("lm_head.weight"))
     throw FileError(dir, "tie_word_embeddings is false but there is no lm_head.weight");
-  model::LanguageModel m(cfg);
+  model::LanguageModel m = [&] {
+    model::SkipInit skip;  // every parameter is overwritten below
+    return model::LanguageModel(cfg);
+  }();
   torch::NoGradGuard ng;
   std::set<std::string> used;
   for (auto& item : m->named_parameters()) {
@@ -280,6 +284,7 @@ model::LanguageModel load_hf_directory(const std::string& dir) {
       throw FileError(file, "tensor '" + item.key() + "' has shape " + c10::str(t.sizes()) + ", config.json implies " +
                                 c10::str(item.value().sizes()));
     item.value().copy_(t);  // converts F16/BF16 on the fly; no second full-size copy
+    MappedFile::release_pages(t);
     used.insert(item.key());
   }
   for (const auto& [name, tf] : tensors)

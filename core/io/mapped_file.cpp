@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
+#include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <torch/torch.h>
@@ -11,6 +13,13 @@
 #include "core/common/error.h"
 
 namespace dm::io {
+namespace {
+
+// Live mappings [begin, end), so release_pages never touches memory that is not a file mapping.
+std::mutex g_mutex;
+std::map<uintptr_t, uintptr_t> g_live;
+
+}  // namespace
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -32,11 +41,33 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
     ::madvise(data, size, MADV_WILLNEED);
   }
   ::close(fd);
+  if (data != nullptr) {
+    std::lock_guard lock(g_mutex);
+    g_live[reinterpret_cast<uintptr_t>(data)] = reinterpret_cast<uintptr_t>(data) + size;
+  }
   return std::shared_ptr<MappedFile>(new MappedFile(path, data, size));
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(data_, size_);
+  if (data_ == nullptr) return;
+  std::lock_guard lock(g_mutex);  // held across munmap: release_pages never sees a dead range
+  g_live.erase(reinterpret_cast<uintptr_t>(data_));
+  ::munmap(data_, size_);
+}
+
+void MappedFile::release_pages(const torch::Tensor& t) {
+  if (!t.defined() || !t.device().is_cpu() || t.storage().nbytes() == 0) return;
+  const auto begin = reinterpret_cast<uintptr_t>(t.storage().data());
+  const auto end = begin + t.storage().nbytes();
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t a = (begin + page - 1) / page * page, b = end / page * page;  // whole pages only
+  if (a >= b) return;
+  std::lock_guard lock(g_mutex);
+  auto it = g_live.upper_bound(begin);
+  if (it == g_live.begin()) return;
+  --it;
+  if (begin < it->first || end > it->second) return;
+  ::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
 }
 
 torch::Tensor MappedFile::tensor(const std::shared_ptr<MappedFile>& file, size_t offset, int64_t numel,

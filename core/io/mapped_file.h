@@ -28,6 +28,11 @@ class MappedFile {
   static torch::Tensor tensor(const std::shared_ptr<MappedFile>& file, size_t offset, int64_t numel,
                               torch::ScalarType dtype);
 
+  // Drops the resident pages under `t` when t's bytes lie in a live mapping (a later read pages them in
+  // again from the file); does nothing for any other tensor. Loaders call it after copying a tensor
+  // into the model so a load's peak memory is one model, not a model plus the file.
+  static void release_pages(const torch::Tensor& t);
+
  private:
   MappedFile(std::string path, void* data, size_t size) : path_(std::move(path)), data_(data), size_(size) {}
   std::string path_;

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
+#include "core/io/mapped_file.h"
 #include "core/io/safetensors.h"
 #include "core/runtime.h"
 
@@ -39,7 +40,10 @@ model::LanguageModel load_model(const std::string& path) {
   } catch (const ConfigError& e) {
     throw FileError(path, std::string("stored model config is invalid: ") + e.what());
   }
-  model::LanguageModel m(cfg);
+  model::LanguageModel m = [&] {
+    model::SkipInit skip;  // every parameter is overwritten below
+    return model::LanguageModel(cfg);
+  }();
   torch::NoGradGuard no_grad;
   std::set<std::string> used;
   for (auto& item : m->named_parameters()) {
@@ -49,6 +53,7 @@ model::LanguageModel load_model(const std::string& path) {
       throw FileError(path, "tensor '" + item.key() + "' has shape " + c10::str(t->sizes()) + ", the config needs " +
                                 c10::str(item.value().sizes()));
     item.value().copy_(*t);
+    MappedFile::release_pages(*t);
     used.insert(item.key());
   }
   for (const auto& [name, t] : file.tensors)

@@ -16,8 +16,8 @@ torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
 }  // namespace
 
 FeedForwardImpl::FeedForwardImpl(int64_t d_model, int64_t expand, double dropout_) : dropout(dropout_) {
-  fc1 = register_module("fc1", torch::nn::Linear(d_model, expand * d_model));
-  fc2 = register_module("fc2", torch::nn::Linear(expand * d_model, d_model));
+  fc1 = register_module("fc1", Dense(d_model, expand * d_model));
+  fc2 = register_module("fc2", Dense(expand * d_model, d_model));
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
@@ -44,7 +44,7 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
     case SubLayer::diffmamba2:
       mixer_1 = register_module("mixer_1", Mamba2Mixer(cfg.half_mixer()));
       mixer_2 = register_module("mixer_2", Mamba2Mixer(cfg.half_mixer()));
-      lambda_q1 = register_parameter("lambda_q1", torch::randn({d}));
+      lambda_q1 = register_parameter("lambda_q1", init_skipped() ? torch::empty({d}) : torch::randn({d}));
       subln = register_module("subln", std::make_shared<RMSNormImpl>(d, 1e-5));
       lambda_init_ = model::lambda_init(index);
       break;

@@ -24,7 +24,7 @@ Mamba2BackboneImpl::Mamba2BackboneImpl(const ModelConfig& cfg) {
   if (cfg.div_val > 1)
     adaptive_embeddings = register_module("embeddings", AdaptiveEmbedding(adaptive_config(cfg)));
   else
-    embeddings = register_module("embeddings", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
+    embeddings = register_module("embeddings", Embed(cfg.vocab_size, cfg.d_model));
   torch::nn::ModuleList list;
   for (int64_t i = 0; i < cfg.num_blocks(); ++i) {
     layers.emplace_back(cfg, i);
@@ -42,7 +42,8 @@ LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
     adaptive_head = register_module("lm_head", AdaptiveSoftmax(adaptive_config(cfg_), backbone->adaptive_embeddings));
   else if (!cfg_.tie_embeddings)
     lm_head = register_module("lm_head",
-                              torch::nn::Linear(torch::nn::LinearOptions(cfg_.d_model, cfg_.vocab_size).bias(false)));
+                              Dense(cfg_.d_model, cfg_.vocab_size, false));
+  if (init_skipped()) return;
   torch::NoGradGuard no_grad;
   if (cfg_.div_val > 1) {
     // AdaptiveEmbedding initialises itself (per-cluster widths).

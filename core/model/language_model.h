@@ -24,7 +24,7 @@ struct DecodeState {
 class Mamba2BackboneImpl : public torch::nn::Module {
  public:
   explicit Mamba2BackboneImpl(const ModelConfig& cfg);
-  torch::nn::Embedding embeddings{nullptr};             // plain embedding, or
+  Embed embeddings{nullptr};                    // plain embedding, or
   AdaptiveEmbedding adaptive_embeddings{nullptr};       // (div_val > 1) the adaptive one, also "embeddings"
   std::vector<Block> layers;
   std::shared_ptr<RMSNormImpl> norm_f;  // hf backbone only
@@ -59,7 +59,7 @@ class LanguageModelImpl : public torch::nn::Module {
   int64_t num_parameters() const;
 
   Mamba2Backbone backbone{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // only when !tie_embeddings
+  Dense lm_head{nullptr};  // only when !tie_embeddings
   AdaptiveSoftmax adaptive_head{nullptr};  // div_val > 1: registered as "lm_head"
 
  private:

@@ -13,16 +13,14 @@ Mamba2MixerImpl::Mamba2MixerImpl(const MixerConfig& cfg) : cfg_(cfg) {
   cfg_.validate();
   const int64_t d = cfg_.d_model, di = cfg_.d_inner(), h = cfg_.n_heads(), c = cfg_.conv_dim();
   in_proj = register_module("in_proj",
-                            torch::nn::Linear(torch::nn::LinearOptions(d, cfg_.in_proj_rows()).bias(cfg_.use_bias)));
-  conv1d = register_module("conv1d", torch::nn::Conv1d(torch::nn::Conv1dOptions(c, c, cfg_.conv_kernel)
-                                                           .groups(c)
-                                                           .bias(cfg_.use_conv_bias)));
+                            Dense(d, cfg_.in_proj_rows(), cfg_.use_bias));
+  conv1d = register_module("conv1d", DepthwiseConv(c, cfg_.conv_kernel, cfg_.use_conv_bias));
   dt_bias = register_parameter("dt_bias", torch::empty({h}));
   A_log = register_parameter("A_log", torch::empty({h}));
   D = register_parameter("D", torch::ones({h}));
   norm = register_module("norm", std::make_shared<RMSNormImpl>(di, cfg_.norm_eps, di / cfg_.n_groups));
-  out_proj = register_module("out_proj", torch::nn::Linear(torch::nn::LinearOptions(di, d).bias(cfg_.use_bias)));
-  reset_ssm_parameters();
+  out_proj = register_module("out_proj", Dense(di, d, cfg_.use_bias));
+  if (!init_skipped()) reset_ssm_parameters();
 }
 
 void Mamba2MixerImpl::reset_ssm_parameters() {

@@ -7,6 +7,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "core/model/config.h"
+#include "core/model/layers.h"
 #include "core/model/norms.h"
 
 namespace dm::model {
@@ -29,11 +30,11 @@ class Mamba2MixerImpl : public torch::nn::Module {
 
   const MixerConfig& config() const { return cfg_; }
 
-  torch::nn::Linear in_proj{nullptr};
-  torch::nn::Conv1d conv1d{nullptr};
+  Dense in_proj{nullptr};
+  DepthwiseConv conv1d{nullptr};
   torch::Tensor dt_bias, A_log, D;
   std::shared_ptr<RMSNormImpl> norm;
-  torch::nn::Linear out_proj{nullptr};
+  Dense out_proj{nullptr};
 
  private:
   void reset_ssm_parameters();

@@ -11,6 +11,7 @@
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/mapped_file.h"
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
@@ -52,6 +53,7 @@ class TestIo : public QObject {
   void model_round_trip_identical_outputs();
   void model_file_defects_are_reported();
   void npy_layout();
+  void mapped_tensors_and_page_release();
 };
 
 void TestIo::safetensors_round_trip() {
@@ -241,6 +243,31 @@ void TestIo::npy_layout() {
   std::memcpy(&last, b.data() + b.size() - 4, 4);
   QCOMPARE(last, 5.0f);
   QVERIFY(QString::fromStdString(dm::io::encode_npy(torch::zeros({4}, torch::kLong)).substr(10, 60)).contains("'shape': (4,)"));
+}
+
+void TestIo::mapped_tensors_and_page_release() {
+  QTemporaryDir d;
+  const auto path = path_in(d, "big.safetensors");
+  const auto big = torch::randn({256, 1024});  // 1 MiB: whole pages to release
+  dm::io::write_safetensors(path, {{"x", big}, {"y", torch::arange(10)}}, {});
+  auto st = dm::io::read_safetensors(path);
+  const auto& x = *st.find("x");
+  QVERIFY(torch::equal(x, big));
+  // Writing into a mapped tensor never reaches the file (copy-on-write).
+  x.mul_(2);
+  QVERIFY(torch::equal(*dm::io::read_safetensors(path).find("x"), big));
+  // Released pages read back from the file; a heap tensor is left alone.
+  auto again = dm::io::read_safetensors(path);
+  const auto& x2 = *again.find("x");
+  QVERIFY(torch::equal(x2, big));
+  dm::io::MappedFile::release_pages(x2);
+  QVERIFY(torch::equal(x2, big));
+  auto y = again.find("y")->clone();
+  auto heap = torch::randn({256, 1024});
+  const auto copy = heap.clone();
+  dm::io::MappedFile::release_pages(heap);
+  QVERIFY(torch::equal(heap, copy));
+  QVERIFY(torch::equal(y, torch::arange(10)));
 }
 
 QTEST_APPLESS_MAIN(TestIo)

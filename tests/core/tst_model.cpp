@@ -77,6 +77,7 @@ class TestModel : public QObject {
   void hf_370m_names_and_counts();
   void invalid_hyperparameters_raise_at_construction();
   void mixer_initialisation();
+  void layers_match_libtorch_init_and_skip_it();
 };
 
 void TestModel::decoding_matches_forward_data() {
@@ -389,6 +390,40 @@ void TestModel::mixer_initialisation() {
   c.init = dm::model::InitStyle::hf;
   dm::model::Mamba2MixerImpl hf(c);
   DM_COMPARE_REL(hf.A_log, torch::log(torch::arange(1, c.n_heads() + 1, torch::kFloat)), 1e-7, "hf A_log = log(1..H)");
+}
+
+void TestModel::layers_match_libtorch_init_and_skip_it() {
+  // Dense / Embed draw exactly what torch::nn::Linear / Embedding draw for the same seed.
+  torch::manual_seed(11);
+  torch::nn::Linear ref(torch::nn::LinearOptions(7, 5).bias(true));
+  torch::nn::Embedding ref_e(9, 4);
+  torch::nn::Conv1d ref_c(torch::nn::Conv1dOptions(6, 6, 4).groups(6).bias(true));
+  torch::manual_seed(11);
+  dm::model::Dense ours(7, 5, true);
+  dm::model::Embed ours_e(9, 4);
+  dm::model::DepthwiseConv ours_c(6, 4, true);
+  QVERIFY(torch::equal(ours_c->weight, ref_c->weight));
+  QVERIFY(torch::equal(ours_c->bias, ref_c->bias));
+  QVERIFY(torch::equal(ours->weight, ref->weight));
+  QVERIFY(torch::equal(ours->bias, ref->bias));
+  QVERIFY(torch::equal(ours_e->weight, ref_e->weight));
+  auto x = torch::randn({3, 7});
+  QVERIFY(torch::allclose(ours->forward(x), ref->forward(x)));
+  // Under SkipInit nothing is drawn: the generator is where it was, and the guard nests and restores.
+  auto cfg = small(Backbone::hf, Family::diffmamba2);
+  torch::manual_seed(5);
+  const auto before = torch::rand({1});
+  torch::manual_seed(5);
+  {
+    dm::model::SkipInit outer;
+    {
+      dm::model::SkipInit inner;
+    }
+    QVERIFY(dm::model::init_skipped());
+    dm::model::LanguageModel m(cfg);
+  }
+  QVERIFY(!dm::model::init_skipped());
+  QVERIFY(torch::equal(torch::rand({1}), before));
 }
 
 QTEST_APPLESS_MAIN(TestModel)
