@@ -13,6 +13,7 @@
 
 #include "core/common/error.h"
 #include "core/data/tokenizer.h"
+#include "tests/core/test_util.h"
 
 using dm::data::BpeTokenizer;
 using ojson = nlohmann::ordered_json;
@@ -157,15 +158,7 @@ std::string path_in(const QTemporaryDir& d, const char* name) { return d.filePat
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-template <typename E = dm::Error, typename F>
-QString error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return QString::fromStdString(e.what());
-  }
-  return {};
-}
+using dm::test::error_of;
 
 // NFC through utf8proc directly (the suite's reference for round trips).
 std::string ref_nfc(const std::string& s) {
