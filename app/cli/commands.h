@@ -47,6 +47,28 @@ struct TokenizeArgs {
 };
 int run_tokenize(const TokenizeArgs& a);
 
+struct BabilongArgs {
+  std::string action;  // generate | score
+  // generate
+  std::string task = "qa1", length = "0k", out, tokenizer, pg19_dir;
+  int64_t samples = 100;
+  uint64_t seed = 0;
+  // score
+  std::string results_folder, model_name;
+  std::vector<std::string> tasks, lengths;
+  std::string prompt_name;
+};
+int run_babilong(const BabilongArgs& a);
+
+struct EvalBabilongArgs {
+  std::string ckpt_path, tokenizer, workspace, name, data_dir, pg19_dir, results_folder, model_name;
+  std::vector<std::string> tasks, lengths;
+  int64_t samples = 100, max_new_tokens = 20;
+  uint64_t seed = 0;
+  bool instruction = false, examples = false, post_prompt = false, quiet = false;
+};
+int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel);
+
 // Every configuration key with type, default and documentation (for --help).
 std::string config_keys_help();
 

@@ -107,6 +107,44 @@ int main(int argc, char** argv) {
   tk->add_option("--decode", tka.decode, "comma-separated ids to decode instead")->excludes(tk_text)->excludes(tk_file);
   tk->add_flag("--no-special", tka.no_special, "treat special tokens such as <|endoftext|> in the text as plain text");
 
+  dm::cli::BabilongArgs ba;
+  auto* bl = app.add_subcommand("babilong", "Generate BABILong samples, or score the seed's result CSVs");
+  bl->require_subcommand(1);
+  auto* bg = bl->add_subcommand("generate", "write BABILong samples (input, question, target) as JSON lines");
+  bg->add_option("--task", ba.task, "qa1 … qa5")->capture_default_str();
+  bg->add_option("--length", ba.length, "0k 1k 2k 4k 8k 16k 32k 64k 128k (k = 1024 tokens)")->capture_default_str();
+  bg->add_option("--samples", ba.samples, "number of samples")->check(CLI::PositiveNumber)->capture_default_str();
+  bg->add_option("--seed", ba.seed, "random seed")->capture_default_str();
+  bg->add_option("--tokenizer", ba.tokenizer, "count lengths in this tokenizer.json's tokens (default: text8 characters)");
+  bg->add_option("--pg19", ba.pg19_dir, "folder of PG19 books (*.txt) for the distractor text (default: fortunes)");
+  bg->add_option("--out", ba.out, "output .jsonl")->required();
+  auto* bsc = bl->add_subcommand("score", "score the seed's {task}_{length}_{prompt}.csv files into acc_<model>.npy");
+  bsc->add_option("--results_folder", ba.results_folder, "folder holding <model_name>/")->required();
+  bsc->add_option("--model_name", ba.model_name, "model folder name")->required();
+  bsc->add_option("--tasks", ba.tasks, "tasks (default qa1 … qa5)");
+  bsc->add_option("--lengths", ba.lengths, "lengths (default 0k … 64k)");
+  bsc->add_option("--prompt_name", ba.prompt_name, "prompt part of the file names (default: the seed's no_instruct name)");
+
+  dm::cli::EvalBabilongArgs ea;
+  auto* ev = app.add_subcommand("eval-babilong", "Evaluate a model on BABILong: accuracy per task × context length");
+  ev->add_option("--ckpt_path,--model_id", ea.ckpt_path, "HF directory, run folder or model file")->required();
+  ev->add_option("--tokenizer", ea.tokenizer, "tokenizer.json (default: the checkpoint's; text8 for char models)");
+  ev->add_option("--workspace", ea.workspace, "workspace folder (default: the user's data location)");
+  ev->add_option("--name", ea.name, "run name");
+  ev->add_option("--tasks", ea.tasks, "tasks (default qa1 … qa5)");
+  ev->add_option("--lengths", ea.lengths, "lengths (default 0k … 64k)");
+  ev->add_option("--samples", ea.samples, "samples per cell")->check(CLI::PositiveNumber)->capture_default_str();
+  ev->add_option("--seed", ea.seed, "seed of the generated samples")->capture_default_str();
+  ev->add_option("--data_dir", ea.data_dir, "evaluate on BABILong files (<length>/<task>.jsonl) instead of generated samples");
+  ev->add_option("--pg19", ea.pg19_dir, "folder of PG19 books for the distractor text (default: fortunes)");
+  ev->add_option("--max_new_tokens", ea.max_new_tokens, "greedy tokens per answer")->check(CLI::PositiveNumber)->capture_default_str();
+  ev->add_flag("--instruction", ea.instruction, "add BABILong's task instruction (the seed evaluates without)");
+  ev->add_flag("--examples", ea.examples, "add BABILong's in-context examples");
+  ev->add_flag("--post_prompt", ea.post_prompt, "add BABILong's answer-format post prompt");
+  ev->add_option("--results_folder", ea.results_folder, "also write the seed's CSVs and acc_<model>.npy under this folder");
+  ev->add_option("--model_name", ea.model_name, "model folder name under --results_folder");
+  ev->add_flag("--quiet", ea.quiet, "no progress lines");
+
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
   CLI11_PARSE(app, argc, argv);
@@ -135,6 +173,15 @@ int main(int argc, char** argv) {
     }
     if (*lg) return dm::cli::run_logits(la);
     if (*tk) return dm::cli::run_tokenize(tka);
+    if (*bl) {
+      for (const auto* sub : bl->get_subcommands()) ba.action = sub->get_name();
+      return dm::cli::run_babilong(ba);
+    }
+    if (*ev) {
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return dm::cli::run_eval_babilong(ea, g_cancel);
+    }
     if (*info) {
       std::printf("LibTorch %s\nCUDA available: %s (%d devices)\nCUDA kernels built: %s\nintra-op threads: %d\n",
                   dm::torch_version().c_str(), torch::cuda::is_available() ? "yes" : "no",

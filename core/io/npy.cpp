@@ -1,5 +1,7 @@
 #include "core/io/npy.h"
 
+#include <algorithm>
+#include <cstring>
 #include <torch/torch.h>
 
 #include "core/common/error.h"
@@ -34,5 +36,67 @@ std::string encode_npy(const torch::Tensor& t) {
 }
 
 void write_npy(const std::string& path, const torch::Tensor& t) { write_file_atomic(path, encode_npy(t)); }
+
+torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
+  if (b.size() < 10 || b.substr(0, 6) != std::string_view("\x93NUMPY", 6)) throw FileError(origin, "not a .npy file");
+  const auto major = static_cast<uint8_t>(b[6]);
+  size_t hlen = 0, start = 0;
+  if (major == 1) {
+    hlen = static_cast<uint8_t>(b[8]) | (static_cast<size_t>(static_cast<uint8_t>(b[9])) << 8);
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (b.size() < 12) throw FileError(origin, "truncated .npy header");
+    for (int i = 3; i >= 0; --i) hlen = (hlen << 8) | static_cast<uint8_t>(b[8 + static_cast<size_t>(i)]);
+    start = 12;
+  } else {
+    throw FileError(origin, ".npy format version " + std::to_string(major) + " is not supported");
+  }
+  if (start + hlen > b.size()) throw FileError(origin, "truncated .npy header");
+  const std::string h(b.substr(start, hlen));
+  auto value_of = [&](const std::string& key) {
+    const auto k = h.find("'" + key + "'");
+    if (k == std::string::npos) throw FileError(origin, ".npy header has no '" + key + "'");
+    auto p = h.find(':', k) + 1;
+    while (p < h.size() && h[p] == ' ') ++p;
+    return p;
+  };
+  auto p = value_of("descr");
+  const auto q = h.find('\'', p + 1);
+  const std::string descr = h.substr(p + 1, q - p - 1);
+  torch::ScalarType st;
+  if (descr == "<f4") st = torch::kFloat;
+  else if (descr == "<f8") st = torch::kDouble;
+  else if (descr == "<i8") st = torch::kLong;
+  else if (descr == "<i4") st = torch::kInt;
+  else throw FileError(origin, "dtype '" + descr + "' is not supported (float32, float64, int32, int64 little-endian)");
+  const bool fortran = h.compare(value_of("fortran_order"), 4, "True") == 0;
+  p = value_of("shape");
+  const auto close = h.find(')', p);
+  if (h[p] != '(' || close == std::string::npos) throw FileError(origin, ".npy shape is not a tuple");
+  std::vector<int64_t> shape;
+  for (size_t i = p + 1; i < close;) {
+    while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
+    if (i >= close) break;
+    size_t used = 0;
+    shape.push_back(std::stoll(h.substr(i, close - i), &used));
+    i += used;
+  }
+  const int64_t n = c10::multiply_integers(shape);
+  const size_t nbytes = static_cast<size_t>(n) * c10::elementSize(st), off = start + hlen;
+  if (b.size() - off != nbytes)
+    throw FileError(origin, "has " + std::to_string(b.size() - off) + " data bytes, its shape needs " + std::to_string(nbytes));
+  std::vector<int64_t> stored = shape;
+  if (fortran) std::reverse(stored.begin(), stored.end());
+  auto t = torch::empty(stored, torch::TensorOptions().dtype(st));
+  if (nbytes) std::memcpy(t.data_ptr(), b.data() + off, nbytes);
+  if (fortran && t.dim() > 1) {
+    std::vector<int64_t> perm(static_cast<size_t>(t.dim()));
+    for (int64_t i = 0; i < t.dim(); ++i) perm[static_cast<size_t>(i)] = t.dim() - 1 - i;
+    t = t.permute(perm).contiguous();
+  }
+  return t;
+}
+
+torch::Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
 
 }  // namespace dm::io

@@ -43,6 +43,15 @@ const char* kMigrations[] = {
       kind TEXT NOT NULL, path TEXT NOT NULL, step INTEGER, created_at TEXT NOT NULL);
     CREATE INDEX metrics_by_run ON metrics(run_id, step);
     )sql",
+    // 2 → 3
+    R"sql(
+    CREATE TABLE eval_samples (
+      run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+      task TEXT NOT NULL, length TEXT NOT NULL, idx INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+      prompt_hash TEXT NOT NULL, question TEXT NOT NULL, target TEXT NOT NULL, output TEXT NOT NULL,
+      correct INTEGER NOT NULL,
+      PRIMARY KEY (run_id, task, length, idx));
+    )sql",
 };
 
 class Stmt {
@@ -224,6 +233,61 @@ void RunStore::delete_run(int64_t id) {
   Stmt s(db_, "DELETE FROM runs WHERE id = ?");
   s.bind(1, id);
   s.step();
+}
+
+void RunStore::put_eval_cell(int64_t run, const EvalCell& c) {
+  Stmt s(db_, "INSERT OR REPLACE INTO eval_cells (run_id, task, length, metric, value, samples) VALUES (?,?,?,?,?,?)");
+  s.bind(1, run).bind(2, c.task).bind(3, c.length).bind(4, c.metric).bind(5, c.value).bind(6, c.samples);
+  s.step();
+}
+
+std::vector<EvalCell> RunStore::eval_cells(int64_t run) const {
+  Stmt s(db_, "SELECT task, length, metric, value, samples FROM eval_cells WHERE run_id = ? ORDER BY rowid");
+  s.bind(1, run);
+  std::vector<EvalCell> out;
+  while (s.step()) out.push_back({s.t(0), s.t(1), s.t(2), s.d(3), s.i(4)});
+  return out;
+}
+
+void RunStore::add_eval_samples(int64_t run, const std::vector<EvalSample>& samples) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    Stmt s(db_, "INSERT OR REPLACE INTO eval_samples (run_id, task, length, idx, prompt_tokens, prompt_hash, question, "
+                "target, output, correct) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& e : samples) {
+      s.bind(1, run).bind(2, e.task).bind(3, e.length).bind(4, e.index).bind(5, e.prompt_tokens).bind(6, e.prompt_hash);
+      s.bind(7, e.question).bind(8, e.target).bind(9, e.output).bind(10, static_cast<int64_t>(e.correct));
+      s.step();
+      s.reset();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+}
+
+std::vector<EvalSample> RunStore::eval_samples(int64_t run, const std::string& task, const std::string& length) const {
+  Stmt s(db_, "SELECT task, length, idx, prompt_tokens, prompt_hash, question, target, output, correct FROM eval_samples "
+              "WHERE run_id = ?1 AND (?2 = '' OR task = ?2) AND (?3 = '' OR length = ?3) ORDER BY rowid");
+  s.bind(1, run).bind(2, task).bind(3, length);
+  std::vector<EvalSample> out;
+  while (s.step()) out.push_back({s.t(0), s.t(1), s.i(2), s.i(3), s.t(4), s.t(5), s.t(6), s.t(7), s.i(8) != 0});
+  return out;
+}
+
+void RunStore::add_artifact(int64_t run, const std::string& kind, const std::string& path, int64_t step) {
+  Stmt s(db_, "INSERT INTO artifacts (run_id, kind, path, step, created_at) VALUES (?,?,?,?,?)");
+  s.bind(1, run).bind(2, kind).bind(3, path).bind(4, step).bind(5, now_utc());
+  s.step();
+}
+
+std::vector<std::pair<std::string, std::string>> RunStore::artifacts(int64_t run) const {
+  Stmt s(db_, "SELECT kind, path FROM artifacts WHERE run_id = ? ORDER BY rowid");
+  s.bind(1, run);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (s.step()) out.emplace_back(s.t(0), s.t(1));
+  return out;
 }
 
 void RunStore::add_metric(int64_t run, const MetricRow& m) {

@@ -13,7 +13,7 @@ struct sqlite3_stmt;
 
 namespace dm::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct RunRecord {
   int64_t id = 0;
@@ -25,6 +25,22 @@ struct MetricRow {
   int64_t step = 0, epoch = 0;
   std::string name;
   double value = 0, wall_time = 0;
+};
+
+// One cell of an evaluation grid (BABILong: task × length; metric "accuracy" in percent).
+struct EvalCell {
+  std::string task, length, metric;
+  double value = 0;
+  int64_t samples = 0;
+};
+
+// One evaluated sample: what the model was given (token count and a hash of the prompt ids, whose
+// text is in the run's samples file), what it answered and whether that matched.
+struct EvalSample {
+  std::string task, length;
+  int64_t index = 0, prompt_tokens = 0;
+  std::string prompt_hash, question, target, output;
+  bool correct = false;
 };
 
 class RunStore {
@@ -48,6 +64,13 @@ class RunStore {
   void flush();
   std::vector<MetricRow> metrics(int64_t run, const std::string& name = "") const;
   int64_t last_step(int64_t run) const;  // highest step with a metric, -1 if none
+
+  void put_eval_cell(int64_t run, const EvalCell& c);  // replaces the same (task, length, metric)
+  std::vector<EvalCell> eval_cells(int64_t run) const;
+  void add_eval_samples(int64_t run, const std::vector<EvalSample>& samples);  // one transaction
+  std::vector<EvalSample> eval_samples(int64_t run, const std::string& task = "", const std::string& length = "") const;
+  void add_artifact(int64_t run, const std::string& kind, const std::string& path, int64_t step = -1);
+  std::vector<std::pair<std::string, std::string>> artifacts(int64_t run) const;  // (kind, path)
   std::string integrity_check() const;   // "ok" when healthy
 
   const std::string& path() const { return path_; }

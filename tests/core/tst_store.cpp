@@ -100,7 +100,7 @@ void TestStore::migrates_version_1_database() {
     sqlite3_close(raw);
   }
   RunStore db(path);
-  QCOMPARE(db.schema_version(), 2);
+  QCOMPARE(db.schema_version(), dm::store::kSchemaVersion);
   auto rec = db.run(1);
   QVERIFY(rec);
   QCOMPARE(QString::fromStdString(rec->name), QString("old"));

@@ -1,0 +1,107 @@
+// `diffmamba babilong generate|score` and `diffmamba eval-babilong`.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "app/cli/commands.h"
+#include "core/babilong/babilong.h"
+#include "core/common/error.h"
+#include "core/data/codec.h"
+#include "core/io/npy.h"
+#include "core/jobs/babilong_job.h"
+
+namespace dm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kDefaultTasks = {"qa1", "qa2", "qa3", "qa4", "qa5"};
+const std::vector<std::string> kDefaultLengths = {"0k", "1k", "2k", "4k", "8k", "16k", "32k", "64k"};
+
+void print_matrix(const torch::Tensor& acc, const std::vector<std::string>& tasks, const std::vector<std::string>& lengths) {
+  std::printf("%-6s", "task");
+  for (const auto& l : lengths) std::printf(" %7s", l.c_str());
+  std::printf("\n");
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    std::printf("%-6s", tasks[t].c_str());
+    for (size_t l = 0; l < lengths.size(); ++l)
+      std::printf(" %7.2f", acc[static_cast<int64_t>(t)][static_cast<int64_t>(l)].item<double>());
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+int run_babilong(const BabilongArgs& a) {
+  if (a.action == "generate") {
+    // Lengths are measured in the tokens of the model the samples are for: a tokenizer.json (or a
+    // checkpoint directory holding one), else text8 characters.
+    std::unique_ptr<data::Codec> codec;
+    if (a.tokenizer.empty()) {
+      codec = data::text8_codec();
+    } else {
+      fs::path t = a.tokenizer;
+      if (fs::is_directory(t)) t /= "tokenizer.json";
+      codec = data::bpe_codec(t.string());
+    }
+    std::optional<babilong::NoiseSource> noise;
+    if (!a.pg19_dir.empty()) noise = babilong::NoiseSource::from_pg19(a.pg19_dir);
+    const auto records = jobs::babilong_cell(a.task, a.length, a.samples, a.seed, *codec, noise ? &*noise : nullptr, "");
+    babilong::write_records(a.out, records);
+    int64_t tokens = 0;
+    for (const auto& r : records) tokens += r.input_tokens;
+    std::printf("wrote %zu %s samples at %s to %s (mean input %.0f %s tokens)\n", records.size(), a.task.c_str(),
+                a.length.c_str(), a.out.c_str(), records.empty() ? 0.0 : double(tokens) / records.size(),
+                codec->name().c_str());
+    return 0;
+  }
+  // score: the seed's CSVs → acc_<model>.npy, as its plot.py does.
+  const auto tasks = a.tasks.empty() ? kDefaultTasks : a.tasks;
+  const auto lengths = a.lengths.empty() ? kDefaultLengths : a.lengths;
+  for (const auto& l : lengths) babilong::length_tokens(l);
+  const auto pname = a.prompt_name.empty() ? babilong::prompt_name() : a.prompt_name;
+  std::vector<std::string> missing;
+  const auto acc = jobs::score_seed_results(a.results_folder, a.model_name, tasks, lengths, pname, &missing);
+  if (missing.size() == tasks.size() * lengths.size())
+    throw FileError((fs::path(a.results_folder) / a.model_name).string(),
+                    "holds none of the expected files, e.g. " + missing.front());
+  const auto out = (fs::path(a.results_folder) / a.model_name / ("acc_" + a.model_name + ".npy")).string();
+  io::write_npy(out, acc);
+  print_matrix(acc, tasks, lengths);
+  for (const auto& m : missing) std::fprintf(stderr, "warning: missing %s (scored 0, as plot.py does)\n", m.c_str());
+  std::printf("wrote %s\n", out.c_str());
+  return 0;
+}
+
+int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
+  jobs::BabilongEvalOptions o;
+  o.ckpt_path = a.ckpt_path;
+  o.tokenizer = a.tokenizer;
+  o.name = a.name;
+  if (!a.tasks.empty()) o.tasks = a.tasks;
+  if (!a.lengths.empty()) o.lengths = a.lengths;
+  o.samples = a.samples;
+  o.seed = a.seed;
+  o.data_dir = a.data_dir;
+  o.pg19_dir = a.pg19_dir;
+  o.prompt = {a.instruction, a.examples, a.post_prompt};
+  o.max_new_tokens = a.max_new_tokens;
+  o.results_folder = a.results_folder;
+  o.model_name = a.model_name;
+  const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
+  auto sink = [&](const train::TrainEvent& ev) {
+    if (!a.quiet) std::printf("[%3.0f%%] %s\n", 100 * ev.progress, ev.message.c_str());
+    std::fflush(stdout);
+  };
+  const auto r = jobs::run_babilong_eval(ws, o, sink, cancel);
+  if (r.status == "cancelled") {
+    std::printf("run %lld cancelled\n", static_cast<long long>(r.run_id));
+    return 130;
+  }
+  std::printf("run %lld (%s): accuracy %% per task × length\n", static_cast<long long>(r.run_id), ws.root.c_str());
+  print_matrix(r.accuracy, o.tasks, o.lengths);
+  return 0;
+}
+
+}  // namespace dm::cli
