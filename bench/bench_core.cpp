@@ -91,6 +91,38 @@ int run_train_hf(int64_t layers, int64_t d, int64_t b, int64_t l, int repeats) {
   return time_train_step(cfg, b, l, repeats);
 }
 
+// BABILong-style generation: prefill a prompt of L tokens once, then `fresh` greedy recurrent steps.
+int run_generate(bool diff, int64_t l, int64_t fresh) {
+  auto cfg = dm::model::ModelConfig::hf_370m(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
+  cfg.vocab_size = 27;
+  cfg.d_model = 256;
+  cfg.n_layers = 4;
+  cfg.head_dim = 64;
+  cfg.d_state = 64;
+  cfg.chunk_size = 64;
+  dm::model::LanguageModel m(cfg);
+  m->eval();
+  auto prompt = torch::randint(0, 27, {l}, torch::kLong);
+  std::vector<int64_t> ids(prompt.data_ptr<int64_t>(), prompt.data_ptr<int64_t>() + l);
+  const double base = rss_mb();
+  torch::NoGradGuard ng;
+  auto t0 = Clock::now();
+  auto state = m->initial_state(1);
+  auto h = m->hidden(prompt.unsqueeze(0), nullptr, &state);
+  auto logits = m->head(h.select(1, l - 1));
+  const double prefill = seconds_since(t0);
+  h = torch::Tensor();
+  const double after_prefill = rss_mb();
+  t0 = Clock::now();
+  for (int64_t i = 0; i < fresh; ++i) logits = m->step(logits.argmax(-1), state);
+  const double decode = seconds_since(t0);
+  const double after_decode = rss_mb();
+  std::printf("RESULT prefill_tok_s=%.0f decode_tok_s=%.1f peak_mb=%.0f state_mb=%.1f growth_kb_per_token=%.2f\n",
+              l / prefill, fresh / decode, peak_rss_mb() - base, after_prefill - base,
+              (after_decode - after_prefill) * 1024.0 / fresh);
+  return 0;
+}
+
 int run_gemm(int repeats) {
   auto a = torch::randn({1024, 1024}), c = torch::randn({1024, 1024});
   const double s = median_seconds(3, repeats, [&] { auto r = torch::mm(a, c); });
@@ -110,13 +142,17 @@ int main(int argc, char** argv) {
                      argc > 10 ? arg(10) : 256);
     if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
     if (c == "gemm") return run_gemm(int(arg(3)));
+    if (c == "generate") return run_generate(std::string(argv[3]) == "diffmamba2", arg(4), arg(5));
     if (c == "train_hf") return run_train_hf(arg(3), arg(4), arg(5), arg(6), int(arg(7)));
     return 2;
   }
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const bool generation_only = argc > 1 && std::string(argv[argc - 1]) == "--generation";
   const int rep = quick ? 2 : 5, rep_seq = quick ? 1 : 3;
   std::printf("LibTorch %s, %d intra-op threads\n\n", dm::torch_version().c_str(), torch::get_num_threads());
 
+  if (generation_only) goto generation;
+  {
   const auto gemm = run_child(argv[0], "gemm 10");
   const double peak_gflops = std::stod(field(gemm, "gflops").empty() ? "0" : field(gemm, "gflops"));
   std::printf("fp32 GEMM 1024^3 on this machine: %.1f GFLOP/s (the compute floor below uses it)\n\n", peak_gflops);
@@ -175,6 +211,20 @@ int main(int argc, char** argv) {
       }
     } else {
       std::printf("| same, transformers peer | – | not run (set DM_PEER_PYTHON to a python with torch + transformers) | | | | |\n");
+    }
+  }
+  }
+generation:
+  std::printf("\nBABILong-style generation (4 blocks, d_model 256, vocab 27; prompt prefilled once, then %d greedy recurrent steps):\n\n",
+              quick ? 32 : 128);
+  std::printf("| model | prompt tokens | prefill tokens/s | generated tokens/s | peak MB | memory growth per generated token |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  for (const char* fam : {"mamba2", "diffmamba2"}) {
+    for (int64_t l : {1024, 4096, 16384}) {
+      const auto g = run_child(argv[0], std::string("generate ") + fam + " " + std::to_string(l) + " " + (quick ? "32" : "128"));
+      std::printf("| %s | %lld | %s | %s | %s | %s KB |\n", fam, static_cast<long long>(l), field(g, "prefill_tok_s").c_str(),
+                  field(g, "decode_tok_s").c_str(), field(g, "peak_mb").c_str(), field(g, "growth_kb_per_token").c_str());
+      std::fflush(stdout);
     }
   }
   std::printf("\npeak MB = peak resident memory of the case's process minus its resident memory after the inputs were built.\n");

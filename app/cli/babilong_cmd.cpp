@@ -10,6 +10,7 @@
 #include "core/data/codec.h"
 #include "core/io/npy.h"
 #include "core/jobs/babilong_job.h"
+#include "core/jobs/finetune_job.h"
 
 namespace dm::cli {
 namespace {
@@ -102,6 +103,49 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
   std::printf("run %lld (%s): accuracy %% per task × length\n", static_cast<long long>(r.run_id), ws.root.c_str());
   print_matrix(r.accuracy, o.tasks, o.lengths);
   return 0;
+}
+
+int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
+  if (a.nproc_per_node != 1)
+    throw ConfigError("nproc_per_node", std::to_string(a.nproc_per_node),
+                      "distributed fine-tuning is not available yet; run with 1 process");
+  jobs::FinetuneOptions o;
+  o.kind = a.kind;
+  o.ckpt_path = a.ckpt_path;
+  o.tokenizer = a.tokenizer;
+  o.output_dir = a.output_dir;
+  o.name = a.name;
+  o.diffmamba = a.diffmamba;
+  o.lr = a.lr;
+  o.weight_decay = a.weight_decay;
+  o.batch_size = a.batch_size;
+  o.grad_accum_steps = a.grad_accum_steps;
+  o.max_steps = a.max_steps;
+  o.warmup = a.warmup;
+  o.save_steps = a.save_steps;
+  o.eval_steps = a.eval_steps;
+  o.seed = a.seed;
+  o.max_length = a.max_length;
+  if (!a.tasks.empty()) o.tasks = a.tasks;
+  o.length = a.length;
+  o.samples = a.samples;
+  o.data_dir = a.data_dir;
+  o.pg19_dir = a.pg19_dir;
+  // The seed appends -seed<seed> to the needle output folder.
+  if (a.kind == "needle" && !o.output_dir.empty()) o.output_dir += "-seed" + std::to_string(a.seed);
+  const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
+  auto sink = [&](const train::TrainEvent& ev) {
+    if (a.quiet) return;
+    if (ev.kind == train::TrainEvent::Kind::eval) std::printf("%s\n", ev.message.c_str());
+    else if (ev.kind == train::TrainEvent::Kind::step && (ev.step % 10 == 0 || ev.step == 1))
+      std::printf("step %lld  loss %.4f  lr %.2e\n", static_cast<long long>(ev.step), ev.metrics[0].second,
+                  ev.metrics[1].second);
+    std::fflush(stdout);
+  };
+  const auto r = jobs::run_finetune_job(ws, o, sink, cancel);
+  std::printf("run %lld %s (%s); model in %s\n", static_cast<long long>(r.run_id), r.status.c_str(), r.message.c_str(),
+              o.output_dir.c_str());
+  return r.status == "cancelled" ? 130 : 0;
 }
 
 }  // namespace dm::cli

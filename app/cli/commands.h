@@ -69,6 +69,18 @@ struct EvalBabilongArgs {
 };
 int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel);
 
+struct FinetuneArgs {
+  std::string kind;  // needle | pg19
+  std::string ckpt_path, tokenizer, output_dir, workspace, name, data_dir, pg19_dir, length = "0k";
+  std::vector<std::string> tasks;
+  bool diffmamba = false, quiet = false;
+  double lr = 3e-4, weight_decay = 0.1;
+  int64_t batch_size = 6, grad_accum_steps = 1, max_steps = 500, warmup = 50, save_steps = 100, eval_steps = 100;
+  int64_t samples = 1000, max_length = 2048, nproc_per_node = 1;
+  uint64_t seed = 0;
+};
+int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel);
+
 // Every configuration key with type, default and documentation (for --help).
 std::string config_keys_help();
 

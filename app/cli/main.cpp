@@ -145,6 +145,43 @@ int main(int argc, char** argv) {
   ev->add_option("--model_name", ea.model_name, "model folder name under --results_folder");
   ev->add_flag("--quiet", ea.quiet, "no progress lines");
 
+  dm::cli::FinetuneArgs fa_needle, fa_pg19;
+  fa_needle.kind = "needle";
+  fa_pg19.kind = "pg19";
+  fa_pg19.max_steps = 4000;
+  fa_pg19.warmup = 400;
+  fa_pg19.save_steps = fa_pg19.eval_steps = 500;
+  fa_pg19.grad_accum_steps = 9;
+  auto add_finetune = [&](const char* name, const char* what, dm::cli::FinetuneArgs& fa) {
+    auto* c = app.add_subcommand(name, what);
+    c->add_option("--ckpt_path,--model_id", fa.ckpt_path, "HF directory, run folder or model file to start from")->required();
+    c->add_option("--tokenizer", fa.tokenizer, "tokenizer.json (default: the checkpoint's; text8 for char models)");
+    c->add_flag("--diffmamba", fa.diffmamba, "turn a Mamba2 checkpoint into a Diff-Mamba2 (alternate blocks) first");
+    c->add_option("--lr", fa.lr, "peak learning rate")->capture_default_str();
+    c->add_option("--batch_size", fa.batch_size, "sequences per step and accumulation")->capture_default_str();
+    c->add_option("--grad_accum_steps", fa.grad_accum_steps, "gradient accumulation")->capture_default_str();
+    c->add_option("--max_steps", fa.max_steps, "optimizer steps")->capture_default_str();
+    c->add_option("--weight_decay", fa.weight_decay, "AdamW weight decay")->capture_default_str();
+    c->add_option("--warmup,--warmup_steps", fa.warmup, "linear warm-up steps, then cosine to 0")->capture_default_str();
+    c->add_option("--save_steps", fa.save_steps, "save checkpoint-<step>/ every N steps")->capture_default_str();
+    c->add_option("--eval_steps", fa.eval_steps, "evaluate every N steps")->capture_default_str();
+    c->add_option("--seed", fa.seed, "random seed")->capture_default_str();
+    c->add_option("--output_dir", fa.output_dir, "folder of the fine-tuned model")->required();
+    c->add_option("--max_length", fa.max_length, "tokens per sequence")->capture_default_str();
+    c->add_option("--nproc_per_node", fa.nproc_per_node, "processes (only 1 for now)")->capture_default_str();
+    c->add_option("--workspace", fa.workspace, "workspace folder (default: the user's data location)");
+    c->add_option("--name", fa.name, "run name");
+    c->add_option("--pg19", fa.pg19_dir, "folder of PG19 books (*.txt)");
+    c->add_flag("--quiet", fa.quiet, "no progress lines");
+    return c;
+  };
+  auto* fn = add_finetune("finetune-needle", "Fine-tune on BABILong samples, loss on the answer tokens only", fa_needle);
+  fn->add_option("--tasks", fa_needle.tasks, "tasks (default qa1 … qa5)");
+  fn->add_option("--length", fa_needle.length, "context length of the training samples")->capture_default_str();
+  fn->add_option("--samples", fa_needle.samples, "samples per task (the last 10 %, at most 100, held out)")->capture_default_str();
+  fn->add_option("--data_dir", fa_needle.data_dir, "BABILong files (<length>/<task>.jsonl) instead of generated samples");
+  auto* fp = add_finetune("finetune-pg19", "Fine-tune as a language model on PG19 books", fa_pg19);
+
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
   CLI11_PARSE(app, argc, argv);
@@ -176,6 +213,11 @@ int main(int argc, char** argv) {
     if (*bl) {
       for (const auto* sub : bl->get_subcommands()) ba.action = sub->get_name();
       return dm::cli::run_babilong(ba);
+    }
+    if (*fn || *fp) {
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return dm::cli::run_finetune(*fn ? fa_needle : fa_pg19, g_cancel);
     }
     if (*ev) {
       std::signal(SIGINT, on_sigint);

@@ -697,7 +697,10 @@ std::string format_babi(const Story& s) {
     out += std::to_string(i + 1) + " " + l.text;
     if (l.is_question) {
       out += "\t" + l.answer + "\t";
-      for (size_t k = 0; k < l.supporting.size(); ++k) out += (k ? " " : "") + std::to_string(l.supporting[k]);
+      for (size_t k = 0; k < l.supporting.size(); ++k) {
+        if (k) out += ' ';
+        out += std::to_string(l.supporting[k]);
+      }
     }
     out += "\n";
   }

@@ -52,7 +52,8 @@ int questions_per_story(const std::string& task);
 // not-generated task.
 Story generate_story(const std::string& task, std::mt19937_64& rng);
 
-// BABILong's split (§9): one sample per question, in order.
+// BABILong's split (§9): one sample per question, in order. Throws ConfigError when a supporting id is
+// not the line number of an earlier statement of the story.
 std::vector<Sample> split_story(const Story& s);
 
 // n samples of `task`, deterministic for (task, seed) on every platform (no std:: distributions):

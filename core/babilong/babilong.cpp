@@ -220,9 +220,23 @@ NoiseSource NoiseSource::default_corpus() {
   if (text.empty())
     throw FileError(dir, "the default distractor text (Debian package fortunes-min) is not installed; "
                          "install it or pass a PG19 folder");
-  // Fortune separators ("%") end a sentence.
-  for (size_t p; (p = text.find("\n%\n")) != std::string::npos;) text.replace(p, 3, ".\n\n");
-  return from_text(text, dir);
+  // Each fortune (between "%" lines) ends a sentence, with a period if it has no closing mark.
+  std::string joined;
+  std::stringstream ss(text);
+  std::string fortune;
+  auto close = [&] {
+    auto f = strip(fortune);
+    fortune.clear();
+    if (f.empty()) return;
+    if (std::string(".!?\"')").find(f.back()) == std::string::npos) f += '.';
+    joined += f + "\n\n";
+  };
+  for (std::string line; std::getline(ss, line);) {
+    if (strip(line) == "%") close();
+    else fortune += line + "\n";
+  }
+  close();
+  return from_text(joined, dir);
 }
 
 Record build_record(const Sample& s, const std::string& length, const data::Codec& codec, const NoiseSource& noise,

@@ -298,4 +298,6 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   return {"finished", pos.step, "finished " + std::to_string(pos.step) + " steps in " + std::to_string(secs) + " s"};
 }
 
+bool no_weight_decay(const std::string& name) { return no_decay(name); }
+
 }  // namespace dm::train

@@ -30,6 +30,9 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
 
 // Resolves trainer.accelerator / trainer.devices to a device, or throws ConfigError (e.g. a GPU
 // asked for on a machine without one). Warnings (GPU indices ignored on CPU) go to `sink`.
+// Parameters trained without weight decay (A_log, D, dt_bias, biases, norms), as the seed's models.
+bool no_weight_decay(const std::string& name);
+
 torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink);
 
 }  // namespace dm::train

@@ -15,6 +15,9 @@
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
 #include "core/jobs/babilong_job.h"
+#include "core/jobs/finetune_job.h"
+#include "core/jobs/model_source.h"
+#include "core/io/hf_checkpoint.h"
 #include "core/store/run_store.h"
 #include "tests/core/test_util.h"
 
@@ -63,6 +66,8 @@ class TestBabilong : public QObject {
   void seed_files_score_and_npy();
   void greedy_matches_full_rerun();
   void eval_job_end_to_end();
+  void needle_answer_span();
+  void needle_finetune_beats_majority();
 };
 
 void TestBabilong::length_names() {
@@ -328,6 +333,87 @@ void TestBabilong::eval_job_end_to_end() {
   o.tasks = {"qa1"};
   o.ckpt_path = d.filePath("nothing").toStdString();
   QVERIFY(error_of<FileError>([&] { jobs::run_babilong_eval(ws, o, nullptr, cancel); }).contains("not a model"));
+}
+
+void TestBabilong::needle_answer_span() {
+  babilong::Record r{"qa1", "0k", "Mary moved to the office.", "Where is Mary? ", "office", 0};
+  std::vector<std::unique_ptr<data::Codec>> codecs;
+  codecs.push_back(data::text8_codec());
+  codecs.push_back(data::bpe_codec(fixture("tokenizer/tokenizer.json")));
+  for (const auto& codec : codecs) {
+    const auto e = jobs::needle_example(r, *codec, 2048);
+    QCOMPARE(e.ids.size(), e.labels.size());
+    std::vector<int64_t> answer;
+    size_t first = e.labels.size();
+    for (size_t i = 0; i < e.labels.size(); ++i)
+      if (e.labels[i] != -100) {
+        first = std::min(first, i);
+        answer.push_back(e.labels[i]);
+        QCOMPARE(e.labels[i], e.ids[i]);
+      }
+    QVERIFY(!answer.empty());
+    QCOMPARE(first + answer.size(), e.labels.size());  // the span runs to the end
+    QCOMPARE(QString::fromStdString(codec->decode(answer)).trimmed(), QString("office"));
+    // Truncation keeps the answer and drops context from the left.
+    const auto cut = jobs::needle_example(r, *codec, 12);
+    QCOMPARE(cut.ids.size(), size_t{12});
+    QVERIFY(std::equal(answer.begin(), answer.end(), cut.labels.end() - static_cast<std::ptrdiff_t>(answer.size())));
+  }
+}
+
+void TestBabilong::needle_finetune_beats_majority() {
+  // A tiny character-level model fine-tuned on generated qa1 at 0k answers better than always
+  // guessing the most frequent room of the evaluation samples.
+  auto cfg = model::ModelConfig::hf_370m(model::Family::mamba2);
+  cfg.vocab_size = 27;
+  cfg.d_model = 64;
+  cfg.n_layers = 2;
+  cfg.head_dim = 16;
+  cfg.d_state = 16;
+  cfg.chunk_size = 64;
+  torch::manual_seed(0);
+  model::LanguageModel m(cfg);
+  QTemporaryDir d;
+  io::save_model(m, d.filePath("start.safetensors").toStdString());
+  jobs::FinetuneOptions o;
+  o.ckpt_path = d.filePath("start.safetensors").toStdString();
+  o.output_dir = d.filePath("out").toStdString();
+  o.tasks = {"qa1"};
+  o.samples = 1000;
+  o.batch_size = 16;
+  o.max_steps = 300;
+  o.warmup = 20;
+  o.lr = 3e-3;
+  o.eval_steps = 100;
+  o.save_steps = 150;
+  jobs::Workspace ws{d.filePath("ws").toStdString()};
+  std::atomic<bool> cancel{false};
+  const auto r = jobs::run_finetune_job(ws, o, nullptr, cancel);
+  QCOMPARE(QString::fromStdString(r.status), QString("finished"));
+  QVERIFY(QFileInfo::exists(d.filePath("out/checkpoint-150/model.safetensors")));
+  store::RunStore db(ws.db_path());
+  const auto losses = db.metrics(r.run_id, "eval/loss");
+  QCOMPARE(losses.size(), size_t{3});
+  QVERIFY2(losses.back().value < losses.front().value, "eval loss must fall");
+  auto opened = jobs::open_text_model(d.filePath("out").toStdString());  // HF layout, text8 characters
+  auto& tuned = opened.model;
+  auto& codec = opened.codec;
+  const auto test = jobs::babilong_cell("qa1", "0k", 120, 12345, *codec, nullptr, "");
+  std::map<std::string, int> freq;
+  int correct = 0;
+  for (const auto& rec : test) {
+    ++freq[rec.target];
+    const auto ids = codec->encode(codec->normalize(babilong::finetune_prompt(rec)));
+    auto out = codec->decode(jobs::generate_greedy(tuned, ids, 9, std::nullopt));
+    out.erase(0, out.find_first_not_of(' '));
+    out = out.substr(0, out.find(' '));  // a character model runs on after the answer word
+    if (&rec == &test.front()) qInfo("first answer: '%s' (target %s)", out.c_str(), rec.target.c_str());
+    correct += babilong::compare_answers(rec.target, out, rec.question, "qa1");
+  }
+  int majority = 0;
+  for (const auto& [_, n] : freq) majority = std::max(majority, n);
+  QVERIFY2(correct > majority, qPrintable(QString("fine-tuned %1/120 correct, majority answer %2/120").arg(correct).arg(majority)));
+  qInfo("needle fine-tune: %d/120 correct, majority baseline %d/120", correct, majority);
 }
 
 QTEST_APPLESS_MAIN(TestBabilong)
