@@ -57,6 +57,16 @@ int run_babilong(const BabilongArgs& a) {
                 codec->name().c_str());
     return 0;
   }
+  if (a.action == "aggregate") {
+    std::vector<torch::Tensor> ms;
+    for (const auto& f : a.inputs) ms.push_back(io::read_npy(f));
+    const auto [mean, sd] = jobs::aggregate_seeds(ms);
+    io::write_npy(a.out, mean);
+    if (!a.std_out.empty()) io::write_npy(a.std_out, sd);
+    std::printf("mean of %zu matrices %s → %s%s\n", ms.size(), c10::str(mean.sizes()).c_str(), a.out.c_str(),
+                a.std_out.empty() ? "" : (", standard deviation → " + a.std_out).c_str());
+    return 0;
+  }
   // score: the seed's CSVs → acc_<model>.npy, as its plot.py does.
   const auto tasks = a.tasks.empty() ? kDefaultTasks : a.tasks;
   const auto lengths = a.lengths.empty() ? kDefaultLengths : a.lengths;

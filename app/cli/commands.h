@@ -48,7 +48,7 @@ struct TokenizeArgs {
 int run_tokenize(const TokenizeArgs& a);
 
 struct BabilongArgs {
-  std::string action;  // generate | score
+  std::string action;  // generate | score | aggregate
   // generate
   std::string task = "qa1", length = "0k", out, tokenizer, pg19_dir;
   int64_t samples = 100;
@@ -57,6 +57,9 @@ struct BabilongArgs {
   std::string results_folder, model_name;
   std::vector<std::string> tasks, lengths;
   std::string prompt_name;
+  // aggregate
+  std::vector<std::string> inputs;
+  std::string std_out;
 };
 int run_babilong(const BabilongArgs& a);
 

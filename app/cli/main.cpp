@@ -125,6 +125,11 @@ int main(int argc, char** argv) {
   bsc->add_option("--lengths", ba.lengths, "lengths (default 0k … 64k)");
   bsc->add_option("--prompt_name", ba.prompt_name, "prompt part of the file names (default: the seed's no_instruct name)");
 
+  auto* bag = bl->add_subcommand("aggregate", "mean (and standard deviation) of several seeds' acc_*.npy matrices");
+  bag->add_option("--inputs", ba.inputs, "acc_*.npy files of the same model, one per seed")->required();
+  bag->add_option("--out", ba.out, "output .npy of the per-cell mean")->required();
+  bag->add_option("--std_out", ba.std_out, "output .npy of the per-cell standard deviation");
+
   dm::cli::EvalBabilongArgs ea;
   auto* ev = app.add_subcommand("eval-babilong", "Evaluate a model on BABILong: accuracy per task × context length");
   ev->add_option("--ckpt_path,--model_id", ea.ckpt_path, "HF directory, run folder or model file")->required();

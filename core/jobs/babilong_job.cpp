@@ -122,6 +122,18 @@ torch::Tensor score_seed_results(const std::string& folder, const std::string& m
   return acc;
 }
 
+std::pair<torch::Tensor, torch::Tensor> aggregate_seeds(const std::vector<torch::Tensor>& matrices) {
+  if (matrices.empty()) throw ShapeError("aggregate: no accuracy matrices given");
+  for (const auto& m : matrices)
+    if (m.sizes() != matrices[0].sizes())
+      throw ShapeError("aggregate: matrices of shapes " + c10::str(matrices[0].sizes()) + " and " + c10::str(m.sizes()) +
+                       " cannot be combined (same tasks and lengths needed)");
+  auto stack = torch::stack(matrices).to(torch::kDouble);
+  auto mean = stack.mean(0);
+  auto std = matrices.size() > 1 ? stack.std(0, /*unbiased=*/true) : torch::zeros_like(mean);
+  return {mean, std};
+}
+
 BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOptions& opt, const train::EventSink& sink,
                                      const std::atomic<bool>& cancel) {
   for (const auto& t : opt.tasks) babilong::task_labels(t);

@@ -59,4 +59,8 @@ torch::Tensor score_seed_results(const std::string& folder, const std::string& m
                                  const std::vector<std::string>& tasks, const std::vector<std::string>& lengths,
                                  const std::string& prompt_name, std::vector<std::string>* missing = nullptr);
 
+// Several seeds of one model: per-cell mean and (sample, n − 1) standard deviation of equally shaped
+// accuracy matrices. Throws ShapeError when the shapes differ.
+std::pair<torch::Tensor, torch::Tensor> aggregate_seeds(const std::vector<torch::Tensor>& matrices);
+
 }  // namespace dm::jobs

@@ -56,11 +56,13 @@ std::vector<Example> pg19_examples(const std::string& dir, const data::Codec& co
     if (e.is_regular_file() && e.path().extension() == ".txt") books.push_back(e.path());
   std::sort(books.begin(), books.end());
   if (books.empty()) throw FileError(dir, "has no *.txt books");
-  // A `test` subfolder is the evaluation split (PG19's layout); otherwise every 20th book.
+  // A `test` subfolder is the evaluation split (PG19's layout); otherwise every 20th book (the last
+  // book when there are fewer than 20).
   std::vector<Example> out;
   for (size_t i = 0; i < books.size(); ++i) {
-    const bool is_test = books[i].string().find("/test/") != std::string::npos ||
-                         (books.size() > 1 && i % 20 == 19 && !fs::exists(fs::path(dir) / "test", ec));
+    const bool has_test_dir = fs::exists(fs::path(dir) / "test", ec);
+    const bool held_out = books.size() >= 20 ? i % 20 == 19 : (books.size() > 1 && i + 1 == books.size());
+    const bool is_test = has_test_dir ? books[i].string().find("/test/") != std::string::npos : held_out;
     if (is_test != eval) continue;
     const auto ids = codec.encode(codec.normalize(io::read_file(books[i].string())));
     for (size_t s = 0; s < ids.size(); s += static_cast<size_t>(max_length)) {

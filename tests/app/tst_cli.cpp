@@ -15,6 +15,8 @@
 #include <random>
 
 #include "core/io/hf_checkpoint.h"
+#include "core/io/model_file.h"
+#include "core/io/npy.h"
 #include "core/store/run_store.h"
 
 #ifndef DM_CLI_PATH
@@ -78,6 +80,7 @@ class TestCli : public QObject {
   void kill_9_then_resume();
   void convert_hf_directory();
   void text_logits_and_tokenize();
+  void babilong_pipeline();
 };
 
 void TestCli::version_and_help() {
@@ -252,6 +255,77 @@ void TestCli::text_logits_and_tokenize() {
   auto bad_ids = run({"tokenize", "--tokenizer", data + "/tokenizer", "--decode", "1,x"});
   QCOMPARE(bad_ids.code, 2);
   QVERIFY2(bad_ids.err.contains("'x'"), qPrintable(bad_ids.err));
+}
+
+void TestCli::babilong_pipeline() {
+  QTemporaryDir d;
+  // generate: JSON lines with the dataset's fields.
+  auto g = run({"babilong", "generate", "--task", "qa1", "--length", "1k", "--samples", "3", "--out", d.filePath("s.jsonl")});
+  QVERIFY2(g.code == 0, qPrintable(g.out + g.err));
+  QFile sf(d.filePath("s.jsonl"));
+  QVERIFY(sf.open(QIODevice::ReadOnly));
+  int lines = 0;
+  for (const auto& line : sf.readAll().split('\n')) {
+    if (line.isEmpty()) continue;
+    const auto j = nlohmann::json::parse(line.toStdString());
+    QVERIFY(j.contains("input") && j.contains("question") && j.contains("target"));
+    ++lines;
+  }
+  QCOMPARE(lines, 3);
+  // A tiny character-level model: evaluate, then score the seed-format files it wrote.
+  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::diffmamba2);
+  cfg.vocab_size = 27;
+  cfg.d_model = 32;
+  cfg.n_layers = 2;
+  cfg.head_dim = 16;
+  cfg.d_state = 8;
+  dm::model::LanguageModel m(cfg);
+  dm::io::save_model(m, d.filePath("tiny.safetensors").toStdString());
+  auto e = run({"eval-babilong", "--ckpt_path", d.filePath("tiny.safetensors"), "--workspace", d.filePath("ws"), "--tasks",
+                "qa1", "qa2", "--lengths", "0k", "--samples", "4", "--max_new_tokens", "4", "--results_folder",
+                d.filePath("res"), "--model_name", "tiny", "--quiet"});
+  QVERIFY2(e.code == 0, qPrintable(e.out + e.err));
+  QVERIFY2(e.out.contains("accuracy"), qPrintable(e.out));
+  const auto ours = dm::io::read_npy(d.filePath("res/tiny/acc_tiny.npy").toStdString());
+  QCOMPARE(ours.sizes().vec(), (std::vector<int64_t>{2, 1}));
+  QVERIFY(QFile::remove(d.filePath("res/tiny/acc_tiny.npy")));
+  auto sc = run({"babilong", "score", "--results_folder", d.filePath("res"), "--model_name", "tiny", "--tasks", "qa1",
+                 "qa2", "--lengths", "0k"});
+  QVERIFY2(sc.code == 0, qPrintable(sc.out + sc.err));
+  QVERIFY(torch::equal(dm::io::read_npy(d.filePath("res/tiny/acc_tiny.npy").toStdString()), ours));
+  // aggregate: mean and standard deviation over seeds.
+  dm::io::write_npy(d.filePath("a.npy").toStdString(), torch::tensor({10.0, 20.0}, torch::kDouble));
+  dm::io::write_npy(d.filePath("b.npy").toStdString(), torch::tensor({30.0, 20.0}, torch::kDouble));
+  auto ag = run({"babilong", "aggregate", "--inputs", d.filePath("a.npy"), d.filePath("b.npy"), "--out",
+                 d.filePath("mean.npy"), "--std_out", d.filePath("std.npy")});
+  QVERIFY2(ag.code == 0, qPrintable(ag.out + ag.err));
+  QVERIFY(torch::allclose(dm::io::read_npy(d.filePath("mean.npy").toStdString()), torch::tensor({20.0, 20.0}, torch::kDouble)));
+  QVERIFY(torch::allclose(dm::io::read_npy(d.filePath("std.npy").toStdString()),
+                          torch::tensor({std::sqrt(200.0), 0.0}, torch::kDouble)));
+  // finetune-pg19 on two small "books" (the last one held out), a few steps.
+  QDir(d.path()).mkpath("books");
+  for (const char* b : {"books/a.txt", "books/b.txt"}) {
+    std::ofstream f(d.filePath(b).toStdString());
+    for (int i = 0; i < 40; ++i) f << "The old ship sailed slowly along the grey coast of the northern sea. ";
+  }
+  auto ft = run({"finetune-pg19", "--ckpt_path", d.filePath("tiny.safetensors"), "--pg19", d.filePath("books"), "--output_dir",
+                 d.filePath("pg19-out"), "--max_steps", "4", "--batch_size", "2", "--max_length", "128", "--eval_steps", "2",
+                 "--save_steps", "4", "--warmup", "1", "--workspace", d.filePath("ws"), "--quiet"});
+  QVERIFY2(ft.code == 0, qPrintable(ft.out + ft.err));
+  QVERIFY(QFileInfo::exists(d.filePath("pg19-out/model.safetensors")));
+  QVERIFY(QFileInfo::exists(d.filePath("pg19-out/checkpoint-4/model.safetensors")));
+  // Bad input: clear errors, exit code 2.
+  auto np = run({"finetune-needle", "--ckpt_path", d.filePath("tiny.safetensors"), "--output_dir", d.filePath("x"),
+                 "--nproc_per_node", "2"});
+  QCOMPARE(np.code, 2);
+  QVERIFY2(np.err.contains("nproc_per_node"), qPrintable(np.err));
+  auto bad_len = run({"eval-babilong", "--ckpt_path", d.filePath("tiny.safetensors"), "--workspace", d.filePath("ws"),
+                      "--lengths", "3k"});
+  QCOMPARE(bad_len.code, 2);
+  QVERIFY2(bad_len.err.contains("3k") && bad_len.err.contains("64k"), qPrintable(bad_len.err));
+  auto no_pg19 = run({"finetune-pg19", "--ckpt_path", d.filePath("tiny.safetensors"), "--output_dir", d.filePath("y")});
+  QCOMPARE(no_pg19.code, 2);
+  QVERIFY2(no_pg19.err.contains("--pg19"), qPrintable(no_pg19.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
