@@ -142,15 +142,8 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   std::shuffle(train.begin(), train.end(), shuffle_rng);
 
   // Optimiser: AdamW (β 0.9/0.999, ε 1e-8), no decay on A_log, D, dt_bias, biases and norms.
-  std::vector<torch::Tensor> decay, plain;
-  for (const auto& item : m->named_parameters()) (train::no_weight_decay(item.key()) ? plain : decay).push_back(item.value());
-  auto base = torch::optim::AdamWOptions(opt.lr).betas({0.9, 0.999}).eps(1e-8).weight_decay(opt.weight_decay);
-  auto no_wd = base;
-  no_wd.weight_decay(0.0);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(base));
-  groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(no_wd));
-  torch::optim::AdamW optim(groups, base);
+  auto optim_ptr = train::make_adamw(m, opt.lr, 0.9, 0.999, 1e-8, opt.weight_decay);
+  auto& optim = *optim_ptr;
 
   // Run record.
   ws.ensure();

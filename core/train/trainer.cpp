@@ -141,20 +141,11 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   model::LanguageModel m(cfg.model_config(corpus.vocab_size()));
   m->to(device);
   m->train();
-  std::vector<torch::Tensor> decay, plain;
-  for (const auto& item : m->named_parameters()) (no_decay(item.key()) ? plain : decay).push_back(item.value());
   const auto betas = cfg.at("optimizer.betas");
   const double lr = cfg.number("optimizer.lr");
-  auto base = torch::optim::AdamWOptions(lr)
-                  .betas({betas.at(0).get<double>(), betas.at(1).get<double>()})
-                  .eps(cfg.number("optimizer.eps"))
-                  .weight_decay(cfg.number("optimizer.weight_decay"));
-  auto no_wd = base;
-  no_wd.weight_decay(0.0);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(base));
-  groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(no_wd));
-  torch::optim::AdamW optim(groups, base);
+  auto optim_ptr = make_adamw(m, lr, betas.at(0).get<double>(), betas.at(1).get<double>(), cfg.number("optimizer.eps"),
+                              cfg.number("optimizer.weight_decay"));
+  auto& optim = *optim_ptr;
 
   fs::create_directories(opt.run_dir);
   const std::string ckpt = (fs::path(opt.run_dir) / "checkpoint.safetensors").string();
@@ -299,5 +290,18 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
 }
 
 bool no_weight_decay(const std::string& name) { return no_decay(name); }
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(model::LanguageModel& m, double lr, double beta1, double beta2, double eps,
+                                                double weight_decay) {
+  std::vector<torch::Tensor> decay, plain;
+  for (const auto& item : m->named_parameters()) (no_decay(item.key()) ? plain : decay).push_back(item.value());
+  auto base = torch::optim::AdamWOptions(lr).betas({beta1, beta2}).eps(eps).weight_decay(weight_decay);
+  auto no_wd = base;
+  no_wd.weight_decay(0.0);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(base));
+  groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(no_wd));
+  return std::make_unique<torch::optim::AdamW>(groups, base);
+}
 
 }  // namespace dm::train

@@ -5,9 +5,13 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 
+#include <torch/optim/adamw.h>
+
 #include "core/config/experiment_config.h"
+#include "core/model/language_model.h"
 #include "core/train/events.h"
 
 namespace dm::train {
@@ -32,6 +36,9 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
 // asked for on a machine without one). Warnings (GPU indices ignored on CPU) go to `sink`.
 // Parameters trained without weight decay (A_log, D, dt_bias, biases, norms), as the seed's models.
 bool no_weight_decay(const std::string& name);
+// AdamW over two groups: decayed parameters and the no_weight_decay ones (decay 0).
+std::unique_ptr<torch::optim::AdamW> make_adamw(model::LanguageModel& m, double lr, double beta1, double beta2, double eps,
+                                                double weight_decay);
 
 torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink);
 

@@ -21,22 +21,14 @@
 #include <unordered_map>
 
 #include "core/babilong/babi.h"
+#include "tests/core/test_util.h"
 #include "core/common/error.h"
 
 using namespace dm::babilong;
 
 namespace {
 
-// The message of the exception of type E that f throws; empty when f throws nothing.
-template <typename E = dm::Error, typename F>
-QString error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return QString::fromStdString(e.what());
-  }
-  return {};
-}
+using dm::test::error_of;
 
 // ---------------------------------------------------------------------------------------------------
 // Vocabulary of the released data (§2.1, §7).
