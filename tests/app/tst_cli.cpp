@@ -314,6 +314,18 @@ void TestCli::babilong_pipeline() {
   QVERIFY2(ft.code == 0, qPrintable(ft.out + ft.err));
   QVERIFY(QFileInfo::exists(d.filePath("pg19-out/model.safetensors")));
   QVERIFY(QFileInfo::exists(d.filePath("pg19-out/checkpoint-4/model.safetensors")));
+  // finetune-needle from an HF Mamba2 directory, turned into a Diff-Mamba2 first (the seed's --diffmamba);
+  // the output folder gets the seed's -seed<seed> suffix.
+  auto mcfg = cfg;
+  mcfg.family = dm::model::Family::mamba2;
+  dm::model::LanguageModel vanilla(mcfg);
+  dm::io::save_hf_directory(vanilla, d.filePath("hf-mamba2").toStdString());
+  auto fn = run({"finetune-needle", "--ckpt_path", d.filePath("hf-mamba2"), "--diffmamba", "--tasks", "qa1", "--samples", "20",
+                 "--max_steps", "2", "--batch_size", "2", "--eval_steps", "2", "--save_steps", "2", "--warmup", "0",
+                 "--output_dir", d.filePath("needle"), "--seed", "42", "--workspace", d.filePath("ws"), "--quiet"});
+  QVERIFY2(fn.code == 0, qPrintable(fn.out + fn.err));
+  auto tuned = dm::io::load_hf_directory(d.filePath("needle-seed42").toStdString());
+  QCOMPARE(tuned->config().family, dm::model::Family::diffmamba2);
   // Bad input: clear errors, exit code 2.
   auto np = run({"finetune-needle", "--ckpt_path", d.filePath("tiny.safetensors"), "--output_dir", d.filePath("x"),
                  "--nproc_per_node", "2"});
