@@ -276,6 +276,30 @@ std::vector<EvalSample> RunStore::eval_samples(int64_t run, const std::string& t
   return out;
 }
 
+void RunStore::put_lens_points(int64_t run, const std::vector<LensPoint>& points) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    Stmt s(db_, "INSERT OR REPLACE INTO lens_points (run_id, layer, task, metric, value) VALUES (?,?,?,?,?)");
+    for (const auto& p : points) {
+      s.bind(1, run).bind(2, p.layer).bind(3, p.task).bind(4, p.metric).bind(5, p.value);
+      s.step();
+      s.reset();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+}
+
+std::vector<LensPoint> RunStore::lens_points(int64_t run) const {
+  Stmt s(db_, "SELECT layer, task, metric, value FROM lens_points WHERE run_id = ? ORDER BY task, metric, layer");
+  s.bind(1, run);
+  std::vector<LensPoint> out;
+  while (s.step()) out.push_back({s.i(0), s.t(1), s.t(2), s.d(3)});
+  return out;
+}
+
 void RunStore::add_artifact(int64_t run, const std::string& kind, const std::string& path, int64_t step) {
   Stmt s(db_, "INSERT INTO artifacts (run_id, kind, path, step, created_at) VALUES (?,?,?,?,?)");
   s.bind(1, run).bind(2, kind).bind(3, path).bind(4, step).bind(5, now_utc());

@@ -43,6 +43,13 @@ struct EvalSample {
   bool correct = false;
 };
 
+// One tuned-lens result: layer, task ("all" for every task), metric (avg_prob, …), value.
+struct LensPoint {
+  int64_t layer = 0;
+  std::string task, metric;
+  double value = 0;
+};
+
 class RunStore {
  public:
   // Opens (creating or migrating) `path`. Throws FileError when it is not a usable database.
@@ -69,6 +76,8 @@ class RunStore {
   std::vector<EvalCell> eval_cells(int64_t run) const;
   void add_eval_samples(int64_t run, const std::vector<EvalSample>& samples);  // one transaction
   std::vector<EvalSample> eval_samples(int64_t run, const std::string& task = "", const std::string& length = "") const;
+  void put_lens_points(int64_t run, const std::vector<LensPoint>& points);  // one transaction
+  std::vector<LensPoint> lens_points(int64_t run) const;
   void add_artifact(int64_t run, const std::string& kind, const std::string& path, int64_t step = -1);
   std::vector<std::pair<std::string, std::string>> artifacts(int64_t run) const;  // (kind, path)
   std::string integrity_check() const;   // "ok" when healthy
