@@ -84,6 +84,18 @@ struct FinetuneArgs {
 };
 int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel);
 
+struct LensArgs {
+  std::string action;  // train | eval | import
+  std::string ckpt_path, tokenizer, data, output, lens, workspace, name, data_dir, results, family;
+  std::vector<std::string> tasks;
+  int64_t per_gpu_batch_size = 1, num_steps = 250, tokens_per_step = 1 << 18, max_seq_len = 2048;
+  int64_t num_examples = 0, samples = 100;
+  double lr = 0.1;
+  uint64_t seed = 42;
+  bool ssm = false, diffmamba = false, quiet = false;
+};
+int run_lens(const LensArgs& a, std::atomic<bool>& cancel);
+
 // Every configuration key with type, default and documentation (for --help).
 std::string config_keys_help();
 

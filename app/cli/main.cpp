@@ -187,6 +187,39 @@ int main(int argc, char** argv) {
   fn->add_option("--data_dir", fa_needle.data_dir, "BABILong files (<length>/<task>.jsonl) instead of generated samples");
   auto* fp = add_finetune("finetune-pg19", "Fine-tune as a language model on PG19 books", fa_pg19);
 
+  dm::cli::LensArgs la_lens;
+  auto* ln = app.add_subcommand("lens", "Tuned lens: train per-layer translators, evaluate needle probability per layer");
+  ln->require_subcommand(1);
+  auto* lt = ln->add_subcommand("train", "train a lens for a checkpoint (python -m tuned_lens train)");
+  lt->add_option("--ckpt_path,--model.name", la_lens.ckpt_path, "checkpoint (HF directory, run folder or model file)")->required();
+  lt->add_option("--data,--data.name", la_lens.data, "text file, one document per line (default: the fortunes corpus)");
+  lt->add_option("--output", la_lens.output, "lens folder (default: my_lenses/<checkpoint name>)");
+  lt->add_option("--per_gpu_batch_size", la_lens.per_gpu_batch_size, "sequences per forward pass")->capture_default_str();
+  lt->add_option("--num_steps", la_lens.num_steps, "optimizer steps")->capture_default_str();
+  lt->add_option("--tokens_per_step", la_lens.tokens_per_step, "tokens per optimizer step")->capture_default_str();
+  lt->add_option("--max_seq_len", la_lens.max_seq_len, "tokens per sequence")->capture_default_str();
+  lt->add_option("--lr", la_lens.lr, "SGD learning rate (Nesterov momentum 0.9, linear decay)")->capture_default_str();
+  lt->add_option("--seed", la_lens.seed, "data shuffling seed")->capture_default_str();
+  lt->add_flag("--ssm", la_lens.ssm, "accepted for the seed's command line (every model here is an SSM)");
+  auto* le = ln->add_subcommand("eval", "needle probability per layer on BABILong 0k (test_babilong_0k.py)");
+  le->add_option("--ckpt_path", la_lens.ckpt_path, "checkpoint")->required();
+  le->add_option("--lens", la_lens.lens, "lens folder (default: my_lenses/<checkpoint name>)");
+  le->add_option("--output", la_lens.output, "seed-format results file (default: <ckpt_path>-lens_eval.txt)");
+  le->add_option("--num_examples", la_lens.num_examples, "stop after N samples");
+  le->add_option("--tasks", la_lens.tasks, "tasks (default qa1 … qa5 generated; all present with --data_dir)");
+  le->add_option("--samples", la_lens.samples, "samples per task")->capture_default_str();
+  le->add_option("--data_dir", la_lens.data_dir, "BABILong files (0k/<task>.jsonl) instead of generated samples");
+  le->add_flag("--diffmamba", la_lens.diffmamba, "accepted for the seed's command line (the family comes from the checkpoint)");
+  auto* li = ln->add_subcommand("import", "store a seed results file ({layer: {'avg': …}}) as a run");
+  li->add_option("--results", la_lens.results, "the seed's *-lens_eval.txt")->required();
+  li->add_option("--family", la_lens.family, "mamba2 or diffmamba2")->check(CLI::IsMember({"mamba2", "diffmamba2"}))->required();
+  for (auto* c : {lt, le, li}) {
+    c->add_option("--tokenizer", la_lens.tokenizer, "tokenizer.json (default: the checkpoint's; text8 for char models)");
+    c->add_option("--workspace", la_lens.workspace, "workspace folder (default: the user's data location)");
+    c->add_option("--name", la_lens.name, "run name");
+    c->add_flag("--quiet", la_lens.quiet, "no progress lines");
+  }
+
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
 
   CLI11_PARSE(app, argc, argv);
@@ -218,6 +251,12 @@ int main(int argc, char** argv) {
     if (*bl) {
       for (const auto* sub : bl->get_subcommands()) ba.action = sub->get_name();
       return dm::cli::run_babilong(ba);
+    }
+    if (*ln) {
+      for (const auto* sub : ln->get_subcommands()) la_lens.action = sub->get_name();
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return dm::cli::run_lens(la_lens, g_cancel);
     }
     if (*fn || *fp) {
       std::signal(SIGINT, on_sigint);

@@ -221,6 +221,26 @@ std::map<int64_t, double> parse_seed_lens_results(const std::string& text, const
   return out;
 }
 
+int64_t import_seed_lens_results(const Workspace& ws, const std::string& path, const std::string& name,
+                                 const std::string& family) {
+  const auto avg = parse_seed_lens_results(io::read_file(path), path);
+  ws.ensure();
+  store::RunStore db(ws.db_path());
+  store::RunRecord rec;
+  rec.name = name.empty() ? fs::path(path).stem().string() : name;
+  rec.kind = "lens-import";
+  rec.family = family;
+  rec.config_json = nlohmann::json{{"imported_from", path}}.dump();
+  rec.config_hash = std::to_string(std::hash<std::string>{}(rec.config_json));
+  rec.status = "finished";
+  const int64_t run = db.create_run(rec);
+  std::vector<store::LensPoint> points;
+  for (const auto& [k, v] : avg) points.push_back({k, "all", "avg_prob", v});
+  db.put_lens_points(run, points);
+  db.add_artifact(run, "lens_eval", path);
+  return run;
+}
+
 LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, const train::EventSink& sink,
                              const std::atomic<bool>& cancel) {
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);

@@ -50,4 +50,7 @@ std::string format_seed_lens_results(const std::map<int64_t, std::pair<double, i
 // Parses that text back into layer → avg. Throws FileError(origin, …) on anything else.
 std::map<int64_t, double> parse_seed_lens_results(const std::string& text, const std::string& origin);
 
+// Imports a seed results file as a run of kind "lens-import" (points: layer, "all", "avg_prob"); returns its id.
+int64_t import_seed_lens_results(const Workspace& ws, const std::string& path, const std::string& name, const std::string& family);
+
 }  // namespace dm::jobs

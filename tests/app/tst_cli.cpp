@@ -81,6 +81,7 @@ class TestCli : public QObject {
   void convert_hf_directory();
   void text_logits_and_tokenize();
   void babilong_pipeline();
+  void lens_commands();
 };
 
 void TestCli::version_and_help() {
@@ -338,6 +339,44 @@ void TestCli::babilong_pipeline() {
   auto no_pg19 = run({"finetune-pg19", "--ckpt_path", d.filePath("tiny.safetensors"), "--output_dir", d.filePath("y")});
   QCOMPARE(no_pg19.code, 2);
   QVERIFY2(no_pg19.err.contains("--pg19"), qPrintable(no_pg19.err));
+}
+
+void TestCli::lens_commands() {
+  QTemporaryDir d;
+  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
+  cfg.vocab_size = 27;
+  cfg.d_model = 32;
+  cfg.n_layers = 2;
+  cfg.head_dim = 16;
+  cfg.d_state = 8;
+  dm::model::LanguageModel m(cfg);
+  dm::io::save_hf_directory(m, d.filePath("ckpt").toStdString());
+  // The seed's spelling: --model.name … --per_gpu_batch_size=1 --ssm --output …
+  auto t = run({"lens", "train", "--model.name", d.filePath("ckpt"), "--per_gpu_batch_size=1", "--ssm", "--output",
+                d.filePath("my_lenses/ckpt"), "--num_steps", "3", "--tokens_per_step", "128", "--max_seq_len", "64",
+                "--workspace", d.filePath("ws"), "--quiet"});
+  QVERIFY2(t.code == 0, qPrintable(t.out + t.err));
+  QVERIFY(QFileInfo::exists(d.filePath("my_lenses/ckpt/params.safetensors")));
+  auto e = run({"lens", "eval", "--ckpt_path", d.filePath("ckpt"), "--lens", d.filePath("my_lenses/ckpt"), "--num_examples",
+                "6", "--samples", "3", "--workspace", d.filePath("ws"), "--quiet"});
+  QVERIFY2(e.code == 0, qPrintable(e.out + e.err));
+  QVERIFY2(e.out.contains("layer   2"), qPrintable(e.out));
+  QVERIFY(QFileInfo::exists(d.filePath("ckpt-lens_eval.txt")));  // the seed's default place
+  auto im = run({"lens", "import", "--results", d.filePath("ckpt-lens_eval.txt"), "--family", "mamba2", "--workspace",
+                 d.filePath("ws")});
+  QVERIFY2(im.code == 0, qPrintable(im.out + im.err));
+  dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+  const auto runs = db.runs();
+  QCOMPARE(runs.front().kind, std::string("lens-import"));
+  QCOMPARE(db.lens_points(runs.front().id).size(), size_t{2});  // layers 1 and 2
+  // A lens of another model: clear error, exit 2.
+  cfg.n_layers = 3;
+  dm::model::LanguageModel other(cfg);
+  dm::io::save_hf_directory(other, d.filePath("other").toStdString());
+  auto bad = run({"lens", "eval", "--ckpt_path", d.filePath("other"), "--lens", d.filePath("my_lenses/ckpt"), "--workspace",
+                  d.filePath("ws")});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("2 blocks") && bad.err.contains("3 blocks"), qPrintable(bad.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
