@@ -21,6 +21,11 @@
 #include "core/model/language_model.h"
 #include "core/ops/ssd.h"
 #include "core/runtime.h"
+#include "core/io/atomic_file.h"
+#include "core/io/model_file.h"
+#include "core/jobs/lens_job.h"
+#include <atomic>
+#include <filesystem>
 #include "bench/bench_util.h"
 
 namespace {
@@ -123,6 +128,44 @@ int run_generate(bool diff, int64_t l, int64_t fresh) {
   return 0;
 }
 
+// Tuned lens on the generation benchmark's model: training tokens/s and BABILong-0k evaluation samples/s.
+int run_lens(bool diff) {
+  auto cfg = dm::model::ModelConfig::hf_370m(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
+  cfg.vocab_size = 27;
+  cfg.d_model = 256;
+  cfg.n_layers = 4;
+  cfg.head_dim = 64;
+  cfg.d_state = 64;
+  cfg.chunk_size = 64;
+  dm::model::LanguageModel m(cfg);
+  const auto dir = std::filesystem::temp_directory_path() / ("dm-bench-lens-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  dm::io::save_model(m, (dir / "m.safetensors").string());
+  dm::jobs::Workspace ws{(dir / "ws").string()};
+  std::atomic<bool> cancel{false};
+  dm::jobs::LensTrainOptions t;
+  t.ckpt_path = (dir / "m.safetensors").string();
+  t.output = (dir / "lens").string();
+  t.num_steps = 6;
+  t.max_seq_len = 512;
+  t.tokens_per_step = 4096;
+  t.per_gpu_batch_size = 4;
+  double tps = 0;
+  dm::jobs::run_lens_train(ws, t, [&](const dm::train::TrainEvent& ev) { tps = ev.tokens_per_s; }, cancel);
+  dm::jobs::LensEvalOptions e;
+  e.ckpt_path = t.ckpt_path;
+  e.lens = t.output;
+  e.samples = 20;
+  e.output = (dir / "eval.txt").string();
+  const auto r = dm::jobs::run_lens_eval(ws, e, nullptr, cancel);
+  double sps = 0;
+  for (const auto& p : r.points)
+    if (p.metric == "samples_per_s") sps = p.value;
+  dm::io::remove_tree(dir.string());
+  std::printf("RESULT train_tokens_per_s=%.0f eval_samples_per_s=%.2f\n", tps, sps);
+  return 0;
+}
+
 int run_gemm(int repeats) {
   auto a = torch::randn({1024, 1024}), c = torch::randn({1024, 1024});
   const double s = median_seconds(3, repeats, [&] { auto r = torch::mm(a, c); });
@@ -142,6 +185,7 @@ int main(int argc, char** argv) {
                      argc > 10 ? arg(10) : 256);
     if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
     if (c == "gemm") return run_gemm(int(arg(3)));
+    if (c == "lens") return run_lens(std::string(argv[3]) == "diffmamba2");
     if (c == "generate") return run_generate(std::string(argv[3]) == "diffmamba2", arg(4), arg(5));
     if (c == "train_hf") return run_train_hf(arg(3), arg(4), arg(5), arg(6), int(arg(7)));
     return 2;
@@ -226,6 +270,13 @@ generation:
                   field(g, "decode_tok_s").c_str(), field(g, "peak_mb").c_str(), field(g, "growth_kb_per_token").c_str());
       std::fflush(stdout);
     }
+  }
+  std::printf("\nTuned lens on the same model (training: 6 steps of 4096 tokens, sequences of 512; evaluation: 100 BABILong-0k samples, qa1–qa5):\n\n");
+  std::printf("| model | lens training tokens/s | lens evaluation samples/s |\n|---|---:|---:|\n");
+  for (const char* fam : {"mamba2", "diffmamba2"}) {
+    const auto r = run_child(argv[0], std::string("lens ") + fam);
+    std::printf("| %s | %s | %s |\n", fam, field(r, "train_tokens_per_s").c_str(), field(r, "eval_samples_per_s").c_str());
+    std::fflush(stdout);
   }
   std::printf("\npeak MB = peak resident memory of the case's process minus its resident memory after the inputs were built.\n");
   std::printf("GFLOP/s counts the chunked algorithm's matmul FLOPs (forward 2Q(N+P)+4PN per token and head, backward 2×).\n");

@@ -1,5 +1,7 @@
 #include "plotting/style.h"
 
+#include <algorithm>
+
 #include <qcustomplot.h>
 
 namespace dm::plotting {
@@ -23,7 +25,9 @@ QColor seriesColor(int index) {
 
 QFont styleFont(const Style& style, double pointSize, bool bold) {
   QFont font(style.fontFamily);
-  font.setPointSizeF(pointSize);
+  // Pixel-sized (points of the 96-dpi logical figure): text measures the same on every paint device
+  // (screen, PNG, PDF, SVG), so layout and look do not change between screen and files.
+  font.setPixelSize(std::max(1, qRound(pointSize * kLogicalDpi / 72.0)));
   font.setBold(bold);
   font.setStyleHint(QFont::SansSerif);
   return font;

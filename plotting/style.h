@@ -14,6 +14,10 @@ class QCPAxis;
 
 namespace dm::plotting {
 
+// Figures are laid out in logical pixels of 1/96 in (an 8 × 5 in figure is 768 × 480); font sizes
+// are points of that logical figure.
+inline constexpr double kLogicalDpi = 96.0;
+
 struct Style {
   QString fontFamily = QStringLiteral("DejaVu Sans");
   double tickPt = 13;        // tick labels
@@ -38,6 +42,7 @@ const std::vector<QColor>& okabeIto();
 // green, vermillion, reddish purple, sky blue, black, yellow (the low-contrast yellow last).
 QColor seriesColor(int index);
 
+// A font of `pointSize` points at kLogicalDpi, pixel-sized so every paint device measures it alike.
 QFont styleFont(const Style& style, double pointSize, bool bold = false);
 
 // Applies fonts, colours and background to the plot, its default axis rect's four axes and its legend.

@@ -6,6 +6,7 @@
 
 #include "app/cli/commands.h"
 #include "core/common/error.h"
+#include "core/io/atomic_file.h"
 #include "core/jobs/train_job.h"
 #include "core/store/run_store.h"
 
@@ -68,7 +69,7 @@ int run_runs(const RunsArgs& a) {
   if (a.action == "delete") {
     if (rec->status == "running") throw Error("run " + std::to_string(a.id) + " is running; stop it first");
     db.delete_run(a.id);
-    if (a.files && !rec->run_dir.empty()) std::filesystem::remove_all(rec->run_dir);
+    if (a.files && !rec->run_dir.empty()) dm::io::remove_tree(rec->run_dir);
     std::printf("deleted run %lld%s\n", static_cast<long long>(a.id), a.files ? " and its folder" : "");
     return 0;
   }

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +53,14 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+void remove_tree(const std::string& path) {
+  auto rm = [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (::nftw(path.c_str(), rm, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    throw FileError(path, std::string("cannot delete: ") + std::strerror(errno));
 }
 
 std::string read_file(const std::string& path) {

@@ -8,6 +8,9 @@
 namespace dm::io {
 
 void write_file_atomic(const std::string& path, std::string_view bytes);
+// Deletes a file or a folder tree (no error when absent). Use instead of std::filesystem::remove_all:
+// the PyPI LibTorch exports its own copy of that symbol, which crashes when called from our code.
+void remove_tree(const std::string& path);
 // Reads a whole file; throws FileError when it is missing or unreadable.
 std::string read_file(const std::string& path);
 

@@ -377,6 +377,14 @@ void TestCli::lens_commands() {
                   d.filePath("ws")});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("2 blocks") && bad.err.contains("3 blocks"), qPrintable(bad.err));
+  // Deleting the lens-train run with --files removes its folder (the lens).
+  int64_t train_run = 0;
+  for (const auto& r : runs)
+    if (r.kind == "lens-train") train_run = r.id;
+  QVERIFY(train_run > 0);
+  auto del = run({"runs", "--workspace", d.filePath("ws"), "delete", QString::number(train_run), "--files"});
+  QVERIFY2(del.code == 0, qPrintable(del.out + del.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("my_lenses/ckpt")));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

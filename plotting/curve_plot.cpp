@@ -1,0 +1,405 @@
+#include "plotting/curve_plot.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <QFile>
+#include <QSaveFile>
+#include <QTextStream>
+#include <qcustomplot.h>
+
+#include "plotting/csv.h"
+#include "plotting/errors.h"
+#include "plotting/figure.h"
+
+namespace dm::plotting {
+
+namespace {
+
+QCPLayer* bufferedLayer(QCustomPlot* plot, const QString& name, QCPLayer* below) {
+  if (!plot->layer(name)) plot->addLayer(name, below, QCustomPlot::limAbove);
+  QCPLayer* layer = plot->layer(name);
+  layer->setMode(QCPLayer::lmBuffered);
+  return layer;
+}
+
+QVector<QCPGraphData> graphData(const std::vector<double>& keys, const std::vector<double>& values, size_t from) {
+  QVector<QCPGraphData> out;
+  out.reserve(static_cast<qsizetype>(values.size() - from));
+  for (size_t i = from; i < values.size(); ++i) out.append(QCPGraphData(keys[i], values[i]));
+  return out;
+}
+
+bool sortedFrom(const std::vector<double>& v, size_t from) {
+  for (size_t i = std::max<size_t>(from, 1); i < v.size(); ++i)
+    if (v[i] < v[i - 1]) return false;
+  return true;
+}
+
+struct Flag {
+  bool& flag;
+  explicit Flag(bool& f) : flag(f) { flag = true; }
+  ~Flag() { flag = false; }
+};
+
+}  // namespace
+
+CurvePlot::CurvePlot(QCustomPlot* plot, const Style& style, QObject* parent)
+    : QObject(parent), plot_(plot), style_(style) {
+  resetPlot(plot);
+  applyStyle(plot, style);
+  rawLayer_ = bufferedLayer(plot, QStringLiteral("dmRawCurves"), plot->layer(QStringLiteral("main")));
+  smoothLayer_ = bufferedLayer(plot, QStringLiteral("dmSmoothCurves"), rawLayer_);
+  plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot->setNoAntialiasingOnDrag(true);
+  plot->legend->setVisible(true);
+  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  auto userMoved = [this](const QCPRange&) {
+    if (!settingRange_) autoRange_ = false;
+  };
+  connect(plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, userMoved);
+  connect(plot->yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, userMoved);
+  connect(plot, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) {
+    setAutoRange(true);
+    replot();
+  });
+  setupXAxis();
+  setupYAxis();
+}
+
+CurvePlot::~CurvePlot() {
+  if (!plot_) return;
+  for (Curve& c : curves_) {
+    plot_->removeGraph(c.raw);
+    plot_->removeGraph(c.smooth);
+  }
+}
+
+CurvePlot::Curve& CurvePlot::curveAt(int curve, const char* what) {
+  return const_cast<Curve&>(static_cast<const CurvePlot*>(this)->curveAt(curve, what));
+}
+
+const CurvePlot::Curve& CurvePlot::curveAt(int curve, const char* what) const {
+  if (curve < 0 || curve >= curveCount())
+    throw PlotError(QStringLiteral("%1: curve %2 does not exist (%3 curves)")
+                        .arg(QLatin1String(what))
+                        .arg(curve)
+                        .arg(curveCount()));
+  return curves_[static_cast<size_t>(curve)];
+}
+
+const std::vector<double>& CurvePlot::keysOf(const Curve& c) const {
+  return xAxis_ == XAxis::WallTime ? c.walls : c.steps;
+}
+
+int CurvePlot::addCurve(const QString& label) { return addCurve(label, seriesColor(curveCount())); }
+
+int CurvePlot::addCurve(const QString& label, const QColor& color) {
+  if (!plot_) throw PlotError(QStringLiteral("add curve: the plot no longer exists"));
+  Curve c;
+  c.label = label;
+  c.color = color;
+  c.smoother = IncrementalSmoother(weight_);
+  c.raw = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+  c.raw->setLayer(rawLayer_);
+  c.raw->removeFromLegend();
+  c.raw->setName(label + QStringLiteral(" (raw)"));
+  c.smooth = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+  c.smooth->setLayer(smoothLayer_);
+  c.smooth->setName(label);
+  for (QCPGraph* g : {c.raw, c.smooth}) {
+    g->setAdaptiveSampling(true);
+    g->setSelectable(QCP::stNone);
+    g->setLineStyle(QCPGraph::lsLine);
+  }
+  curves_.push_back(std::move(c));
+  applyCurveLook(curves_.back());
+  needFullReplot_ = true;
+  return curveCount() - 1;
+}
+
+void CurvePlot::removeAllCurves() {
+  if (plot_)
+    for (Curve& c : curves_) {
+      plot_->removeGraph(c.raw);
+      plot_->removeGraph(c.smooth);
+    }
+  curves_.clear();
+  needFullReplot_ = true;
+}
+
+void CurvePlot::applyCurveLook(Curve& c) {
+  QColor faint = c.color;
+  faint.setAlphaF(static_cast<float>(style_.rawCurveAlpha));
+  c.raw->setPen(QPen(faint, 1.0));
+  c.raw->setVisible(weight_ > 0.0);  // at weight 0 the smoothed curve is the raw curve
+  c.smooth->setPen(QPen(c.color, style_.lineWidth));
+}
+
+void CurvePlot::rebuildGraphs(Curve& c) {
+  const std::vector<double>& keys = keysOf(c);
+  const bool sorted = sortedFrom(keys, 0);
+  c.raw->data()->set(graphData(keys, c.y, 0), sorted);
+  c.smooth->data()->set(graphData(keys, c.smoothed, 0), sorted);
+}
+
+void CurvePlot::appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y) {
+  appendPoints(curve, steps, y, {});
+}
+
+void CurvePlot::appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y,
+                             const std::vector<double>& wallSeconds) {
+  Curve& c = curveAt(curve, "append points");
+  const QString where = QStringLiteral("append points to curve %1 (%2)").arg(curve).arg(c.label);
+  if (steps.size() != y.size())
+    throw PlotError(QStringLiteral("%1: %2 steps but %3 values").arg(where).arg(steps.size()).arg(y.size()));
+  const bool withWall = !wallSeconds.empty();
+  if (withWall && wallSeconds.size() != y.size())
+    throw PlotError(
+        QStringLiteral("%1: %2 wall times for %3 values").arg(where).arg(wallSeconds.size()).arg(y.size()));
+  if (y.empty()) return;
+  if (!c.y.empty() && withWall != c.hasWall)
+    throw PlotError(QStringLiteral("%1: the curve was started %2 wall times; give them with every append or never")
+                        .arg(where, c.hasWall ? QStringLiteral("with") : QStringLiteral("without")));
+  if (!withWall && xAxis_ == XAxis::WallTime)
+    throw PlotError(QStringLiteral("%1: the plot shows wall time but no wall times were given").arg(where));
+  double previous = c.steps.empty() ? -std::numeric_limits<double>::infinity() : c.steps.back();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!std::isfinite(steps[i]) || steps[i] < previous)
+      throw PlotError(QStringLiteral("%1: step %2 at position %3 comes after step %4; steps must be finite and "
+                                     "non-decreasing")
+                          .arg(where)
+                          .arg(steps[i])
+                          .arg(i)
+                          .arg(previous));
+    previous = steps[i];
+    if (withWall && !std::isfinite(wallSeconds[i]))
+      throw PlotError(QStringLiteral("%1: wall time %2 at position %3 is not finite").arg(where).arg(wallSeconds[i]).arg(i));
+  }
+  if (c.y.empty()) c.hasWall = withWall;
+
+  const size_t old = c.y.size();
+  c.steps.insert(c.steps.end(), steps.begin(), steps.end());
+  c.y.insert(c.y.end(), y.begin(), y.end());
+  if (withWall) {
+    if (c.walls.empty()) c.wallMin = c.wallMax = wallSeconds.front();
+    for (double w : wallSeconds) {
+      c.wallMin = std::min(c.wallMin, w);
+      c.wallMax = std::max(c.wallMax, w);
+    }
+    c.walls.insert(c.walls.end(), wallSeconds.begin(), wallSeconds.end());
+  }
+  for (double v : y) {
+    if (!std::isfinite(v)) continue;
+    if (!c.hasY) {
+      c.yMin = c.yMax = v;
+      c.hasY = true;
+    }
+    c.yMin = std::min(c.yMin, v);
+    c.yMax = std::max(c.yMax, v);
+    if (v > 0.0) {
+      c.yMinPositive = c.hasPositiveY ? std::min(c.yMinPositive, v) : v;
+      c.hasPositiveY = true;
+    }
+  }
+
+  const size_t from = c.smoother.update(c.y, c.smoothed);
+  const std::vector<double>& keys = keysOf(c);
+  const bool sorted = sortedFrom(keys, old == 0 ? 0 : old - 1);
+  c.raw->data()->add(graphData(keys, c.y, old), sorted);
+  if (from == old)
+    c.smooth->data()->add(graphData(keys, c.smoothed, old), sorted);
+  else  // the series stopped being constant: every smoothed value changed
+    c.smooth->data()->set(graphData(keys, c.smoothed, 0), sortedFrom(keys, 0));
+}
+
+void CurvePlot::setSmoothing(double weight) {
+  IncrementalSmoother fresh(weight);  // validates
+  weight_ = weight;
+  for (Curve& c : curves_) {
+    c.smoother = fresh;
+    c.smoothed.clear();
+    c.smoother.update(c.y, c.smoothed);
+    const std::vector<double>& keys = keysOf(c);
+    c.smooth->data()->set(graphData(keys, c.smoothed, 0), sortedFrom(keys, 0));
+    applyCurveLook(c);
+  }
+  needFullReplot_ = true;
+}
+
+void CurvePlot::setXAxis(XAxis axis) {
+  if (axis == XAxis::WallTime)
+    for (const Curve& c : curves_)
+      if (!c.y.empty() && !c.hasWall)
+        throw PlotError(QStringLiteral("wall-time axis: curve \"%1\" has no wall times (only steps)").arg(c.label));
+  xAxis_ = axis;
+  for (Curve& c : curves_) rebuildGraphs(c);
+  setupXAxis();
+  needFullReplot_ = true;
+}
+
+void CurvePlot::setLogX(bool on) {
+  logX_ = on;
+  setupXAxis();
+  needFullReplot_ = true;
+}
+
+void CurvePlot::setLogY(bool on) {
+  logY_ = on;
+  setupYAxis();
+  needFullReplot_ = true;
+}
+
+void CurvePlot::setYLabel(const QString& label) {
+  if (plot_) plot_->yAxis->setLabel(label);
+  needFullReplot_ = true;
+}
+
+void CurvePlot::setupXAxis() {
+  if (!plot_) return;
+  Flag guard(settingRange_);
+  QCPAxis* x = plot_->xAxis;
+  x->setScaleType(logX_ ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  if (logX_) {
+    x->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog));
+    x->setNumberFormat(QStringLiteral("eb"));
+    x->setNumberPrecision(0);
+  } else if (xAxis_ == XAxis::WallTime) {
+    QSharedPointer<QCPAxisTickerTime> ticker(new QCPAxisTickerTime);
+    ticker->setTimeFormat(QStringLiteral("%h:%m:%s"));
+    x->setTicker(ticker);
+  } else {
+    x->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    x->setNumberFormat(QStringLiteral("gb"));
+    x->setNumberPrecision(6);
+  }
+  if (xAxis_ == XAxis::Step)
+    x->setLabel(QStringLiteral("Step"));
+  else
+    x->setLabel(logX_ ? QStringLiteral("Wall time [s]") : QStringLiteral("Wall time [h:mm:ss]"));
+  if (autoRange_) rescale();
+}
+
+void CurvePlot::setupYAxis() {
+  if (!plot_) return;
+  Flag guard(settingRange_);
+  QCPAxis* y = plot_->yAxis;
+  y->setScaleType(logY_ ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  if (logY_) {
+    QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
+    ticker->setSubTickCount(8);
+    y->setTicker(ticker);
+    y->setNumberFormat(QStringLiteral("gb"));
+    y->setNumberPrecision(3);
+  } else {
+    y->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    y->setNumberFormat(QStringLiteral("gb"));
+    y->setNumberPrecision(6);
+  }
+  if (autoRange_) rescale();
+}
+
+void CurvePlot::setAutoRange(bool on) {
+  autoRange_ = on;
+  if (on) rescale();
+  needFullReplot_ = true;
+}
+
+void CurvePlot::rescale() {
+  if (!plot_) return;
+  Flag guard(settingRange_);
+  bool haveX = false, haveY = false;
+  double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+  for (const Curve& c : curves_) {
+    if (c.y.empty()) continue;
+    double a, b;
+    if (xAxis_ == XAxis::WallTime) {
+      a = c.wallMin;
+      b = c.wallMax;
+    } else {
+      a = c.steps.front();
+      b = c.steps.back();
+    }
+    if (logX_ && a <= 0.0) {  // log axis: the first positive key
+      const std::vector<double>& keys = keysOf(c);
+      a = std::numeric_limits<double>::infinity();
+      for (double k : keys)
+        if (k > 0.0) a = std::min(a, k);
+      if (!std::isfinite(a)) continue;
+    }
+    x0 = haveX ? std::min(x0, a) : a;
+    x1 = haveX ? std::max(x1, b) : b;
+    haveX = true;
+    const bool ok = logY_ ? c.hasPositiveY : c.hasY;
+    if (!ok) continue;
+    const double lo = logY_ ? c.yMinPositive : c.yMin;
+    y0 = haveY ? std::min(y0, lo) : lo;
+    y1 = haveY ? std::max(y1, c.yMax) : c.yMax;
+    haveY = true;
+  }
+  QCPAxis* x = plot_->xAxis;
+  QCPAxis* y = plot_->yAxis;
+  if (haveX) {
+    if (x1 <= x0) x1 = x0 + (logX_ ? x0 : 1.0);
+    x->setRange(x0, x1);
+  }
+  if (haveY) {
+    if (logY_) {
+      if (y1 <= y0) y1 = y0 * 10.0;
+      const double f = std::pow(y1 / y0, 0.04);
+      y->setRange(y0 / f, y1 * f);
+    } else {
+      if (y1 <= y0) {
+        y0 -= 0.5;
+        y1 += 0.5;
+      }
+      const double m = 0.04 * (y1 - y0);
+      y->setRange(y0 - m, y1 + m);
+    }
+  }
+}
+
+void CurvePlot::replot() {
+  if (!plot_) return;
+  if (autoRange_) {
+    const QCPRange oldX = plot_->xAxis->range(), oldY = plot_->yAxis->range();
+    rescale();
+    if (plot_->xAxis->range() != oldX || plot_->yAxis->range() != oldY) needFullReplot_ = true;
+  }
+  if (needFullReplot_) {
+    plot_->replot(QCustomPlot::rpImmediateRefresh);
+    needFullReplot_ = false;
+  } else {
+    // Only the curves changed: redraw their buffered layers (QCustomPlot falls back to a full replot
+    // when its paint buffers are not valid, e.g. after a resize).
+    rawLayer_->replot();
+    smoothLayer_->replot();
+  }
+}
+
+Series CurvePlot::rawSeries(int curve) const {
+  const Curve& c = curveAt(curve, "raw series");
+  return Series{keysOf(c), c.y, c.label};
+}
+
+Series CurvePlot::smoothedSeries(int curve) const {
+  const Curve& c = curveAt(curve, "smoothed series");
+  return Series{keysOf(c), c.smoothed, c.label};
+}
+
+QCPGraph* CurvePlot::rawGraph(int curve) const { return curveAt(curve, "raw graph").raw; }
+QCPGraph* CurvePlot::smoothedGraph(int curve) const { return curveAt(curve, "smoothed graph").smooth; }
+QString CurvePlot::curveLabel(int curve) const { return curveAt(curve, "curve label").label; }
+
+void CurvePlot::writeCsv(const QString& path) const {
+  CsvWriter out(path);
+  out.row({QStringLiteral("curve"), QStringLiteral("step"), QStringLiteral("wall_s"), QStringLiteral("y"),
+           QStringLiteral("y_smoothed")});
+  for (const Curve& c : curves_)
+    for (size_t i = 0; i < c.y.size(); ++i)
+      out.row({c.label, csvNumber(c.steps[i]), c.hasWall ? csvNumber(c.walls[i]) : QString(), csvNumber(c.y[i]),
+               csvNumber(c.smoothed[i])});
+  out.commit();
+}
+
+}  // namespace dm::plotting

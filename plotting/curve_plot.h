@@ -1,0 +1,114 @@
+// Live training curves (loss, bpc/ppl, learning rate, tokens/s) of many runs overlaid on one QCustomPlot:
+// points are appended as they arrive, smoothed like TensorBoard with the raw curve faint behind, against
+// step or wall time, linear or log axes, with zoom/pan. Handles 100k+ points per curve: appends touch
+// only the new points and QCustomPlot's adaptive sampling keeps a replot proportional to the pixels.
+#pragma once
+
+#include <vector>
+
+#include <QColor>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <qcustomplot.h>
+
+#include "plotting/data.h"
+#include "plotting/smoothing.h"
+#include "plotting/style.h"
+
+namespace dm::plotting {
+
+class CurvePlot : public QObject {
+  Q_OBJECT
+
+ public:
+  enum class XAxis { Step, WallTime };
+
+  // Takes over `plot` (resets it) for as long as this object lives; draw no other figure into it.
+  explicit CurvePlot(QCustomPlot* plot, const Style& style = paperStyle(), QObject* parent = nullptr);
+  ~CurvePlot() override;
+
+  QCustomPlot* plot() const { return plot_; }
+
+  // A new, empty curve; returns its index. Colours follow seriesColor(index) unless given.
+  int addCurve(const QString& label);
+  int addCurve(const QString& label, const QColor& color);
+  int curveCount() const { return static_cast<int>(curves_.size()); }
+  void removeAllCurves();
+
+  // Appends points to a curve. Steps must be non-decreasing and not before the curve's last step; wall
+  // times (seconds since the run started) are either given with every append of a curve or never.
+  // Throws PlotError on a bad curve index, mismatched lengths or out-of-order steps.
+  void appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y);
+  void appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y,
+                    const std::vector<double>& wallSeconds);
+
+  // TensorBoard smoothing weight in [0, 1] (0 = off); throws PlotError outside.
+  void setSmoothing(double weight);
+  double smoothing() const { return weight_; }
+
+  // Step or wall time on x. WallTime throws PlotError when a curve has points but no wall times.
+  void setXAxis(XAxis axis);
+  XAxis xAxis() const { return xAxis_; }
+  void setLogX(bool on);
+  void setLogY(bool on);
+  bool logX() const { return logX_; }
+  bool logY() const { return logY_; }
+  void setYLabel(const QString& label);
+
+  // With auto range on (the default), every replot fits the axes to the data; a mouse drag or wheel
+  // turns it off (the user is looking at something), a double click turns it back on.
+  void setAutoRange(bool on);
+  bool autoRange() const { return autoRange_; }
+
+  // Redraws. When the axes did not move (auto range off, nothing but new points), only the curves'
+  // own buffered layer is redrawn; otherwise the whole plot.
+  void replot();
+
+  // The numbers behind the figure, against the current x axis.
+  Series rawSeries(int curve) const;
+  Series smoothedSeries(int curve) const;
+  // "curve,step,wall_s,y,y_smoothed" rows for every point of every curve (wall_s empty when unknown).
+  void writeCsv(const QString& path) const;
+
+  QCPGraph* rawGraph(int curve) const;       // the faint raw curve (hidden when smoothing is 0)
+  QCPGraph* smoothedGraph(int curve) const;  // the curve in the legend
+  QString curveLabel(int curve) const;
+
+ private:
+  struct Curve {
+    QString label;
+    QColor color;
+    std::vector<double> steps, walls, y, smoothed;
+    bool hasWall = false;
+    double yMin = 0, yMax = 0, yMinPositive = 0;  // over the finite raw values
+    bool hasY = false, hasPositiveY = false;
+    double wallMin = 0, wallMax = 0;
+    IncrementalSmoother smoother;
+    QCPGraph* raw = nullptr;
+    QCPGraph* smooth = nullptr;
+  };
+
+  QPointer<QCustomPlot> plot_;
+  QCPLayer* rawLayer_ = nullptr;     // buffered layers of their own, so new points can be drawn
+  QCPLayer* smoothLayer_ = nullptr;  // without redrawing axes, grid and legend
+  Style style_;
+  std::vector<Curve> curves_;
+  double weight_ = 0.0;
+  XAxis xAxis_ = XAxis::Step;
+  bool logX_ = false, logY_ = false;
+  bool autoRange_ = true;
+  bool needFullReplot_ = true;
+  bool settingRange_ = false;  // our own range changes must not switch auto range off
+
+  Curve& curveAt(int curve, const char* what);
+  const Curve& curveAt(int curve, const char* what) const;
+  const std::vector<double>& keysOf(const Curve& c) const;
+  void rebuildGraphs(Curve& c);        // all points, after a change of x axis or smoothing
+  void applyCurveLook(Curve& c);       // pens for the current smoothing
+  void setupXAxis();
+  void setupYAxis();
+  void rescale();
+};
+
+}  // namespace dm::plotting
