@@ -96,8 +96,8 @@ int run_train_hf(int64_t layers, int64_t d, int64_t b, int64_t l, int repeats) {
   return time_train_step(cfg, b, l, repeats);
 }
 
-// BABILong-style generation: prefill a prompt of L tokens once, then `fresh` greedy recurrent steps.
-int run_generate(bool diff, int64_t l, int64_t fresh) {
+// The model of the generation and lens rows: 4 hf blocks, d_model 256, text8's 27 symbols.
+dm::model::ModelConfig generation_model(bool diff) {
   auto cfg = dm::model::ModelConfig::hf_370m(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
   cfg.vocab_size = 27;
   cfg.d_model = 256;
@@ -105,6 +105,12 @@ int run_generate(bool diff, int64_t l, int64_t fresh) {
   cfg.head_dim = 64;
   cfg.d_state = 64;
   cfg.chunk_size = 64;
+  return cfg;
+}
+
+// BABILong-style generation: prefill a prompt of L tokens once, then `fresh` greedy recurrent steps.
+int run_generate(bool diff, int64_t l, int64_t fresh) {
+  const auto cfg = generation_model(diff);
   dm::model::LanguageModel m(cfg);
   m->eval();
   auto prompt = torch::randint(0, 27, {l}, torch::kLong);
@@ -130,13 +136,7 @@ int run_generate(bool diff, int64_t l, int64_t fresh) {
 
 // Tuned lens on the generation benchmark's model: training tokens/s and BABILong-0k evaluation samples/s.
 int run_lens(bool diff) {
-  auto cfg = dm::model::ModelConfig::hf_370m(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
-  cfg.vocab_size = 27;
-  cfg.d_model = 256;
-  cfg.n_layers = 4;
-  cfg.head_dim = 64;
-  cfg.d_state = 64;
-  cfg.chunk_size = 64;
+  const auto cfg = generation_model(diff);
   dm::model::LanguageModel m(cfg);
   const auto dir = std::filesystem::temp_directory_path() / ("dm-bench-lens-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

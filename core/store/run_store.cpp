@@ -156,6 +156,17 @@ void RunStore::exec(const std::string& sql) const {
   }
 }
 
+void RunStore::in_transaction(const std::function<void()>& body) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    body();
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+}
+
 int RunStore::schema_version() const {
   Stmt s(db_, "PRAGMA user_version");
   s.step();
@@ -250,8 +261,7 @@ std::vector<EvalCell> RunStore::eval_cells(int64_t run) const {
 }
 
 void RunStore::add_eval_samples(int64_t run, const std::vector<EvalSample>& samples) {
-  exec("BEGIN IMMEDIATE");
-  try {
+  in_transaction([&] {
     Stmt s(db_, "INSERT OR REPLACE INTO eval_samples (run_id, task, length, idx, prompt_tokens, prompt_hash, question, "
                 "target, output, correct) VALUES (?,?,?,?,?,?,?,?,?,?)");
     for (const auto& e : samples) {
@@ -260,11 +270,7 @@ void RunStore::add_eval_samples(int64_t run, const std::vector<EvalSample>& samp
       s.step();
       s.reset();
     }
-    exec("COMMIT");
-  } catch (...) {
-    exec("ROLLBACK");
-    throw;
-  }
+  });
 }
 
 std::vector<EvalSample> RunStore::eval_samples(int64_t run, const std::string& task, const std::string& length) const {
@@ -277,19 +283,14 @@ std::vector<EvalSample> RunStore::eval_samples(int64_t run, const std::string& t
 }
 
 void RunStore::put_lens_points(int64_t run, const std::vector<LensPoint>& points) {
-  exec("BEGIN IMMEDIATE");
-  try {
+  in_transaction([&] {
     Stmt s(db_, "INSERT OR REPLACE INTO lens_points (run_id, layer, task, metric, value) VALUES (?,?,?,?,?)");
     for (const auto& p : points) {
       s.bind(1, run).bind(2, p.layer).bind(3, p.task).bind(4, p.metric).bind(5, p.value);
       s.step();
       s.reset();
     }
-    exec("COMMIT");
-  } catch (...) {
-    exec("ROLLBACK");
-    throw;
-  }
+  });
 }
 
 std::vector<LensPoint> RunStore::lens_points(int64_t run) const {
@@ -321,19 +322,14 @@ void RunStore::add_metric(int64_t run, const MetricRow& m) {
 
 void RunStore::flush() {
   if (pending_.empty()) return;
-  exec("BEGIN IMMEDIATE");
-  try {
+  in_transaction([&] {
     Stmt s(db_, "INSERT OR REPLACE INTO metrics (run_id, step, epoch, name, value, wall_time) VALUES (?,?,?,?,?,?)");
     for (const auto& [run, m] : pending_) {
       s.bind(1, run).bind(2, m.step).bind(3, m.epoch).bind(4, m.name).bind(5, m.value).bind(6, m.wall_time);
       s.step();
       s.reset();
     }
-    exec("COMMIT");
-  } catch (...) {
-    exec("ROLLBACK");
-    throw;
-  }
+  });
   pending_.clear();
 }
 

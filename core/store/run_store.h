@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,7 @@ class RunStore {
 
  private:
   void exec(const std::string& sql) const;
+  void in_transaction(const std::function<void()>& body);  // BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw
   void migrate();
 
   sqlite3* db_ = nullptr;

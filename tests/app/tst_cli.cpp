@@ -18,6 +18,7 @@
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
 #include "core/store/run_store.h"
+#include "tests/core/test_util.h"
 
 #ifndef DM_CLI_PATH
 #error "DM_CLI_PATH must name the diffmamba executable"
@@ -181,12 +182,7 @@ void TestCli::kill_9_then_resume() {
 }
 
 void TestCli::convert_hf_directory() {
-  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
-  cfg.vocab_size = 30;
-  cfg.d_model = 32;
-  cfg.n_layers = 4;
-  cfg.head_dim = 16;
-  cfg.d_state = 8;
+  auto cfg = dm::test::tiny_hf(dm::model::Family::mamba2, 4, 30);
   dm::model::LanguageModel m(cfg);
   QTemporaryDir d;
   dm::io::save_hf_directory(m, d.filePath("mamba2").toStdString());
@@ -226,12 +222,7 @@ void TestCli::text_logits_and_tokenize() {
   QCOMPARE(back.out, QString("Hello world! This is a test.\n"));
 
   // --text gives the same logits as --ids with the tokenizer's ids.
-  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
-  cfg.vocab_size = 4032;
-  cfg.d_model = 32;
-  cfg.n_layers = 2;
-  cfg.head_dim = 16;
-  cfg.d_state = 8;
+  auto cfg = dm::test::tiny_hf(dm::model::Family::mamba2, 2, 4032);
   dm::model::LanguageModel m(cfg);
   QTemporaryDir d;
   dm::io::save_hf_directory(m, d.filePath("ckpt").toStdString());
@@ -274,12 +265,7 @@ void TestCli::babilong_pipeline() {
   }
   QCOMPARE(lines, 3);
   // A tiny character-level model: evaluate, then score the seed-format files it wrote.
-  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::diffmamba2);
-  cfg.vocab_size = 27;
-  cfg.d_model = 32;
-  cfg.n_layers = 2;
-  cfg.head_dim = 16;
-  cfg.d_state = 8;
+  auto cfg = dm::test::tiny_hf(dm::model::Family::diffmamba2, 2, 27);
   dm::model::LanguageModel m(cfg);
   dm::io::save_model(m, d.filePath("tiny.safetensors").toStdString());
   auto e = run({"eval-babilong", "--ckpt_path", d.filePath("tiny.safetensors"), "--workspace", d.filePath("ws"), "--tasks",
@@ -343,12 +329,7 @@ void TestCli::babilong_pipeline() {
 
 void TestCli::lens_commands() {
   QTemporaryDir d;
-  auto cfg = dm::model::ModelConfig::hf_370m(dm::model::Family::mamba2);
-  cfg.vocab_size = 27;
-  cfg.d_model = 32;
-  cfg.n_layers = 2;
-  cfg.head_dim = 16;
-  cfg.d_state = 8;
+  auto cfg = dm::test::tiny_hf(dm::model::Family::mamba2, 2, 27);
   dm::model::LanguageModel m(cfg);
   dm::io::save_hf_directory(m, d.filePath("ckpt").toStdString());
   // The seed's spelling: --model.name … --per_gpu_batch_size=1 --ssm --output …

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/common/error.h"
+#include "core/model/config.h"
 
 namespace dm::test {
 
@@ -31,6 +32,18 @@ QString error_of(F&& f) {
     return QString::fromStdString(e.what());
   }
   return {};
+}
+
+// A tiny hf-backbone model config (vocab 27 = text8 characters unless given): fast enough for any test.
+inline dm::model::ModelConfig tiny_hf(dm::model::Family family, int64_t n_layers = 2, int64_t vocab = 27,
+                                      int64_t d_model = 32) {
+  auto c = dm::model::ModelConfig::hf_370m(family);
+  c.vocab_size = vocab;
+  c.d_model = d_model;
+  c.n_layers = n_layers;
+  c.head_dim = 16;
+  c.d_state = 8;
+  return c;
 }
 
 }  // namespace dm::test
