@@ -78,8 +78,7 @@ QColor ratioCellColor(double model, double baseline) {
 
 QColor annotationTextColor(const QColor& cell) {
   auto linear = [](double c) { return c <= 0.03928 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4); };
-  const double lum =
-      0.2126 * linear(cell.redF()) + 0.7152 * linear(cell.greenF()) + 0.0722 * linear(cell.blueF());
+  const double lum = 0.2126 * linear(cell.redF()) + 0.7152 * linear(cell.greenF()) + 0.0722 * linear(cell.blueF());
   return lum > 0.408 ? QColor(38, 38, 38) : QColor(Qt::white);
 }
 

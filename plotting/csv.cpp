@@ -142,16 +142,13 @@ Matrix readMatrixCsv(const QString& path) {
                           .arg(expected));
     m.rowLabels << fields[0];
     for (int c = 0; c < cols; ++c)
-      m.values.push_back(parseCsvNumber(fields[1 + c], QStringLiteral("CSV file \"%1\", line %2, column %3")
-                                                           .arg(path)
-                                                           .arg(r + 2)
-                                                           .arg(c + 2)));
+      m.values.push_back(parseCsvNumber(
+          fields[1 + c], QStringLiteral("CSV file \"%1\", line %2, column %3").arg(path).arg(r + 2).arg(c + 2)));
     if (withSd)
       for (int c = 0; c < cols; ++c)
-        m.stddev.push_back(parseCsvNumber(fields[1 + cols + c], QStringLiteral("CSV file \"%1\", line %2, column %3")
-                                                                    .arg(path)
-                                                                    .arg(r + 2)
-                                                                    .arg(cols + c + 2)));
+        m.stddev.push_back(parseCsvNumber(
+            fields[1 + cols + c],
+            QStringLiteral("CSV file \"%1\", line %2, column %3").arg(path).arg(r + 2).arg(cols + c + 2)));
   }
   return m;
 }
@@ -178,8 +175,8 @@ void writeCompareCsv(const Matrix& model, const Matrix& baseline, const QString&
     for (int c = 0; c < model.cols; ++c) {
       const double m = model.at(r, c), b = baseline.at(r, c);
       const QString outcome = m > b ? QStringLiteral("win") : m < b ? QStringLiteral("lose") : QStringLiteral("tie");
-      QStringList fields{labels.rowLabel(r), labels.colLabel(c), csvNumber(m), csvNumber(b),
-                         csvNumber(ratioValue(m, b)), outcome};
+      QStringList fields{labels.rowLabel(r), labels.colLabel(c),          csvNumber(m),
+                         csvNumber(b),       csvNumber(ratioValue(m, b)), outcome};
       if (withSd)
         fields << (model.hasStddev() ? csvNumber(model.sdAt(r, c)) : QString())
                << (baseline.hasStddev() ? csvNumber(baseline.sdAt(r, c)) : QString());

@@ -50,7 +50,8 @@ Matrix readMatrixCsv(const QString& path);
 // is win / lose / tie for the model; ratio as the ratio heatmap shows it.
 void writeCompareCsv(const Matrix& model, const Matrix& baseline, const QString& path,
                      const QString& modelName = QStringLiteral("Diff-Mamba"),
-                     const QString& baselineName = QStringLiteral("Mamba"), const QString& rowTitle = QStringLiteral("task"),
+                     const QString& baselineName = QStringLiteral("Mamba"),
+                     const QString& rowTitle = QStringLiteral("task"),
                      const QString& colTitle = QStringLiteral("length"));
 
 // "series,x,y", one line per point.

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
-#include <QFile>
-#include <QSaveFile>
-#include <QTextStream>
 #include <qcustomplot.h>
 
 #include "plotting/csv.h"
+#include "plotting/curve_graph.h"
 #include "plotting/errors.h"
 #include "plotting/figure.h"
 
@@ -23,19 +22,6 @@ QCPLayer* bufferedLayer(QCustomPlot* plot, const QString& name, QCPLayer* below)
   return layer;
 }
 
-QVector<QCPGraphData> graphData(const std::vector<double>& keys, const std::vector<double>& values, size_t from) {
-  QVector<QCPGraphData> out;
-  out.reserve(static_cast<qsizetype>(values.size() - from));
-  for (size_t i = from; i < values.size(); ++i) out.append(QCPGraphData(keys[i], values[i]));
-  return out;
-}
-
-bool sortedFrom(const std::vector<double>& v, size_t from) {
-  for (size_t i = std::max<size_t>(from, 1); i < v.size(); ++i)
-    if (v[i] < v[i - 1]) return false;
-  return true;
-}
-
 struct Flag {
   bool& flag;
   explicit Flag(bool& f) : flag(f) { flag = true; }
@@ -48,8 +34,7 @@ CurvePlot::CurvePlot(QCustomPlot* plot, const Style& style, QObject* parent)
     : QObject(parent), plot_(plot), style_(style) {
   resetPlot(plot);
   applyStyle(plot, style);
-  rawLayer_ = bufferedLayer(plot, QStringLiteral("dmRawCurves"), plot->layer(QStringLiteral("main")));
-  smoothLayer_ = bufferedLayer(plot, QStringLiteral("dmSmoothCurves"), rawLayer_);
+  layer_ = bufferedLayer(plot, QStringLiteral("dmCurves"), plot->layer(QStringLiteral("main")));
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->setNoAntialiasingOnDrag(true);
   plot->legend->setVisible(true);
@@ -67,13 +52,7 @@ CurvePlot::CurvePlot(QCustomPlot* plot, const Style& style, QObject* parent)
   setupYAxis();
 }
 
-CurvePlot::~CurvePlot() {
-  if (!plot_) return;
-  for (Curve& c : curves_) {
-    plot_->removeGraph(c.raw);
-    plot_->removeGraph(c.smooth);
-  }
-}
+CurvePlot::~CurvePlot() { removeAllCurves(); }
 
 CurvePlot::Curve& CurvePlot::curveAt(int curve, const char* what) {
   return const_cast<Curve&>(static_cast<const CurvePlot*>(this)->curveAt(curve, what));
@@ -85,62 +64,65 @@ const CurvePlot::Curve& CurvePlot::curveAt(int curve, const char* what) const {
                         .arg(QLatin1String(what))
                         .arg(curve)
                         .arg(curveCount()));
-  return curves_[static_cast<size_t>(curve)];
+  return *curves_[static_cast<size_t>(curve)];
 }
 
 const std::vector<double>& CurvePlot::keysOf(const Curve& c) const {
   return xAxis_ == XAxis::WallTime ? c.walls : c.steps;
 }
 
+void CurvePlot::connectSources(Curve& c) {
+  c.raw->setSource(&keysOf(c), &c.y);
+  c.smooth->setSource(&keysOf(c), &c.smoothed);
+}
+
 int CurvePlot::addCurve(const QString& label) { return addCurve(label, seriesColor(curveCount())); }
 
 int CurvePlot::addCurve(const QString& label, const QColor& color) {
   if (!plot_) throw PlotError(QStringLiteral("add curve: the plot no longer exists"));
-  Curve c;
-  c.label = label;
-  c.color = color;
-  c.smoother = IncrementalSmoother(weight_);
-  c.raw = plot_->addGraph(plot_->xAxis, plot_->yAxis);
-  c.raw->setLayer(rawLayer_);
-  c.raw->removeFromLegend();
-  c.raw->setName(label + QStringLiteral(" (raw)"));
-  c.smooth = plot_->addGraph(plot_->xAxis, plot_->yAxis);
-  c.smooth->setLayer(smoothLayer_);
-  c.smooth->setName(label);
-  for (QCPGraph* g : {c.raw, c.smooth}) {
-    g->setAdaptiveSampling(true);
-    g->setSelectable(QCP::stNone);
-    g->setLineStyle(QCPGraph::lsLine);
+  auto c = std::make_unique<Curve>();
+  c->label = label;
+  c->color = color;
+  c->smoother = IncrementalSmoother(weight_);
+  c->raw = new CurveGraph(plot_->xAxis, plot_->yAxis, CurveGraph::Kind::Raw);
+  c->raw->setLayer(layer_);
+  c->raw->removeFromLegend();
+  c->raw->setName(label + QStringLiteral(" (raw)"));
+  // Raw curves below every smoothed one: move the existing smoothed curves above the new raw one.
+  for (auto& other : curves_) {
+    other->smooth->setLayer(plot_->layer(QStringLiteral("main")));
+    other->smooth->setLayer(layer_);
   }
+  c->smooth = new CurveGraph(plot_->xAxis, plot_->yAxis, CurveGraph::Kind::Smoothed);
+  c->smooth->setLayer(layer_);
+  c->smooth->setName(label);
+  connectSources(*c);
+  applyCurveLook(*c);
   curves_.push_back(std::move(c));
-  applyCurveLook(curves_.back());
   needFullReplot_ = true;
   return curveCount() - 1;
 }
 
 void CurvePlot::removeAllCurves() {
   if (plot_)
-    for (Curve& c : curves_) {
-      plot_->removeGraph(c.raw);
-      plot_->removeGraph(c.smooth);
+    for (auto& c : curves_) {
+      plot_->removeGraph(c->raw);
+      plot_->removeGraph(c->smooth);
     }
   curves_.clear();
   needFullReplot_ = true;
 }
 
 void CurvePlot::applyCurveLook(Curve& c) {
-  QColor faint = c.color;
-  faint.setAlphaF(static_cast<float>(style_.rawCurveAlpha));
+  // The raw curve: the series colour at rawCurveAlpha over the background, pre-blended (opaque), so
+  // its segments do not darken where they meet.
+  const double a = style_.rawCurveAlpha;
+  auto mix = [a](int fg, int bg) { return static_cast<int>(std::lround(a * fg + (1.0 - a) * bg)); };
+  const QColor faint(mix(c.color.red(), style_.background.red()), mix(c.color.green(), style_.background.green()),
+                     mix(c.color.blue(), style_.background.blue()));
   c.raw->setPen(QPen(faint, 1.0));
   c.raw->setVisible(weight_ > 0.0);  // at weight 0 the smoothed curve is the raw curve
   c.smooth->setPen(QPen(c.color, style_.lineWidth));
-}
-
-void CurvePlot::rebuildGraphs(Curve& c) {
-  const std::vector<double>& keys = keysOf(c);
-  const bool sorted = sortedFrom(keys, 0);
-  c.raw->data()->set(graphData(keys, c.y, 0), sorted);
-  c.smooth->data()->set(graphData(keys, c.smoothed, 0), sorted);
 }
 
 void CurvePlot::appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y) {
@@ -155,40 +137,33 @@ void CurvePlot::appendPoints(int curve, const std::vector<double>& steps, const 
     throw PlotError(QStringLiteral("%1: %2 steps but %3 values").arg(where).arg(steps.size()).arg(y.size()));
   const bool withWall = !wallSeconds.empty();
   if (withWall && wallSeconds.size() != y.size())
-    throw PlotError(
-        QStringLiteral("%1: %2 wall times for %3 values").arg(where).arg(wallSeconds.size()).arg(y.size()));
+    throw PlotError(QStringLiteral("%1: %2 wall times for %3 values").arg(where).arg(wallSeconds.size()).arg(y.size()));
   if (y.empty()) return;
   if (!c.y.empty() && withWall != c.hasWall)
     throw PlotError(QStringLiteral("%1: the curve was started %2 wall times; give them with every append or never")
                         .arg(where, c.hasWall ? QStringLiteral("with") : QStringLiteral("without")));
   if (!withWall && xAxis_ == XAxis::WallTime)
     throw PlotError(QStringLiteral("%1: the plot shows wall time but no wall times were given").arg(where));
-  double previous = c.steps.empty() ? -std::numeric_limits<double>::infinity() : c.steps.back();
-  for (size_t i = 0; i < steps.size(); ++i) {
-    if (!std::isfinite(steps[i]) || steps[i] < previous)
-      throw PlotError(QStringLiteral("%1: step %2 at position %3 comes after step %4; steps must be finite and "
-                                     "non-decreasing")
-                          .arg(where)
-                          .arg(steps[i])
-                          .arg(i)
-                          .arg(previous));
-    previous = steps[i];
-    if (withWall && !std::isfinite(wallSeconds[i]))
-      throw PlotError(QStringLiteral("%1: wall time %2 at position %3 is not finite").arg(where).arg(wallSeconds[i]).arg(i));
-  }
+  auto checkOrder = [&](const std::vector<double>& v, const std::vector<double>& existing, const char* name) {
+    double previous = existing.empty() ? -std::numeric_limits<double>::infinity() : existing.back();
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!std::isfinite(v[i]) || v[i] < previous)
+        throw PlotError(QStringLiteral("%1: %2 %3 at position %4 comes after %5; %2s must be finite and "
+                                       "non-decreasing")
+                            .arg(where, QLatin1String(name))
+                            .arg(v[i])
+                            .arg(i)
+                            .arg(previous));
+      previous = v[i];
+    }
+  };
+  checkOrder(steps, c.steps, "step");
+  if (withWall) checkOrder(wallSeconds, c.walls, "wall time");
   if (c.y.empty()) c.hasWall = withWall;
 
-  const size_t old = c.y.size();
   c.steps.insert(c.steps.end(), steps.begin(), steps.end());
   c.y.insert(c.y.end(), y.begin(), y.end());
-  if (withWall) {
-    if (c.walls.empty()) c.wallMin = c.wallMax = wallSeconds.front();
-    for (double w : wallSeconds) {
-      c.wallMin = std::min(c.wallMin, w);
-      c.wallMax = std::max(c.wallMax, w);
-    }
-    c.walls.insert(c.walls.end(), wallSeconds.begin(), wallSeconds.end());
-  }
+  if (withWall) c.walls.insert(c.walls.end(), wallSeconds.begin(), wallSeconds.end());
   for (double v : y) {
     if (!std::isfinite(v)) continue;
     if (!c.hasY) {
@@ -202,38 +177,28 @@ void CurvePlot::appendPoints(int curve, const std::vector<double>& steps, const 
       c.hasPositiveY = true;
     }
   }
-
-  const size_t from = c.smoother.update(c.y, c.smoothed);
-  const std::vector<double>& keys = keysOf(c);
-  const bool sorted = sortedFrom(keys, old == 0 ? 0 : old - 1);
-  c.raw->data()->add(graphData(keys, c.y, old), sorted);
-  if (from == old)
-    c.smooth->data()->add(graphData(keys, c.smoothed, old), sorted);
-  else  // the series stopped being constant: every smoothed value changed
-    c.smooth->data()->set(graphData(keys, c.smoothed, 0), sortedFrom(keys, 0));
+  c.smoother.update(c.y, c.smoothed);  // O(new points), or all once a constant start ends
 }
 
 void CurvePlot::setSmoothing(double weight) {
   IncrementalSmoother fresh(weight);  // validates
   weight_ = weight;
-  for (Curve& c : curves_) {
-    c.smoother = fresh;
-    c.smoothed.clear();
-    c.smoother.update(c.y, c.smoothed);
-    const std::vector<double>& keys = keysOf(c);
-    c.smooth->data()->set(graphData(keys, c.smoothed, 0), sortedFrom(keys, 0));
-    applyCurveLook(c);
+  for (auto& c : curves_) {
+    c->smoother = fresh;
+    c->smoothed.clear();
+    c->smoother.update(c->y, c->smoothed);
+    applyCurveLook(*c);
   }
   needFullReplot_ = true;
 }
 
 void CurvePlot::setXAxis(XAxis axis) {
   if (axis == XAxis::WallTime)
-    for (const Curve& c : curves_)
-      if (!c.y.empty() && !c.hasWall)
-        throw PlotError(QStringLiteral("wall-time axis: curve \"%1\" has no wall times (only steps)").arg(c.label));
+    for (const auto& c : curves_)
+      if (!c->y.empty() && !c->hasWall)
+        throw PlotError(QStringLiteral("wall-time axis: curve \"%1\" has no wall times (only steps)").arg(c->label));
   xAxis_ = axis;
-  for (Curve& c : curves_) rebuildGraphs(c);
+  for (auto& c : curves_) connectSources(*c);
   setupXAxis();
   needFullReplot_ = true;
 }
@@ -310,28 +275,21 @@ void CurvePlot::rescale() {
   Flag guard(settingRange_);
   bool haveX = false, haveY = false;
   double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
-  for (const Curve& c : curves_) {
+  for (const auto& cp : curves_) {
+    const Curve& c = *cp;
     if (c.y.empty()) continue;
-    double a, b;
-    if (xAxis_ == XAxis::WallTime) {
-      a = c.wallMin;
-      b = c.wallMax;
-    } else {
-      a = c.steps.front();
-      b = c.steps.back();
-    }
-    if (logX_ && a <= 0.0) {  // log axis: the first positive key
-      const std::vector<double>& keys = keysOf(c);
-      a = std::numeric_limits<double>::infinity();
-      for (double k : keys)
-        if (k > 0.0) a = std::min(a, k);
-      if (!std::isfinite(a)) continue;
+    const std::vector<double>& keys = keysOf(c);
+    double a = keys.front();
+    const double b = keys.back();
+    if (logX_ && a <= 0.0) {  // log axis: the first positive key (keys are sorted)
+      const auto it = std::upper_bound(keys.begin(), keys.end(), 0.0);
+      if (it == keys.end()) continue;
+      a = *it;
     }
     x0 = haveX ? std::min(x0, a) : a;
     x1 = haveX ? std::max(x1, b) : b;
     haveX = true;
-    const bool ok = logY_ ? c.hasPositiveY : c.hasY;
-    if (!ok) continue;
+    if (!(logY_ ? c.hasPositiveY : c.hasY)) continue;
     const double lo = logY_ ? c.yMinPositive : c.yMin;
     y0 = haveY ? std::min(y0, lo) : lo;
     y1 = haveY ? std::max(y1, c.yMax) : c.yMax;
@@ -370,10 +328,9 @@ void CurvePlot::replot() {
     plot_->replot(QCustomPlot::rpImmediateRefresh);
     needFullReplot_ = false;
   } else {
-    // Only the curves changed: redraw their buffered layers (QCustomPlot falls back to a full replot
+    // Only the curves changed: redraw their buffered layer (QCustomPlot falls back to a full replot
     // when its paint buffers are not valid, e.g. after a resize).
-    rawLayer_->replot();
-    smoothLayer_->replot();
+    layer_->replot();
   }
 }
 
@@ -387,18 +344,21 @@ Series CurvePlot::smoothedSeries(int curve) const {
   return Series{keysOf(c), c.smoothed, c.label};
 }
 
-QCPGraph* CurvePlot::rawGraph(int curve) const { return curveAt(curve, "raw graph").raw; }
-QCPGraph* CurvePlot::smoothedGraph(int curve) const { return curveAt(curve, "smoothed graph").smooth; }
+int CurvePlot::pointCount(int curve) const { return static_cast<int>(curveAt(curve, "point count").y.size()); }
+CurveGraph* CurvePlot::rawGraph(int curve) const { return curveAt(curve, "raw graph").raw; }
+CurveGraph* CurvePlot::smoothedGraph(int curve) const { return curveAt(curve, "smoothed graph").smooth; }
 QString CurvePlot::curveLabel(int curve) const { return curveAt(curve, "curve label").label; }
 
 void CurvePlot::writeCsv(const QString& path) const {
   CsvWriter out(path);
   out.row({QStringLiteral("curve"), QStringLiteral("step"), QStringLiteral("wall_s"), QStringLiteral("y"),
            QStringLiteral("y_smoothed")});
-  for (const Curve& c : curves_)
+  for (const auto& cp : curves_) {
+    const Curve& c = *cp;
     for (size_t i = 0; i < c.y.size(); ++i)
       out.row({c.label, csvNumber(c.steps[i]), c.hasWall ? csvNumber(c.walls[i]) : QString(), csvNumber(c.y[i]),
                csvNumber(c.smoothed[i])});
+  }
   out.commit();
 }
 

@@ -1,9 +1,10 @@
 // Live training curves (loss, bpc/ppl, learning rate, tokens/s) of many runs overlaid on one QCustomPlot:
 // points are appended as they arrive, smoothed like TensorBoard with the raw curve faint behind, against
 // step or wall time, linear or log axes, with zoom/pan. Handles 100k+ points per curve: appends touch
-// only the new points and QCustomPlot's adaptive sampling keeps a replot proportional to the pixels.
+// only the new points, and each graph (CurveGraph) samples its curve to the pixel grid in one pass.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include <QColor>
@@ -17,6 +18,8 @@
 #include "plotting/style.h"
 
 namespace dm::plotting {
+
+class CurveGraph;
 
 class CurvePlot : public QObject {
   Q_OBJECT
@@ -37,7 +40,8 @@ class CurvePlot : public QObject {
   void removeAllCurves();
 
   // Appends points to a curve. Steps must be non-decreasing and not before the curve's last step; wall
-  // times (seconds since the run started) are either given with every append of a curve or never.
+  // times (seconds since the run started, non-decreasing too) are given with every append of a curve
+  // or never. Nothing is copied into QCustomPlot: the graphs draw the curve's own vectors.
   // Throws PlotError on a bad curve index, mismatched lengths or out-of-order steps.
   void appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y);
   void appendPoints(int curve, const std::vector<double>& steps, const std::vector<double>& y,
@@ -71,9 +75,10 @@ class CurvePlot : public QObject {
   // "curve,step,wall_s,y,y_smoothed" rows for every point of every curve (wall_s empty when unknown).
   void writeCsv(const QString& path) const;
 
-  QCPGraph* rawGraph(int curve) const;       // the faint raw curve (hidden when smoothing is 0)
-  QCPGraph* smoothedGraph(int curve) const;  // the curve in the legend
+  int pointCount(int curve) const;
   QString curveLabel(int curve) const;
+  CurveGraph* rawGraph(int curve) const;       // the faint raw curve (hidden when smoothing is 0)
+  CurveGraph* smoothedGraph(int curve) const;  // the curve in the legend
 
  private:
   struct Curve {
@@ -83,17 +88,17 @@ class CurvePlot : public QObject {
     bool hasWall = false;
     double yMin = 0, yMax = 0, yMinPositive = 0;  // over the finite raw values
     bool hasY = false, hasPositiveY = false;
-    double wallMin = 0, wallMax = 0;
     IncrementalSmoother smoother;
-    QCPGraph* raw = nullptr;
-    QCPGraph* smooth = nullptr;
+    CurveGraph* raw = nullptr;
+    CurveGraph* smooth = nullptr;
   };
 
   QPointer<QCustomPlot> plot_;
-  QCPLayer* rawLayer_ = nullptr;     // buffered layers of their own, so new points can be drawn
-  QCPLayer* smoothLayer_ = nullptr;  // without redrawing axes, grid and legend
+  // A buffered layer of their own (raw curves first, smoothed on top), so new points can be drawn
+  // without redrawing axes, grid and legend.
+  QCPLayer* layer_ = nullptr;
   Style style_;
-  std::vector<Curve> curves_;
+  std::vector<std::unique_ptr<Curve>> curves_;  // heap-held: the graphs point at their vectors
   double weight_ = 0.0;
   XAxis xAxis_ = XAxis::Step;
   bool logX_ = false, logY_ = false;
@@ -104,8 +109,8 @@ class CurvePlot : public QObject {
   Curve& curveAt(int curve, const char* what);
   const Curve& curveAt(int curve, const char* what) const;
   const std::vector<double>& keysOf(const Curve& c) const;
-  void rebuildGraphs(Curve& c);        // all points, after a change of x axis or smoothing
-  void applyCurveLook(Curve& c);       // pens for the current smoothing
+  void connectSources(Curve& c);  // points the graphs at the vectors of the current x axis
+  void applyCurveLook(Curve& c);  // pens for the current smoothing
   void setupXAxis();
   void setupYAxis();
   void rescale();

@@ -70,10 +70,10 @@ Matrix meanOverSeeds(const std::vector<Matrix>& seeds) {
                           .arg(s)
                           .arg(shapeText(m.rows, m.cols), shapeText(first.rows, first.cols)));
     if (m.rowLabels != first.rowLabels || m.colLabels != first.colLabels)
-      throw PlotError(QStringLiteral("mean over seeds: matrix %1 has labels (%2 | %3) but matrix 0 has (%4 | %5)")
-                          .arg(s)
-                          .arg(m.rowLabels.join(','), m.colLabels.join(','), first.rowLabels.join(','),
-                               first.colLabels.join(',')));
+      throw PlotError(
+          QStringLiteral("mean over seeds: matrix %1 has labels (%2 | %3) but matrix 0 has (%4 | %5)")
+              .arg(s)
+              .arg(m.rowLabels.join(','), m.colLabels.join(','), first.rowLabels.join(','), first.colLabels.join(',')));
   }
   Matrix out;
   out.rows = first.rows;
@@ -119,11 +119,11 @@ LensLayers LensLayers::select(std::optional<int> start, std::optional<int> end) 
   const int lo = start.value_or(layers.front());
   const int hi = end.value_or(layers.back());
   const QString present = QStringLiteral("%1–%2").arg(layers.front()).arg(layers.back());
-  if (lo > hi)
-    throw PlotError(QStringLiteral("lens layers: start layer %1 is after end layer %2").arg(lo).arg(hi));
+  if (lo > hi) throw PlotError(QStringLiteral("lens layers: start layer %1 is after end layer %2").arg(lo).arg(hi));
   auto has = [&](int layer) { return std::find(layers.begin(), layers.end(), layer) != layers.end(); };
   if (start && !has(*start))
-    throw PlotError(QStringLiteral("lens layers: start layer %1 is not in the data (layers %2)").arg(*start).arg(present));
+    throw PlotError(
+        QStringLiteral("lens layers: start layer %1 is not in the data (layers %2)").arg(*start).arg(present));
   if (end && !has(*end))
     throw PlotError(QStringLiteral("lens layers: end layer %1 is not in the data (layers %2)").arg(*end).arg(present));
   LensLayers out;

@@ -14,8 +14,8 @@ namespace dm::plotting {
 // rows × cols values in row-major order (rows = tasks, cols = context lengths for BABILong).
 struct Matrix {
   int rows = 0, cols = 0;
-  std::vector<double> values;  // row-major, rows * cols
-  std::vector<double> stddev;  // empty, or rows * cols per-cell standard deviation (multi-seed means)
+  std::vector<double> values;        // row-major, rows * cols
+  std::vector<double> stddev;        // empty, or rows * cols per-cell standard deviation (multi-seed means)
   QStringList rowLabels, colLabels;  // empty (numbered 1…n) or exactly rows / cols entries
 
   double at(int r, int c) const;    // throws PlotError outside the matrix

@@ -26,7 +26,8 @@ void checkPlot(QCustomPlot* plot, const QString& what) {
 
 void checkSize(int width, int height, const QString& what) {
   if (width < 16 || height < 16 || width > kMaxPixels || height > kMaxPixels)
-    throw PlotError(QStringLiteral("%1: size %2 × %3 is outside 16…%4 pixels").arg(what).arg(width).arg(height).arg(kMaxPixels));
+    throw PlotError(
+        QStringLiteral("%1: size %2 × %3 is outside 16…%4 pixels").arg(what).arg(width).arg(height).arg(kMaxPixels));
 }
 
 QSaveFile* openSaveFile(QSaveFile& file, const QString& what) {
@@ -104,12 +105,11 @@ void exportPdf(QCustomPlot* plot, const QString& path, int width, int height, co
     writer.setResolution(static_cast<int>(kLogicalDpi));
     writer.setCreator(QStringLiteral("Diff-Mamba Studio"));
     writer.setTitle(title.isEmpty() ? QFileInfo(path).completeBaseName() : title);
-    const QPageSize page(QSizeF(width * 72.0 / kLogicalDpi, height * 72.0 / kLogicalDpi), QPageSize::Point,
-                         QString(), QPageSize::ExactMatch);
+    const QPageSize page(QSizeF(width * 72.0 / kLogicalDpi, height * 72.0 / kLogicalDpi), QPageSize::Point, QString(),
+                         QPageSize::ExactMatch);
     writer.setPageLayout(QPageLayout(page, QPageLayout::Portrait, QMarginsF(0, 0, 0, 0)));
     QCPPainter painter;
-    if (!painter.begin(&writer))
-      throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
+    if (!painter.begin(&writer)) throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
     vectorModes(painter);
     plot->toPainter(&painter, width, height);
     painter.end();
@@ -133,8 +133,7 @@ void exportSvg(QCustomPlot* plot, const QString& path, int width, int height, co
     generator.setTitle(title.isEmpty() ? QFileInfo(path).completeBaseName() : title);
     generator.setDescription(QStringLiteral("Diff-Mamba Studio figure"));
     QCPPainter painter;
-    if (!painter.begin(&generator))
-      throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
+    if (!painter.begin(&generator)) throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
     vectorModes(painter);
     plot->toPainter(&painter, width, height);
     painter.end();
@@ -145,7 +144,8 @@ void exportSvg(QCustomPlot* plot, const QString& path, int width, int height, co
 
 void exportFigure(QCustomPlot* plot, const QString& path, const FigureSize& size) {
   if (!(size.widthIn > 0.0 && size.heightIn > 0.0))
-    throw PlotError(QStringLiteral("figure export: size %1 × %2 in must be positive").arg(size.widthIn).arg(size.heightIn));
+    throw PlotError(
+        QStringLiteral("figure export: size %1 × %2 in must be positive").arg(size.widthIn).arg(size.heightIn));
   const QString suffix = QFileInfo(path).suffix().toLower();
   const int logicalW = static_cast<int>(std::lround(size.widthIn * kLogicalDpi));
   const int logicalH = static_cast<int>(std::lround(size.heightIn * kLogicalDpi));

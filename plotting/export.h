@@ -13,7 +13,8 @@ namespace dm::plotting {
 
 // The figure rendered into an image of exactly widthPx × heightPx pixels: laid out at
 // widthPx·96/dpi × heightPx·96/dpi logical pixels and scaled by dpi/96, with the dpi in the image's
-// metadata. What exportPng writes.
+// metadata. What exportPng writes. The plot keeps that layout until its next replot, so at 96 dpi
+// QCPAxis::coordToPixel gives image pixels (tests sample cell colours that way).
 QImage renderImage(QCustomPlot* plot, int widthPx, int heightPx, double dpi = 96.0);
 
 // PNG of exactly widthPx × heightPx pixels at `dpi` (e.g. 2400 × 1500 at 300 dpi = an 8 × 5 in figure).

@@ -63,7 +63,9 @@ void resetPlot(QCustomPlot* plot) {
     if (g->isEmpty()) delete g;
 
   rect->setAutoMargins(QCP::msAll);
-  rect->setMinimumMargins(QMargins(10, 10, 10, 10));
+  // Room above and right of the axes for the half of a tick label that sticks out at the range ends
+  // (QCustomPlot drops labels that would leave the viewport).
+  rect->setMinimumMargins(QMargins(10, 16, 24, 10));
   rect->setRangeDrag(Qt::Horizontal | Qt::Vertical);
   rect->setRangeZoom(Qt::Horizontal | Qt::Vertical);
   for (QCPAxis* axis : rect->axes()) {

@@ -138,8 +138,9 @@ QString annotationText(double value, int decimals, const double* sd) {
 void drawHeatmap(QCustomPlot* plot, const Matrix& scores, const HeatmapOptions& options) {
   scores.validate(QStringLiteral("score heatmap"));
   if (options.showStd && !scores.hasStddev())
-    throw PlotError(QStringLiteral("score heatmap: \"±sd\" was requested but the matrix has no per-cell standard "
-                                   "deviation (give a mean over several seeds)"));
+    throw PlotError(
+        QStringLiteral("score heatmap: \"±sd\" was requested but the matrix has no per-cell standard "
+                       "deviation (give a mean over several seeds)"));
   setupGrid(plot, scores, options.xLabel, options.yLabel, options.style);
   const QPen cellLine(Qt::white, 1.0);  // seaborn linewidths=.5, linecolor white
   for (int r = 0; r < scores.rows; ++r)
@@ -221,9 +222,9 @@ void drawRatio(QCustomPlot* plot, const Matrix& model, const Matrix& baseline, c
 }
 
 QString heatmapToolTip(const Matrix& scores, int row, int col, int decimals) {
-  QString text = QStringLiteral("%1 · %2: %3")
-                     .arg(scores.rowLabel(row), scores.colLabel(col),
-                          QString::number(scores.at(row, col), 'f', decimals));
+  QString text =
+      QStringLiteral("%1 · %2: %3")
+          .arg(scores.rowLabel(row), scores.colLabel(col), QString::number(scores.at(row, col), 'f', decimals));
   if (scores.hasStddev()) text += sdSuffix(scores, row, col, decimals) + QStringLiteral(" (sd over seeds)");
   return text;
 }

@@ -15,10 +15,10 @@ namespace dm::plotting {
 struct HeatmapOptions {
   QString xLabel = QStringLiteral("Context Length");
   QString yLabel = QStringLiteral("Tasks");
-  int decimals = 2;       // annotation precision (the seed: 2)
-  bool annotate = true;   // write each cell's value in it
-  bool showStd = false;   // second annotation line "±sd"; needs Matrix::stddev (throws PlotError otherwise)
-  bool colorBar = true;   // score heatmap only
+  int decimals = 2;      // annotation precision (the seed: 2)
+  bool annotate = true;  // write each cell's value in it
+  bool showStd = false;  // second annotation line "±sd"; needs Matrix::stddev (throws PlotError otherwise)
+  bool colorBar = true;  // score heatmap only
   Style style = paperStyle();
 };
 

@@ -74,7 +74,7 @@ void drawLensLayers(QCustomPlot* plot, const LensLayers& lens, const LensOptions
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
   for (int layer : shown.layers) ticker->addTick(layer, QString::number(layer));
   plot->xAxis->setTicker(ticker);
-  plot->xAxis->setTickLabelRotation(shown.layers.size() > 12 ? 90 : 0);
+  plot->xAxis->setTickLabelRotation(shown.layers.size() > 12 ? -90 : 0);  // reads bottom-up, as matplotlib's 90°
   plot->xAxis->setSubTicks(false);
   plot->xAxis->setRange(shown.layers.front() - 0.6, shown.layers.back() + 0.6);
   plot->xAxis->grid()->setVisible(false);

@@ -4,6 +4,7 @@
 
 #include "plotting/colors.h"
 #include "plotting/csv.h"
+#include "plotting/curve_graph.h"
 #include "plotting/curve_plot.h"
 #include "plotting/data.h"
 #include "plotting/errors.h"

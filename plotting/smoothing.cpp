@@ -10,8 +10,8 @@ namespace dm::plotting {
 
 IncrementalSmoother::IncrementalSmoother(double weight) : weight_(weight) {
   if (!(weight >= 0.0 && weight <= 1.0))
-    throw PlotError(QStringLiteral("smoothing weight %1 is outside [0, 1] (0 = raw, 0.999 = heavy smoothing)")
-                        .arg(weight));
+    throw PlotError(
+        QStringLiteral("smoothing weight %1 is outside [0, 1] (0 = raw, 0.999 = heavy smoothing)").arg(weight));
 }
 
 void IncrementalSmoother::emaFrom(const std::vector<double>& y, std::vector<double>& smoothed, std::size_t from) {

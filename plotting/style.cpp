@@ -10,8 +10,8 @@ Style paperStyle() { return Style{}; }
 
 const std::vector<QColor>& okabeIto() {
   static const std::vector<QColor> colours = {
-      QColor(0, 0, 0),       QColor(230, 159, 0), QColor(86, 180, 233),  QColor(0, 158, 115),
-      QColor(240, 228, 66),  QColor(0, 114, 178), QColor(213, 94, 0),    QColor(204, 121, 167),
+      QColor(0, 0, 0),      QColor(230, 159, 0), QColor(86, 180, 233), QColor(0, 158, 115),
+      QColor(240, 228, 66), QColor(0, 114, 178), QColor(213, 94, 0),   QColor(204, 121, 167),
   };
   return colours;
 }

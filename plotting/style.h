@@ -24,8 +24,8 @@ struct Style {
   double axisLabelPt = 15;   // axis titles
   double annotationPt = 13;  // numbers written in heatmap cells
   double legendPt = 12;
-  double lineWidth = 1.8;     // curves and lens lines, device-independent pixels
-  double rawCurveAlpha = 0.22;  // the raw curve drawn faintly behind its smoothed version
+  double lineWidth = 1.8;                  // curves and lens lines, device-independent pixels
+  double rawCurveAlpha = 0.3;              // the raw curve: its colour at this opacity over the background
   QColor foreground = QColor(38, 38, 38);  // text, axes (matplotlib's ".15")
   QColor gridColor = QColor(220, 220, 220);
   QColor background = Qt::white;

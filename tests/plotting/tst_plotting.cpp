@@ -45,30 +45,27 @@ Matrix matrix(int rows, int cols, std::vector<double> values, QStringList rowLab
 
 // upstream.md §7.7: the committed acc_*.npy files (PG19 Diff-Mamba; needle seed means of both models).
 Matrix pg19Diff() {
-  return matrix(5, 8,
-                {34.00, 25.40, 16.90, 11.30, 8.10, 5.10, 4.80, 4.10,  //
-                 24.00, 16.82, 12.11, 9.31,  5.11, 2.80, 2.40, 2.00,  //
-                 8.00,  10.90, 11.22, 10.21, 8.71, 5.91, 6.31, 6.01,  //
-                 51.00, 18.32, 8.81,  4.30,  1.40, 0.70, 0.70, 0.50,  //
-                 51.00, 36.01, 18.52, 6.21,  2.40, 0.70, 0.60, 0.20},
+  return matrix(5, 8, {34.00, 25.40, 16.90, 11.30, 8.10, 5.10, 4.80, 4.10,  //
+                       24.00, 16.82, 12.11, 9.31,  5.11, 2.80, 2.40, 2.00,  //
+                       8.00,  10.90, 11.22, 10.21, 8.71, 5.91, 6.31, 6.01,  //
+                       51.00, 18.32, 8.81,  4.30,  1.40, 0.70, 0.70, 0.50,  //
+                       51.00, 36.01, 18.52, 6.21,  2.40, 0.70, 0.60, 0.20},
                 kTasks, kLengths);
 }
 Matrix needleDiff() {
-  return matrix(5, 8,
-                {32.33, 26.57, 20.47, 15.90, 13.17, 10.80, 11.10, 10.20,  //
-                 12.00, 11.71, 11.95, 12.45, 11.58, 11.24, 11.24, 10.94,  //
-                 12.33, 15.35, 15.46, 15.08, 14.31, 14.51, 13.85, 14.31,  //
-                 32.67, 22.62, 18.42, 17.65, 15.38, 15.65, 14.58, 14.91,  //
-                 31.00, 36.48, 36.27, 34.37, 32.63, 29.73, 29.10, 27.23},
+  return matrix(5, 8, {32.33, 26.57, 20.47, 15.90, 13.17, 10.80, 11.10, 10.20,  //
+                       12.00, 11.71, 11.95, 12.45, 11.58, 11.24, 11.24, 10.94,  //
+                       12.33, 15.35, 15.46, 15.08, 14.31, 14.51, 13.85, 14.31,  //
+                       32.67, 22.62, 18.42, 17.65, 15.38, 15.65, 14.58, 14.91,  //
+                       31.00, 36.48, 36.27, 34.37, 32.63, 29.73, 29.10, 27.23},
                 kTasks, kLengths);
 }
 Matrix needleMamba() {
-  return matrix(5, 8,
-                {21.67, 25.03, 22.97, 19.47, 15.20, 10.93, 9.43,  8.90,   //
-                 17.33, 11.44, 11.08, 10.71, 10.08, 9.11,  8.58,  8.07,   //
-                 10.33, 8.78,  8.55,  8.14,  7.94,  7.97,  6.57,  6.77,   //
-                 23.67, 19.82, 16.72, 13.18, 12.28, 11.34, 9.68,  10.31,  //
-                 25.67, 36.51, 35.14, 33.40, 30.00, 27.66, 24.29, 21.65},
+  return matrix(5, 8, {21.67, 25.03, 22.97, 19.47, 15.20, 10.93, 9.43,  8.90,   //
+                       17.33, 11.44, 11.08, 10.71, 10.08, 9.11,  8.58,  8.07,   //
+                       10.33, 8.78,  8.55,  8.14,  7.94,  7.97,  6.57,  6.77,   //
+                       23.67, 19.82, 16.72, 13.18, 12.28, 11.34, 9.68,  10.31,  //
+                       25.67, 36.51, 35.14, 33.40, 30.00, 27.66, 24.29, 21.65},
                 kTasks, kLengths);
 }
 
@@ -79,9 +76,9 @@ bool sameColor(const QColor& a, const QColor& b, int tolerance = 1) {
          std::abs(a.blue() - b.blue()) <= tolerance;
 }
 
-#define CHECK_COLOR(actual, expected, what)                                                                    \
-  QVERIFY2(sameColor((actual), (expected)), qPrintable(QStringLiteral("%1: got %2, expected %3")               \
-                                                           .arg(what, rgbText(actual), rgbText(expected))))
+#define CHECK_COLOR(actual, expected, what) \
+  QVERIFY2(sameColor((actual), (expected)), \
+           qPrintable(QStringLiteral("%1: got %2, expected %3").arg(what, rgbText(actual), rgbText(expected))))
 
 // Pixel of the rendered image at the centre of heatmap cell (r, c); the plot's layout is the one of
 // the last render (renderImage lays the figure out at the image size, scale 1 at 96 dpi).
@@ -145,6 +142,7 @@ class TestPlotting : public QObject {
   void lensChart();
   void curvePlotLiveAppend();
   void curvePlotAxesAndInteraction();
+  void curveSamplingKeepsExtremes();
   void exportsAreValidFiles();
   void screenAndFileLookAlike();
   void csvHoldsTheExactNumbers();
@@ -216,6 +214,8 @@ void TestPlotting::scoreColorScale() {
   CHECK_COLOR(scoreColor(25), QColor(255, 128, 0), "25 (index 64: t 0.251, green 0.502)");
   CHECK_COLOR(scoreColor(75), QColor(126, 191, 0), "75 (index 192: t 0.753)");
   CHECK_COLOR(scoreColor(49.9), QColor(255, 254, 0), "49.9 (index 127)");
+  CHECK_COLOR(scoreColor(0.39), QColor(255, 0, 0), "0.39 (index 0)");
+  CHECK_COLOR(scoreColor(0.40), QColor(255, 2, 0), "0.40 (index 1: green 2/255)");
   CHECK_COLOR(scoreColor(-5), scoreColor(0), "below the scale");
   CHECK_COLOR(scoreColor(150), scoreColor(100), "above the scale");
   CHECK_COLOR(scoreColor(std::numeric_limits<double>::quiet_NaN()), missingColor(), "NaN");
@@ -278,7 +278,7 @@ void TestPlotting::scoreHeatmapCellsAndAxes() {
                   QStringLiteral("cell %1 %2 = %3").arg(m.rowLabel(r), m.colLabel(c)).arg(m.at(r, c)));
   // Ordering the eye relies on: qa4 0k (51.00) is greener than qa4 64k (0.50), which is pure red.
   QVERIFY(centrePixel(plot, image, 3, 0).green() > centrePixel(plot, image, 3, 7).green() + 100);
-  CHECK_COLOR(centrePixel(plot, image, 4, 7), QColor(255, 1, 0), "0.20 → index 0 or 1 of the scale");
+  CHECK_COLOR(centrePixel(plot, image, 4, 7), QColor(255, 0, 0), "0.20 → index 0 of the scale");
 
   QCOMPARE(plot.xAxis->label(), QStringLiteral("Context Length"));
   QCOMPARE(plot.yAxis->label(), QStringLiteral("Tasks"));
@@ -361,7 +361,8 @@ void TestPlotting::compareHeatmap() {
   options.annotate = true;
   drawCompare(&plot, model, baseline, options);
   for (int r = 0; r < model.rows; ++r)
-    for (int c = 0; c < model.cols; ++c) QCOMPARE(textItem(plot, r, c)->text(), QString::asprintf("%.2f", model.at(r, c)));
+    for (int c = 0; c < model.cols; ++c)
+      QCOMPARE(textItem(plot, r, c)->text(), QString::asprintf("%.2f", model.at(r, c)));
   QCOMPARE(plot.xAxis->label(), QStringLiteral("Context Length"));
   QCOMPARE(plot.yAxis->label(), QStringLiteral("Tasks"));
   QVERIFY(plot.findChildren<QCPColorScale*>().isEmpty());
@@ -384,7 +385,7 @@ void TestPlotting::ratioHeatmap() {
   CHECK_COLOR(centrePixel(plot, image, 0, 4), QColor(Qt::white), "zero → white");
   CHECK_COLOR(centrePixel(plot, image, 1, 4), QColor(Qt::white), "zero baseline → white");
   CHECK_COLOR(centrePixel(plot, image, 0, 2), QColor(0, 100, 0), "ratio 3 → dark green");
-  QVERIFY(centrePixel(plot, image, 0, 1).green() > centrePixel(plot, image, 0, 2).green());  // 2 lighter than 3
+  QVERIFY(centrePixel(plot, image, 0, 1).green() > centrePixel(plot, image, 0, 2).green());      // 2 lighter than 3
   QVERIFY(darkness(centrePixel(plot, image, 1, 1)) > darkness(centrePixel(plot, image, 1, 0)));  // 1.5 darker than 1.1
   CHECK_COLOR(centrePixel(plot, image, 1, 2), QColor(139, 0, 0), "lose by 4 → dark red");
   for (int r = 0; r < 2; ++r)
@@ -416,8 +417,9 @@ void TestPlotting::multiSeedMeansAndStd() {
   QVERIFY(!meanOverSeeds({seeds[0]}).hasStddev());
 
   QVERIFY(errorOf([&] { meanOverSeeds({seeds[0], matrix(1, 2, {1, 2}, {"qa1"}, cols)}); }).contains("is 1 × 2"));
-  QVERIFY(errorOf([&] { meanOverSeeds({seeds[0], matrix(2, 2, {1, 2, 3, 4}, {"qa1", "qa3"}, cols)}); })
-              .contains("labels"));
+  QVERIFY(errorOf([&] {
+            meanOverSeeds({seeds[0], matrix(2, 2, {1, 2, 3, 4}, {"qa1", "qa3"}, cols)});
+          }).contains("labels"));
   QVERIFY(errorOf([&] { meanOverSeeds({}); }).contains("no matrices"));
 
   QCustomPlot plot;
@@ -487,7 +489,7 @@ void TestPlotting::lensChart() {
   QCOMPARE(plot.xAxis->label(), QStringLiteral("Layer"));
   QVERIFY(plot.xAxis->range().lower < 5 && plot.xAxis->range().lower > 4);
   QVERIFY(plot.xAxis->range().upper > 20 && plot.xAxis->range().upper < 21);
-  QCOMPARE(plot.xAxis->tickLabelRotation(), 90.0);
+  QCOMPARE(plot.xAxis->tickLabelRotation(), -90.0);
   QCOMPARE(plot.yAxis->scaleType(), QCPAxis::stLinear);
   QCOMPARE(plot.yAxis->range().lower, 0.0);
 
@@ -525,7 +527,8 @@ void TestPlotting::lensChart() {
 
   // Ranges outside the data are refused with the layers that exist.
   options.endLayer = 60;
-  QVERIFY(errorOf([&] { drawLensLayers(&plot, lens, options); }).contains("end layer 60 is not in the data (layers 1–48)"));
+  QVERIFY(
+      errorOf([&] { drawLensLayers(&plot, lens, options); }).contains("end layer 60 is not in the data (layers 1–48)"));
   options.endLayer = 3;
   options.startLayer = 10;
   QVERIFY(errorOf([&] { drawLensLayers(&plot, lens, options); }).contains("after end layer"));
@@ -560,18 +563,27 @@ void TestPlotting::curvePlotLiveAppend() {
     }
   for (int k = 0; k < 4; ++k) {
     const size_t n = allY[size_t(k)].size();
-    QCOMPARE(size_t(curves.rawGraph(k)->data()->size()), n);
-    QCOMPARE(size_t(curves.smoothedGraph(k)->data()->size()), n);
+    QCOMPARE(size_t(curves.pointCount(k)), n);
+    QCOMPARE(curves.rawGraph(k)->pointCount(), int(n));
     QCOMPARE(curves.smoothedSeries(k).y, tensorboardSmooth(allY[size_t(k)], 0.6));  // live == batch, exactly
     QCOMPARE(curves.rawSeries(k).x, allSteps[size_t(k)]);
-    QCOMPARE(curves.smoothedGraph(k)->data()->at(int(n) - 1)->value, curves.smoothedSeries(k).y.back());
+    QCOMPARE(curves.rawSeries(k).y, allY[size_t(k)]);
     QVERIFY(curves.rawGraph(k)->visible());
-    QVERIFY(curves.rawGraph(k)->pen().color().alpha() < 80);  // faint behind the smoothed curve
+    // Faint behind the smoothed curve: the series colour at 30 % over white (pre-blended).
+    const QColor raw = curves.rawGraph(k)->pen().color(), full = seriesColor(k);
+    QCOMPARE(raw.alpha(), 255);
+    QVERIFY(raw.lightness() > full.lightness() + 40);
+    QCOMPARE(raw.red(), int(std::lround(0.3 * full.red() + 0.7 * 255)));
     QCOMPARE(curves.smoothedGraph(k)->pen().color(), seriesColor(k));
+    QVERIFY(curves.smoothedGraph(k)->pen().widthF() > curves.rawGraph(k)->pen().widthF());
     QVERIFY(!plot.legend->hasItemWithPlottable(curves.rawGraph(k)));
     QVERIFY(plot.legend->hasItemWithPlottable(curves.smoothedGraph(k)));
   }
   QCOMPARE(plot.legend->itemCount(), 4);
+  // Every raw curve is drawn below every smoothed one.
+  const QList<QCPLayerable*> order = curves.rawGraph(0)->layer()->children();
+  for (int a = 0; a < 4; ++a)
+    for (int b = 0; b < 4; ++b) QVERIFY(order.indexOf(curves.rawGraph(a)) < order.indexOf(curves.smoothedGraph(b)));
   QVERIFY(curves.autoRange());
   double lastStep = 0;
   for (const auto& s : allSteps) lastStep = std::max(lastStep, s.back());
@@ -598,7 +610,8 @@ void TestPlotting::curvePlotLiveAppend() {
   // Wall time on x uses the wall seconds given with the points.
   curves.setXAxis(CurvePlot::XAxis::WallTime);
   QCOMPARE(curves.rawSeries(1).x, allWall[1]);
-  QCOMPARE(curves.rawGraph(1)->data()->at(0)->key, allWall[1][0]);
+  QCOMPARE(plot.xAxis->range().upper,
+           std::max({allWall[0].back(), allWall[1].back(), allWall[2].back(), allWall[3].back()}));
   QVERIFY(plot.xAxis->label().startsWith(QStringLiteral("Wall time")));
   QVERIFY(plot.xAxis->ticker().dynamicCast<QCPAxisTickerTime>());
   curves.setXAxis(CurvePlot::XAxis::Step);
@@ -624,12 +637,13 @@ void TestPlotting::curvePlotLiveAppend() {
   }
 
   // Bad appends are refused and change nothing.
-  const int before = curves.rawGraph(0)->data()->size();
+  const int before = curves.pointCount(0);
   QVERIFY(errorOf([&] { curves.appendPoints(0, {1.0}, {1.0}, {1.0}); }).contains("non-decreasing"));
   QVERIFY(errorOf([&] { curves.appendPoints(0, {1e9, 2e9}, {1.0}, {}); }).contains("2 steps but 1 values"));
   QVERIFY(errorOf([&] { curves.appendPoints(0, {1e9}, {1.0}); }).contains("with wall times"));
   QVERIFY(errorOf([&] { curves.appendPoints(9, {1.0}, {1.0}); }).contains("curve 9 does not exist"));
-  QCOMPARE(curves.rawGraph(0)->data()->size(), before);
+  QVERIFY(errorOf([&] { curves.appendPoints(0, {1e9}, {1.0}, {0.5}); }).contains("wall time 0.5"));
+  QCOMPARE(curves.pointCount(0), before);
   const int stepsOnly = curves.addCurve(QStringLiteral("no wall"));
   curves.appendPoints(stepsOnly, {1, 2, 3}, {1, 2, 3});
   QVERIFY(errorOf([&] { curves.setXAxis(CurvePlot::XAxis::WallTime); }).contains("\"no wall\" has no wall times"));
@@ -680,6 +694,69 @@ void TestPlotting::curvePlotAxesAndInteraction() {
   QCOMPARE(plot.xAxis->range().upper, 5000.0);
 }
 
+void TestPlotting::curveSamplingKeepsExtremes() {
+  QCustomPlot plot;
+  plot.resize(1000, 500);
+  CurvePlot curves(&plot);
+  curves.setSmoothing(0.6);
+  const int k = curves.addCurve(QStringLiteral("dense"));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> jitter(-0.01, 0.01);
+  std::vector<double> steps(200000), y(200000);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    steps[i] = double(i);
+    y[i] = 1.0 + jitter(rng);
+  }
+  y[123457] = 5.0;  // one spike and one dip among 200k points
+  y[50000] = -3.0;
+  curves.appendPoints(k, steps, y);
+  curves.replot();
+  const QImage image = renderImage(&plot, 1000, 500);  // lays the figure out at 1000 × 500
+  const double width = plot.axisRect()->width();
+
+  // Raw: at most two vertices per pixel column, and the extremes survive the sampling.
+  const QVector<QPointF> raw = curves.rawGraph(k)->sampledPixels();
+  QVERIFY2(raw.size() <= 2 * width + 8, qPrintable(QString::number(raw.size())));
+  QVERIFY(raw.size() >= width);
+  double top = 1e9, bottom = -1e9;
+  for (const QPointF& p : raw) {
+    top = std::min(top, p.y());
+    bottom = std::max(bottom, p.y());
+  }
+  QVERIFY(std::abs(top - plot.yAxis->coordToPixel(5.0)) < 1e-6);
+  QVERIFY(std::abs(bottom - plot.yAxis->coordToPixel(-3.0)) < 1e-6);
+  // Smoothed: one vertex per column.
+  const QVector<QPointF> smooth = curves.smoothedGraph(k)->sampledPixels();
+  QVERIFY2(smooth.size() <= width + 3, qPrintable(QString::number(smooth.size())));
+
+  // The spike is on the picture: raw-colour pixels at its column reach up to the spike's height.
+  const int sx = qRound(plot.xAxis->coordToPixel(123457)), sy = qRound(plot.yAxis->coordToPixel(5.0));
+  const QColor rawColor = curves.rawGraph(k)->pen().color();
+  bool found = false;
+  for (int x = sx - 2; x <= sx + 2 && !found; ++x)
+    for (int yy = sy - 2; yy <= sy + 3 && !found; ++yy) found = sameColor(QColor(image.pixel(x, yy)), rawColor, 3);
+  QVERIFY2(found, "the spike's top is drawn");
+
+  // Few points: every point is a vertex.
+  const int sparse = curves.addCurve(QStringLiteral("sparse"));
+  std::vector<double> s50, y50;
+  for (int i = 0; i < 50; ++i) {
+    s50.push_back(i * 4000.0);
+    y50.push_back(1.0 + 0.01 * i);
+  }
+  curves.appendPoints(sparse, s50, y50);
+  curves.replot();
+  QCOMPARE(curves.rawGraph(sparse)->sampledPixels().size(), 50);
+  QCOMPARE(curves.smoothedGraph(sparse)->sampledPixels().size(), 50);
+
+  // Log y: the dip below zero becomes a gap instead of a line to -infinity.
+  curves.setLogY(true);
+  curves.replot();
+  int gaps = 0;
+  for (const QPointF& p : curves.rawGraph(k)->sampledPixels()) gaps += std::isnan(p.y());
+  QCOMPARE(gaps, 1);
+}
+
 void TestPlotting::exportsAreValidFiles() {
   QTemporaryDir dir;
   QCustomPlot plot;
@@ -700,8 +777,8 @@ void TestPlotting::exportsAreValidFiles() {
   const QByteArray pdfBytes = readAll(pdf);
   QVERIFY(pdfBytes.startsWith("%PDF-"));
   QVERIFY(pdfBytes.right(16).contains("%%EOF"));
-  const QRegularExpressionMatch box =
-      QRegularExpression(QStringLiteral("/MediaBox \\[0 0 ([0-9.]+) ([0-9.]+)\\]")).match(QString::fromLatin1(pdfBytes));
+  const QRegularExpressionMatch box = QRegularExpression(QStringLiteral("/MediaBox \\[0 0 ([0-9.]+) ([0-9.]+)\\]"))
+                                          .match(QString::fromLatin1(pdfBytes));
   QVERIFY(box.hasMatch());
   QCOMPARE(box.captured(1).toDouble(), 576.0);  // 768 × 480 logical pixels = 8 × 5 in = 576 × 360 pt
   QCOMPARE(box.captured(2).toDouble(), 360.0);
@@ -771,8 +848,8 @@ void TestPlotting::screenAndFileLookAlike() {
 
 void TestPlotting::csvHoldsTheExactNumbers() {
   QTemporaryDir dir;
-  Matrix m = matrix(2, 3, {0.1 + 0.2, 1e-300, 100.0 / 3.0, std::numbers::pi, -0.0, 12.34}, {"qa1, single", "say \"hi\""},
-                    {"0k", "1k", "2k"});
+  Matrix m = matrix(2, 3, {0.1 + 0.2, 1e-300, 100.0 / 3.0, std::numbers::pi, -0.0, 12.34},
+                    {"qa1, single", "say \"hi\""}, {"0k", "1k", "2k"});
   const QString path = dir.filePath("m.csv");
   writeCsv(m, path);
   const QList<QStringList> rows = readCsv(path);
@@ -792,7 +869,8 @@ void TestPlotting::csvHoldsTheExactNumbers() {
   back = readMatrixCsv(path);
   QCOMPARE(back.values, mean.values);
   QCOMPARE(back.stddev, mean.stddev);
-  QCOMPARE(readCsv(path)[0].mid(9), (QStringList{"0k sd", "1k sd", "2k sd", "4k sd", "8k sd", "16k sd", "32k sd", "64k sd"}));
+  QCOMPARE(readCsv(path)[0].mid(9),
+           (QStringList{"0k sd", "1k sd", "2k sd", "4k sd", "8k sd", "16k sd", "32k sd", "64k sd"}));
 
   const QString cmp = dir.filePath("compare.csv");
   writeCompareCsv(needleDiff(), needleMamba(), cmp);
@@ -880,7 +958,7 @@ void TestPlotting::plotIsReusableForAnotherFigure() {
   QCOMPARE(plot.plottableCount(), 0);
   QVERIFY(!plot.legend->visible());
   QCOMPARE(plot.itemCount(), 120);  // 40 cells, 40 borders, 40 texts
-  renderImage(&plot, 600, 400);  // still renders after all that
+  renderImage(&plot, 600, 400);     // still renders after all that
 }
 
 QTEST_MAIN(TestPlotting)
