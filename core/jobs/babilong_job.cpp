@@ -224,14 +224,9 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
       }
     }
   } catch (const std::exception& e) {
-    const bool cancelled = cancel.load();
-    db.update_status(run, cancelled ? "cancelled" : "failed", e.what());
-    db.set_field(run, "ended_at", store::now_utc());
-    if (cancelled) {
-      res.status = "cancelled";
-      return res;
-    }
-    throw;
+    if (!record_job_error(db, run, e, cancel)) throw;
+    res.status = "cancelled";
+    return res;
   }
   const auto npy = (fs::path(run_dir) / ("acc_" + (opt.model_name.empty() ? rec.name : opt.model_name) + ".npy")).string();
   io::write_npy(npy, res.accuracy);

@@ -253,11 +253,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
       if (done % opt.save_steps == 0) save_to((fs::path(opt.output_dir) / ("checkpoint-" + std::to_string(done))).string());
     }
   } catch (const std::exception& e) {
-    db.flush();
-    const bool cancelled = cancel.load();
-    db.update_status(run, cancelled ? "cancelled" : "failed", e.what());
-    db.set_field(run, "ended_at", store::now_utc());
-    if (cancelled) return {run, "cancelled", e.what()};
+    if (record_job_error(db, run, e, cancel)) return {run, "cancelled", e.what()};
     throw;
   }
   // The best model by eval loss (load_best_model_at_end), saved as the result.

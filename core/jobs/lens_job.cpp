@@ -166,11 +166,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
       }
     }
   } catch (const std::exception& e) {
-    db.flush();
-    const bool cancelled = cancel.load();
-    db.update_status(run, cancelled ? "cancelled" : "failed", e.what());
-    db.set_field(run, "ended_at", store::now_utc());
-    if (cancelled) return {run, "cancelled", e.what()};
+    if (record_job_error(db, run, e, cancel)) return {run, "cancelled", e.what()};
     throw;
   }
   const auto after = lens_kl(m, lens, heldout);
@@ -306,14 +302,9 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
       }
     }
   } catch (const std::exception& e) {
-    const bool cancelled = cancel.load();
-    db.update_status(res.run_id, cancelled ? "cancelled" : "failed", e.what());
-    db.set_field(res.run_id, "ended_at", store::now_utc());
-    if (cancelled) {
-      res.status = "cancelled";
-      return res;
-    }
-    throw;
+    if (!record_job_error(db, res.run_id, e, cancel)) throw;
+    res.status = "cancelled";
+    return res;
   }
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   for (const auto& [task, layers] : sums)

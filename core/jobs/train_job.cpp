@@ -110,4 +110,12 @@ JobResult run_train_job(const Workspace& ws, const config::ExperimentConfig& giv
   }
 }
 
+bool record_job_error(store::RunStore& db, int64_t run, const std::exception& e, const std::atomic<bool>& cancel) {
+  db.flush();
+  const bool cancelled = cancel.load();
+  db.update_status(run, cancelled ? "cancelled" : "failed", e.what());
+  db.set_field(run, "ended_at", store::now_utc());
+  return cancelled;
+}
+
 }  // namespace dm::jobs

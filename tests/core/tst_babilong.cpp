@@ -327,6 +327,11 @@ void TestBabilong::eval_job_end_to_end() {
   const auto b = jobs::babilong_cell("qa1", "1k", 3, 0, *codec, nullptr, "");
   QCOMPARE(a[2].input, b[2].input);
   QVERIFY(jobs::babilong_cell("qa1", "1k", 3, 1, *codec, nullptr, "")[0].input != a[0].input);
+  // Cancelled before the first sample: the run is recorded as cancelled, with the reason.
+  std::atomic<bool> stop{true};
+  const auto c = jobs::run_babilong_eval(ws, o, nullptr, stop);
+  QCOMPARE(QString::fromStdString(c.status), QString("cancelled"));
+  QCOMPARE(QString::fromStdString(store::RunStore(ws.db_path()).run(c.run_id)->status), QString("cancelled"));
   // Bad input: unknown task, a model file that is not one.
   o.tasks = {"qa99"};
   QVERIFY(error_of<ConfigError>([&] { jobs::run_babilong_eval(ws, o, nullptr, cancel); }).contains("qa1 … qa20"));
