@@ -1,6 +1,6 @@
 // bAbI qa1–qa5 generators, BABILong's story split and the released file grammar.
 //
-// Section numbers (§) refer to /work/shared/spec/babi-tasks.md. Where the spec gives only measured shapes,
+// Section numbers (§) refer to the shared spec babi-tasks.md. Where the spec gives only measured shapes,
 // the rules below were chosen to reproduce them; each says which measurement it reproduces.
 //
 // The question-timing rule shared by qa1, qa2, qa3 and qa5 (the spec: "the exact original rule is
