@@ -35,9 +35,11 @@ if(DM_CUDA STREQUAL "AUTO" OR DM_CUDA)
 endif()
 if(DM_CUDA_ENABLED)
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-    # sm_90 (H100/H200) machine code plus PTX so newer GPUs can JIT it.
     set(CMAKE_CUDA_ARCHITECTURES 90)
   endif()
+  # The kernels' own targets: sm_90 (H100/H200) machine code plus compute_90 PTX, which newer GPUs
+  # JIT-compile. Independent of CMAKE_CUDA_ARCHITECTURES so an old cache entry cannot drop sm_90.
+  set(DM_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CUDA architectures of dm::kernels")
   if(NOT DEFINED CMAKE_CUDA_HOST_COMPILER)
     set(CMAKE_CUDA_HOST_COMPILER ${CMAKE_CXX_COMPILER})
   endif()

@@ -1,0 +1,64 @@
+// SSD kernels' shared pieces: the scratch layout, strided loads, and the forward stages the backward reruns.
+#pragma once
+
+#include "kernels/common.cuh"
+
+namespace dm::kernels::ssd {
+
+constexpr int kTile = 16;  // every SSD kernel runs kTile × kTile threads over kTile × kTile output tiles
+
+// Offsets (in floats) of the scratch buffers. nc = ceil(L / Q); positions past L are padding (dt = 0).
+struct Layout {
+  int64_t b, l, h, p, g, n, q, nc;
+  int64_t acum, cb, states, fwd_end;                      // forward
+  int64_t gnext, dcb, da, ddtp, db32, dc32, fin, bwd_end;  // backward
+  explicit Layout(const SsdShape& s)
+      : b(s.batch), l(s.length), h(s.heads), p(s.head_dim), g(s.groups), n(s.state_dim), q(s.chunk),
+        nc(s.chunk > 0 ? (s.length + s.chunk - 1) / s.chunk : 0) {
+    acum = 0;                          // [B, H, nc, Q]  cumulative dt·A within each chunk
+    cb = acum + b * h * nc * q;        // [B, nc, G, Q, Q]  C_t · B_s
+    states = cb + b * nc * g * q * q;  // [B, nc, H, P, N]  chunk states, then the states entering each chunk
+    fwd_end = states + b * nc * h * p * n;
+    gnext = fwd_end;                   // [B, nc, H, P, N]  local dS, then dL/dS entering chunk c + 1
+    dcb = gnext + b * nc * h * p * n;  // [B, nc, G, Q, Q]
+    da = dcb + b * nc * g * q * q;     // [B, H, nc, Q]  dL/d(cumulative dt·A)
+    ddtp = da + b * h * nc * q;        // [B, H, nc, Q]  x · dX~ (the dt part of ddt)
+    db32 = ddtp + b * h * nc * q;      // [B, nc·Q, G, N]
+    dc32 = db32 + b * nc * q * g * n;  // [B, nc·Q, G, N]
+    fin = dc32 + b * nc * q * g * n;   // [B, H, P, N]  the recomputed final state (unused)
+    bwd_end = fin + b * h * p * n;
+  }
+  __host__ __device__ int64_t acum_at(int64_t bb, int64_t hh, int64_t c, int64_t t) const {
+    return ((bb * h + hh) * nc + c) * q + t;
+  }
+  __host__ __device__ int64_t cb_at(int64_t bb, int64_t c, int64_t gg, int64_t t, int64_t s) const {
+    return (((bb * nc + c) * g + gg) * q + t) * q + s;
+  }
+  __host__ __device__ int64_t state_at(int64_t bb, int64_t c, int64_t hh, int64_t pp, int64_t nn) const {
+    return (((bb * nc + c) * h + hh) * p + pp) * n + nn;
+  }
+  __host__ __device__ int64_t bc32_at(int64_t bb, int64_t t, int64_t gg, int64_t nn) const {
+    return ((bb * nc * q + t) * g + gg) * n + nn;
+  }
+};
+
+// v[i0, t, i2, i3] as float, zero for t ≥ length or i3 ≥ dim3 (padding).
+template <typename T>
+__device__ __forceinline__ float load4(const T* v, Strides s, int64_t i0, int64_t t, int64_t i2, int64_t i3,
+                                       int64_t length, int64_t dim3) {
+  return (t < length && i3 < dim3) ? detail::to_f(v[i0 * s.s0 + t * s.s1 + i2 * s.s2 + i3 * s.s3]) : 0.f;
+}
+__device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, int64_t t, int64_t h,
+                                         int64_t length) {
+  return t < length ? dt[b * s.s0 + t * s.s1 + h * s.s2] : 0.f;
+}
+
+// Forward stages 1–4 (cumsum, C·Bᵀ, chunk states, state passing) into ws; final_state [B, H, P, N].
+int forward_stages(const SsdInputs& in, float* ws, float* final_state, cudaStream_t st);
+
+// out[b, c, h, p, n] = Σ_s w_s · u[b, cQ+s, h, p] · v[b, cQ+s, g, n] with w_s = dt_s·exp(a_end − a_s)
+// (decay_to_end, the chunk states) or exp(a_s) (the backward's dS of the chunk outputs).
+int outer_accum(DType dtype, const SsdInputs& in, const void* u, Strides us, const void* v, Strides vs,
+                bool decay_to_end, const float* ws, float* out, cudaStream_t st);
+
+}  // namespace dm::kernels::ssd
