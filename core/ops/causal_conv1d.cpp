@@ -122,9 +122,7 @@ torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight,
   const int64_t k = w.size(1);
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != c))
     throw ShapeError("causal_conv1d: bias must be [C] with C = " + std::to_string(c));
-  const bool needs_grad = torch::GradMode::is_enabled() &&
-                          (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
-  if (!initial_state.defined() && use_cuda_kernel(x, needs_grad)) return cuda::causal_conv1d_fwd(x, w, bias, silu);
+  if (!initial_state.defined() && use_cuda_kernel(x) && k <= 8) return cuda::causal_conv1d(x, w, bias, silu);
   if (!initial_state.defined() && x.is_cpu() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) &&
       w.scalar_type() == x.scalar_type() && (!bias.defined() || bias.scalar_type() == x.scalar_type()))
     return CausalConvCpu::apply(x, w, bias.defined() ? bias : torch::zeros({c}, x.options()), silu);
@@ -166,6 +164,10 @@ std::pair<torch::Tensor, torch::Tensor> causal_conv1d_update(const torch::Tensor
     throw ShapeError("causal_conv1d_update: x must be [B, C] and state [B, C, K]");
   auto w = weight_2d(weight, x.size(1));
   if (w.size(1) != state.size(2)) throw ShapeError("causal_conv1d_update: state width must equal the kernel size");
+  const bool needs_grad = torch::GradMode::is_enabled() && (x.requires_grad() || state.requires_grad() ||
+                                                            w.requires_grad() || (bias.defined() && bias.requires_grad()));
+  if (!needs_grad && use_cuda_kernel(x) && state.scalar_type() == x.scalar_type())
+    return cuda::causal_conv1d_update(x, state, w, bias, silu);
   auto new_state = torch::cat({state.narrow(2, 1, state.size(2) - 1), x.unsqueeze(2).to(state.scalar_type())}, 2);
   auto y = (new_state * w.unsqueeze(0)).sum(2);
   if (bias.defined()) y = y + bias;

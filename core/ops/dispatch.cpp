@@ -2,9 +2,15 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
+
 #include "core/common/error.h"
 
 namespace dm::ops {
+namespace {
+std::atomic<bool> g_enabled{true};
+std::atomic<bool> g_poison{false};
+}  // namespace
 
 bool cuda_kernels_built() {
 #ifdef DM_HAVE_CUDA_KERNELS
@@ -14,8 +20,14 @@ bool cuda_kernels_built() {
 #endif
 }
 
-bool use_cuda_kernel(const torch::Tensor& t, bool needs_grad) {
-  return cuda_kernels_built() && t.is_cuda() && t.scalar_type() == torch::kFloat && !needs_grad;
+void set_cuda_kernels_enabled(bool enabled) { g_enabled = enabled; }
+bool cuda_kernels_enabled() { return g_enabled; }
+void set_poison_outputs(bool poison) { g_poison = poison; }
+bool poison_outputs() { return g_poison; }
+
+bool use_cuda_kernel(const torch::Tensor& t) {
+  return cuda_kernels_built() && g_enabled && t.defined() && t.is_cuda() &&
+         (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16);
 }
 
 int64_t ssd_chunk_size(const torch::Tensor& x, int64_t configured) {
@@ -25,11 +37,28 @@ int64_t ssd_chunk_size(const torch::Tensor& x, int64_t configured) {
 
 #ifndef DM_HAVE_CUDA_KERNELS
 namespace cuda {
-torch::Tensor causal_conv1d_fwd(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, bool) {
-  throw Error("causal_conv1d: this build has no CUDA kernels (configure with -DDM_CUDA=ON)");
+namespace {
+[[noreturn]] void no_kernels(const char* op) {
+  throw Error(std::string(op) + ": this build has no CUDA kernels (configure with -DDM_CUDA=ON and a CUDA LibTorch)");
 }
-torch::Tensor gated_rms_norm_fwd(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, double, int64_t) {
-  throw Error("gated_rms_norm: this build has no CUDA kernels (configure with -DDM_CUDA=ON)");
+}  // namespace
+torch::Tensor causal_conv1d(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, bool) {
+  no_kernels("causal_conv1d");
+}
+torch::Tensor gated_rms_norm(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, double, int64_t) {
+  no_kernels("gated_rms_norm");
+}
+SsdResult ssd_chunked(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                      const torch::Tensor&, const torch::Tensor&, int64_t, const torch::Tensor&) {
+  no_kernels("ssd_chunked");
+}
+std::pair<torch::Tensor, torch::Tensor> causal_conv1d_update(const torch::Tensor&, const torch::Tensor&,
+                                                             const torch::Tensor&, const torch::Tensor&, bool) {
+  no_kernels("causal_conv1d_update");
+}
+SsdResult ssd_step(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                   const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
+  no_kernels("ssd_step");
 }
 }  // namespace cuda
 #endif

@@ -1,16 +1,29 @@
-// The one place that decides whether an op runs on the LibTorch reference path or a CUDA kernel.
+// The one place that decides whether an op runs on the LibTorch reference path or a CUDA kernel of kernels/.
 #pragma once
 
 #include <torch/types.h>
+
+#include <utility>
+
+#include "core/ops/ssd.h"
 
 namespace dm::ops {
 
 // True when this build carries the CUDA kernels of kernels/ (configured with DM_CUDA).
 bool cuda_kernels_built();
 
-// True when `t` may go to a forward-only CUDA kernel: the build has kernels, t is a CUDA fp32
-// tensor, and no gradient is needed for this call.
-bool use_cuda_kernel(const torch::Tensor& t, bool needs_grad);
+// Process-wide switch (default on): off sends CUDA tensors through the LibTorch reference path too, so
+// benchmarks and checks can compare both on one GPU. Thread-safe.
+void set_cuda_kernels_enabled(bool enabled);
+bool cuda_kernels_enabled();
+
+// While set, the CUDA path fills every output with NaN before a kernel runs, so an element a kernel
+// fails to write shows up in a comparison (used by selfcheck). Thread-safe.
+void set_poison_outputs(bool poison);
+bool poison_outputs();
+
+// True when `t` goes to a kernel: kernels built and enabled, t on CUDA, dtype fp32 or bf16.
+bool use_cuda_kernel(const torch::Tensor& t);
 
 // The chunk length the chunked SSD scan uses for tensors like `x`. The result does not depend on it
 // (every chunk length computes the same scan); only speed does. On CPU the intra-chunk [Q, Q] work
@@ -18,11 +31,22 @@ bool use_cuda_kernel(const torch::Tensor& t, bool needs_grad);
 int64_t ssd_chunk_size(const torch::Tensor& x, int64_t configured);
 
 namespace cuda {
-// Implemented in ops/cuda_dispatch.cpp only when the kernels are built.
-torch::Tensor causal_conv1d_fwd(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                bool silu);
-torch::Tensor gated_rms_norm_fwd(const torch::Tensor& y, const torch::Tensor& z, const torch::Tensor& weight,
-                                 double eps, int64_t group_size);
+// Implemented in ops/cuda_dispatch.cpp when the kernels are built; otherwise each throws dm::Error.
+// Arguments are already shape-checked by the public ops; these check dtype, device and strides.
+// Differentiable (torch::autograd::Function whose backward runs the backward kernels):
+torch::Tensor causal_conv1d(const torch::Tensor& x, const torch::Tensor& weight_2d, const torch::Tensor& bias,
+                            bool silu);
+torch::Tensor gated_rms_norm(const torch::Tensor& y, const torch::Tensor& z, const torch::Tensor& weight, double eps,
+                             int64_t group_size);
+SsdResult ssd_chunked(const torch::Tensor& x, const torch::Tensor& dt, const torch::Tensor& A, const torch::Tensor& Bm,
+                      const torch::Tensor& Cm, const torch::Tensor& D, int64_t chunk_size,
+                      const torch::Tensor& initial_state);
+// Decoding steps (no gradient):
+std::pair<torch::Tensor, torch::Tensor> causal_conv1d_update(const torch::Tensor& x, const torch::Tensor& state,
+                                                             const torch::Tensor& weight_2d, const torch::Tensor& bias,
+                                                             bool silu);
+SsdResult ssd_step(const torch::Tensor& x, const torch::Tensor& dt, const torch::Tensor& A, const torch::Tensor& Bm,
+                   const torch::Tensor& Cm, const torch::Tensor& D, const torch::Tensor& state);
 }  // namespace cuda
 
 }  // namespace dm::ops

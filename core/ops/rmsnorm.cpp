@@ -25,9 +25,7 @@ torch::Tensor gated_rms_norm(const torch::Tensor& y, const torch::Tensor& z, con
   if (group_size == 0) group_size = d;
   if (group_size < 1 || d % group_size != 0)
     throw ShapeError("gated_rms_norm: group_size " + std::to_string(group_size) + " must divide " + std::to_string(d));
-  const bool needs_grad = torch::GradMode::is_enabled() &&
-                          (y.requires_grad() || z.requires_grad() || weight.requires_grad());
-  if (use_cuda_kernel(y, needs_grad)) return cuda::gated_rms_norm_fwd(y, z, weight, eps, group_size);
+  if (use_cuda_kernel(y)) return cuda::gated_rms_norm(y, z, weight, eps, group_size);
 
   const auto ct = y.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   auto g = y.to(ct) * torch::silu(z.to(ct));

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
+#include "core/ops/dispatch.h"
 
 namespace dm::ops {
 namespace {
@@ -52,10 +53,17 @@ SsdResult ssd_step(const torch::Tensor& x, const torch::Tensor& dt, const torch:
                    const torch::Tensor& Cm, const torch::Tensor& D, const torch::Tensor& state) {
   require(x.dim() == 3, "step x must be [B, H, P], got " + shape_str(x));
   const int64_t h = x.size(1);
+  require(dt.dim() == 2 && dt.size(0) == x.size(0) && dt.size(1) == h, "step dt must be [B, H], got " + shape_str(dt));
   require(state.dim() == 4 && state.size(0) == x.size(0) && state.size(1) == h && state.size(2) == x.size(2),
           "step state must be [B, H, P, N], got " + shape_str(state));
   require(Bm.dim() == 3 && h % Bm.size(1) == 0 && Bm.size(2) == state.size(3),
           "step B must be [B, G, N], got " + shape_str(Bm));
+  require(Cm.sizes() == Bm.sizes(), "step C must have B's shape " + shape_str(Bm) + ", got " + shape_str(Cm));
+  const bool needs_grad = torch::GradMode::is_enabled() && (x.requires_grad() || dt.requires_grad() ||
+                                                            Bm.requires_grad() || Cm.requires_grad() ||
+                                                            state.requires_grad());
+  if (!needs_grad && use_cuda_kernel(x) && Bm.scalar_type() == x.scalar_type() && Cm.scalar_type() == x.scalar_type())
+    return cuda::ssd_step(x, dt, A, Bm, Cm, D, state);
   const auto ct = compute_dtype(x);
   auto xs = x.to(ct);
   auto dts = dt.to(ct);                                                 // [B, H]
@@ -94,6 +102,8 @@ SsdResult ssd_chunked(const torch::Tensor& x, const torch::Tensor& dt, const tor
                       const torch::Tensor& initial_state) {
   const auto [b, l, h, p, g, n] = check_seq(x, dt, A, Bm, Cm, D, initial_state);
   require(chunk_size >= 1, "chunk_size must be >= 1, got " + std::to_string(chunk_size));
+  if (use_cuda_kernel(x) && Bm.scalar_type() == x.scalar_type() && Cm.scalar_type() == x.scalar_type())
+    return cuda::ssd_chunked(x, dt, A, Bm, Cm, D, std::min<int64_t>(chunk_size, std::max<int64_t>(l, 1)), initial_state);
   const auto ct = compute_dtype(x);
   const int64_t q = std::min<int64_t>(chunk_size, std::max<int64_t>(l, 1));
   const int64_t nc = (l + q - 1) / q;

@@ -34,4 +34,17 @@ SsdResult ssd_chunked(const torch::Tensor& x, const torch::Tensor& dt, const tor
                       const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
                       int64_t chunk_size, const torch::Tensor& initial_state = {});
 
+// Gradients of ssd_chunked's inputs (undefined where the input was undefined).
+struct SsdGradients {
+  torch::Tensor dx, ddt, dA, dB, dC, dD, d_initial_state;
+};
+
+// The chunked backward written with LibTorch ops, stage for stage as kernels/ssd_backward.cu computes it
+// (ssd_backward.cpp). Autograd of ssd_chunked is its oracle on the CPU; it is the readable statement of
+// the kernels' math. dy [B, L, H, P]; d_final_state [B, H, P, N] or undefined. Computes in x's dtype.
+SsdGradients ssd_chunked_backward_reference(const torch::Tensor& x, const torch::Tensor& dt, const torch::Tensor& A,
+                                            const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
+                                            int64_t chunk_size, const torch::Tensor& initial_state,
+                                            const torch::Tensor& dy, const torch::Tensor& d_final_state);
+
 }  // namespace dm::ops
