@@ -10,6 +10,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/demo.h"
+#include "app/cli/doctor_cmd.h"
 #include "core/common/error.h"
 #include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
@@ -221,6 +222,7 @@ int main(int argc, char** argv) {
   }
 
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
+  dm::cli::DoctorCommands doctor_cmds(app);  // doctor, selfcheck
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -268,6 +270,7 @@ int main(int argc, char** argv) {
       std::signal(SIGTERM, on_sigint);
       return dm::cli::run_eval_babilong(ea, g_cancel);
     }
+    if (doctor_cmds.parsed()) return doctor_cmds.run();
     if (*info) {
       std::printf("LibTorch %s\nCUDA available: %s (%d devices)\nCUDA kernels built: %s\nintra-op threads: %d\n",
                   dm::torch_version().c_str(), torch::cuda::is_available() ? "yes" : "no",

@@ -1,0 +1,39 @@
+#include "app/cli/doctor_cmd.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/ops/doctor.h"
+#include "core/ops/selfcheck.h"
+
+namespace dm::cli {
+
+DoctorCommands::DoctorCommands(CLI::App& app) {
+  doctor_ = app.add_subcommand("doctor", "What this build can use: LibTorch, CUDA (or why not), GPUs, kernel architectures");
+  selfcheck_ = app.add_subcommand(
+      "selfcheck", "Compare the fast kernels with their references on fresh random inputs (exit 77 = skipped: no GPU)");
+  selfcheck_->add_option("--device", device_, "cuda (every CUDA kernel, fp32 + bf16), cuda:N, or cpu (the CPU fast paths)")
+      ->capture_default_str();
+  selfcheck_->add_option("--seed", seed_, "random seed (default: from the clock, printed)");
+}
+
+bool DoctorCommands::parsed() const { return doctor_->parsed() || selfcheck_->parsed(); }
+
+int DoctorCommands::run() const {
+  if (doctor_->parsed()) {
+    std::fputs(dm::ops::format_doctor(dm::ops::doctor()).c_str(), stdout);
+    std::printf("intra-op threads  %d\n", static_cast<int>(torch::get_num_threads()));
+    return 0;
+  }
+  const uint64_t seed =
+      seed_ ? seed_ : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007ULL;
+  const auto rep = dm::ops::selfcheck(device_, seed);
+  std::fputs(dm::ops::format_selfcheck(rep).c_str(), stdout);
+  std::fflush(stdout);
+  if (rep.skipped()) return 77;
+  return rep.failures() == 0 ? 0 : 1;
+}
+
+}  // namespace dm::cli
