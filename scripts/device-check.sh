@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The device check (issue 9): on a machine with an NVIDIA GPU, python3's torch as LibTorch, CMake, ninja and
+# nvcc, but no Qt and no network, builds core + kernels + CLI + bench_kernels, then runs `diffmamba doctor`,
+# `diffmamba selfcheck` (CPU oracles, then every CUDA kernel against the fp64 reference) and bench_kernels.
+# Everything it prints goes to $OUT/device-check.log; the benchmark table to $OUT/bench-table.md.
+# The Debian packages the core needs come from .device-deps/ (scripts/fetch-device-deps.sh), unpacked with
+# dpkg -x into the build folder. Without a GPU the CUDA steps say SKIPPED and why (rehearsal).
+#
+# Usage: scripts/device-check.sh [bench_kernels options, e.g. --no-train]
+# Environment: OUT (default build-device/out), DM_DEVICE_BUILD (default build-device), DM_TORCH_CMAKE (LibTorch's
+# share/cmake; default: python3's torch, else the setup.sh virtual environment), JOBS (default nproc).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${DM_DEVICE_BUILD:-$ROOT/build-device}
+OUT=${OUT:-$BUILD/out}
+DEBS=${DM_DEVICE_DEPS:-$ROOT/.device-deps}
+JOBS=${JOBS:-$(nproc)}
+mkdir -p "$OUT" "$BUILD"
+LOG=$OUT/device-check.log
+: >"$LOG"
+exec > >(tee -a "$LOG") 2>&1
+
+START=$SECONDS
+SUMMARY=()
+step() { printf '\n== %s  [%ds]\n' "$*" $((SECONDS - START)); }
+record() { SUMMARY+=("$(printf '%-28s %-8s %4ds' "$1" "$2" $((SECONDS - START)))"); }
+finish() {
+  printf '\n== summary (%ds in all)\n' $((SECONDS - START))
+  printf '%s\n' "${SUMMARY[@]}"
+  exit "$1"
+}
+
+step "machine"
+uname -srm
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv 2>&1 | head -5 || true
+echo "cores: $(nproc)"
+
+# ---- dependencies: the carried .debs, unpacked into a prefix of our own --------------------------------------
+step "dependencies from $DEBS"
+PREFIX=$BUILD/deps-root
+if ! compgen -G "$DEBS/*.deb" >/dev/null; then
+  echo "no .deb files in $DEBS: run scripts/fetch-device-deps.sh first and carry .device-deps"
+  record deps FAILED
+  finish 1
+fi
+rm -rf "$PREFIX"
+mkdir -p "$PREFIX"
+for f in "$DEBS"/*.deb; do dpkg -x "$f" "$PREFIX" || { record deps FAILED; finish 1; }; done
+LIBDIR=$PREFIX/usr/lib/x86_64-linux-gnu
+export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# pkg-config sees only the carried .pc files, with their /usr paths moved under the prefix.
+export PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig:$PREFIX/usr/share/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR=$PREFIX
+PKG_CONFIG_BIN=$(command -v pkg-config || true)
+[ -n "$PKG_CONFIG_BIN" ] || PKG_CONFIG_BIN=$PREFIX/usr/bin/pkgconf
+echo "unpacked $(ls "$DEBS"/*.deb | wc -l) packages; pkg-config: $PKG_CONFIG_BIN"
+record deps ok
+
+# ---- LibTorch and the CUDA compiler ----------------------------------------------------------------------------
+step "LibTorch and nvcc"
+TORCH_CMAKE=${DM_TORCH_CMAKE:-$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)}
+if [ -z "$TORCH_CMAKE" ]; then  # this project's own LibTorch (scripts/setup.sh), for a rehearsal
+  TORCH_CMAKE=$(ls -d "${DM_CACHE:-$HOME/.cache/diffmamba-studio}"/torch-*/lib/python3*/site-packages/torch/share/cmake 2>/dev/null | head -n1)
+fi
+[ -d "$TORCH_CMAKE" ] || { echo "no LibTorch found (python3 has no torch; set DM_TORCH_CMAKE)"; record libtorch FAILED; finish 1; }
+NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)
+echo "LibTorch cmake: $TORCH_CMAKE"
+echo "nvcc: ${NVCC:-not found} $([ -n "$NVCC" ] && "$NVCC" --version | tail -n2 | head -n1)"
+[ -n "$NVCC" ] || { record nvcc FAILED; finish 1; }
+record libtorch+nvcc ok
+
+# ---- configure and build (GUI and QtTest suites off: no Qt there) ---------------------------------------------
+step "configure"
+LAUNCHER=()
+command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
+cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDM_GUI=OFF -DDM_TESTS=OFF -DDM_BENCH=ON \
+  -DDM_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" -DPKG_CONFIG_EXECUTABLE="$PKG_CONFIG_BIN" \
+  -DCMAKE_PREFIX_PATH="$TORCH_CMAKE;$PREFIX/usr;$LIBDIR/cmake;$PREFIX/usr/share/cmake" "${LAUNCHER[@]}" ||
+  { record configure FAILED; finish 1; }
+grep -E "^(yaml-cpp|nlohmann_json|CLI11)_DIR|^SQLite3_INCLUDE_DIR|^SQLite3_LIBRARY" "$BUILD/CMakeCache.txt"
+record configure ok
+
+step "build diffmamba + bench_kernels with $JOBS jobs (ptxas -v reports in $OUT/build.log)"
+cmake --build "$BUILD" -j "$JOBS" --target diffmamba bench_kernels >"$OUT/build.log" 2>&1
+rc=$?
+grep -E "error|ptxas info    : (Used|Compiling)|spill" "$OUT/build.log" | grep -v "0 bytes spill" | head -60
+tail -n 3 "$OUT/build.log"
+[ $rc -eq 0 ] || { record build FAILED; finish 1; }
+record build ok
+
+# ---- run -------------------------------------------------------------------------------------------------------
+FAILED=0
+run_step() {  # name, timeout seconds, command…   (exit 77 = skipped; TEE_TO=file also saves the output)
+  local name=$1 limit=$2 rc
+  shift 2
+  step "$name: $*"
+  if [ -n "${TEE_TO:-}" ]; then
+    timeout "$limit" "$@" | tee "$TEE_TO"
+    rc=${PIPESTATUS[0]}
+  else
+    timeout "$limit" "$@"
+    rc=$?
+  fi
+  case $rc in
+    0) record "$name" ok ;;
+    77) record "$name" SKIPPED ;;
+    124) record "$name" TIMEOUT; FAILED=1 ;;
+    *) record "$name" "FAILED($rc)"; FAILED=1 ;;
+  esac
+}
+cd "$BUILD" || finish 1
+run_step doctor 60 ./app/diffmamba doctor
+run_step "selfcheck cpu" 120 ./app/diffmamba selfcheck --device cpu
+run_step "selfcheck cuda" 180 ./app/diffmamba selfcheck --device cuda
+TEE_TO=$OUT/bench.txt run_step bench_kernels 300 ./bench/bench_kernels "$@"
+grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
+[ -s "$OUT/bench-table.md" ] && { echo; cat "$OUT/bench-table.md"; } || rm -f "$OUT/bench-table.md"
+finish $FAILED

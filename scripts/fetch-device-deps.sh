@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fetches the Debian packages the core needs beyond LibTorch, CMake and nvcc (headers, CMake/pkg-config files
+# and their runtime libraries) into .device-deps/, for scripts/device-check.sh on a machine with no network.
+# Run it here (it reaches Debian's archive through apt); the device call carries the folder (see docs/cuda.md).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEST=${DM_DEVICE_DEPS:-$ROOT/.device-deps}
+PACKAGES=(
+  nlohmann-json3-dev libcli11-dev                # header-only, with CMake configs
+  libyaml-cpp-dev libyaml-cpp0.7                 # yaml-cpp
+  libsqlite3-dev libsqlite3-0                    # SQLite
+  libutf8proc-dev libutf8proc2                   # utf8proc (found through pkg-config)
+  pkgconf pkgconf-bin libpkgconf3                # pkg-config itself, in case the device lacks it
+)
+
+mkdir -p "$DEST"
+cd "$DEST"
+missing=()
+for p in "${PACKAGES[@]}"; do
+  compgen -G "${p}_*.deb" >/dev/null || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! apt-get download "${missing[@]}" 2>/dev/null; then
+    apt-get update -qq
+    apt-get download "${missing[@]}"
+  fi
+fi
+for p in "${PACKAGES[@]}"; do
+  compgen -G "${p}_*.deb" >/dev/null || { echo "fetch-device-deps: $p was not downloaded" >&2; exit 1; }
+done
+printf 'fetch-device-deps: %s packages in %s, %s in all\n' "$(ls ./*.deb | wc -l)" "$DEST" "$(du -sh . | cut -f1)"
