@@ -51,7 +51,8 @@ void addText(QCustomPlot* plot, int r, int c, const QString& text, const QColor&
   item->position->setCoords(c, r);
   item->setPositionAlignment(Qt::AlignCenter);
   item->setTextAlignment(Qt::AlignCenter);
-  item->setFont(styleFont(style, style.annotationPt));
+  // A second line (± sd) makes the text wider and taller than a cell holds at the paper size: smaller font.
+  item->setFont(styleFont(style, text.contains(QLatin1Char('\n')) ? style.annotationPt * 0.7 : style.annotationPt));
   item->setColor(color);
   item->setText(text);
   item->setSelectable(false);

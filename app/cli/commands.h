@@ -96,6 +96,26 @@ struct LensArgs {
 };
 int run_lens(const LensArgs& a, std::atomic<bool>& cancel);
 
+struct PlotArgs {
+  std::string action;  // heatmap | compare | ratio | lens | curves
+  // the seed's result files
+  std::string results_folder, model_name, baseline_name, prompt_name;
+  std::vector<std::string> tasks, lengths, seeds;
+  std::string diff_results_path, mamba_results_path;
+  // the run store
+  std::string workspace;
+  std::vector<int64_t> runs, baseline_runs;
+  int64_t diff_run = 0, mamba_run = 0;
+  // figure
+  std::string output_file, csv, metric = "loss", x = "step";
+  bool ratio = false, std_line = false, log = false, log_x = false, lines = false, raw_lens = false, no_csv = false,
+       no_npy = false;
+  int start_layer = 0, end_layer = 0;  // 0 = the data's first / last
+  double smoothing = 0.6, width_in = 0, height_in = 0, dpi = 0;  // 0 = the figure's default size
+};
+// Built only with the plotting library (Qt 6 + QCustomPlot); elsewhere it explains that and returns 2.
+int run_plot(const PlotArgs& a);
+
 // Every configuration key with type, default and documentation (for --help).
 std::string config_keys_help();
 

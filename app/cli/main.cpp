@@ -34,6 +34,13 @@ std::string default_out_dir() {
 
 }  // namespace
 
+#ifndef DM_HAVE_PLOTTING
+int dm::cli::run_plot(const PlotArgs&) {
+  throw dm::Error("this diffmamba was built without the plotting library (it needs Qt 6 Widgets, Svg, PrintSupport and "
+                  "QCustomPlot's Qt 6 build; configure with -DDM_GUI=ON). Copy the result files to a machine with it.");
+}
+#endif
+
 int main(int argc, char** argv) {
   CLI::App app{"Diff-Mamba Studio command line: train, evaluate and compare Mamba2 and Diff-Mamba2"};
   app.set_version_flag("--version", "diffmamba 0.1.0 (LibTorch " + dm::torch_version() + ")");
@@ -221,6 +228,56 @@ int main(int argc, char** argv) {
     c->add_flag("--quiet", la_lens.quiet, "no progress lines");
   }
 
+  dm::cli::PlotArgs pa;
+  pa.results_folder = "scripts/babilong_evals";
+  auto* pl = app.add_subcommand("plot", "Draw the paper's figures offscreen (PDF / PNG / SVG + CSV) from result files or runs");
+  pl->require_subcommand(1);
+  auto* ph = pl->add_subcommand("heatmap", "BABILong accuracy, tasks × context lengths (plot.py)");
+  auto* pc = pl->add_subcommand("compare", "model vs baseline: cells tinted where the model wins or loses (plot_compare.py)");
+  auto* pr = pl->add_subcommand("ratio", "model vs baseline: max/min ratio per cell (plot_compare.py --ratio)");
+  auto* pn = pl->add_subcommand("lens", "tuned-lens needle probability per layer, Diff-Mamba vs Mamba (plot_tuned_lens.py)");
+  auto* pv = pl->add_subcommand("curves", "training curves of runs (loss, bpc, lr, tokens/s, …)");
+  for (auto* c : {ph, pc, pr}) {
+    c->add_option("--results_folder", pa.results_folder, "the seed's evaluation folder: <folder>/<model>/{task}_{length}_{prompt}.csv or acc_<model>.npy")
+        ->capture_default_str();
+    c->add_option("--model_name", pa.model_name, "the model's folder / file name in the results folder");
+    c->add_option("--prompt_name", pa.prompt_name, "prompt part of the CSV names (default: the seed's no_instruct name)");
+    c->add_option("--tasks", pa.tasks, "rows (default qa1 … qa5; for runs: the run's)");
+    c->add_option("--lengths", pa.lengths, "columns (default 0k … 64k; for runs: the run's)");
+    c->add_option("--seeds", pa.seeds, "average <model>-seed<N> over these seeds (mean, per-cell sd)");
+    c->add_option("--run", pa.runs, "workspace run(s) of eval-babilong instead of files; several = mean over seeds");
+    c->add_flag("--std", pa.std_line, "second line in each cell: ± standard deviation over seeds");
+    c->add_flag("--no-npy", pa.no_npy, "do not (re)write acc_<model>.npy after scoring CSVs");
+  }
+  for (auto* c : {pc, pr}) {
+    c->add_option("--baseline_name", pa.baseline_name, "the baseline's name (default: swap diffmamba ↔ mamba)");
+    c->add_option("--baseline-run", pa.baseline_runs, "the baseline's run(s)");
+  }
+  pc->add_flag("--ratio", pa.ratio, "draw the ratio heatmap (as `plot ratio`)");
+  pn->add_option("--diff_results_path", pa.diff_results_path, "Diff-Mamba's *-lens_eval.txt");
+  pn->add_option("--mamba_results_path", pa.mamba_results_path, "Mamba's *-lens_eval.txt");
+  pn->add_option("--diff-run", pa.diff_run, "Diff-Mamba's lens eval run instead of a file")->check(CLI::PositiveNumber);
+  pn->add_option("--mamba-run", pa.mamba_run, "Mamba's lens eval run")->check(CLI::PositiveNumber);
+  pn->add_flag("--log", pa.log, "log-scale y");
+  pn->add_option("--start-layer", pa.start_layer, "first layer drawn (default: the first in the data)")->check(CLI::PositiveNumber);
+  pn->add_option("--end-layer", pa.end_layer, "last layer drawn (default: the last)")->check(CLI::PositiveNumber);
+  pn->add_flag("--lines", pa.lines, "lines with markers instead of grouped bars");
+  pn->add_flag("--raw", pa.raw_lens, "plot raw probabilities (0…1) as the seed does, not percent");
+  pv->add_option("--run", pa.runs, "run id(s)")->required();
+  pv->add_option("--metric", pa.metric, "metric name (see `diffmamba runs show ID`)")->capture_default_str();
+  pv->add_option("--x", pa.x, "x axis")->check(CLI::IsMember({"step", "time"}))->capture_default_str();
+  pv->add_option("--smoothing", pa.smoothing, "TensorBoard smoothing weight")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  pv->add_flag("--log-y", pa.log, "log-scale y");
+  pv->add_flag("--log-x", pa.log_x, "log-scale x");
+  for (auto* c : {ph, pc, pr, pn, pv}) {
+    c->add_option("--output_file", pa.output_file, "figure file, .pdf / .png / .svg (default: the seed's name and place)");
+    c->add_option("--csv", pa.csv, "the numbers drawn (default: the figure's name with .csv)");
+    c->add_flag("--no-csv", pa.no_csv, "write no CSV");
+    c->add_option("--workspace", pa.workspace, "workspace folder for --run (default: the user's data location)");
+    c->add_option("--width", pa.width_in, "figure width in inches")->check(CLI::PositiveNumber);
+    c->add_option("--height", pa.height_in, "figure height in inches")->check(CLI::PositiveNumber);
+    c->add_option("--dpi", pa.dpi, "PNG resolution")->check(CLI::PositiveNumber);
+  }
   auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
   dm::cli::DoctorCommands doctor_cmds(app);  // doctor, selfcheck
 
@@ -269,6 +326,10 @@ int main(int argc, char** argv) {
       std::signal(SIGINT, on_sigint);
       std::signal(SIGTERM, on_sigint);
       return dm::cli::run_eval_babilong(ea, g_cancel);
+    }
+    if (*pl) {
+      for (const auto* sub : pl->get_subcommands()) pa.action = sub->get_name();
+      return dm::cli::run_plot(pa);
     }
     if (doctor_cmds.parsed()) return doctor_cmds.run();
     if (*info) {

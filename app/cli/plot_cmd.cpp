@@ -1,0 +1,304 @@
+// `diffmamba plot heatmap|compare|ratio|lens|curves`: the seed's plot.py, plot_compare.py and
+// plot_tuned_lens.py (and training curves) rendered offscreen from the seed's result files or a
+// workspace's runs, written as PDF / PNG / SVG plus the CSV of the numbers drawn.
+#include <QApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <qcustomplot.h>
+
+#include "app/cli/commands.h"
+#include "app/figures/figure_data.h"
+#include "core/babilong/babilong.h"
+#include "core/common/error.h"
+#include "core/jobs/train_job.h"
+#include "core/store/run_store.h"
+#include "plotting/csv.h"
+#include "plotting/curve_plot.h"
+#include "plotting/errors.h"
+#include "plotting/export.h"
+#include "plotting/heatmap.h"
+#include "plotting/lens_chart.h"
+
+namespace fs = std::filesystem;
+
+namespace dm::cli {
+namespace {
+
+using plotting::Matrix;
+
+QString q(const std::string& s) { return QString::fromStdString(s); }
+
+// Qt's note that XDG_RUNTIME_DIR is unset (usual on servers) says nothing about the figure.
+void quietHandler(QtMsgType type, const QMessageLogContext&, const QString& msg) {
+  if (msg.startsWith(QStringLiteral("QStandardPaths: XDG_RUNTIME_DIR"))) return;
+  if (type != QtDebugMsg) std::fprintf(stderr, "%s\n", qPrintable(msg));
+}
+
+// Rendering needs a QApplication but never a display.
+std::unique_ptr<QApplication> offscreenApp() {
+  qInstallMessageHandler(quietHandler);
+  if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  static int argc = 1;
+  static char name[] = "diffmamba";
+  static char* argv[] = {name, nullptr};
+  return std::make_unique<QApplication>(argc, argv);
+}
+
+std::unique_ptr<store::RunStore> openStore(const std::string& workspace) {
+  const auto ws = workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{workspace};
+  std::error_code ec;
+  if (!fs::exists(ws.db_path(), ec))
+    throw FileError(ws.db_path(), "no workspace database here (give --workspace, or run a job first)");
+  return std::make_unique<store::RunStore>(ws.db_path());
+}
+
+std::string joinSeeds(const std::vector<std::string>& seeds) {
+  std::string s;
+  for (const auto& x : seeds) s += "-" + x;
+  return s;
+}
+
+// The tasks / lengths of a seed-file source: given, or the seed's qa1 … qa5 × 0k … 64k.
+std::vector<std::string> orDefault(const std::vector<std::string>& v, std::vector<std::string> (*def)()) {
+  return v.empty() ? def() : v;
+}
+
+// One model from the seed's files: a single matrix, or the mean (± sd) of its `-seed<N>` variants.
+Matrix seedModel(const PlotArgs& a, const std::string& name, const std::vector<std::string>& seeds) {
+  const auto tasks = orDefault(a.tasks, figures::defaultTasks), lengths = orDefault(a.lengths, figures::defaultLengths);
+  const auto prompt = a.prompt_name.empty() ? babilong::prompt_name() : a.prompt_name;
+  std::vector<Matrix> ms;
+  for (const auto& s : seeds.empty() ? std::vector<std::string>{""} : seeds) {
+    const auto full = s.empty() ? name : name + "-seed" + s;
+    std::string note;
+    ms.push_back(figures::seedAccuracy(a.results_folder, full, tasks, lengths, prompt, !a.no_npy, &note));
+    std::printf("%s: %s\n", full.c_str(), note.c_str());
+  }
+  return plotting::meanOverSeeds(ms);
+}
+
+Matrix runsModel(const store::RunStore& db, const std::vector<int64_t>& runs, const PlotArgs& a) {
+  std::vector<Matrix> ms;
+  for (auto id : runs) {
+    std::vector<std::string> missing;
+    ms.push_back(figures::runAccuracy(db, id, a.tasks, a.lengths, &missing));
+    if (!missing.empty())
+      std::printf("run %lld lacks %zu cells (drawn as 0), e.g. %s\n", static_cast<long long>(id), missing.size(),
+                  missing[0].c_str());
+  }
+  return plotting::meanOverSeeds(ms);
+}
+
+std::string runsTag(const std::vector<int64_t>& runs) {
+  std::string s = "run";
+  for (size_t i = 0; i < runs.size(); ++i) s += (i ? "+" : "") + std::to_string(runs[i]);
+  return s;
+}
+
+plotting::FigureSize sizeFor(const PlotArgs& a, double w, double h, double dpi) {
+  plotting::FigureSize s;
+  s.widthIn = a.width_in > 0 ? a.width_in : w;
+  s.heightIn = a.height_in > 0 ? a.height_in : h;
+  s.dpi = a.dpi > 0 ? a.dpi : dpi;
+  return s;
+}
+
+std::string csvPathFor(const PlotArgs& a, const std::string& output) {
+  if (!a.csv.empty()) return a.csv;
+  return (fs::path(output).parent_path() / fs::path(output).stem()).string() + ".csv";
+}
+
+void ensureParent(const std::string& path) {
+  const auto parent = fs::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw FileError(parent.string(), "cannot create the output folder: " + ec.message());
+}
+
+// Checks the output's format before any work, so a typo fails at once.
+void checkSuffix(const std::string& output) {
+  const auto ext = QFileInfo(q(output)).suffix().toLower();
+  if (ext != "pdf" && ext != "png" && ext != "svg")
+    throw ConfigError("--output_file", output, "must end in .pdf, .png or .svg");
+}
+
+void save(QCustomPlot& plot, const std::string& output, const plotting::FigureSize& size) {
+  ensureParent(output);
+  plotting::exportFigure(&plot, q(output), size);
+  std::printf("wrote %s\n", output.c_str());
+}
+
+int plotHeatmap(const PlotArgs& a) {
+  Matrix m;
+  std::string output = a.output_file;
+  if (!a.runs.empty()) {
+    auto db = openStore(a.workspace);
+    m = runsModel(*db, a.runs, a);
+    if (output.empty()) output = "babilong-" + runsTag(a.runs) + ".pdf";
+  } else {
+    if (a.model_name.empty()) throw ConfigError("--model_name", "", "give the model's name (or --run ID)");
+    m = seedModel(a, a.model_name, a.seeds);
+    if (output.empty()) {
+      fs::path parent = a.results_folder;
+      if (a.seeds.empty() && fs::path(a.results_folder).filename() == a.model_name) parent = parent.parent_path();
+      output = a.seeds.empty() ? (parent / a.model_name / (a.model_name + ".pdf")).string()
+                               : (parent / (a.model_name + "-seeds" + joinSeeds(a.seeds) + ".pdf")).string();
+    }
+  }
+  checkSuffix(output);
+  QCustomPlot plot;
+  plotting::HeatmapOptions o;
+  o.showStd = a.std_line && m.hasStddev();
+  plotting::drawHeatmap(&plot, m, o);
+  save(plot, output, sizeFor(a, 8, 5, 300));
+  if (!a.no_csv) {
+    plotting::writeCsv(m, q(csvPathFor(a, output)));
+    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+  }
+  return 0;
+}
+
+int plotCompare(const PlotArgs& a, bool ratio) {
+  Matrix model, base;
+  std::string output = a.output_file, modelName, baseName;
+  const std::string suffix = ratio ? "-ratio.pdf" : ".pdf";
+  if (!a.runs.empty()) {
+    if (a.baseline_runs.empty()) throw ConfigError("--baseline-run", "", "compare needs the baseline's run(s) too");
+    auto db = openStore(a.workspace);
+    model = runsModel(*db, a.runs, a);
+    base = runsModel(*db, a.baseline_runs, a);
+    modelName = db->run(a.runs[0])->name;
+    baseName = db->run(a.baseline_runs[0])->name;
+    if (output.empty()) output = "compare-" + runsTag(a.runs) + "-vs-" + runsTag(a.baseline_runs) + suffix;
+  } else {
+    if (a.model_name.empty()) throw ConfigError("--model_name", "", "give the model's name (or --run / --baseline-run)");
+    modelName = a.model_name;
+    baseName = a.baseline_name.empty() ? figures::baselineName(a.model_name) : a.baseline_name;
+    auto seeds = a.seeds;
+    // plot_compare.py: needle models are the mean of seeds 0, 42 and 77.
+    if (seeds.empty() && a.model_name.find("needle") != std::string::npos) seeds = {"0", "42", "77"};
+    model = seedModel(a, modelName, seeds);
+    base = seedModel(a, baseName, seeds);
+    if (output.empty()) {
+      // compare-<third dash-separated token of the name>[-seeds-…][-ratio].pdf in the results folder
+      std::string token = modelName;
+      size_t start = 0;
+      for (int i = 0; i < 2 && start != std::string::npos; ++i) {
+        start = modelName.find('-', start);
+        if (start != std::string::npos) ++start;
+      }
+      if (start != std::string::npos) token = modelName.substr(start, modelName.find('-', start) - start);
+      output = (fs::path(a.results_folder) / ("compare-" + token + (seeds.empty() ? "" : "-seeds" + joinSeeds(seeds)) + suffix))
+                   .string();
+    }
+  }
+  checkSuffix(output);
+  QCustomPlot plot;
+  plotting::CompareOptions o;
+  o.modelName = q(modelName);
+  o.baselineName = q(baseName);
+  o.showStd = a.std_line && model.hasStddev() && base.hasStddev();
+  if (ratio)
+    plotting::drawRatio(&plot, model, base, o);
+  else
+    plotting::drawCompare(&plot, model, base, o);
+  save(plot, output, sizeFor(a, 10, 6, 150));
+  if (!a.no_csv) {
+    plotting::writeCompareCsv(model, base, q(csvPathFor(a, output)), o.modelName, o.baselineName);
+    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+  }
+  return 0;
+}
+
+int plotLens(const PlotArgs& a) {
+  plotting::LensLayers lens;
+  std::string output = a.output_file;
+  if (a.diff_run > 0 || a.mamba_run > 0) {
+    if (a.diff_run <= 0 || a.mamba_run <= 0) throw ConfigError("--diff-run/--mamba-run", "", "give both runs");
+    auto db = openStore(a.workspace);
+    lens = figures::lensFromRuns(*db, a.diff_run, a.mamba_run);
+    if (output.empty())
+      output = "compared-lens-run" + std::to_string(a.diff_run) + "-run" + std::to_string(a.mamba_run) +
+               (a.log ? "-log" : "") + ".pdf";
+  } else {
+    if (a.diff_results_path.empty() || a.mamba_results_path.empty())
+      throw ConfigError("--diff_results_path/--mamba_results_path", "", "give both result files (or --diff-run and --mamba-run)");
+    lens = figures::lensFromFiles(a.diff_results_path, a.mamba_results_path);
+    if (output.empty()) {
+      // plot_tuned_lens.py: outputs/compared-lens-{needle|pg19}[-seed<N>][-log].pdf, parsed from the Diff path
+      const std::string d = fs::path(a.diff_results_path).filename().string();
+      std::string name = "outputs/compared-lens-" + std::string(d.find("needle") != std::string::npos ? "needle" : "pg19");
+      if (auto p = d.find("seed"); p != std::string::npos) {
+        size_t e = p + 4;
+        while (e < d.size() && std::isdigit(static_cast<unsigned char>(d[e]))) ++e;
+        if (e > p + 4) name += "-" + d.substr(p, e - p);
+      }
+      output = name + (a.log ? "-log" : "") + ".pdf";
+    }
+  }
+  checkSuffix(output);
+  plotting::LensOptions o;
+  if (a.start_layer > 0) o.startLayer = a.start_layer;
+  if (a.end_layer > 0) o.endLayer = a.end_layer;
+  o.logY = a.log;
+  o.percent = !a.raw_lens;
+  o.kind = a.lines ? plotting::LensChartKind::Lines : plotting::LensChartKind::Bars;
+  QCustomPlot plot;
+  plotting::drawLensLayers(&plot, lens, o);
+  save(plot, output, sizeFor(a, 14, 6, 300));
+  if (!a.no_csv) {
+    plotting::writeCsv(lens.select(o.startLayer, o.endLayer), q(csvPathFor(a, output)));
+    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+  }
+  return 0;
+}
+
+int plotCurves(const PlotArgs& a) {
+  if (a.runs.empty()) throw ConfigError("--run", "", "give the run(s) whose curves to draw");
+  std::string output = a.output_file.empty() ? "curves-" + a.metric + "-" + runsTag(a.runs) + ".pdf" : a.output_file;
+  checkSuffix(output);
+  auto db = openStore(a.workspace);
+  const auto curves = figures::runCurves(*db, a.runs, a.metric);
+  QCustomPlot plot;
+  plotting::CurvePlot cp(&plot);
+  cp.setYLabel(q(a.metric));
+  for (const auto& c : curves) {
+    const int i = cp.addCurve(c.label);
+    cp.appendPoints(i, c.steps, c.values, c.wallSeconds);
+  }
+  cp.setSmoothing(a.smoothing);
+  cp.setXAxis(a.x == "time" ? plotting::CurvePlot::XAxis::WallTime : plotting::CurvePlot::XAxis::Step);
+  cp.setLogX(a.log_x);
+  cp.setLogY(a.log);
+  cp.replot();
+  save(plot, output, sizeFor(a, 8, 5, 300));
+  if (!a.no_csv) {
+    cp.writeCsv(q(csvPathFor(a, output)));
+    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_plot(const PlotArgs& a) {
+  if (!a.output_file.empty()) checkSuffix(a.output_file);
+  auto app = offscreenApp();
+  try {
+    if (a.action == "heatmap") return plotHeatmap(a);
+    if (a.action == "compare") return plotCompare(a, a.ratio);
+    if (a.action == "ratio") return plotCompare(a, true);
+    if (a.action == "lens") return plotLens(a);
+    if (a.action == "curves") return plotCurves(a);
+  } catch (const plotting::PlotError& e) {
+    throw Error(e.what());
+  }
+  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves");
+}
+
+}  // namespace dm::cli

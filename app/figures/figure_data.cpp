@@ -1,0 +1,254 @@
+// LibTorch first: Qt's `slots` macro must not be defined while torch headers are read.
+#include <torch/torch.h>
+
+#include "app/figures/figure_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/common/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/npy.h"
+#include "core/jobs/babilong_job.h"
+#include "core/jobs/lens_job.h"
+#include "core/store/run_store.h"
+
+namespace fs = std::filesystem;
+
+namespace dm::figures {
+namespace {
+
+QStringList toQt(const std::vector<std::string>& v) {
+  QStringList out;
+  for (const auto& s : v) out << QString::fromStdString(s);
+  return out;
+}
+
+plotting::Matrix toMatrix(const torch::Tensor& t, const std::vector<std::string>& tasks,
+                          const std::vector<std::string>& lengths, const std::string& origin) {
+  if (t.dim() != 2 || t.size(0) != static_cast<int64_t>(tasks.size()) || t.size(1) != static_cast<int64_t>(lengths.size())) {
+    std::string shape;
+    for (auto s : t.sizes()) shape += (shape.empty() ? "" : " × ") + std::to_string(s);
+    throw FileError(origin, "holds a [" + shape + "] array, but " + std::to_string(tasks.size()) + " tasks × " +
+                                std::to_string(lengths.size()) +
+                                " lengths were asked for (pass --tasks / --lengths matching the file)");
+  }
+  auto d = t.to(torch::kDouble).contiguous();
+  plotting::Matrix m;
+  m.rows = static_cast<int>(tasks.size());
+  m.cols = static_cast<int>(lengths.size());
+  m.values.assign(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+  m.rowLabels = toQt(tasks);
+  m.colLabels = toQt(lengths);
+  return m;
+}
+
+bool isDir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+bool isFile(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+// Length in tokens for ordering: "16k" → 16384, "1M" → 1048576, plain numbers as they are; -1 if unknown.
+double lengthValue(const std::string& s) {
+  if (s.empty()) return -1;
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &pos);
+  } catch (const std::exception&) {
+    return -1;
+  }
+  const std::string unit = s.substr(pos);
+  if (unit.empty()) return v;
+  if (unit == "k" || unit == "K") return v * 1024;
+  if (unit == "m" || unit == "M") return v * 1024 * 1024;
+  return -1;
+}
+
+void requireRun(const store::RunStore& db, int64_t run) {
+  if (!db.run(run)) throw ConfigError("run", std::to_string(run), "no such run in " + db.path() + " (see `diffmamba runs list`)");
+}
+
+}  // namespace
+
+std::vector<std::string> defaultTasks() { return {"qa1", "qa2", "qa3", "qa4", "qa5"}; }
+std::vector<std::string> defaultLengths() { return {"0k", "1k", "2k", "4k", "8k", "16k", "32k", "64k"}; }
+
+void sortLengths(std::vector<std::string>& lengths) {
+  std::stable_sort(lengths.begin(), lengths.end(), [](const std::string& a, const std::string& b) {
+    const double va = lengthValue(a), vb = lengthValue(b);
+    if ((va < 0) != (vb < 0)) return vb < 0;  // known sizes first
+    if (va < 0) return a < b;
+    return va < vb;
+  });
+}
+
+std::string baselineName(const std::string& modelName) {
+  if (auto p = modelName.find("diffmamba"); p != std::string::npos)
+    return modelName.substr(0, p) + "mamba" + modelName.substr(p + 9);
+  if (auto p = modelName.find("mamba"); p != std::string::npos)
+    return modelName.substr(0, p) + "diffmamba" + modelName.substr(p + 5);
+  throw ConfigError("--model_name", modelName,
+                    "the baseline is found by swapping 'diffmamba' and 'mamba' in the name; give --baseline_name");
+}
+
+plotting::Matrix accuracyFromNpy(const std::string& path, const std::vector<std::string>& tasks,
+                                 const std::vector<std::string>& lengths) {
+  return toMatrix(io::read_npy(path), tasks, lengths, path);
+}
+
+plotting::Matrix seedAccuracy(const std::string& folder, const std::string& name, const std::vector<std::string>& tasks,
+                              const std::vector<std::string>& lengths, const std::string& promptName, bool writeNpy,
+                              std::string* note) {
+  // plot.py reads folder/name/…; the seed README passes a folder that already ends in the name.
+  fs::path parent = folder;
+  if (!isDir(parent / name) && fs::path(folder).filename() == name) parent = fs::path(folder).parent_path();
+  const fs::path dir = parent / name;
+  const fs::path npy = dir / ("acc_" + name + ".npy");
+  std::vector<std::string> missing;
+  auto scored = jobs::score_seed_results(parent.string(), name, tasks, lengths, promptName, &missing);
+  const size_t cells = tasks.size() * lengths.size();
+  if (missing.size() < cells) {
+    if (writeNpy) io::write_npy(npy.string(), scored);
+    if (note) {
+      *note = "scored " + std::to_string(cells - missing.size()) + " of " + std::to_string(cells) + " result files in " +
+              dir.string();
+      if (!missing.empty()) *note += " (" + std::to_string(missing.size()) + " missing count as 0, e.g. " + missing[0] + ")";
+      if (writeNpy) *note += "; wrote " + npy.string();
+    }
+    return toMatrix(scored, tasks, lengths, dir.string());
+  }
+  if (isFile(npy)) {
+    if (note) *note = "read " + npy.string();
+    return accuracyFromNpy(npy.string(), tasks, lengths);
+  }
+  if (isFile(parent / ("acc_" + name + ".npy"))) {
+    const auto p = (parent / ("acc_" + name + ".npy")).string();
+    if (note) *note = "read " + p;
+    return accuracyFromNpy(p, tasks, lengths);
+  }
+  throw FileError(dir.string(), "has neither result files (e.g. " + missing.at(0) + ") nor acc_" + name +
+                                    ".npy (also looked for " + (parent / ("acc_" + name + ".npy")).string() + ")");
+}
+
+plotting::Matrix runAccuracy(const store::RunStore& db, int64_t run, std::vector<std::string> tasks,
+                             std::vector<std::string> lengths, std::vector<std::string>* missing) {
+  requireRun(db, run);
+  std::map<std::pair<std::string, std::string>, double> cells;
+  std::set<std::string> haveTasks, haveLengths;
+  for (const auto& c : db.eval_cells(run)) {
+    if (c.metric != "accuracy") continue;
+    cells[{c.task, c.length}] = c.value;
+    haveTasks.insert(c.task);
+    haveLengths.insert(c.length);
+  }
+  if (cells.empty())
+    throw ConfigError("run", std::to_string(run), "has no BABILong accuracy cells (runs of `diffmamba eval-babilong` have)");
+  if (tasks.empty()) tasks.assign(haveTasks.begin(), haveTasks.end());
+  if (lengths.empty()) {
+    lengths.assign(haveLengths.begin(), haveLengths.end());
+    sortLengths(lengths);
+  }
+  plotting::Matrix m;
+  m.rows = static_cast<int>(tasks.size());
+  m.cols = static_cast<int>(lengths.size());
+  m.rowLabels = toQt(tasks);
+  m.colLabels = toQt(lengths);
+  for (const auto& t : tasks)
+    for (const auto& l : lengths) {
+      auto it = cells.find({t, l});
+      m.values.push_back(it == cells.end() ? 0.0 : it->second);
+      if (it == cells.end() && missing) missing->push_back(t + " · " + l);
+    }
+  return m;
+}
+
+plotting::LensLayers lensFromFiles(const std::string& diffPath, const std::string& mambaPath) {
+  const auto diff = jobs::parse_seed_lens_results(io::read_file(diffPath), diffPath);
+  const auto mamba = jobs::parse_seed_lens_results(io::read_file(mambaPath), mambaPath);
+  plotting::LensLayers out;
+  for (const auto& [layer, avg] : diff) {
+    auto it = mamba.find(layer);
+    if (it == mamba.end()) continue;
+    out.layers.push_back(static_cast<int>(layer));
+    out.diff.push_back(avg);
+    out.mamba.push_back(it->second);
+  }
+  if (out.layers.empty()) throw FileError(mambaPath, "shares no layer with " + diffPath);
+  return out;
+}
+
+plotting::LensLayers lensFromRuns(const store::RunStore& db, int64_t diffRun, int64_t mambaRun) {
+  auto layersOf = [&](int64_t run) {
+    requireRun(db, run);
+    std::map<int64_t, double> v;
+    for (const auto& p : db.lens_points(run))
+      if (p.task == "all" && p.metric == "avg_prob" && p.layer >= 1) v[p.layer] = p.value;
+    if (v.empty()) throw ConfigError("run", std::to_string(run), "has no tuned-lens results (runs of `diffmamba lens eval` or `lens import` have)");
+    return v;
+  };
+  const auto diff = layersOf(diffRun), mamba = layersOf(mambaRun);
+  plotting::LensLayers out;
+  for (const auto& [layer, avg] : diff) {
+    auto it = mamba.find(layer);
+    if (it == mamba.end()) continue;
+    out.layers.push_back(static_cast<int>(layer));
+    out.diff.push_back(avg);
+    out.mamba.push_back(it->second);
+  }
+  if (out.layers.empty())
+    throw ConfigError("run", std::to_string(mambaRun), "shares no lens layer with run " + std::to_string(diffRun));
+  out.diffLabel = QString::fromStdString(db.run(diffRun)->name);
+  out.mambaLabel = QString::fromStdString(db.run(mambaRun)->name);
+  if (out.diffLabel == out.mambaLabel) {
+    out.diffLabel += QStringLiteral(" (#%1)").arg(diffRun);
+    out.mambaLabel += QStringLiteral(" (#%1)").arg(mambaRun);
+  }
+  return out;
+}
+
+std::vector<std::string> runMetricNames(const store::RunStore& db, int64_t run) {
+  std::set<std::string> names;
+  for (const auto& m : db.metrics(run)) names.insert(m.name);
+  return {names.begin(), names.end()};
+}
+
+std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric) {
+  std::vector<RunCurve> out;
+  for (int64_t run : runs) {
+    requireRun(db, run);
+    auto rows = db.metrics(run, metric);
+    if (rows.empty()) {
+      std::string have;
+      for (const auto& n : runMetricNames(db, run)) have += (have.empty() ? "" : ", ") + n;
+      throw ConfigError("--metric", metric, "run " + std::to_string(run) + " has no such metric (it has: " +
+                                                (have.empty() ? std::string("none") : have) + ")");
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+    RunCurve c;
+    const auto rec = db.run(run);
+    c.label = QStringLiteral("%1 (#%2)").arg(QString::fromStdString(rec->name)).arg(run);
+    // Wall times are seconds since the job started; a resumed run restarts its clock, so each restart
+    // continues from where the previous part ended.
+    double offset = 0, lastRaw = 0;
+    for (const auto& r : rows) {
+      if (r.wall_time < lastRaw) offset += lastRaw;
+      lastRaw = r.wall_time;
+      c.steps.push_back(static_cast<double>(r.step));
+      c.values.push_back(r.value);
+      c.wallSeconds.push_back(offset + r.wall_time);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace dm::figures

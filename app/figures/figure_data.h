@@ -1,0 +1,65 @@
+// Where the figures' numbers come from: a workspace's run store (BABILong eval cells, lens points,
+// metrics) or the seed's own result files (per-cell CSVs, acc_*.npy, *-lens_eval.txt), turned into
+// dm::plotting's plain data. Shared by `diffmamba plot` and the desktop app. Errors are dm::Error
+// (core's typed exceptions) with the paths that were tried.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plotting/data.h"
+
+namespace dm::store {
+class RunStore;
+}
+
+namespace dm::figures {
+
+// The seed's defaults: qa1 … qa5 and 0k … 64k.
+std::vector<std::string> defaultTasks();
+std::vector<std::string> defaultLengths();
+
+// Context lengths ordered by size ("0k" < "1k" < "512k" < "1M"); unknown spellings after, by name.
+void sortLengths(std::vector<std::string>& lengths);
+
+// plot_compare.py's baseline: "diffmamba" → "mamba" in the name, or "mamba" → "diffmamba" when the name
+// is a Mamba one. Throws ConfigError when the name contains neither.
+std::string baselineName(const std::string& modelName);
+
+// One model's accuracy matrix from the seed's result folder. The model's files live in
+// `folder/<name>/` (plot.py's layout) or directly in `folder` when it already ends in the name (the
+// seed README's invocation). When per-cell CSVs `{task}_{length}_{prompt}.csv` exist they are scored as
+// plot.py does and `acc_<name>.npy` is (re)written beside them when writeNpy; otherwise
+// `acc_<name>.npy` is read (its shape must be tasks × lengths). `note` receives what was read.
+plotting::Matrix seedAccuracy(const std::string& folder, const std::string& name, const std::vector<std::string>& tasks,
+                              const std::vector<std::string>& lengths, const std::string& promptName, bool writeNpy,
+                              std::string* note = nullptr);
+
+// A matrix read from an acc_*.npy with the given labels (shape must match).
+plotting::Matrix accuracyFromNpy(const std::string& path, const std::vector<std::string>& tasks,
+                                 const std::vector<std::string>& lengths);
+
+// A run's BABILong accuracy ("accuracy" eval cells). Empty tasks / lengths: every one the run has,
+// tasks by name and lengths by size. Cells the run lacks are 0, as plot.py does for missing files, and
+// are listed in `missing`. Throws when the run does not exist or has no accuracy cells.
+plotting::Matrix runAccuracy(const store::RunStore& db, int64_t run, std::vector<std::string> tasks = {},
+                             std::vector<std::string> lengths = {}, std::vector<std::string>* missing = nullptr);
+
+// Tuned-lens needle probability per layer from two seed result files (test_babilong_0k.py's text).
+plotting::LensLayers lensFromFiles(const std::string& diffPath, const std::string& mambaPath);
+// … or from two runs' lens points (task "all", metric avg_prob, layers ≥ 1 as in the seed's files).
+plotting::LensLayers lensFromRuns(const store::RunStore& db, int64_t diffRun, int64_t mambaRun);
+
+// One curve per run of metric `metric` against step, with wall seconds since the run started (a resumed
+// run's parts follow each other). Throws when a run lacks the metric, naming the ones it has.
+struct RunCurve {
+  QString label;
+  std::vector<double> steps, wallSeconds, values;
+};
+std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric);
+
+// The metric names a run has recorded (for pickers and error messages), sorted.
+std::vector<std::string> runMetricNames(const store::RunStore& db, int64_t run);
+
+}  // namespace dm::figures

@@ -1,0 +1,328 @@
+// `diffmamba plot` as a user runs it (QProcess, offscreen): the seed's plot.py / plot_compare.py /
+// plot_tuned_lens.py command lines on the seed's own result files, figures of workspace runs, and bad
+// input. Numbers are checked through the CSV written beside each figure and the acc_*.npy plot.py writes.
+#include <torch/torch.h>
+
+#include <QImage>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <fstream>
+
+#include "core/io/npy.h"
+#include "core/store/run_store.h"
+#include "plotting/csv.h"
+
+#ifndef DM_CLI_PATH
+#error "DM_CLI_PATH must name the diffmamba executable"
+#endif
+
+namespace {
+
+struct Result {
+  int code = -1;
+  QString out, err;
+};
+
+Result run(const QStringList& args, const QString& cwd = QString()) {
+  QProcess p;
+  if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
+  p.start(DM_CLI_PATH, args);
+  p.waitForFinished(120000);
+  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+QByteArray head(const QString& path, int n) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  return f.read(n);
+}
+
+// A seed-format result CSV (",target,output,question") with `correct` of `rows` answers right.
+void write_seed_csv(const QString& path, int correct, int rows) {
+  std::ofstream f(path.toStdString());
+  f << ",target,output,question\n";
+  for (int i = 0; i < rows; ++i)
+    f << i << ",kitchen," << (i < correct ? "kitchen" : "garden") << ",Where is Mary?\n";
+}
+
+// The seed's lens result text: {k: {'sum': …, 'total': n, 'avg': …}}.
+void write_lens(const QString& path, const std::vector<double>& avg) {
+  std::ofstream f(path.toStdString());
+  f << "{";
+  for (size_t k = 0; k < avg.size(); ++k)
+    f << (k ? ", " : "") << k + 1 << ": {'sum': " << avg[k] * 10 << ", 'total': 10, 'avg': " << avg[k] << "}";
+  f << "}\n";
+}
+
+bool has_pixel(const QImage& img, bool (*pred)(QColor)) {
+  for (int y = 0; y < img.height(); y += 2)
+    for (int x = 0; x < img.width(); x += 2)
+      if (pred(img.pixelColor(x, y))) return true;
+  return false;
+}
+
+}  // namespace
+
+class TestPlotCli : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void heatmap_from_seed_csvs();
+  void compare_and_ratio_over_seeds();
+  void lens_from_seed_files();
+  void figures_of_runs();
+  void bad_input();
+};
+
+void TestPlotCli::heatmap_from_seed_csvs() {
+  QTemporaryDir d;
+  const QString model = "diffmamba2-tiny-needle-seed0", dir = d.filePath("evals/" + model);
+  QVERIFY(QDir().mkpath(dir));
+  const QString prompt = "p";
+  write_seed_csv(dir + "/qa1_0k_p.csv", 4, 4);
+  write_seed_csv(dir + "/qa1_1k_p.csv", 1, 4);
+  write_seed_csv(dir + "/qa2_0k_p.csv", 2, 4);
+  write_seed_csv(dir + "/qa2_1k_p.csv", 0, 4);
+  auto r = run({"plot", "heatmap", "--results_folder", d.filePath("evals"), "--model_name", model, "--prompt_name", prompt,
+                "--tasks", "qa1", "qa2", "--lengths", "0k", "1k", "--output_file", d.filePath("h.png"), "--width", "4",
+                "--height", "2.5", "--dpi", "100"});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  // plot.py's side effect: acc_<model>.npy beside the CSVs, [tasks, lengths] percent.
+  const auto acc = dm::io::read_npy((dir + "/acc_" + model + ".npy").toStdString());
+  QVERIFY(torch::equal(acc, torch::tensor({100.0, 25.0, 50.0, 0.0}, torch::kDouble).reshape({2, 2})));
+  const auto m = dm::plotting::readMatrixCsv(d.filePath("h.csv"));
+  QCOMPARE(m.values, (std::vector<double>{100, 25, 50, 0}));
+  QCOMPARE(m.rowLabels, (QStringList{"qa1", "qa2"}));
+  QCOMPARE(m.colLabels, (QStringList{"0k", "1k"}));
+  QCOMPARE(QImage(d.filePath("h.png")).size(), QSize(400, 250));  // cell colours: tst_plotting
+  // The seed README's spelling passes the model's own folder: same numbers, plot.py's default file name.
+  QVERIFY(QFile::remove(dir + "/acc_" + model + ".npy"));
+  auto q = run({"plot", "heatmap", "--results_folder", dir, "--model_name", model, "--prompt_name", prompt, "--tasks", "qa1",
+                "qa2", "--lengths", "0k", "1k"});
+  QVERIFY2(q.code == 0, qPrintable(q.out + q.err));
+  QCOMPARE(head(dir + "/" + model + ".pdf", 5), QByteArray("%PDF-"));
+  QCOMPARE(dm::plotting::readMatrixCsv(dir + "/" + model + ".csv").values, m.values);
+  // Without CSVs the acc_*.npy is read instead (here: the one just written).
+  for (const auto& f : QDir(dir).entryList({"*_p.csv"})) QVERIFY(QFile::remove(dir + "/" + f));
+  auto n = run({"plot", "heatmap", "--results_folder", d.filePath("evals"), "--model_name", model, "--tasks", "qa1", "qa2",
+                "--lengths", "0k", "1k", "--output_file", d.filePath("n.svg")});
+  QVERIFY2(n.code == 0, qPrintable(n.out + n.err));
+  QVERIFY2(n.out.contains("read ") && n.out.contains("acc_" + model + ".npy"), qPrintable(n.out));
+  QVERIFY(head(d.filePath("n.svg"), 400).contains("<svg"));
+  QCOMPARE(dm::plotting::readMatrixCsv(d.filePath("n.csv")).values, m.values);
+}
+
+void TestPlotCli::compare_and_ratio_over_seeds() {
+  QTemporaryDir d;
+  // Three seeds per model in plot.py's layout; plot_compare.py averages seeds 0/42/77 for needle models.
+  const std::vector<std::string> seeds = {"0", "42", "77"};
+  std::vector<torch::Tensor> diff, mamba;
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    diff.push_back(torch::tensor({30.0 + 3.0 * static_cast<double>(i), 10.0, 0.0, 40.0}, torch::kDouble).reshape({1, 4}));
+    mamba.push_back(torch::tensor({15.0, 20.0 + static_cast<double>(i), 5.0, 40.0}, torch::kDouble).reshape({1, 4}));
+    for (auto [name, t] : {std::pair{std::string("diffmamba2-370m-needle-finetune"), diff.back()},
+                           std::pair{std::string("mamba2-370m-needle-finetune"), mamba.back()}}) {
+      const auto full = name + "-seed" + seeds[i];
+      QVERIFY(QDir().mkpath(d.filePath("evals/" + QString::fromStdString(full))));
+      dm::io::write_npy(d.filePath("evals/" + QString::fromStdString(full + "/acc_" + full + ".npy")).toStdString(), t);
+    }
+  }
+  const QStringList common = {"--results_folder", d.filePath("evals"), "--model_name", "diffmamba2-370m-needle-finetune",
+                              "--tasks", "qa1", "--lengths", "0k", "1k", "2k", "4k"};
+  auto r = run(QStringList{"plot", "compare"} + common + QStringList{"--ratio"});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  const QString pdf = d.filePath("evals/compare-needle-seeds-0-42-77-ratio.pdf");  // plot_compare.py's name
+  QCOMPARE(head(pdf, 5), QByteArray("%PDF-"));
+  QFile csv(d.filePath("evals/compare-needle-seeds-0-42-77-ratio.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const auto lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(lines.size(), 5);
+  QVERIFY2(lines[0].contains("ratio") && lines[0].contains("outcome"), qPrintable(lines[0]));
+  const auto mean_d = torch::stack(diff).mean(0), mean_m = torch::stack(mamba).mean(0);
+  const auto sd_d = torch::stack(diff).std(0);
+  const char* outcome[] = {"win", "lose", "lose", "tie"};
+  for (int c = 0; c < 4; ++c) {
+    const auto f = dm::plotting::parseCsvLine(lines[c + 1]);
+    const double md = mean_d[0][c].item<double>(), mm = mean_m[0][c].item<double>();
+    QCOMPARE(f[2].toDouble(), md);
+    QCOMPARE(f[3].toDouble(), mm);
+    const double ratio = (md == 0 || mm == 0) ? 0.0 : std::max(md, mm) / std::min(md, mm);
+    QVERIFY2(std::abs(f[4].toDouble() - ratio) < 1e-12, qPrintable(lines[c + 1]));
+    QCOMPARE(f[5], QString(outcome[c]));
+    QVERIFY2(std::abs(f[6].toDouble() - sd_d[0][c].item<double>()) < 1e-12, qPrintable(lines[c + 1]));
+  }
+  // `plot ratio` is the same figure; `compare` without --ratio the tinted one. Both as SVG here.
+  auto q = run(QStringList{"plot", "ratio"} + common + QStringList{"--output_file", d.filePath("r.svg"), "--std"});
+  QVERIFY2(q.code == 0, qPrintable(q.out + q.err));
+  QVERIFY(head(d.filePath("r.svg"), 400).contains("<svg"));
+  auto c = run(QStringList{"plot", "compare"} + common + QStringList{"--output_file", d.filePath("c.png"), "--dpi", "96",
+                                                                     "--width", "5", "--height", "3"});
+  QVERIFY2(c.code == 0, qPrintable(c.out + c.err));
+  QImage img(d.filePath("c.png"));
+  QCOMPARE(img.size(), QSize(480, 288));
+  // Soft green (0.85, 1, 0.85) where the model wins, soft red (1, 0.85, 0.85) where it loses.
+  QVERIFY(has_pixel(img, [](QColor x) { return std::abs(x.red() - 217) <= 1 && x.green() == 255 && std::abs(x.blue() - 217) <= 1; }));
+  QVERIFY(has_pixel(img, [](QColor x) { return x.red() == 255 && std::abs(x.green() - 217) <= 1 && std::abs(x.blue() - 217) <= 1; }));
+}
+
+void TestPlotCli::lens_from_seed_files() {
+  QTemporaryDir d;
+  QVERIFY(QDir().mkpath(d.filePath("results")));
+  write_lens(d.filePath("results/diffmamba2-370m-needle-finetune-seed0-lens_eval.txt"), {0.01, 0.02, 0.3, 0.5});
+  write_lens(d.filePath("results/mamba2-370m-needle-finetune-lens_eval.txt"), {0.02, 0.01, 0.1, 0.4});
+  // The seed's command line; the figure goes to outputs/compared-lens-needle-seed0-log.pdf as the seed's does.
+  auto r = run({"plot", "lens", "--diff_results_path", "results/diffmamba2-370m-needle-finetune-seed0-lens_eval.txt",
+                "--mamba_results_path", "results/mamba2-370m-needle-finetune-lens_eval.txt", "--log", "--start-layer", "2",
+                "--end-layer", "3"},
+               d.path());
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QCOMPARE(head(d.filePath("outputs/compared-lens-needle-seed0-log.pdf"), 5), QByteArray("%PDF-"));
+  QFile csv(d.filePath("outputs/compared-lens-needle-seed0-log.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const auto lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(lines.size(), 3);  // header + layers 2 and 3
+  QCOMPARE(dm::plotting::parseCsvLine(lines[1]), (QStringList{"2", "0.02", "0.01"}));
+  QCOMPARE(dm::plotting::parseCsvLine(lines[2]), (QStringList{"3", "0.3", "0.1"}));
+  // A range outside the data: clear error, exit 2.
+  auto bad = run({"plot", "lens", "--diff_results_path", "results/diffmamba2-370m-needle-finetune-seed0-lens_eval.txt",
+                  "--mamba_results_path", "results/mamba2-370m-needle-finetune-lens_eval.txt", "--end-layer", "48",
+                  "--output_file", "x.pdf"},
+                 d.path());
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("48"), qPrintable(bad.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("x.pdf")));
+}
+
+void TestPlotCli::figures_of_runs() {
+  QTemporaryDir d;
+  const auto db_path = d.filePath("ws/runs.db").toStdString();
+  QVERIFY(QDir().mkpath(d.filePath("ws")));
+  int64_t eval_d = 0, eval_m = 0, lens_d = 0, lens_m = 0, train_a = 0, train_b = 0;
+  {
+    dm::store::RunStore db(db_path);
+    auto mk = [&](const std::string& name, const std::string& kind, const std::string& family) {
+      dm::store::RunRecord r;
+      r.name = name;
+      r.kind = kind;
+      r.family = family;
+      r.status = "finished";
+      return db.create_run(r);
+    };
+    eval_d = mk("diff-eval", "babilong-eval", "diffmamba2");
+    eval_m = mk("mamba-eval", "babilong-eval", "mamba2");
+    // Lengths stored out of order; the figure orders them by size. qa2 · 16k is missing in the Mamba run.
+    for (auto [t, l, v] : {std::tuple{"qa1", "16k", 40.0}, {"qa1", "2k", 60.0}, {"qa2", "16k", 10.0}, {"qa2", "2k", 30.0}})
+      db.put_eval_cell(eval_d, {t, l, "accuracy", v, 100});
+    for (auto [t, l, v] : {std::tuple{"qa1", "16k", 50.0}, {"qa1", "2k", 60.0}, {"qa2", "2k", 20.0}})
+      db.put_eval_cell(eval_m, {t, l, "accuracy", v, 100});
+    lens_d = mk("diff-lens", "lens-eval", "diffmamba2");
+    lens_m = mk("mamba-lens", "lens-eval", "mamba2");
+    for (int k = 0; k <= 3; ++k) {
+      db.put_lens_points(lens_d, {{k, "all", "avg_prob", 0.1 * (k + 1)}, {k, "qa1", "avg_prob", 0.9}});
+      db.put_lens_points(lens_m, {{k, "all", "avg_prob", 0.05 * (k + 1)}});
+    }
+    train_a = mk("lm-a", "train", "mamba2");
+    train_b = mk("lm-b", "train", "diffmamba2");
+    for (int s = 1; s <= 50; ++s) {
+      db.add_metric(train_a, {s, 0, "loss", 5.0 / s, 0.1 * s});
+      db.add_metric(train_b, {s, 0, "loss", 4.0 / s, 0.2 * s});
+      db.add_metric(train_b, {s, 0, "lr", 1e-3, 0.2 * s});
+    }
+    db.flush();
+  }
+  const QString ws = d.filePath("ws");
+  auto h = run({"plot", "heatmap", "--workspace", ws, "--run", QString::number(eval_d), "--output_file", d.filePath("h.pdf")});
+  QVERIFY2(h.code == 0, qPrintable(h.out + h.err));
+  auto m = dm::plotting::readMatrixCsv(d.filePath("h.csv"));
+  QCOMPARE(m.colLabels, (QStringList{"2k", "16k"}));
+  QCOMPARE(m.values, (std::vector<double>{60, 40, 30, 10}));
+  // Two runs of one model: the mean and, with --std, the standard deviation over them.
+  auto h2 = run({"plot", "heatmap", "--workspace", ws, "--run", QString::number(eval_d), QString::number(eval_m),
+                 "--output_file", d.filePath("h2.png"), "--std"});
+  QVERIFY2(h2.code == 0, qPrintable(h2.out + h2.err));
+  QVERIFY2(h2.out.contains("lacks 1 cells") && h2.out.contains("qa2 · 16k"), qPrintable(h2.out));
+  m = dm::plotting::readMatrixCsv(d.filePath("h2.csv"));
+  QCOMPARE(m.values, (std::vector<double>{60, 45, 25, 5}));
+  QVERIFY(m.hasStddev());
+  QVERIFY(std::abs(m.stddev[1] - std::sqrt(50.0)) < 1e-12);
+  auto c = run({"plot", "compare", "--workspace", ws, "--run", QString::number(eval_d), "--baseline-run",
+                QString::number(eval_m), "--output_file", d.filePath("c.pdf")});
+  QVERIFY2(c.code == 0, qPrintable(c.out + c.err));
+  QFile ccsv(d.filePath("c.csv"));
+  QVERIFY(ccsv.open(QIODevice::ReadOnly));
+  const auto cl = QString::fromUtf8(ccsv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(cl.size(), 5);
+  QVERIFY2(cl[0].startsWith("task,length,diff-eval,mamba-eval"), qPrintable(cl[0]));
+  QVERIFY2(cl[1].startsWith("qa1,2k,60,60,1,tie"), qPrintable(cl[1]));
+  // Lens of two runs: layers ≥ 1 of the "all" task.
+  auto l = run({"plot", "lens", "--workspace", ws, "--diff-run", QString::number(lens_d), "--mamba-run",
+                QString::number(lens_m), "--lines", "--output_file", d.filePath("l.svg")});
+  QVERIFY2(l.code == 0, qPrintable(l.out + l.err));
+  QFile lcsv(d.filePath("l.csv"));
+  QVERIFY(lcsv.open(QIODevice::ReadOnly));
+  const auto ll = QString::fromUtf8(lcsv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(ll.size(), 4);
+  QCOMPARE(dm::plotting::parseCsvLine(ll[1])[0], QString("1"));
+  QVERIFY(std::abs(dm::plotting::parseCsvLine(ll[3])[1].toDouble() - 0.4) < 1e-12);
+  // Training curves of two runs against wall time, smoothed, log y.
+  auto v = run({"plot", "curves", "--workspace", ws, "--run", QString::number(train_a), QString::number(train_b), "--metric",
+                "loss", "--x", "time", "--log-y", "--smoothing", "0.5", "--output_file", d.filePath("v.png"), "--dpi", "96",
+                "--width", "6", "--height", "4"});
+  QVERIFY2(v.code == 0, qPrintable(v.out + v.err));
+  QCOMPARE(QImage(d.filePath("v.png")).size(), QSize(576, 384));
+  QFile vcsv(d.filePath("v.csv"));
+  QVERIFY(vcsv.open(QIODevice::ReadOnly));
+  const auto vl = QString::fromUtf8(vcsv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(vl.size(), 101);
+  const auto first = dm::plotting::parseCsvLine(vl[1]), second = dm::plotting::parseCsvLine(vl[2]);
+  QCOMPARE(first[1], QString("1"));
+  QCOMPARE(first[3].toDouble(), 5.0);
+  QCOMPARE(second[3].toDouble(), 2.5);
+  // TensorBoard smoothing with weight 0.5, debiased: (0.5·0.5·5 + 0.5·2.5) / (1 − 0.25).
+  QVERIFY2(std::abs(second[4].toDouble() - (0.25 * 5 + 0.5 * 2.5) / 0.75) < 1e-9, qPrintable(vl[2]));
+  // A metric the run lacks: the error names the ones it has.
+  auto bad = run({"plot", "curves", "--workspace", ws, "--run", QString::number(train_b), "--metric", "bpc"});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("loss, lr"), qPrintable(bad.err));
+  auto none = run({"plot", "heatmap", "--workspace", ws, "--run", "99"});
+  QCOMPARE(none.code, 2);
+  QVERIFY2(none.err.contains("no such run"), qPrintable(none.err));
+  auto nocells = run({"plot", "heatmap", "--workspace", ws, "--run", QString::number(train_a)});
+  QCOMPARE(nocells.code, 2);
+  QVERIFY2(nocells.err.contains("no BABILong accuracy"), qPrintable(nocells.err));
+}
+
+void TestPlotCli::bad_input() {
+  QTemporaryDir d;
+  // An unknown figure format fails before anything is read or written.
+  auto fmt = run({"plot", "heatmap", "--model_name", "m", "--output_file", d.filePath("x.txt")});
+  QCOMPARE(fmt.code, 2);
+  QVERIFY2(fmt.err.contains(".pdf, .png or .svg"), qPrintable(fmt.err));
+  QVERIFY(QDir(d.path()).isEmpty());
+  // An acc_*.npy of another shape than the tasks × lengths asked for.
+  QVERIFY(QDir().mkpath(d.filePath("evals/m")));
+  dm::io::write_npy(d.filePath("evals/m/acc_m.npy").toStdString(), torch::zeros({5, 8}, torch::kDouble));
+  auto shape = run({"plot", "heatmap", "--results_folder", d.filePath("evals"), "--model_name", "m", "--tasks", "qa1",
+                    "--output_file", d.filePath("s.pdf")});
+  QCOMPARE(shape.code, 2);
+  QVERIFY2(shape.err.contains("5 × 8") && shape.err.contains("--tasks"), qPrintable(shape.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("s.pdf")));
+  // Nothing there at all: the paths that were tried.
+  auto missing = run({"plot", "compare", "--results_folder", d.filePath("evals"), "--model_name", "diffmamba2-x"});
+  QCOMPARE(missing.code, 2);
+  QVERIFY2(missing.err.contains("acc_diffmamba2-x.npy"), qPrintable(missing.err));
+  // A baseline cannot be guessed from a name without "mamba".
+  auto base = run({"plot", "compare", "--results_folder", d.filePath("evals"), "--model_name", "m"});
+  QCOMPARE(base.code, 2);
+  QVERIFY2(base.err.contains("--baseline_name"), qPrintable(base.err));
+  // A workspace without a database is not created by plotting.
+  auto ws = run({"plot", "curves", "--workspace", d.filePath("nows"), "--run", "1"});
+  QCOMPARE(ws.code, 2);
+  QVERIFY2(ws.err.contains("no workspace database"), qPrintable(ws.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("nows")));
+}
+
+QTEST_GUILESS_MAIN(TestPlotCli)
+#include "tst_plot_cli.moc"
