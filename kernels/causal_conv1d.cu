@@ -122,7 +122,7 @@ int causal_conv1d_fwd(DType dtype, const void* x, Strides xs, const float* w, co
   if (kernel < 1 || kernel > kMaxKernel) return static_cast<int>(cudaErrorInvalidValue);
   if (total == 0) return 0;
   DM_DISPATCH_DTYPE(dtype, [&] {
-    conv_fwd_kernel<T><<<detail::grid_for(total, kThreads), kThreads, 0, detail::as_stream(stream)>>>(
+    DM_LAUNCH(conv_fwd_kernel<T>, detail::grid_for(total, kThreads), kThreads, detail::as_stream(stream))(
         static_cast<const T*>(x), xs, w, bias, static_cast<T*>(y), length, channels, kernel, silu, total);
   });
   return detail::last_error();
@@ -141,10 +141,10 @@ int causal_conv1d_bwd(DType dtype, const void* x, Strides xs, const float* w, co
   const int64_t rows = batch * length, rows_per_block = 256;
   const dim3 wgrid(detail::grid_for(channels, kThreads), detail::grid_for(rows, static_cast<int>(rows_per_block)));
   DM_DISPATCH_DTYPE(dtype, [&] {
-    conv_bwd_dx_kernel<T><<<detail::grid_for(total, kThreads), kThreads, 0, st>>>(
+    DM_LAUNCH(conv_bwd_dx_kernel<T>, detail::grid_for(total, kThreads), kThreads, st)(
         static_cast<const T*>(x), xs, w, bias, static_cast<const T*>(dy), static_cast<T*>(dx), length, channels,
         kernel, silu, total);
-    conv_bwd_dw_kernel<T><<<wgrid, kThreads, 0, st>>>(static_cast<const T*>(x), xs, w, bias,
+    DM_LAUNCH(conv_bwd_dw_kernel<T>, wgrid, kThreads, st)(static_cast<const T*>(x), xs, w, bias,
                                                       static_cast<const T*>(dy), dw, db, batch, length, channels,
                                                       kernel, silu, rows_per_block);
   });
@@ -157,7 +157,7 @@ int causal_conv1d_update(DType dtype, const void* x, void* state, const float* w
   if (kernel < 1) return static_cast<int>(cudaErrorInvalidValue);
   if (total == 0) return 0;
   DM_DISPATCH_DTYPE(dtype, [&] {
-    conv_update_kernel<T><<<detail::grid_for(total, kThreads), kThreads, 0, detail::as_stream(stream)>>>(
+    DM_LAUNCH(conv_update_kernel<T>, detail::grid_for(total, kThreads), kThreads, detail::as_stream(stream))(
         static_cast<const T*>(x), static_cast<T*>(state), w, bias, static_cast<T*>(y), channels, kernel, silu, total);
   });
   return detail::last_error();

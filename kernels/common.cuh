@@ -1,8 +1,15 @@
-// Device helpers shared by the kernels: fp32/bf16 loads as float, SiLU, warp sums, launch sizes.
+// Device helpers shared by the kernels: fp32/bf16 loads as float, SiLU, warp sums, launch sizes, and the
+// launch macro (CUDA's <<<>>> here; a CPU emulation of the same kernels in host_emulation.h for tests).
 #pragma once
 
+#ifdef DM_KERNELS_HOST_EMULATION
+#include "kernels/host_emulation.h"
+#define DM_LAUNCH(kernel, grid, block, stream) ::dm::emu::Launch(dim3(grid), dim3(block), kernel, stream)
+#else
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#define DM_LAUNCH(kernel, grid, block, stream) kernel<<<grid, block, 0, stream>>>
+#endif
 
 #include <cstdint>
 

@@ -288,17 +288,16 @@ int ssd_backward(const SsdInputs& in, const SsdGrads& gr, float* workspace, void
   const unsigned zh = static_cast<unsigned>(lay.b * lay.nc * lay.h), zg = static_cast<unsigned>(lay.b * lay.nc * lay.g);
   const unsigned qt = detail::grid_for(lay.q, kTile), nt = detail::grid_for(lay.n, kTile),
                  pt = detail::grid_for(lay.p, kTile);
-  state_passing_bwd_kernel<<<dim3(detail::grid_for(lay.p * lay.n, 256), static_cast<unsigned>(lay.b * lay.h)), 256, 0,
-                             st>>>(ctx);
+  DM_LAUNCH(state_passing_bwd_kernel, dim3(detail::grid_for(lay.p * lay.n, 256), static_cast<unsigned>(lay.b * lay.h)), 256, st)(ctx);
   DM_DISPATCH_DTYPE(in.dtype, [&] {
-    dcb_kernel<T><<<dim3(qt, qt, zh), block, 0, st>>>(ctx);
-    dbc_state_kernel<T><<<dim3(nt, qt, zh), block, 0, st>>>(ctx, false);
-    dbc_state_kernel<T><<<dim3(nt, qt, zh), block, 0, st>>>(ctx, true);
-    dx_kernel<T><<<dim3(pt, qt, zh), block, 0, st>>>(ctx);
-    dbc_diag_kernel<T><<<dim3(nt, qt, zg), block, 0, st>>>(ctx, false);
-    dbc_diag_kernel<T><<<dim3(nt, qt, zg), block, 0, st>>>(ctx, true);
-    finalize_dt_kernel<<<detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, 0, st>>>(ctx);
-    convert_bc_kernel<T><<<detail::grid_for(lay.b * lay.l * lay.g * lay.n, 256), 256, 0, st>>>(ctx);
+    DM_LAUNCH(dcb_kernel<T>, dim3(qt, qt, zh), block, st)(ctx);
+    DM_LAUNCH(dbc_state_kernel<T>, dim3(nt, qt, zh), block, st)(ctx, false);
+    DM_LAUNCH(dbc_state_kernel<T>, dim3(nt, qt, zh), block, st)(ctx, true);
+    DM_LAUNCH(dx_kernel<T>, dim3(pt, qt, zh), block, st)(ctx);
+    DM_LAUNCH(dbc_diag_kernel<T>, dim3(nt, qt, zg), block, st)(ctx, false);
+    DM_LAUNCH(dbc_diag_kernel<T>, dim3(nt, qt, zg), block, st)(ctx, true);
+    DM_LAUNCH(finalize_dt_kernel, detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, st)(ctx);
+    DM_LAUNCH(convert_bc_kernel<T>, detail::grid_for(lay.b * lay.l * lay.g * lay.n, 256), 256, st)(ctx);
   });
   return detail::last_error();
 }

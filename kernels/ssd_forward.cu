@@ -141,7 +141,7 @@ int outer_accum(DType dtype, const SsdInputs& in, const void* u, Strides us, con
   const dim3 grid(detail::grid_for(lay.n, kTile), detail::grid_for(lay.p, kTile),
                   static_cast<unsigned>(lay.b * lay.nc * lay.h));
   DM_DISPATCH_DTYPE(dtype, [&] {
-    outer_accum_kernel<T><<<grid, dim3(kTile, kTile), 0, st>>>(lay, static_cast<const T*>(u), us,
+    DM_LAUNCH(outer_accum_kernel<T>, grid, dim3(kTile, kTile), st)(lay, static_cast<const T*>(u), us,
                                                                static_cast<const T*>(v), vs, in.dt, in.dts,
                                                                decay_to_end, ws, out);
   });
@@ -150,16 +150,16 @@ int outer_accum(DType dtype, const SsdInputs& in, const void* u, Strides us, con
 
 int forward_stages(const SsdInputs& in, float* ws, float* final_state, cudaStream_t st) {
   const Layout lay(in.shape);
-  cumsum_kernel<<<detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, 0, st>>>(lay, in.dt, in.dts, in.A, ws);
+  DM_LAUNCH(cumsum_kernel, detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, st)(lay, in.dt, in.dts, in.A, ws);
   const dim3 cb_grid(detail::grid_for(lay.q, kTile), detail::grid_for(lay.q, kTile),
                      static_cast<unsigned>(lay.b * lay.nc * lay.g));
   DM_DISPATCH_DTYPE(in.dtype, [&] {
-    cb_kernel<T><<<cb_grid, dim3(kTile, kTile), 0, st>>>(lay, static_cast<const T*>(in.Bm), in.bs,
+    DM_LAUNCH(cb_kernel<T>, cb_grid, dim3(kTile, kTile), st)(lay, static_cast<const T*>(in.Bm), in.bs,
                                                          static_cast<const T*>(in.Cm), in.cs, ws);
   });
   if (int e = detail::last_error()) return e;
   if (int e = outer_accum(in.dtype, in, in.x, in.xs, in.Bm, in.bs, true, ws, ws + lay.states, st)) return e;
-  state_passing_kernel<<<detail::grid_for(lay.b * lay.h * lay.p * lay.n, 256), 256, 0, st>>>(
+  DM_LAUNCH(state_passing_kernel, detail::grid_for(lay.b * lay.h * lay.p * lay.n, 256), 256, st)(
       lay, in.initial_state, ws, final_state);
   return detail::last_error();
 }
@@ -184,7 +184,7 @@ int ssd_forward(const SsdInputs& in, void* y, float* final_state, float* workspa
   const dim3 grid(detail::grid_for(lay.p, ssd::kTile), detail::grid_for(lay.q, ssd::kTile),
                   static_cast<unsigned>(lay.b * lay.nc * lay.h));
   DM_DISPATCH_DTYPE(in.dtype, [&] {
-    ssd::chunk_scan_kernel<T><<<grid, dim3(ssd::kTile, ssd::kTile), 0, st>>>(lay, in, workspace, static_cast<T*>(y));
+    DM_LAUNCH(ssd::chunk_scan_kernel<T>, grid, dim3(ssd::kTile, ssd::kTile), st)(lay, in, workspace, static_cast<T*>(y));
   });
   return detail::last_error();
 }

@@ -1,15 +1,65 @@
-// The CUDA kernels' dispatch, their CPU-checkable math (the SSD backward reference against autograd) and,
-// where a GPU exists, every kernel against its reference (the selfcheck); without one those tests SKIP.
+// The CUDA kernels: their dispatch; every kernel's source run on the CPU through kernels/host_emulation.h
+// (dm::kernels_host) against the fp64 references, outputs and scratch NaN-poisoned; the SSD backward
+// reference against autograd; and, where a GPU exists, the real kernels (selfcheck). Without one those SKIP.
 #include <torch/torch.h>
 
 #include <QtTest>
 
 #include "core/common/error.h"
+#include "core/ops/causal_conv1d.h"
 #include "core/ops/dispatch.h"
 #include "core/ops/doctor.h"
+#include "core/ops/rmsnorm.h"
 #include "core/ops/selfcheck.h"
 #include "core/ops/ssd.h"
 #include "tests/core/test_util.h"
+
+#define kernels kernels_host  // the CPU-emulated build of kernels/ (kernels/host/*.cpp)
+#include "kernels/launchers.h"
+#undef kernels
+
+namespace {
+
+namespace kh = dm::kernels_host;
+
+// fp32 or bf16 case of a data-driven test.
+struct Case {
+  torch::ScalarType st;
+  kh::DType dt;
+  double tol;
+};
+Case case_of(const QString& name) {
+  return name == "bf16" ? Case{torch::kBFloat16, kh::DType::bf16, 1e-2} : Case{torch::kFloat, kh::DType::f32, 1e-5};
+}
+
+// ‖got − ref‖ / ‖ref‖ in fp64; inf when got holds a NaN (an element no kernel wrote).
+double rel_norm(const torch::Tensor& got, const torch::Tensor& ref) {
+  auto a = got.detach().to(torch::kDouble), r = ref.detach().to(torch::kDouble);
+  if (!torch::isfinite(a).all().item<bool>()) return INFINITY;
+  return (a - r).norm().item<double>() / std::max(r.norm().item<double>(), 1e-300);
+}
+#define CHECK_NEAR(got, ref, tol, what)                                                   \
+  do {                                                                                    \
+    const double _e = rel_norm((got), (ref));                                             \
+    QVERIFY2(_e <= (tol), dm::test::describe((what), _e, (tol)).constData());             \
+  } while (0)
+
+torch::Tensor poisoned(at::IntArrayRef sizes, torch::ScalarType st) {
+  return torch::full(sizes, std::numeric_limits<double>::quiet_NaN(), torch::TensorOptions().dtype(st));
+}
+// Values as the kernel sees them (rounded to st), back in fp64 for the reference.
+torch::Tensor rounded(const torch::Tensor& t, torch::ScalarType st) { return t.to(st).to(torch::kDouble); }
+kh::Strides strides(const torch::Tensor& t) {
+  kh::Strides s;
+  s.s0 = t.stride(0);
+  s.s1 = t.dim() > 1 ? t.stride(1) : 0;
+  s.s2 = t.dim() > 2 ? t.stride(2) : 0;
+  s.s3 = t.dim() > 3 ? t.stride(3) : 1;
+  return s;
+}
+float* fp(const torch::Tensor& t) { return t.data_ptr<float>(); }
+
+}  // namespace
 
 class TestKernels : public QObject {
   Q_OBJECT
@@ -24,7 +74,201 @@ class TestKernels : public QObject {
   void doctor_reports_this_build();
   void cuda_kernels_match_reference();
   void cuda_ops_reject_mixed_devices();
+  void emulated_conv_data();
+  void emulated_conv();
+  void emulated_rmsnorm_data();
+  void emulated_rmsnorm();
+  void emulated_ssd_data();
+  void emulated_ssd();
+  void emulated_ssm_step_data();
+  void emulated_ssm_step();
 };
+
+namespace {
+void dtype_rows() {
+  QTest::addColumn<QString>("dtype");
+  QTest::newRow("fp32") << QString("fp32");
+  QTest::newRow("bf16") << QString("bf16");
+}
+}  // namespace
+
+void TestKernels::emulated_conv_data() { dtype_rows(); }
+
+// causal_conv1d forward (x strided in time), backward and the decoding step.
+void TestKernels::emulated_conv() {
+  QFETCH(QString, dtype);
+  const auto c = case_of(dtype);
+  torch::manual_seed(11);
+  const int64_t B = 2, L = 19, C = 40, K = 4;
+  auto wide = rounded(torch::randn({B, L, C + 7}, torch::kDouble), c.st);
+  auto x = wide.narrow(2, 3, C);  // strides (L·(C+7), C+7, 1)
+  auto w = torch::randn({C, K}, torch::kDouble) * 0.5, bias = torch::randn({C}, torch::kDouble);
+  auto dy = rounded(torch::randn({B, L, C}, torch::kDouble), c.st);
+  auto wide_k = wide.to(c.st);
+  auto xk = wide_k.narrow(2, 3, C);
+  auto wk = w.to(torch::kFloat).contiguous(), bk = bias.to(torch::kFloat).contiguous();
+  auto y = poisoned({B, L, C}, c.st);
+  QCOMPARE(kh::causal_conv1d_fwd(c.dt, xk.data_ptr(), strides(xk), fp(wk), fp(bk), y.data_ptr(), B, L, C, K, true,
+                                 nullptr), 0);
+  auto xr = x.clone().requires_grad_(true), wr = w.clone().requires_grad_(true), br = bias.clone().requires_grad_(true);
+  auto yr = dm::ops::causal_conv1d_reference(xr, wr, br, true);
+  (yr * dy).sum().backward();
+  CHECK_NEAR(y, yr, c.tol, "y");
+
+  auto dyk = dy.to(c.st).contiguous();
+  auto dx = poisoned({B, L, C}, c.st), dw = poisoned({C, K}, torch::kFloat), db = poisoned({C}, torch::kFloat);
+  QCOMPARE(kh::causal_conv1d_bwd(c.dt, xk.data_ptr(), strides(xk), fp(wk), fp(bk), dyk.data_ptr(), dx.data_ptr(),
+                                 fp(dw), fp(db), B, L, C, K, true, nullptr), 0);
+  CHECK_NEAR(dx, xr.grad(), c.tol, "dx");
+  CHECK_NEAR(dw, wr.grad(), c.tol, "dw");
+  CHECK_NEAR(db, br.grad(), c.tol, "dbias");
+
+  auto state = rounded(torch::randn({B, C, K}, torch::kDouble), c.st), xs = rounded(torch::randn({B, C}, torch::kDouble), c.st);
+  auto sk = state.to(c.st).contiguous(), xsk = xs.to(c.st).contiguous();
+  auto yu = poisoned({B, C}, c.st);
+  QCOMPARE(kh::causal_conv1d_update(c.dt, xsk.data_ptr(), sk.data_ptr(), fp(wk), fp(bk), yu.data_ptr(), B, C, K, true,
+                                    nullptr), 0);
+  auto [yur, sur] = dm::ops::causal_conv1d_update(xs, state, w, bias, true);
+  CHECK_NEAR(yu, yur, c.tol, "update y");
+  CHECK_NEAR(sk, sur, c.tol, "update state");
+}
+
+void TestKernels::emulated_rmsnorm_data() { dtype_rows(); }
+
+void TestKernels::emulated_rmsnorm() {
+  QFETCH(QString, dtype);
+  const auto c = case_of(dtype);
+  torch::manual_seed(12);
+  const int64_t R = 150, D = 96, G = 48;  // 2 groups; more rows than one dw partial
+  auto y = rounded(torch::randn({R, D}, torch::kDouble), c.st), z = rounded(torch::randn({R, D}, torch::kDouble), c.st);
+  auto w = torch::randn({D}, torch::kDouble), go = rounded(torch::randn({R, D}, torch::kDouble), c.st);
+  auto yk = y.to(c.st).contiguous(), zk = z.to(c.st).contiguous(), wk = w.to(torch::kFloat).contiguous();
+  auto out = poisoned({R, D}, c.st), rstd = poisoned({R, D / G}, torch::kFloat);
+  QCOMPARE(kh::gated_rmsnorm_fwd(c.dt, yk.data_ptr(), zk.data_ptr(), fp(wk), out.data_ptr(), fp(rstd), R, D, G, 1e-5f,
+                                 nullptr), 0);
+  auto yr = y.clone().requires_grad_(true), zr = z.clone().requires_grad_(true), wr = w.clone().requires_grad_(true);
+  auto ref = dm::ops::gated_rms_norm(yr, zr, wr, 1e-5, G);
+  (ref * go).sum().backward();
+  CHECK_NEAR(out, ref, c.tol, "out");
+
+  auto gk = go.to(c.st).contiguous();
+  const int64_t parts = (R + kh::rmsnorm_rows_per_partial - 1) / kh::rmsnorm_rows_per_partial;
+  auto dy = poisoned({R, D}, c.st), dz = poisoned({R, D}, c.st), dwp = poisoned({parts, D}, torch::kFloat);
+  QCOMPARE(kh::gated_rmsnorm_bwd(c.dt, yk.data_ptr(), zk.data_ptr(), fp(wk), fp(rstd), gk.data_ptr(), dy.data_ptr(),
+                                 dz.data_ptr(), fp(dwp), R, D, G, nullptr), 0);
+  CHECK_NEAR(dy, yr.grad(), c.tol, "dy");
+  CHECK_NEAR(dz, zr.grad(), c.tol, "dz");
+  CHECK_NEAR(dwp.sum(0), wr.grad(), c.tol, "dw");
+}
+
+void TestKernels::emulated_ssd_data() {
+  QTest::addColumn<QString>("dtype");
+  QTest::addColumn<int>("l");
+  QTest::addColumn<int>("chunk");
+  QTest::addColumn<int>("groups");
+  QTest::newRow("fp32 ragged L, G = 2") << QString("fp32") << 37 << 16 << 2;
+  QTest::newRow("bf16 ragged L, G = 2") << QString("bf16") << 37 << 16 << 2;
+  QTest::newRow("fp32 Q = 20 (not a tile multiple), G = 1") << QString("fp32") << 45 << 20 << 1;
+  QTest::newRow("fp32 one chunk") << QString("fp32") << 9 << 16 << 4;
+}
+
+// The SSD forward and backward launchers against fp64 autograd of ssd_chunked; x strided (a slice of xBC).
+void TestKernels::emulated_ssd() {
+  QFETCH(QString, dtype);
+  QFETCH(int, l);
+  QFETCH(int, chunk);
+  QFETCH(int, groups);
+  const auto c = case_of(dtype);
+  torch::manual_seed(13 + l);
+  const int64_t B = 2, H = 4, P = 8, N = 8, G = groups;
+  auto xbc = rounded(torch::randn({B, l, H * P + 2 * G * N}, torch::kDouble), c.st);
+  auto x = xbc.narrow(2, 0, H * P).view({B, l, H, P});
+  auto bm = xbc.narrow(2, H * P, G * N).view({B, l, G, N});
+  auto cm = xbc.narrow(2, H * P + G * N, G * N).view({B, l, G, N});
+  auto dt = torch::nn::functional::softplus(torch::randn({B, l, H}, torch::kDouble) - 1.0).to(torch::kFloat).to(torch::kDouble);
+  auto A = (-(torch::rand({H}, torch::kDouble) * 2 + 0.5)).to(torch::kFloat).to(torch::kDouble);
+  auto D = torch::randn({H}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+  auto init = torch::randn({B, H, P, N}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+  auto dy = rounded(torch::randn({B, l, H, P}, torch::kDouble), c.st);
+  auto dfin = torch::randn({B, H, P, N}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+
+  std::vector<torch::Tensor> r{x, dt, A, bm, cm, D, init};
+  for (auto& t : r) t = t.clone().requires_grad_(true);
+  auto ref = dm::ops::ssd_chunked(r[0], r[1], r[2], r[3], r[4], r[5], chunk, r[6]);
+  ((ref.y * dy).sum() + (ref.final_state * dfin).sum()).backward();
+
+  auto xbck = xbc.to(c.st);
+  auto xk = xbck.narrow(2, 0, H * P).view({B, l, H, P});
+  auto bk = xbck.narrow(2, H * P, G * N).view({B, l, G, N});
+  auto ck = xbck.narrow(2, H * P + G * N, G * N).view({B, l, G, N});
+  auto dtk = dt.to(torch::kFloat).contiguous(), Ak = A.to(torch::kFloat).contiguous(), Dk = D.to(torch::kFloat).contiguous();
+  auto initk = init.to(torch::kFloat).contiguous();
+  kh::SsdInputs in;
+  in.shape = {B, l, H, P, G, N, chunk};
+  in.dtype = c.dt;
+  in.x = xk.data_ptr();
+  in.xs = strides(xk);
+  in.dt = fp(dtk);
+  in.dts = strides(dtk);
+  in.A = fp(Ak);
+  in.Bm = bk.data_ptr();
+  in.bs = strides(bk);
+  in.Cm = ck.data_ptr();
+  in.cs = strides(ck);
+  in.D = fp(Dk);
+  in.initial_state = fp(initk);
+  auto y = poisoned({B, l, H, P}, c.st), fin = poisoned({B, H, P, N}, torch::kFloat);
+  auto ws = poisoned({kh::ssd_forward_workspace_floats(in.shape)}, torch::kFloat);
+  QCOMPARE(kh::ssd_forward(in, y.data_ptr(), fp(fin), fp(ws), nullptr), 0);
+  CHECK_NEAR(y, ref.y, c.tol, "y");
+  CHECK_NEAR(fin, ref.final_state, c.tol, "final_state");
+
+  auto dyk = dy.to(c.st).contiguous(), dfink = dfin.to(torch::kFloat).contiguous();
+  auto dx = poisoned({B, l, H, P}, c.st), ddt = poisoned({B, l, H}, torch::kFloat), dA = poisoned({H}, torch::kFloat);
+  auto dB = poisoned({B, l, G, N}, c.st), dC = poisoned({B, l, G, N}, c.st), dD = poisoned({H}, torch::kFloat);
+  auto dinit = poisoned({B, H, P, N}, torch::kFloat);
+  auto wsb = poisoned({kh::ssd_backward_workspace_floats(in.shape)}, torch::kFloat);
+  kh::SsdGrads g;
+  g.dy = dyk.data_ptr();
+  g.d_final_state = fp(dfink);
+  g.dx = dx.data_ptr();
+  g.ddt = fp(ddt);
+  g.dA = fp(dA);
+  g.dB = dB.data_ptr();
+  g.dC = dC.data_ptr();
+  g.dD = fp(dD);
+  g.d_initial_state = fp(dinit);
+  QCOMPARE(kh::ssd_backward(in, g, fp(wsb), nullptr), 0);
+  const std::pair<const char*, std::pair<torch::Tensor, torch::Tensor>> grads[] = {
+      {"dx", {dx, r[0].grad()}}, {"ddt", {ddt, r[1].grad()}}, {"dA", {dA, r[2].grad()}},
+      {"dB", {dB, r[3].grad()}}, {"dC", {dC, r[4].grad()}}, {"dD", {dD, r[5].grad()}},
+      {"d_initial_state", {dinit, r[6].grad()}}};
+  for (const auto& [name, pr] : grads) CHECK_NEAR(pr.first, pr.second, c.tol, name);
+}
+
+void TestKernels::emulated_ssm_step_data() { dtype_rows(); }
+
+void TestKernels::emulated_ssm_step() {
+  QFETCH(QString, dtype);
+  const auto c = case_of(dtype);
+  torch::manual_seed(14);
+  const int64_t B = 3, H = 4, P = 8, G = 2, N = 40;  // N > 32: lanes loop over the state
+  auto x = rounded(torch::randn({B, H, P}, torch::kDouble), c.st), bm = rounded(torch::randn({B, G, N}, torch::kDouble), c.st);
+  auto cm = rounded(torch::randn({B, G, N}, torch::kDouble), c.st);
+  auto dt = torch::rand({B, H}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+  auto A = (-(torch::rand({H}, torch::kDouble) + 0.5)).to(torch::kFloat).to(torch::kDouble);
+  auto D = torch::randn({H}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+  auto s0 = torch::randn({B, H, P, N}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
+  auto ref = dm::ops::ssd_step(x, dt, A, bm, cm, D, s0);
+  auto xk = x.to(c.st).contiguous(), bk = bm.to(c.st).contiguous(), ck = cm.to(c.st).contiguous();
+  auto dtk = dt.to(torch::kFloat).contiguous(), Ak = A.to(torch::kFloat).contiguous(), Dk = D.to(torch::kFloat).contiguous();
+  auto state = s0.to(torch::kFloat).contiguous();
+  auto y = poisoned({B, H, P}, c.st);
+  QCOMPARE(kh::ssm_state_update(c.dt, xk.data_ptr(), fp(dtk), fp(Ak), bk.data_ptr(), ck.data_ptr(), fp(Dk), fp(state),
+                                y.data_ptr(), B, H, P, G, N, nullptr), 0);
+  CHECK_NEAR(y, ref.y, c.tol, "y");
+  CHECK_NEAR(state, ref.final_state, c.tol, "state");
+}
 
 void TestKernels::cpu_tensors_take_the_cpu_path() {
   for (auto st : {torch::kFloat, torch::kBFloat16, torch::kDouble})
