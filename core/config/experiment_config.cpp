@@ -10,6 +10,7 @@
 
 #include "core/common/error.h"
 #include "core/config/schema.h"
+#include "core/io/atomic_file.h"
 
 #ifndef DM_RESOURCE_DIR
 #define DM_RESOURCE_DIR "resources"
@@ -170,18 +171,81 @@ std::string resource_dir() {
   return DM_RESOURCE_DIR;
 }
 
-std::vector<std::string> list_presets() {
+std::string user_preset_dir() {
+  if (const char* e = std::getenv("DM_USER_PRESETS"); e && *e) return e;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/diffmamba-studio/presets";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/share/diffmamba-studio/presets";
+  return "diffmamba-presets";
+}
+
+namespace {
+
+std::vector<std::string> presets_under(const fs::path& root, const std::string& prefix) {
   std::vector<std::string> out;
-  const fs::path root = fs::path(resource_dir()) / "presets";
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); ++it) {
-    if (it->path().extension() == ".yaml") {
-      auto rel = fs::relative(it->path(), root).replace_extension("").generic_string();
-      out.push_back(rel);
-    }
-  }
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); ++it)
+    if (it->path().extension() == ".yaml")
+      out.push_back(prefix + fs::relative(it->path(), root).replace_extension("").generic_string());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+fs::path preset_path(const std::string& preset) {
+  if (preset.rfind("user/", 0) == 0) return fs::path(user_preset_dir()) / (preset.substr(5) + ".yaml");
+  return fs::path(resource_dir()) / "presets" / (preset + ".yaml");
+}
+
+void emit_yaml(YAML::Emitter& out, const json& v) {
+  if (v.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [k, x] : v.items()) {
+      out << YAML::Key << k << YAML::Value;
+      emit_yaml(out, x);
+    }
+    out << YAML::EndMap;
+  } else if (v.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& x : v) emit_yaml(out, x);
+    out << YAML::EndSeq;
+  } else if (v.is_null()) {
+    out << YAML::Null;
+  } else if (v.is_boolean()) {
+    out << v.get<bool>();
+  } else if (v.is_number_integer()) {
+    out << v.get<int64_t>();
+  } else if (v.is_number()) {
+    out << YAML::Precision(17) << v.get<double>();
+  } else {
+    out << YAML::DoubleQuoted << v.get<std::string>();
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> list_presets() {
+  auto out = presets_under(fs::path(resource_dir()) / "presets", "");
+  // A built-in "user/" folder would shadow the user's presets; the user's win.
+  std::erase_if(out, [](const std::string& p) { return p.rfind("user/", 0) == 0; });
+  for (auto& p : presets_under(user_preset_dir(), "user/")) out.push_back(std::move(p));
+  return out;
+}
+
+std::string save_user_preset(const std::string& name, const ExperimentConfig& cfg, const std::string& description) {
+  if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+                          std::string::npos || name[0] == '.')
+    throw ConfigError("preset name", name, "use letters, digits, '_', '-' and '.' (not first)");
+  json tree = cfg.tree;
+  tree.erase("experiment");
+  tree["description"] = description;
+  YAML::Emitter out;
+  out << YAML::Comment("Saved by Diff-Mamba Studio" + (cfg.preset.empty() ? std::string() : " from " + cfg.preset));
+  emit_yaml(out, tree);
+  const fs::path dir = user_preset_dir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw FileError(dir.string(), "cannot create the presets folder: " + ec.message());
+  io::write_file_atomic((dir / (name + ".yaml")).string(), std::string(out.c_str()) + "\n");
+  return "user/" + name;
 }
 
 json parse_value(const std::string& text) {
@@ -257,7 +321,7 @@ ExperimentConfig resolve(const std::vector<std::string>& args) {
     }
   }
   if (!cfg.preset.empty()) {
-    const auto path = fs::path(resource_dir()) / "presets" / (cfg.preset + ".yaml");
+    const auto path = preset_path(cfg.preset);
     if (!fs::exists(path)) {
       std::string all;
       for (const auto& p : list_presets()) all += (all.empty() ? "" : ", ") + p;

@@ -30,8 +30,15 @@ struct ExperimentConfig {
 
 // The folder holding presets/ (env DM_RESOURCES, else the checkout's resources/).
 std::string resource_dir();
-// Preset names ("lm/mamba2-text8", "demo/…"), sorted.
+// The folder of the user's own presets, named "user/<name>": env DM_USER_PRESETS, else
+// $XDG_DATA_HOME/diffmamba-studio/presets, else ~/.local/share/diffmamba-studio/presets.
+std::string user_preset_dir();
+// Preset names ("lm/mamba2-text8", "demo/…", then "user/…"), sorted within each group.
 std::vector<std::string> list_presets();
+// Writes `cfg`'s resolved settings (every key but experiment/description) as the preset "user/<name>"
+// with `description`, atomically; returns "user/<name>". Throws ConfigError on a name that is not
+// [A-Za-z0-9_.-]+ and FileError when the folder cannot be written.
+std::string save_user_preset(const std::string& name, const ExperimentConfig& cfg, const std::string& description);
 // Parses one override value as YAML (numbers, true/false, null, [lists], strings).
 nlohmann::json parse_value(const std::string& text);
 // Builds and validates. `args` are the seed-style arguments: experiment=NAME and key=value pairs

@@ -161,13 +161,14 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   fs::create_directories(run_dir);
   db.set_field(run, "run_dir", run_dir);
   db.set_field(run, "started_at", store::now_utc());
+  const auto run_sink = train::for_run(sink, run);
   auto emit = [&](train::TrainEvent::Kind k, const std::string& msg, double progress) {
-    if (!sink) return;
+    if (!run_sink) return;
     train::TrainEvent ev;
     ev.kind = k;
     ev.message = msg;
     ev.progress = progress;
-    sink(ev);
+    run_sink(ev);
   };
   BabilongEvalResult res;
   res.run_id = run;

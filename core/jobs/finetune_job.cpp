@@ -166,6 +166,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   const int64_t run = db.create_run(rec);
   db.set_field(run, "run_dir", opt.output_dir);
   db.set_field(run, "started_at", store::now_utc());
+  const auto run_sink = train::for_run(sink, run);
   fs::create_directories(opt.output_dir);
   auto save_to = [&](const std::string& dir) {
     if (m->config().backbone == model::Backbone::hf) io::save_hf_directory(m, dir);
@@ -232,7 +233,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
       ev.progress = static_cast<double>(done) / static_cast<double>(opt.max_steps);
       ev.metrics = {{"train/loss", loss_sum}, {"train/lr", lr}};
       ev.eta_s = wall / static_cast<double>(done) * static_cast<double>(opt.max_steps - done);
-      if (sink) sink(ev);
+      if (run_sink) run_sink(ev);
       if (done % opt.eval_steps == 0 || done == opt.max_steps) {
         const double el = evaluate();
         db.add_metric(run, {done, 0, "eval/loss", el, wall});
@@ -248,7 +249,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
         e2.progress = ev.progress;
         e2.metrics = {{"eval/loss", el}};
         e2.message = "step " + std::to_string(done) + ": eval loss " + c10::str(el);
-        if (sink) sink(e2);
+        if (run_sink) run_sink(e2);
       }
       if (done % opt.save_steps == 0) save_to((fs::path(opt.output_dir) / ("checkpoint-" + std::to_string(done))).string());
     }

@@ -115,6 +115,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
                               {"lr", opt.lr}, {"momentum", opt.momentum}, {"weight_decay", opt.weight_decay},
                               {"seed", opt.seed}, {"train_chunks", chunks.size()}, {"heldout_chunks", held}};
   const int64_t run = create_run(db, opt.name, "lens-train", m, cfg);
+  const auto run_sink = train::for_run(sink, run);
   db.set_field(run, "run_dir", opt.output);
   const auto before = lens_kl(m, lens, heldout);
   size_t cursor = 0;
@@ -155,14 +156,14 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
       const double mean_kl = loss_sum / static_cast<double>(lens->num_layers());
       db.add_metric(run, {step + 1, 0, "lens/kl", mean_kl, wall});
       db.add_metric(run, {step + 1, 0, "lens/tokens_per_s", tokens / std::max(wall, 1e-9), wall});
-      if (sink) {
+      if (run_sink) {
         train::TrainEvent ev;
         ev.kind = train::TrainEvent::Kind::step;
         ev.step = step + 1;
         ev.progress = static_cast<double>(step + 1) / static_cast<double>(opt.num_steps);
         ev.metrics = {{"lens/kl", mean_kl}};
         ev.tokens_per_s = tokens / std::max(wall, 1e-9);
-        sink(ev);
+        run_sink(ev);
       }
     }
   } catch (const std::exception& e) {
@@ -259,6 +260,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
                               {"data_dir", opt.data_dir}};
   LensEvalResult res;
   res.run_id = create_run(db, opt.name, "lens-eval", m, cfg);
+  const auto run_sink = train::for_run(sink, res.run_id);
   // sums[task][layer] = {Σ prob of the first answer token, Σ its log-prob, Σ log-prob of all answer tokens, count}
   std::map<std::string, std::vector<std::array<double, 4>>> sums;
   const auto t0 = Clock::now();
@@ -293,12 +295,12 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
           a[3] += 1;
         }
       }
-      if (sink && (s % 10 == 9 || s + 1 == records.size())) {
+      if (run_sink && (s % 10 == 9 || s + 1 == records.size())) {
         train::TrainEvent ev;
         ev.kind = train::TrainEvent::Kind::eval;
         ev.progress = static_cast<double>(s + 1) / static_cast<double>(records.size());
         ev.message = std::to_string(s + 1) + "/" + std::to_string(records.size()) + " samples";
-        sink(ev);
+        run_sink(ev);
       }
     }
   } catch (const std::exception& e) {

@@ -84,11 +84,12 @@ JobResult run_train_job(const Workspace& ws, const config::ExperimentConfig& giv
   db.set_field(id, "started_at", store::now_utc());
   db.update_status(id, "running");
   const auto t0 = std::chrono::steady_clock::now();
+  const auto run_sink = train::for_run(sink, id);
   auto on_event = [&](const train::TrainEvent& ev) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (const auto& [name, value] : ev.metrics) db.add_metric(id, {ev.step, ev.epoch, name, value, wall});
     if (ev.kind != train::TrainEvent::Kind::info && ev.kind != train::TrainEvent::Kind::warning) db.flush();
-    if (sink) sink(ev);
+    if (run_sink) run_sink(ev);
   };
   train::TrainOptions topt;
   topt.run_dir = run_dir;

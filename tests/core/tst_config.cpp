@@ -44,6 +44,7 @@ class TestConfig : public QObject {
   void hash_is_canonical();
   void broken_preset_names_file();
   void model_config_follows_keys();
+  void user_presets_round_trip();
 };
 
 void TestConfig::seed_readme_line() {
@@ -173,6 +174,40 @@ void TestConfig::model_config_follows_keys() {
   QCOMPARE(m.emb_dropout, 0.1);
   QCOMPARE(m.family, dm::model::Family::diffmamba2);
   QCOMPARE(m.backbone, dm::model::Backbone::lm);
+}
+
+void TestConfig::user_presets_round_trip() {
+  QTemporaryDir d;
+  qputenv("DM_USER_PRESETS", d.filePath("presets").toUtf8());
+  const auto cfg = resolve({"experiment=lm/diffmamba2-text8", "loader.l_max=256", "optimizer.betas=[0.9,0.95]",
+                            "dataset.data_dir=dir,with comma#hash", "model.dropout=0.25"});
+  const auto name = dm::config::save_user_preset("my-run.v2", cfg, "text8, shorter context");
+  QCOMPARE(name, std::string("user/my-run.v2"));
+  const auto all = dm::config::list_presets();
+  QVERIFY(std::find(all.begin(), all.end(), name) != all.end());
+  QVERIFY(std::find(all.begin(), all.end(), std::string("lm/mamba2-text8")) != all.end());
+  // Every value reads back as it was (floats to the last bit, lists, strings with YAML specials).
+  auto back = resolve({"experiment=" + name});
+  auto a = cfg.tree, b = back.tree;
+  for (auto* t : {&a, &b}) {
+    t->erase("experiment");
+    t->erase("description");
+  }
+  QCOMPARE(QString::fromStdString(b.dump()), QString::fromStdString(a.dump()));
+  QCOMPARE(back.string("description"), std::string("text8, shorter context"));
+  // Overrides still apply on top of a user preset; bad names are refused before anything is written.
+  QCOMPARE(resolve({"experiment=" + name, "loader.l_max=64"}).integer("loader.l_max"), int64_t{64});
+  for (const char* bad : {"", "../x", "a/b", ".hidden", "sp ace"}) {
+    bool threw = false;
+    try {
+      dm::config::save_user_preset(bad, cfg, "");
+    } catch (const dm::ConfigError& e) {
+      threw = QString(e.what()).contains("preset name");
+    }
+    QVERIFY2(threw, bad);
+  }
+  QCOMPARE(QDir(d.filePath("presets")).entryList(QDir::Files).size(), 1);
+  qunsetenv("DM_USER_PRESETS");
 }
 
 QTEST_APPLESS_MAIN(TestConfig)
