@@ -46,9 +46,11 @@ if ! compgen -G "$DEBS/*.deb" >/dev/null; then
 fi
 rm -rf "$PREFIX"
 mkdir -p "$PREFIX"
-for f in "$DEBS"/*.deb; do dpkg -x "$f" "$PREFIX" || { record deps FAILED; finish 1; }; done
+unpack() {  # dpkg -x, or ar + tar where dpkg is missing (Debian 12 packages hold data.tar.xz)
+  if command -v dpkg >/dev/null; then dpkg -x "$1" "$PREFIX"; else ar p "$1" data.tar.xz | tar -xJ -C "$PREFIX"; fi
+}
+for f in "$DEBS"/*.deb; do unpack "$f" || { record deps FAILED; finish 1; }; done
 LIBDIR=$PREFIX/usr/lib/x86_64-linux-gnu
-export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # pkg-config sees only the carried .pc files, with their /usr paths moved under the prefix.
 export PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig:$PREFIX/usr/share/pkgconfig
 export PKG_CONFIG_SYSROOT_DIR=$PREFIX
@@ -112,6 +114,8 @@ run_step() {  # name, timeout seconds, command…   (exit 77 = skipped; TEE_TO=f
   esac
 }
 cd "$BUILD" || finish 1
+# The carried runtime libraries (yaml-cpp, utf8proc, sqlite) for our executables only, not for the tools above.
+export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 run_step doctor 60 ./app/diffmamba doctor
 run_step "selfcheck cpu" 120 ./app/diffmamba selfcheck --device cpu
 run_step "selfcheck cuda" 180 ./app/diffmamba selfcheck --device cuda
