@@ -1,0 +1,90 @@
+// The Experiments page: a preset, every configuration key in a form generated from core's schema
+// (editor by type, range and documentation in tool tips), inline validation with the CLI's own
+// messages, the equivalent `diffmamba train …` line, Mamba2 / Diff-Mamba2 switch, "run both", and
+// saving the settings as a user preset.
+#pragma once
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+class QComboBox;
+class QFormLayout;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QVBoxLayout;
+
+namespace dm {
+namespace gui {
+
+class ExperimentForm : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ExperimentForm(QWidget* parent = nullptr);
+
+  void reloadPresets();
+  void setPreset(const QString& preset);  // resets every field to the preset's value
+  QString preset() const;
+  QStringList presets() const;
+
+  // Sets a field from text as a user would type it (tests, scripts); false for an unknown key.
+  bool setValue(const QString& key, const QString& text);
+  QString value(const QString& key) const;
+  QWidget* editor(const QString& key) const;
+
+  // experiment=<preset> and key=value for every field that differs from the preset.
+  QStringList arguments() const;
+  QString commandLine() const;
+  QString validationError() const { return error_; }  // empty when the settings are valid
+  QString runName() const;
+  // The counterpart preset of the other family ("lm/mamba2-text8" ↔ "lm/diffmamba2-text8"), or "".
+  QString counterpartPreset() const;
+
+  // Saves the current settings as "user/<name>"; returns the error text or "" on success.
+  QString savePreset(const QString& name, const QString& description);
+
+  QPushButton* runButton() const { return run_; }
+  QPushButton* runBothButton() const { return runBoth_; }
+  QLabel* errorLabel() const { return errorLabel_; }
+
+ signals:
+  void runRequested(const QStringList& args, const QString& name);
+  void runBothRequested(const QStringList& mambaArgs, const QStringList& diffArgs, const QString& name);
+  void presetSaved(const QString& preset);
+  void validityChanged(bool valid);
+
+ private:
+  struct Field {
+    QString key;
+    int type = 0;  // config::KeyType
+    QWidget* editor = nullptr;
+    QString baseline;  // the preset's value as text
+  };
+  void buildFields(QVBoxLayout* into);
+  QString fieldText(const Field& f) const;
+  void setFieldText(Field& f, const QString& text);
+  void revalidate();
+  void onFamilyChanged(int index);
+  void onSaveClicked();
+  QStringList overrides(bool withFamily) const;
+
+  QComboBox* presetBox_ = nullptr;
+  QComboBox* familyBox_ = nullptr;
+  QLineEdit* nameEdit_ = nullptr;
+  QLineEdit* filterEdit_ = nullptr;
+  QLineEdit* commandEdit_ = nullptr;
+  QLabel* errorLabel_ = nullptr;
+  QPushButton* run_ = nullptr;
+  QPushButton* runBoth_ = nullptr;
+  QPushButton* save_ = nullptr;
+  QList<Field> fields_;
+  QHash<QString, QPair<QFormLayout*, QWidget*>> rows_;  // key → its form row (for the filter)
+  QString error_;
+  bool loading_ = false;
+};
+
+}  // namespace gui
+}  // namespace dm

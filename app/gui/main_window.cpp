@@ -1,0 +1,274 @@
+#include "app/gui/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+#include "app/gui/experiment_form.h"
+#include "app/gui/job_specs.h"
+#include "app/gui/monitor_view.h"
+#include "app/gui/queue_view.h"
+#include "app/gui/quick_comparison.h"
+#include "app/gui/results_view.h"
+#include "app/gui/runs_browser.h"
+#include "app/gui/settings.h"
+#include "core/jobs/train_job.h"
+#include "core/store/run_store.h"
+
+namespace dm {
+namespace gui {
+
+MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(parent) {
+  queue_ = new JobQueue(this);
+  queue_->setConcurrency(settings::concurrency());
+
+  auto* central = new QWidget(this);
+  auto* layout = new QVBoxLayout(central);
+  buildWelcome();
+  layout->addWidget(welcome_);
+  tabs_ = new QTabWidget(central);
+  tabs_->setObjectName("pages");
+  form_ = new ExperimentForm(tabs_);
+  queueView_ = new QueueView(queue_, tabs_);
+  monitor_ = new MonitorView(tabs_);
+  results_ = new ResultsView(tabs_);
+  runs_ = new RunsBrowser(tabs_);
+  tabs_->addTab(form_, tr("Experiments"));
+  tabs_->addTab(queueView_, tr("Queue"));
+  tabs_->addTab(monitor_, tr("Monitor"));
+  tabs_->addTab(results_, tr("Results"));
+  tabs_->addTab(runs_, tr("Runs"));
+  layout->addWidget(tabs_, 1);
+  setCentralWidget(central);
+
+  auto* dock = new QDockWidget(tr("Log"), this);
+  dock->setObjectName("logDock");
+  log_ = new QPlainTextEdit(dock);
+  log_->setObjectName("log");
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(20000);
+  dock->setWidget(log_);
+  addDockWidget(Qt::BottomDockWidgetArea, dock);
+  buildMenus();
+
+  connect(form_, &ExperimentForm::runRequested, this, &MainWindow::enqueueTrain);
+  connect(form_, &ExperimentForm::runBothRequested, this,
+          [this](const QStringList& mamba, const QStringList& diff, const QString& name) {
+            const QString base = name.isEmpty() ? QString() : name + " ";
+            enqueueTrain(mamba, base + "(Mamba2)");
+            enqueueTrain(diff, base + "(Diff-Mamba2)");
+          });
+  connect(form_, &ExperimentForm::presetSaved, this, [this](const QString& p) { appendLog(tr("saved preset %1").arg(p)); });
+  connect(queue_, &JobQueue::metricsArrived, monitor_, &MonitorView::appendPoints);
+  connect(queue_, &JobQueue::logMessage, this, [this](int id, const QString& text) {
+    const auto* j = queue_->job(id);
+    appendLog(QStringLiteral("[%1] %2: %3").arg(id).arg(j ? j->spec.title : QString(), text));
+  });
+  connect(queue_, &JobQueue::jobChanged, this, [this](int id) {
+    // A job's run appears with its first report: show it in the monitor and the browsers.
+    const auto* j = queue_->job(id);
+    if (!j || !j->runId || !monitor_) return;
+    if (!monitor_->shownRuns().contains(j->runId) && j->state == JobState::Running &&
+        (j->spec.kind == "train" || j->spec.kind.startsWith("finetune") || j->spec.kind == "lens-train")) {
+      monitor_->setRunShown(j->runId, true);
+      runs_->refresh();
+    }
+  });
+  connect(queue_, &JobQueue::jobFinished, this, [this](int, JobState) { refreshAll(); });
+  connect(queueView_, &QueueView::jobActivated, this, [this](int id) {
+    if (const auto* j = queue_->job(id); j && j->runId) {
+      runs_->selectRun(j->runId);
+      tabs_->setCurrentWidget(runs_);
+    }
+  });
+  connect(runs_, &RunsBrowser::showInMonitor, this, [this](int64_t id) {
+    monitor_->setRunShown(id, true);
+    tabs_->setCurrentWidget(monitor_);
+  });
+  connect(runs_, &RunsBrowser::resumeRequested, this, [this](int64_t id) {
+    queue_->enqueue(resumeJobSpec(workspace_, id));
+    tabs_->setCurrentWidget(queueView_);
+  });
+  connect(runs_, &RunsBrowser::runsChanged, this, &MainWindow::refreshAll);
+
+  QString path = workspace;
+  if (path.isEmpty()) path = settings::workspace();
+  if (path.isEmpty()) path = QString::fromStdString(jobs::Workspace::default_location().root);
+  const QString err = openWorkspace(path);
+  if (!err.isEmpty()) appendLog(err);
+  resize(1280, 860);
+}
+
+MainWindow::~MainWindow() {
+  // Jobs write into the store and post to the views: stop them before either goes away.
+  queue_->cancelAll();
+  queue_->waitForIdle(120000);
+}
+
+QString MainWindow::openWorkspace(const QString& path) {
+  if (queue_->pendingCount() > 0) return tr("Jobs are queued or running; switch workspaces when they are done.");
+  try {
+    const jobs::Workspace ws{QDir(path).absolutePath().toStdString()};
+    ws.ensure();
+    auto store = std::make_shared<store::RunStore>(ws.db_path());
+    store_ = std::move(store);
+    workspace_ = QString::fromStdString(ws.root);
+  } catch (const std::exception& e) {
+    return tr("Cannot open the workspace %1: %2").arg(path, QString::fromUtf8(e.what()));
+  }
+  settings::setWorkspace(workspace_);
+  setWindowTitle(tr("Diff-Mamba Studio — %1").arg(workspace_));
+  monitor_->setStore(store_);
+  results_->setStore(store_);
+  runs_->setStore(store_);
+  welcome_->setVisible(store_->runs().empty());
+  updateRecentMenu();
+  appendLog(tr("workspace %1").arg(workspace_));
+  return {};
+}
+
+void MainWindow::buildWelcome() {
+  welcome_ = new QFrame(this);
+  welcome_->setObjectName("welcome");
+  welcome_->setFrameShape(QFrame::StyledPanel);
+  auto* l = new QHBoxLayout(welcome_);
+  auto* text = new QLabel(tr("<b>Welcome.</b> This workspace is empty. <b>Quick comparison</b> trains a tiny Mamba2 and "
+                             "Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them "
+                             "and trains tuned lenses, then shows every figure (about 10 minutes on 2 CPU cores)."),
+                          welcome_);
+  text->setWordWrap(true);
+  auto* go = new QPushButton(tr("Run quick comparison"), welcome_);
+  go->setObjectName("quickComparison");
+  auto* dismiss = new QPushButton(tr("Dismiss"), welcome_);
+  l->addWidget(text, 1);
+  l->addWidget(go);
+  l->addWidget(dismiss);
+  connect(go, &QPushButton::clicked, this, [this] { startQuickComparison(QuickOptions{}); });
+  connect(dismiss, &QPushButton::clicked, welcome_, &QWidget::hide);
+}
+
+void MainWindow::buildMenus() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&Open or create workspace…"), this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), workspace_);
+    if (dir.isEmpty()) return;
+    const QString err = openWorkspace(dir);
+    if (!err.isEmpty()) QMessageBox::warning(this, tr("Workspace"), err);
+  });
+  recentMenu_ = file->addMenu(tr("&Recent workspaces"));
+  file->addAction(tr("&Quick comparison"), this, [this] { startQuickComparison(QuickOptions{}); });
+  file->addSeparator();
+  file->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+  auto* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About"), this, [this] {
+    QMessageBox::about(this, tr("About Diff-Mamba Studio"),
+                       tr("Diff-Mamba Studio %1\nTrain, evaluate and compare Mamba2 and Diff-Mamba2.")
+                           .arg(QApplication::applicationVersion()));
+  });
+}
+
+void MainWindow::updateRecentMenu() {
+  if (!recentMenu_) return;
+  recentMenu_->clear();
+  for (const auto& w : settings::recentWorkspaces())
+    recentMenu_->addAction(w, this, [this, w] {
+      const QString err = openWorkspace(w);
+      if (!err.isEmpty()) QMessageBox::warning(this, tr("Workspace"), err);
+    });
+}
+
+void MainWindow::appendLog(const QString& text) {
+  log_->appendPlainText(QDateTime::currentDateTime().toString("HH:mm:ss ") + text);
+}
+
+void MainWindow::refreshAll() {
+  monitor_->refreshRuns();
+  results_->refreshRuns();
+  runs_->refresh();
+  if (store_ && !store_->runs().empty()) welcome_->hide();
+}
+
+QStringList MainWindow::deviceArguments() const {
+  const QString d = settings::device();
+  if (d == "cpu") return {"trainer.accelerator=cpu"};
+  if (d == "cuda") return {"trainer.accelerator=gpu"};
+  return {};
+}
+
+void MainWindow::enqueueTrain(const QStringList& args, const QString& name) {
+  queue_->enqueue(trainJobSpec(workspace_, args + deviceArguments(), name));
+  tabs_->setCurrentWidget(queueView_);
+}
+
+QuickComparison* MainWindow::startQuickComparison(const QuickOptions& options) {
+  if (quick_ && quick_->running()) return quick_;
+  delete quick_;
+  QuickOptions o = options;
+  o.trainOverrides += deviceArguments();
+  quick_ = new QuickComparison(queue_, workspace_, o, this);
+  connect(quick_, &QuickComparison::progress, this, [this](const QString& t) { statusBar()->showMessage(t); });
+  connect(quick_, &QuickComparison::finished, this, [this](bool ok, const QString& message) {
+    appendLog(message);
+    statusBar()->showMessage(message);
+    if (!ok) return;
+    refreshAll();
+    const auto& r = quick_->result();
+    results_->setModelRuns({r.eval[1]});
+    results_->setBaselineRuns({r.eval[0]});
+    results_->setLensRuns(r.lens[1], r.lens[0]);
+    results_->setFigure(ResultsView::Figure::Compare);
+    results_->draw();
+    monitor_->setRunShown(r.train[0], true);
+    monitor_->setRunShown(r.train[1], true);
+    tabs_->setCurrentWidget(results_);
+  });
+  welcome_->hide();
+  quick_->start();
+  tabs_->setCurrentWidget(queueView_);
+  return quick_;
+}
+
+void MainWindow::showSettings() {
+  SettingsDialog d(this);
+  if (d.exec() == QDialog::Accepted) {
+    queue_->setConcurrency(settings::concurrency());
+    appendLog(tr("settings saved"));
+  }
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (queue_->pendingCount() > 0) {
+    const bool stop = askStopJobs_ ? askStopJobs_()
+                                   : QMessageBox::question(this, tr("Jobs are running"),
+                                                           tr("Stop the running jobs? They stop at the next step and keep "
+                                                              "their last checkpoint; queued jobs are dropped.")) ==
+                                         QMessageBox::Yes;
+    if (!stop) {
+      event->ignore();
+      return;
+    }
+    statusBar()->showMessage(tr("Stopping jobs…"));
+    queue_->cancelAll();
+    queue_->waitForIdle(300000);
+  }
+  event->accept();
+}
+
+}  // namespace gui
+}  // namespace dm

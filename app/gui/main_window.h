@@ -1,0 +1,92 @@
+// The Diff-Mamba Studio window: Experiments, Queue, Monitor, Results and Runs pages over one
+// workspace (SQLite database + run folders), a log pane, workspace switching with recent workspaces,
+// settings, and the first-launch Quick comparison.
+#pragma once
+
+#include <QMainWindow>
+#include <functional>
+#include <memory>
+
+#include "app/gui/job_queue.h"
+
+class QLabel;
+class QPlainTextEdit;
+class QTabWidget;
+class QFrame;
+class QMenu;
+
+namespace dm::store {
+class RunStore;
+}
+
+namespace dm {
+namespace gui {
+
+class ExperimentForm;
+class MonitorView;
+class QueueView;
+class QuickComparison;
+class ResultsView;
+class RunsBrowser;
+struct QuickOptions;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  // Opens `workspace` (created if needed); empty: the last one used, else the default location.
+  explicit MainWindow(const QString& workspace = QString(), QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  QString workspace() const { return workspace_; }
+  // Returns the error text, or "" when the workspace is open.
+  QString openWorkspace(const QString& path);
+
+  JobQueue* queue() const { return queue_; }
+  ExperimentForm* experiments() const { return form_; }
+  QueueView* queueView() const { return queueView_; }
+  MonitorView* monitor() const { return monitor_; }
+  ResultsView* results() const { return results_; }
+  RunsBrowser* runs() const { return runs_; }
+  QTabWidget* tabs() const { return tabs_; }
+  QPlainTextEdit* log() const { return log_; }
+  QFrame* welcome() const { return welcome_; }
+
+  // Starts the Quick comparison pipeline (options: the defaults, or tiny ones in tests).
+  QuickComparison* startQuickComparison(const QuickOptions& options);
+  // Asked when closing with jobs queued or running; default: a message box. Tests replace it.
+  void setStopJobsQuestion(std::function<bool()> ask) { askStopJobs_ = std::move(ask); }
+
+  // Extra training arguments the settings imply (the device); appended to every training job.
+  QStringList deviceArguments() const;
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildMenus();
+  void buildWelcome();
+  void appendLog(const QString& text);
+  void refreshAll();
+  void enqueueTrain(const QStringList& args, const QString& name);
+  void showSettings();
+  void updateRecentMenu();
+
+  QString workspace_;
+  std::shared_ptr<store::RunStore> store_;
+  JobQueue* queue_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  ExperimentForm* form_ = nullptr;
+  QueueView* queueView_ = nullptr;
+  MonitorView* monitor_ = nullptr;
+  ResultsView* results_ = nullptr;
+  RunsBrowser* runs_ = nullptr;
+  QPlainTextEdit* log_ = nullptr;
+  QFrame* welcome_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QuickComparison* quick_ = nullptr;
+  std::function<bool()> askStopJobs_;
+};
+
+}  // namespace gui
+}  // namespace dm

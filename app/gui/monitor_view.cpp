@@ -1,0 +1,265 @@
+#include "app/gui/monitor_view.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QSlider>
+#include <QSplitter>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <qcustomplot.h>
+#include <set>
+
+#include "core/store/run_store.h"
+#include "plotting/curve_plot.h"
+
+namespace dm {
+namespace gui {
+
+MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QHBoxLayout(this);
+  auto* split = new QSplitter(this);
+  layout->addWidget(split);
+
+  auto* left = new QWidget(split);
+  auto* leftLayout = new QVBoxLayout(left);
+  leftLayout->setContentsMargins(0, 0, 0, 0);
+  leftLayout->addWidget(new QLabel(tr("Runs (tick to show)"), left));
+  runs_ = new QListWidget(left);
+  runs_->setObjectName("monitorRuns");
+  leftLayout->addWidget(runs_);
+
+  auto* right = new QWidget(split);
+  auto* rightLayout = new QVBoxLayout(right);
+  rightLayout->setContentsMargins(0, 0, 0, 0);
+  auto* bar = new QHBoxLayout;
+  metric_ = new QComboBox(right);
+  metric_->setObjectName("monitorMetric");
+  metric_->setMinimumContentsLength(14);
+  xAxis_ = new QComboBox(right);
+  xAxis_->addItem(tr("step"));
+  xAxis_->addItem(tr("wall time"));
+  smoothing_ = new QSlider(Qt::Horizontal, right);
+  smoothing_->setObjectName("monitorSmoothing");
+  smoothing_->setRange(0, 99);
+  smoothing_->setValue(60);
+  smoothing_->setToolTip(tr("TensorBoard smoothing (the raw curve stays faint behind)"));
+  logY_ = new QCheckBox(tr("log y"), right);
+  bar->addWidget(new QLabel(tr("Metric"), right));
+  bar->addWidget(metric_);
+  bar->addWidget(new QLabel(tr("x"), right));
+  bar->addWidget(xAxis_);
+  bar->addWidget(new QLabel(tr("Smoothing"), right));
+  bar->addWidget(smoothing_, 1);
+  bar->addWidget(logY_);
+  rightLayout->addLayout(bar);
+  plot_ = new QCustomPlot(right);
+  plot_->setObjectName("monitorPlot");
+  plot_->setMinimumSize(400, 250);
+  rightLayout->addWidget(plot_, 1);
+  auto* hint = new QLabel(tr("Drag to pan, wheel to zoom, double-click to fit."), right);
+  hint->setEnabled(false);
+  rightLayout->addWidget(hint);
+  split->addWidget(left);
+  split->addWidget(right);
+  split->setStretchFactor(1, 3);
+
+  curves_ = std::make_unique<plotting::CurvePlot>(plot_);
+  curves_->setSmoothing(0.6);
+
+  connect(runs_, &QListWidget::itemChanged, this, &MonitorView::onItemChanged);
+  connect(metric_, &QComboBox::currentTextChanged, this, [this] {
+    if (!updating_) rebuild();
+  });
+  connect(xAxis_, &QComboBox::currentIndexChanged, this, [this](int i) {
+    curves_->setXAxis(i == 1 ? plotting::CurvePlot::XAxis::WallTime : plotting::CurvePlot::XAxis::Step);
+    curves_->replot();
+  });
+  connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
+    curves_->setSmoothing(v / 100.0);
+    curves_->replot();
+  });
+  connect(logY_, &QCheckBox::toggled, this, [this](bool on) {
+    curves_->setLogY(on);
+    curves_->replot();
+  });
+}
+
+MonitorView::~MonitorView() = default;
+
+void MonitorView::setStore(std::shared_ptr<store::RunStore> store) {
+  store_ = std::move(store);
+  runs_->clear();
+  refreshRuns();
+  rebuild();
+}
+
+void MonitorView::refreshRuns() {
+  if (!store_) return;
+  updating_ = true;
+  QSet<int64_t> present;
+  for (int i = 0; i < runs_->count(); ++i) present.insert(runs_->item(i)->data(Qt::UserRole).toLongLong());
+  // Newest first, as the store lists them; runs with metrics only (training, fine-tuning, lens training).
+  int row = 0;
+  for (const auto& r : store_->runs()) {
+    if (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train") continue;
+    if (present.contains(r.id)) {
+      ++row;
+      continue;
+    }
+    auto* item = new QListWidgetItem(QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name),
+                                                                             QString::fromStdString(r.family)));
+    item->setData(Qt::UserRole, static_cast<qlonglong>(r.id));
+    item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+    item->setCheckState(Qt::Unchecked);
+    runs_->insertItem(row++, item);
+  }
+  updating_ = false;
+}
+
+void MonitorView::setRunShown(int64_t runId, bool shown) {
+  refreshRuns();
+  for (int i = 0; i < runs_->count(); ++i) {
+    auto* item = runs_->item(i);
+    if (item->data(Qt::UserRole).toLongLong() == runId) item->setCheckState(shown ? Qt::Checked : Qt::Unchecked);
+  }
+}
+
+QList<int64_t> MonitorView::shownRuns() const {
+  QList<int64_t> out;
+  for (int i = 0; i < runs_->count(); ++i)
+    if (runs_->item(i)->checkState() == Qt::Checked) out << runs_->item(i)->data(Qt::UserRole).toLongLong();
+  return out;
+}
+
+void MonitorView::onItemChanged(QListWidgetItem*) {
+  if (updating_) return;
+  refreshMetrics();
+  rebuild();
+}
+
+void MonitorView::refreshMetrics() {
+  if (!store_) return;
+  std::set<std::string> names;
+  for (auto id : shownRuns())
+    for (const auto& m : store_->metrics(id)) names.insert(m.name);
+  const QString current = metric_->currentText();
+  updating_ = true;
+  metric_->clear();
+  for (const auto& n : names) metric_->addItem(QString::fromStdString(n));
+  int i = metric_->findText(current);
+  if (i < 0) i = metric_->findText("train/loss");
+  if (i < 0) i = metric_->findText("loss");
+  metric_->setCurrentIndex(std::max(i, 0));
+  updating_ = false;
+}
+
+QStringList MonitorView::metrics() const {
+  QStringList out;
+  for (int i = 0; i < metric_->count(); ++i) out << metric_->itemText(i);
+  return out;
+}
+
+void MonitorView::setMetric(const QString& name) {
+  if (metric_->findText(name) < 0) {
+    updating_ = true;
+    metric_->addItem(name);
+    updating_ = false;
+  }
+  metric_->setCurrentText(name);
+  rebuild();
+}
+
+QString MonitorView::metric() const { return metric_->currentText(); }
+void MonitorView::setSmoothing(double weight) { smoothing_->setValue(static_cast<int>(weight * 100 + 0.5)); }
+void MonitorView::setWallTime(bool on) { xAxis_->setCurrentIndex(on ? 1 : 0); }
+void MonitorView::setLogY(bool on) { logY_->setChecked(on); }
+
+int MonitorView::pointCount(int64_t runId) const {
+  auto it = curveOf_.constFind(runId);
+  return it == curveOf_.constEnd() ? -1 : curves_->pointCount(it.value());
+}
+
+void MonitorView::rebuild() {
+  curves_->removeAllCurves();
+  curveOf_.clear();
+  lastStep_.clear();
+  lastWall_.clear();
+  wallBase_.clear();
+  const QString m = metric();
+  curves_->setYLabel(m);
+  if (!store_ || m.isEmpty()) {
+    curves_->replot();
+    return;
+  }
+  for (auto id : shownRuns()) {
+    auto rows = store_->metrics(id, m.toStdString());
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+    const auto rec = store_->run(id);
+    const int c = curves_->addCurve(QStringLiteral("#%1 %2").arg(id).arg(rec ? QString::fromStdString(rec->name) : QString()));
+    curveOf_.insert(id, c);
+    std::vector<double> steps, ys, walls;
+    double offset = 0, lastRaw = 0;
+    for (const auto& r : rows) {
+      if (!steps.empty() && r.step < steps.back()) continue;
+      if (r.wall_time < lastRaw) offset += lastRaw;  // a resumed run's clock restarts
+      lastRaw = r.wall_time;
+      steps.push_back(static_cast<double>(r.step));
+      ys.push_back(r.value);
+      walls.push_back(offset + r.wall_time);
+    }
+    if (!steps.empty()) {
+      curves_->appendPoints(c, steps, ys, walls);
+      lastStep_.insert(id, steps.back());
+      lastWall_.insert(id, walls.back());
+    }
+  }
+  curves_->replot();
+}
+
+void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
+  // New metric names of shown runs join the picker; the first ones choose the metric when none is set.
+  const auto shown = shownRuns();
+  QStringList fresh;
+  for (const auto& p : points)
+    if (shown.contains(p.runId) && metric_->findText(p.name) < 0 && !fresh.contains(p.name)) fresh << p.name;
+  if (!fresh.isEmpty()) {
+    const bool wasEmpty = metric_->count() == 0;
+    updating_ = true;
+    metric_->addItems(fresh);
+    if (wasEmpty) {
+      int i = metric_->findText("train/loss");
+      metric_->setCurrentIndex(i >= 0 ? i : 0);
+    }
+    updating_ = false;
+    if (wasEmpty) rebuild();  // loads what the store has so far; the step filter below skips those points
+  }
+  const QString m = metric();
+  QHash<int, std::vector<double>> steps, ys, walls;
+  bool newRun = false;
+  for (const auto& p : points) {
+    if (p.runId && !curveOf_.contains(p.runId) && !store_) continue;
+    if (p.runId && !curveOf_.contains(p.runId)) newRun = true;
+    if (p.name != m) continue;
+    auto it = curveOf_.constFind(p.runId);
+    if (it == curveOf_.constEnd()) continue;
+    if (static_cast<double>(p.step) <= lastStep_.value(p.runId, -1)) continue;  // already loaded from the store
+    lastStep_.insert(p.runId, static_cast<double>(p.step));
+    // Live wall times count from the job's start; a resumed run's continue after its stored part.
+    const double last = lastWall_.value(p.runId, 0);
+    if (!wallBase_.contains(p.runId)) wallBase_.insert(p.runId, p.wallSeconds < last ? last : 0.0);
+    const double wall = std::max(last, wallBase_.value(p.runId) + p.wallSeconds);
+    lastWall_.insert(p.runId, wall);
+    steps[it.value()].push_back(static_cast<double>(p.step));
+    ys[it.value()].push_back(p.value);
+    walls[it.value()].push_back(wall);
+  }
+  for (auto it = steps.begin(); it != steps.end(); ++it) curves_->appendPoints(it.key(), it.value(), ys[it.key()], walls[it.key()]);
+  if (!steps.isEmpty()) curves_->replot();
+  if (newRun) refreshRuns();
+}
+
+}  // namespace gui
+}  // namespace dm

@@ -1,0 +1,56 @@
+// Quick comparison: one click runs the tiny Mamba2 vs Diff-Mamba2 pipeline on the default corpus —
+// train (demo presets) → needle fine-tune → BABILong evaluation → tuned-lens training and evaluation —
+// as queue jobs chained on success, and reports the runs whose figures the window then shows.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include "app/gui/job_queue.h"
+
+namespace dm {
+namespace gui {
+
+struct QuickOptions {
+  QStringList trainOverrides;  // added to both demo presets (e.g. trainer.max_steps=…)
+  int64_t needleSteps = 60, needleSamples = 200;
+  QStringList tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"}, lengths = {"0k", "1k"};
+  int64_t evalSamples = 20;
+  int64_t lensSteps = 20, lensTokensPerStep = 4096, lensSamples = 20;
+};
+
+struct QuickResult {
+  int64_t train[2] = {0, 0}, needle[2] = {0, 0}, eval[2] = {0, 0}, lens[2] = {0, 0};  // [mamba2, diffmamba2]
+};
+
+class QuickComparison : public QObject {
+  Q_OBJECT
+
+ public:
+  QuickComparison(JobQueue* queue, const QString& workspace, const QuickOptions& options, QObject* parent = nullptr);
+
+  void start();  // queues both families' first stage
+  bool running() const { return running_; }
+  const QuickResult& result() const { return result_; }
+  static int stageCount() { return 5; }  // per family
+
+ signals:
+  void progress(const QString& text);
+  void finished(bool ok, const QString& message);
+
+ private:
+  void stage(int family, int index, const QString& input);
+  void failed(int jobId, JobState state);
+
+  JobQueue* queue_;
+  QString workspace_;
+  QuickOptions opt_;
+  QuickResult result_;
+  QList<int> jobs_;
+  int done_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace gui
+}  // namespace dm

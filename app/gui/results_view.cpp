@@ -1,0 +1,366 @@
+#include "app/gui/results_view.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QMouseEvent>
+#include <QPushButton>
+#include <QSplitter>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include "app/figures/figure_data.h"
+#include "core/store/run_store.h"
+#include "plotting/csv.h"
+#include "plotting/errors.h"
+#include "plotting/export.h"
+#include "plotting/figure.h"
+#include "plotting/heatmap.h"
+#include "plotting/lens_chart.h"
+
+namespace dm {
+namespace gui {
+namespace {
+
+QString runLabel(const store::RunRecord& r) {
+  return QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name), QString::fromStdString(r.family));
+}
+
+QString groupName(const store::RunStore& db, const QList<int64_t>& runs) {
+  if (runs.isEmpty()) return {};
+  const auto r = db.run(runs.front());
+  QString name = r ? QString::fromStdString(r->name) : QString::number(runs.front());
+  if (runs.size() > 1) name += QStringLiteral(" ×%1").arg(runs.size());
+  return name;
+}
+
+}  // namespace
+
+ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QHBoxLayout(this);
+  auto* split = new QSplitter(this);
+  layout->addWidget(split);
+
+  auto* left = new QWidget(split);
+  auto* form = new QFormLayout(left);
+  figure_ = new QComboBox(left);
+  figure_->setObjectName("resultsFigure");
+  figure_->addItem(tr("BABILong accuracy"));
+  figure_->addItem(tr("Compare (model vs baseline)"));
+  figure_->addItem(tr("Ratio (model vs baseline)"));
+  figure_->addItem(tr("Tuned lens per layer"));
+  modelRuns_ = new QListWidget(left);
+  modelRuns_->setObjectName("modelRuns");
+  modelRuns_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  modelRuns_->setToolTip(tr("Several runs (e.g. seeds) are averaged; the standard deviation shows on hover"));
+  baselineRuns_ = new QListWidget(left);
+  baselineRuns_->setObjectName("baselineRuns");
+  baselineRuns_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  diffLens_ = new QComboBox(left);
+  diffLens_->setObjectName("diffLens");
+  mambaLens_ = new QComboBox(left);
+  mambaLens_->setObjectName("mambaLens");
+  showStd_ = new QCheckBox(tr("± sd in cells"), left);
+  logY_ = new QCheckBox(tr("log y"), left);
+  lines_ = new QCheckBox(tr("lines instead of bars"), left);
+  auto* drawButton = new QPushButton(tr("Draw"), left);
+  auto* exportButton = new QPushButton(tr("Export figure…"), left);
+  exportButton->setObjectName("exportFigure");
+  auto* exportAllButton = new QPushButton(tr("Export all figures…"), left);
+  form->addRow(tr("Figure"), figure_);
+  form->addRow(tr("Model runs"), modelRuns_);
+  form->addRow(tr("Baseline runs"), baselineRuns_);
+  form->addRow(tr("Diff-Mamba lens"), diffLens_);
+  form->addRow(tr("Mamba lens"), mambaLens_);
+  form->addRow(showStd_);
+  form->addRow(logY_);
+  form->addRow(lines_);
+  form->addRow(drawButton);
+  form->addRow(exportButton);
+  form->addRow(exportAllButton);
+
+  auto* right = new QWidget(split);
+  auto* rl = new QVBoxLayout(right);
+  rl->setContentsMargins(0, 0, 0, 0);
+  plot_ = new QCustomPlot(right);
+  plot_->setObjectName("resultsPlot");
+  plot_->setMinimumSize(480, 300);
+  plot_->setMouseTracking(true);
+  plot_->installEventFilter(this);
+  status_ = new QLabel(right);
+  status_->setObjectName("resultsStatus");
+  status_->setWordWrap(true);
+  rl->addWidget(plot_, 1);
+  rl->addWidget(status_);
+  split->addWidget(left);
+  split->addWidget(right);
+  split->setStretchFactor(1, 3);
+
+  connect(drawButton, &QPushButton::clicked, this, [this] { draw(); });
+  connect(figure_, &QComboBox::currentIndexChanged, this, [this] { draw(); });
+  connect(exportButton, &QPushButton::clicked, this, &ResultsView::onExportClicked);
+  connect(exportAllButton, &QPushButton::clicked, this, &ResultsView::onExportAllClicked);
+  for (auto* c : {showStd_, logY_, lines_}) connect(c, &QCheckBox::toggled, this, [this] { draw(); });
+}
+
+void ResultsView::setStore(std::shared_ptr<store::RunStore> store) {
+  store_ = std::move(store);
+  modelRuns_->clear();
+  baselineRuns_->clear();
+  refreshRuns();
+}
+
+void ResultsView::refreshRuns() {
+  if (!store_) return;
+  const auto keepModel = selected(modelRuns_), keepBase = selected(baselineRuns_);
+  const auto keepDiff = diffLens_->currentData(), keepMamba = mambaLens_->currentData();
+  modelRuns_->clear();
+  baselineRuns_->clear();
+  diffLens_->clear();
+  mambaLens_->clear();
+  for (const auto& r : store_->runs()) {
+    if (r.kind == "eval-babilong") {
+      for (auto* list : {modelRuns_, baselineRuns_}) {
+        auto* item = new QListWidgetItem(runLabel(r), list);
+        item->setData(Qt::UserRole, static_cast<qlonglong>(r.id));
+      }
+    }
+    if (r.kind == "lens-eval" || r.kind == "lens-import") {
+      diffLens_->addItem(runLabel(r), static_cast<qlonglong>(r.id));
+      mambaLens_->addItem(runLabel(r), static_cast<qlonglong>(r.id));
+    }
+  }
+  select(modelRuns_, keepModel);
+  select(baselineRuns_, keepBase);
+  if (int i = diffLens_->findData(keepDiff); i >= 0) diffLens_->setCurrentIndex(i);
+  if (int i = mambaLens_->findData(keepMamba); i >= 0) mambaLens_->setCurrentIndex(i);
+}
+
+QList<int64_t> ResultsView::selected(const QListWidget* list) const {
+  QList<int64_t> out;
+  for (int i = 0; i < list->count(); ++i)
+    if (list->item(i)->isSelected()) out << list->item(i)->data(Qt::UserRole).toLongLong();
+  return out;
+}
+
+void ResultsView::select(QListWidget* list, const QList<int64_t>& runs) {
+  for (int i = 0; i < list->count(); ++i)
+    list->item(i)->setSelected(runs.contains(list->item(i)->data(Qt::UserRole).toLongLong()));
+}
+
+void ResultsView::setFigure(Figure f) { figure_->setCurrentIndex(static_cast<int>(f)); }
+ResultsView::Figure ResultsView::figure() const { return static_cast<Figure>(figure_->currentIndex()); }
+void ResultsView::setModelRuns(const QList<int64_t>& runs) { select(modelRuns_, runs); }
+void ResultsView::setBaselineRuns(const QList<int64_t>& runs) { select(baselineRuns_, runs); }
+void ResultsView::setShowStd(bool on) { showStd_->setChecked(on); }
+void ResultsView::setLogY(bool on) { logY_->setChecked(on); }
+
+void ResultsView::setLensRuns(int64_t diffRun, int64_t mambaRun) {
+  if (int i = diffLens_->findData(static_cast<qlonglong>(diffRun)); i >= 0) diffLens_->setCurrentIndex(i);
+  if (int i = mambaLens_->findData(static_cast<qlonglong>(mambaRun)); i >= 0) mambaLens_->setCurrentIndex(i);
+}
+
+QString ResultsView::draw() {
+  const QString err = drawFigure(figure());
+  status_->setText(err);
+  status_->setStyleSheet(err.isEmpty() ? QString() : QStringLiteral("color: #b00020;"));
+  return err;
+}
+
+QString ResultsView::drawFigure(Figure f) {
+  haveFigure_ = false;
+  plotting::resetPlot(plot_);
+  if (!store_) return tr("No workspace is open.");
+  try {
+    if (f == Figure::Lens) {
+      if (diffLens_->currentIndex() < 0 || mambaLens_->currentIndex() < 0)
+        return tr("Pick a Diff-Mamba and a Mamba lens evaluation run.");
+      lens_ = figures::lensFromRuns(*store_, diffLens_->currentData().toLongLong(), mambaLens_->currentData().toLongLong());
+      plotting::LensOptions o;
+      o.logY = logY_->isChecked();
+      o.kind = lines_->isChecked() ? plotting::LensChartKind::Lines : plotting::LensChartKind::Bars;
+      plotting::drawLensLayers(plot_, lens_, o);
+    } else {
+      const auto modelRuns = selected(modelRuns_);
+      if (modelRuns.isEmpty()) return tr("Select the model's BABILong evaluation run(s).");
+      auto mean = [&](const QList<int64_t>& runs, const std::vector<std::string>& tasks,
+                      const std::vector<std::string>& lengths) {
+        std::vector<plotting::Matrix> ms;
+        for (auto id : runs) ms.push_back(figures::runAccuracy(*store_, id, tasks, lengths));
+        return plotting::meanOverSeeds(ms);
+      };
+      // Rows and columns: those of the first model run, so every run lines up on the same grid.
+      const auto first = figures::runAccuracy(*store_, modelRuns.front());
+      std::vector<std::string> tasks, lengths;
+      for (const auto& t : first.rowLabels) tasks.push_back(t.toStdString());
+      for (const auto& l : first.colLabels) lengths.push_back(l.toStdString());
+      model_ = mean(modelRuns, tasks, lengths);
+      modelName_ = groupName(*store_, modelRuns);
+      samples_.clear();
+      for (auto id : modelRuns)
+        for (const auto& c : store_->eval_cells(id))
+          if (c.metric == "accuracy") samples_[QString::fromStdString(c.task + "|" + c.length)] += c.samples;
+      const bool sd = showStd_->isChecked() && model_.hasStddev();
+      if (f == Figure::Heatmap) {
+        plotting::HeatmapOptions o;
+        o.showStd = sd;
+        plotting::drawHeatmap(plot_, model_, o);
+      } else {
+        const auto baseRuns = selected(baselineRuns_);
+        if (baseRuns.isEmpty()) return tr("Select the baseline's BABILong evaluation run(s).");
+        baseline_ = mean(baseRuns, tasks, lengths);
+        baselineName_ = groupName(*store_, baseRuns);
+        plotting::CompareOptions o;
+        o.modelName = modelName_;
+        o.baselineName = baselineName_;
+        o.showStd = sd && baseline_.hasStddev();
+        if (f == Figure::Compare)
+          plotting::drawCompare(plot_, model_, baseline_, o);
+        else
+          plotting::drawRatio(plot_, model_, baseline_, o);
+      }
+    }
+  } catch (const std::exception& e) {
+    plotting::resetPlot(plot_);
+    plot_->replot();
+    return QString::fromUtf8(e.what());
+  }
+  plot_->replot();
+  drawn_ = f;
+  haveFigure_ = true;
+  return {};
+}
+
+QString ResultsView::toolTipAt(const QPoint& pos) const {
+  if (!haveFigure_ || drawn_ == Figure::Lens) return {};
+  const auto cell = plotting::heatmapCellAt(plot_, QPointF(pos), model_.rows, model_.cols);
+  if (!cell) return {};
+  QString tip;
+  if (drawn_ == Figure::Heatmap) {
+    tip = plotting::heatmapToolTip(model_, cell->row, cell->col);
+  } else {
+    plotting::CompareOptions o;
+    o.modelName = modelName_;
+    o.baselineName = baselineName_;
+    tip = plotting::compareToolTip(model_, baseline_, cell->row, cell->col, o);
+  }
+  const auto key = model_.rowLabel(cell->row) + "|" + model_.colLabel(cell->col);
+  return tip + "\n" + tr("%n sample(s) evaluated", nullptr, static_cast<int>(samples_.value(key)));
+}
+
+bool ResultsView::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_ && event->type() == QEvent::MouseMove) {
+    const auto pos = static_cast<QMouseEvent*>(event)->position().toPoint();
+    const QString tip = toolTipAt(pos);
+    if (tip.isEmpty())
+      QToolTip::hideText();
+    else
+      QToolTip::showText(plot_->mapToGlobal(pos), tip, plot_);
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+QString ResultsView::writeCsv(Figure f, const QString& path) {
+  if (f == Figure::Lens)
+    plotting::writeCsv(lens_, path);
+  else if (f == Figure::Heatmap)
+    plotting::writeCsv(model_, path);
+  else
+    plotting::writeCompareCsv(model_, baseline_, path, modelName_, baselineName_);
+  return path;
+}
+
+QString ResultsView::exportTo(const QString& path) {
+  if (!haveFigure_) {
+    const QString err = draw();
+    if (!err.isEmpty()) return err;
+  }
+  try {
+    const QFileInfo fi(path);
+    if (fi.suffix().compare("csv", Qt::CaseInsensitive) == 0) {
+      writeCsv(drawn_, path);
+      return {};
+    }
+    const plotting::FigureSize size = drawn_ == Figure::Lens ? plotting::FigureSize{14, 6, 300} : plotting::FigureSize{};
+    plotting::exportFigure(plot_, path, size);
+    writeCsv(drawn_, fi.dir().filePath(fi.completeBaseName() + ".csv"));
+    plot_->replot();  // back to the widget's own size
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return {};
+}
+
+QStringList ResultsView::exportAll(const QString& folder, QString* error) {
+  QStringList written;
+  if (!QDir().mkpath(folder)) {
+    if (error) *error = tr("Cannot create the folder %1").arg(folder);
+    return written;
+  }
+  const Figure keep = figure();
+  struct Item {
+    Figure f;
+    QString stem;
+  };
+  QList<Item> items = {{Figure::Heatmap, "babilong-model"}, {Figure::Compare, "compare"}, {Figure::Ratio, "compare-ratio"},
+                       {Figure::Lens, "compared-lens"}};
+  QStringList problems;
+  for (const auto& it : items) {
+    const QString err = drawFigure(it.f);
+    if (!err.isEmpty()) {
+      problems << QStringLiteral("%1: %2").arg(it.stem, err);
+      continue;
+    }
+    for (const char* ext : {"pdf", "png"}) {
+      const QString path = QDir(folder).filePath(it.stem + "." + ext);
+      const QString e = exportTo(path);
+      if (e.isEmpty())
+        written << path;
+      else
+        problems << e;
+    }
+    written << QDir(folder).filePath(it.stem + ".csv");
+  }
+  // The baseline's own heatmap too, when there is one.
+  if (!selected(baselineRuns_).isEmpty()) {
+    const auto keepModel = selected(modelRuns_);
+    select(modelRuns_, selected(baselineRuns_));
+    if (drawFigure(Figure::Heatmap).isEmpty()) {
+      const QString path = QDir(folder).filePath("babilong-baseline.pdf");
+      if (exportTo(path).isEmpty()) written << path << QDir(folder).filePath("babilong-baseline.csv");
+    }
+    select(modelRuns_, keepModel);
+  }
+  if (error) *error = problems.join('\n');
+  setFigure(keep);
+  draw();
+  return written;
+}
+
+void ResultsView::onExportClicked() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), QString(),
+                                                    tr("PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)"));
+  if (path.isEmpty()) return;
+  const QString err = exportTo(path);
+  if (!err.isEmpty()) QMessageBox::warning(this, tr("Export failed"), err);
+}
+
+void ResultsView::onExportAllClicked() {
+  const QString folder = QFileDialog::getExistingDirectory(this, tr("Export all figures to"));
+  if (folder.isEmpty()) return;
+  QString err;
+  const auto files = exportAll(folder, &err);
+  status_->setText(tr("%n file(s) written to %1", nullptr, static_cast<int>(files.size())).arg(folder) +
+                   (err.isEmpty() ? QString() : "\n" + err));
+}
+
+}  // namespace gui
+}  // namespace dm

@@ -1,0 +1,292 @@
+#include "app/gui/runs_browser.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDesktopServices>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QUrl>
+#include <QVBoxLayout>
+#include <nlohmann/json.hpp>
+
+#include "core/io/atomic_file.h"
+#include "core/store/run_store.h"
+
+namespace dm {
+namespace gui {
+namespace {
+
+enum Column { ColId, ColName, ColKind, ColFamily, ColPreset, ColStatus, ColCreated, ColHash, ColCount };
+
+// Flattens a config tree into "a.b" → value text.
+void flatten(const nlohmann::json& j, const std::string& prefix, QMap<QString, QString>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+    return;
+  }
+  out.insert(QString::fromStdString(prefix), j.is_string() ? QString::fromStdString(j.get<std::string>())
+                                                           : QString::fromStdString(j.dump()));
+}
+
+QMap<QString, QString> flatConfig(const store::RunRecord& r) {
+  QMap<QString, QString> out;
+  try {
+    flatten(nlohmann::json::parse(r.config_json.empty() ? "{}" : r.config_json), "", out);
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+// A table item that sorts numbers as numbers.
+class NumberItem : public QTableWidgetItem {
+ public:
+  explicit NumberItem(qint64 v) : QTableWidgetItem(QString::number(v)) { setData(Qt::UserRole, v); }
+  bool operator<(const QTableWidgetItem& other) const override {
+    return data(Qt::UserRole).toLongLong() < other.data(Qt::UserRole).toLongLong();
+  }
+};
+
+}  // namespace
+
+RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  filter_ = new QLineEdit(this);
+  filter_->setObjectName("runsFilter");
+  filter_->setPlaceholderText(tr("filter: text in any column, or key=value (e.g. model.family=diffmamba2)"));
+  filter_->setClearButtonEnabled(true);
+  status_ = new QComboBox(this);
+  status_->setObjectName("runsStatus");
+  status_->addItem(tr("any status"), QString());
+  static const char* const kStatus[] = {QT_TR_NOOP("queued"), QT_TR_NOOP("running"), QT_TR_NOOP("finished"),
+                                        QT_TR_NOOP("failed"), QT_TR_NOOP("cancelled")};
+  for (const char* s : kStatus) status_->addItem(tr(s), QString::fromLatin1(s));
+  auto* refresh = new QPushButton(tr("Refresh"), this);
+  bar->addWidget(filter_, 1);
+  bar->addWidget(status_);
+  bar->addWidget(refresh);
+  layout->addLayout(bar);
+
+  auto* split = new QSplitter(Qt::Vertical, this);
+  table_ = new QTableWidget(0, ColCount, split);
+  table_->setObjectName("runsTable");
+  table_->setHorizontalHeaderLabels(
+      {tr("id"), tr("name"), tr("kind"), tr("family"), tr("preset"), tr("status"), tr("created"), tr("config hash")});
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->setSortingEnabled(true);
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->verticalHeader()->hide();
+  auto* bottom = new QWidget(split);
+  auto* bl = new QVBoxLayout(bottom);
+  bl->setContentsMargins(0, 0, 0, 0);
+  auto* actions = new QHBoxLayout;
+  diffWith_ = new QComboBox(bottom);
+  diffWith_->setObjectName("diffWith");
+  auto* monitor = new QPushButton(tr("Show in monitor"), bottom);
+  auto* resume = new QPushButton(tr("Resume"), bottom);
+  auto* open = new QPushButton(tr("Open folder"), bottom);
+  auto* del = new QPushButton(tr("Delete…"), bottom);
+  actions->addWidget(new QLabel(tr("Compare config with"), bottom));
+  actions->addWidget(diffWith_, 1);
+  actions->addWidget(monitor);
+  actions->addWidget(resume);
+  actions->addWidget(open);
+  actions->addWidget(del);
+  bl->addLayout(actions);
+  details_ = new QPlainTextEdit(bottom);
+  details_->setObjectName("runDetails");
+  details_->setReadOnly(true);
+  details_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  bl->addWidget(details_);
+  split->addWidget(table_);
+  split->addWidget(bottom);
+  layout->addWidget(split, 1);
+
+  connect(filter_, &QLineEdit::textChanged, this, &RunsBrowser::applyFilter);
+  connect(status_, &QComboBox::currentIndexChanged, this, &RunsBrowser::applyFilter);
+  connect(refresh, &QPushButton::clicked, this, &RunsBrowser::refresh);
+  connect(table_, &QTableWidget::itemSelectionChanged, this, &RunsBrowser::showDetails);
+  connect(diffWith_, &QComboBox::currentIndexChanged, this, &RunsBrowser::showDetails);
+  connect(monitor, &QPushButton::clicked, this, [this] {
+    if (selectedRun()) emit showInMonitor(selectedRun());
+  });
+  connect(resume, &QPushButton::clicked, this, [this] {
+    if (selectedRun()) emit resumeRequested(selectedRun());
+  });
+  connect(open, &QPushButton::clicked, this, [this] {
+    if (!store_ || !selectedRun()) return;
+    if (const auto r = store_->run(selectedRun()); r && !r->run_dir.empty())
+      QDesktopServices::openUrl(QUrl::fromLocalFile(QString::fromStdString(r->run_dir)));
+  });
+  connect(del, &QPushButton::clicked, this, [this] {
+    const int64_t id = selectedRun();
+    if (!id) return;
+    QMessageBox box(QMessageBox::Question, tr("Delete run"), tr("Delete run #%1 from the workspace database?").arg(id),
+                    QMessageBox::Yes | QMessageBox::No, this);
+    auto* files = new QCheckBox(tr("also delete its folder (checkpoints, models)"), &box);
+    box.setCheckBox(files);
+    if (box.exec() != QMessageBox::Yes) return;
+    const QString err = deleteRun(id, files->isChecked());
+    if (!err.isEmpty()) QMessageBox::warning(this, tr("Delete failed"), err);
+  });
+}
+
+void RunsBrowser::setStore(std::shared_ptr<store::RunStore> store) {
+  store_ = std::move(store);
+  refresh();
+}
+
+void RunsBrowser::refresh() {
+  if (!store_) return;
+  const int64_t keep = selectedRun();
+  table_->setSortingEnabled(false);
+  table_->setRowCount(0);
+  diffWith_->blockSignals(true);
+  const auto keepDiff = diffWith_->currentData();
+  diffWith_->clear();
+  diffWith_->addItem(tr("(none)"), 0);
+  for (const auto& r : store_->runs()) {
+    const int row = table_->rowCount();
+    table_->insertRow(row);
+    table_->setItem(row, ColId, new NumberItem(r.id));
+    const QStringList cells = {QString::fromStdString(r.name),    QString::fromStdString(r.kind),
+                               QString::fromStdString(r.family),  QString::fromStdString(r.preset),
+                               QString::fromStdString(r.status),  QString::fromStdString(r.created_at),
+                               QString::fromStdString(r.config_hash)};
+    for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c + 1, new QTableWidgetItem(cells[c]));
+    table_->item(row, ColStatus)->setToolTip(QString::fromStdString(r.message));
+    diffWith_->addItem(QStringLiteral("#%1 %2").arg(r.id).arg(QString::fromStdString(r.name)), static_cast<qlonglong>(r.id));
+  }
+  if (int i = diffWith_->findData(keepDiff); i >= 0) diffWith_->setCurrentIndex(i);
+  diffWith_->blockSignals(false);
+  table_->setSortingEnabled(true);
+  applyFilter();
+  if (keep) selectRun(keep);
+}
+
+bool RunsBrowser::matches(int row, const QString& text) const {
+  if (text.isEmpty()) return true;
+  if (text.contains('=') && store_) {
+    const QString key = text.section('=', 0, 0).trimmed(), want = text.section('=', 1).trimmed();
+    const auto r = store_->run(table_->item(row, ColId)->data(Qt::UserRole).toLongLong());
+    if (!r) return false;
+    const auto cfg = flatConfig(*r);
+    auto it = cfg.find(key);
+    return it != cfg.end() && it.value() == want;
+  }
+  for (int c = 0; c < ColCount; ++c)
+    if (table_->item(row, c) && table_->item(row, c)->text().contains(text, Qt::CaseInsensitive)) return true;
+  return false;
+}
+
+void RunsBrowser::applyFilter() {
+  const QString text = filter_->text().trimmed(), status = status_->currentData().toString();
+  for (int row = 0; row < table_->rowCount(); ++row) {
+    const bool ok = matches(row, text) && (status.isEmpty() || table_->item(row, ColStatus)->text() == status);
+    table_->setRowHidden(row, !ok);
+  }
+}
+
+void RunsBrowser::setFilterText(const QString& text) { filter_->setText(text); }
+
+void RunsBrowser::setStatusFilter(const QString& status) {
+  const int i = status_->findData(status);
+  status_->setCurrentIndex(i < 0 ? 0 : i);
+}
+
+QList<int64_t> RunsBrowser::visibleRuns() const {
+  QList<int64_t> out;
+  for (int row = 0; row < table_->rowCount(); ++row)
+    if (!table_->isRowHidden(row)) out << table_->item(row, ColId)->data(Qt::UserRole).toLongLong();
+  return out;
+}
+
+void RunsBrowser::selectRun(int64_t id) {
+  for (int row = 0; row < table_->rowCount(); ++row)
+    if (table_->item(row, ColId)->data(Qt::UserRole).toLongLong() == id) {
+      table_->selectRow(row);
+      return;
+    }
+}
+
+int64_t RunsBrowser::selectedRun() const {
+  const auto rows = table_->selectionModel()->selectedRows();
+  if (rows.isEmpty()) return 0;
+  return table_->item(rows.front().row(), ColId)->data(Qt::UserRole).toLongLong();
+}
+
+QStringList RunsBrowser::configDiff(int64_t a, int64_t b) const {
+  QStringList out;
+  if (!store_) return out;
+  const auto ra = store_->run(a), rb = store_->run(b);
+  if (!ra || !rb) return out;
+  const auto ca = flatConfig(*ra), cb = flatConfig(*rb);
+  QStringList keys = ca.keys();
+  for (const auto& k : cb.keys())
+    if (!ca.contains(k)) keys << k;
+  keys.sort();
+  for (const auto& k : keys) {
+    const QString va = ca.value(k, tr("(absent)")), vb = cb.value(k, tr("(absent)"));
+    if (va != vb) out << QStringLiteral("%1: %2 → %3").arg(k, va, vb);
+  }
+  return out;
+}
+
+void RunsBrowser::showDetails() {
+  const int64_t id = selectedRun();
+  if (!store_ || !id) {
+    details_->clear();
+    return;
+  }
+  const auto r = store_->run(id);
+  if (!r) return;
+  QString text = tr("run #%1 %2 — %3, %4, %5\n").arg(id).arg(QString::fromStdString(r->name), QString::fromStdString(r->kind),
+                                                             QString::fromStdString(r->family), QString::fromStdString(r->status));
+  if (!r->message.empty()) text += tr("message: %1\n").arg(QString::fromStdString(r->message));
+  text += tr("created %1, started %2, ended %3; host %4, device %5\nfolder: %6\n")
+              .arg(QString::fromStdString(r->created_at), QString::fromStdString(r->started_at),
+                   QString::fromStdString(r->ended_at), QString::fromStdString(r->host), QString::fromStdString(r->device),
+                   QString::fromStdString(r->run_dir));
+  const int64_t other = diffWith_->currentData().toLongLong();
+  if (other && other != id) {
+    const auto diff = configDiff(other, id);
+    text += "\n" + tr("config differences from #%1 (%n key(s)):", nullptr, static_cast<int>(diff.size())).arg(other) + "\n" +
+            diff.join('\n') + "\n";
+  }
+  text += "\n" + tr("resolved config:") + "\n";
+  try {
+    text += QString::fromStdString(nlohmann::json::parse(r->config_json.empty() ? "{}" : r->config_json).dump(2));
+  } catch (const std::exception&) {
+    text += QString::fromStdString(r->config_json);
+  }
+  details_->setPlainText(text);
+}
+
+QString RunsBrowser::deleteRun(int64_t id, bool files) {
+  if (!store_) return tr("No workspace is open.");
+  try {
+    const auto r = store_->run(id);
+    if (!r) return tr("Run #%1 does not exist.").arg(id);
+    if (r->status == "running") return tr("Run #%1 is running; cancel it first.").arg(id);
+    if (files && !r->run_dir.empty()) io::remove_tree(r->run_dir);
+    store_->delete_run(id);
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+  refresh();
+  emit runsChanged();
+  return {};
+}
+
+}  // namespace gui
+}  // namespace dm

@@ -1,0 +1,63 @@
+// The Runs page: every run of the workspace database in a sortable table, filtered by text (any
+// column, or `key=value` on the resolved config), status and kind; the selected run's record and
+// config, its differences from another run, delete (optionally with its folder), open its folder.
+#pragma once
+
+#include <QList>
+#include <QWidget>
+#include <memory>
+
+class QComboBox;
+class QLineEdit;
+class QPlainTextEdit;
+class QTableWidget;
+
+namespace dm::store {
+class RunStore;
+}
+
+namespace dm {
+namespace gui {
+
+class RunsBrowser : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit RunsBrowser(QWidget* parent = nullptr);
+
+  void setStore(std::shared_ptr<store::RunStore> store);
+  void refresh();
+
+  void setFilterText(const QString& text);
+  void setStatusFilter(const QString& status);  // "" = any
+  QList<int64_t> visibleRuns() const;           // in table order
+  void selectRun(int64_t id);
+  int64_t selectedRun() const;  // 0 when none
+  // Keys whose resolved values differ between two runs: "key: a → b" lines (nested keys dotted).
+  QStringList configDiff(int64_t a, int64_t b) const;
+  // Deletes the run's record (and its folder when `files`); returns the error text or "".
+  QString deleteRun(int64_t id, bool files);
+
+  QTableWidget* table() const { return table_; }
+  QPlainTextEdit* details() const { return details_; }
+
+ signals:
+  void showInMonitor(int64_t runId);
+  void resumeRequested(int64_t runId);
+  void runsChanged();
+
+ private:
+  void applyFilter();
+  void showDetails();
+  bool matches(int row, const QString& text) const;
+
+  std::shared_ptr<store::RunStore> store_;
+  QLineEdit* filter_ = nullptr;
+  QComboBox* status_ = nullptr;
+  QComboBox* diffWith_ = nullptr;
+  QTableWidget* table_ = nullptr;
+  QPlainTextEdit* details_ = nullptr;
+};
+
+}  // namespace gui
+}  // namespace dm

@@ -1,0 +1,379 @@
+// The desktop window driven through its real widgets (offscreen): pick a preset, edit a field, see the
+// CLI's validation message, launch a tiny run and watch it go queued → running → done while its curve
+// gains points, cancel a run, compare two evaluation runs with hover numbers, export figures, filter
+// and diff runs, close with a running job, and the Quick comparison pipeline end to end.
+#include <torch/torch.h>
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QImage>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include "app/gui/experiment_form.h"
+#include "app/gui/job_queue.h"
+#include "app/gui/main_window.h"
+#include "app/gui/monitor_view.h"
+#include "app/gui/queue_view.h"
+#include "app/gui/quick_comparison.h"
+#include "app/gui/results_view.h"
+#include "app/gui/runs_browser.h"
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+#include "core/store/run_store.h"
+#include "plotting/figure.h"
+
+using namespace dm::gui;
+
+namespace {
+
+// A model small enough to train in seconds on the built-in corpus.
+const QStringList kTiny = {"model.d_model=16",       "model.n_layers=1",           "model.head_dim=8",
+                           "model.d_state=4",        "model.chunk_size=16",        "loader.batch_size=4",
+                           "loader.l_max=32",        "trainer.log_every_n_steps=1", "trainer.val_check_interval=0",
+                           "trainer.limit_val_batches=2", "trainer.checkpoint_every_n_steps=5"};
+
+QString resolveError(const QStringList& args) {
+  std::vector<std::string> v;
+  for (const auto& a : args) v.push_back(a.toStdString());
+  try {
+    dm::config::resolve(v);
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return {};
+}
+
+void setTiny(ExperimentForm* form, int steps) {
+  for (const auto& kv : kTiny) QVERIFY(form->setValue(kv.section('=', 0, 0), kv.section('=', 1)));
+  QVERIFY(form->setValue("trainer.max_steps", QString::number(steps)));
+}
+
+}  // namespace
+
+class TestGui : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase();
+  void experiment_form_validates_like_the_cli();
+  void launch_watch_and_cancel();
+  void results_compare_hover_and_export();
+  void runs_browser_filter_diff_delete();
+  void close_asks_and_stops_jobs();
+  void quick_comparison_end_to_end();
+
+ private:
+  QTemporaryDir home_;
+};
+
+void TestGui::initTestCase() {
+  QStandardPaths::setTestModeEnabled(true);  // QSettings of the test, not the user's
+  QCoreApplication::setOrganizationName("DiffMambaStudioTest");
+  QCoreApplication::setApplicationName("tst_gui");
+  QSettings().clear();
+  qputenv("DM_USER_PRESETS", home_.filePath("presets").toUtf8());
+}
+
+void TestGui::experiment_form_validates_like_the_cli() {
+  ExperimentForm form;
+  QVERIFY(form.presets().contains("demo/mamba2-fortunes"));
+  QVERIFY(form.presets().contains("lm/diffmamba2-text8"));
+  // Pick a preset through the combo box, as a user does.
+  auto* box = form.findChild<QComboBox*>("presetBox");
+  QVERIFY(box);
+  box->setCurrentIndex(box->findText("demo/mamba2-fortunes"));
+  QCOMPARE(form.preset(), QString("demo/mamba2-fortunes"));
+  QCOMPARE(form.value("model.d_model"), QString("64"));
+  QCOMPARE(form.arguments(), QStringList{"experiment=demo/mamba2-fortunes"});
+  QVERIFY(form.validationError().isEmpty());
+  // Type an invalid value into the real line edit: the CLI's message, the field marked, Run disabled.
+  auto* lmax = qobject_cast<QLineEdit*>(form.editor("loader.l_max"));
+  QVERIFY(lmax);
+  QVERIFY(lmax->toolTip().contains("sequence length"));
+  lmax->selectAll();
+  QTest::keyClicks(lmax, "0");
+  const QString cli = resolveError({"experiment=demo/mamba2-fortunes", "loader.l_max=0"});
+  QVERIFY(!cli.isEmpty());
+  QCOMPARE(form.validationError(), cli);
+  QCOMPARE(form.errorLabel()->text(), cli);
+  QVERIFY(!form.runButton()->isEnabled());
+  QVERIFY(lmax->styleSheet().contains("background"));
+  lmax->selectAll();
+  QTest::keyClicks(lmax, "64");
+  QVERIFY(form.validationError().isEmpty());
+  QVERIFY(form.runButton()->isEnabled());
+  QCOMPARE(form.arguments(), (QStringList{"experiment=demo/mamba2-fortunes", "loader.l_max=64"}));
+  QVERIFY(form.commandLine().startsWith("diffmamba train experiment=demo/mamba2-fortunes loader.l_max=64"));
+  // Switching the family moves to the counterpart preset and keeps the edit.
+  auto* family = form.findChild<QComboBox*>("familyBox");
+  family->setCurrentIndex(family->findData("diffmamba2"));
+  QCOMPARE(form.preset(), QString("demo/diffmamba2-fortunes"));
+  QCOMPARE(form.value("loader.l_max"), QString("64"));
+  QCOMPARE(form.value("model.family"), QString("diffmamba2"));
+  // Run both: the pair with identical other settings.
+  QSignalSpy both(&form, &ExperimentForm::runBothRequested);
+  QTest::mouseClick(form.runBothButton(), Qt::LeftButton);
+  QCOMPARE(both.count(), 1);
+  QCOMPARE(both[0][0].toStringList(), (QStringList{"experiment=demo/mamba2-fortunes", "loader.l_max=64"}));
+  QCOMPARE(both[0][1].toStringList(), (QStringList{"experiment=demo/diffmamba2-fortunes", "loader.l_max=64"}));
+  // Save as a user preset; it appears in the list and reproduces the settings.
+  QVERIFY(form.savePreset("bad/name", "").contains("preset name"));
+  QCOMPARE(form.savePreset("short-context", "demo with l_max 64"), QString());
+  QCOMPARE(form.preset(), QString("user/short-context"));
+  QCOMPARE(form.value("loader.l_max"), QString("64"));
+  QCOMPARE(form.arguments(), QStringList{"experiment=user/short-context"});
+  // A choice field offers only valid values; an unknown value typed into a list field is caught.
+  auto* sched = qobject_cast<QComboBox*>(form.editor("scheduler.name"));
+  QVERIFY(sched && sched->findText("cosine_warmup") >= 0);
+  QVERIFY(form.setValue("optimizer.betas", "[0.9, 2]"));
+  QVERIFY(!form.validationError().isEmpty());
+  QCOMPARE(form.validationError(), resolveError({"experiment=user/short-context", "optimizer.betas=[0.9, 2]"}));
+}
+
+void TestGui::launch_watch_and_cancel() {
+  QTemporaryDir ws;
+  MainWindow w(ws.path());
+  w.show();
+  auto* form = w.experiments();
+  form->setPreset("demo/diffmamba2-fortunes");
+  setTiny(form, 150);
+  QVERIFY2(form->validationError().isEmpty(), qPrintable(form->validationError()));
+  QList<JobState> states;
+  connect(w.queue(), &JobQueue::jobAdded, this, [&](int id) { states << w.queue()->job(id)->state; });
+  connect(w.queue(), &JobQueue::jobChanged, this, [&](int id) {
+    const auto s = w.queue()->job(id)->state;
+    if (states.isEmpty() || states.back() != s) states << s;
+  });
+  QSignalSpy finished(w.queue(), &JobQueue::jobFinished);
+  QTest::mouseClick(form->runButton(), Qt::LeftButton);
+  QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(w.queueView()));
+  QCOMPARE(w.queueView()->table()->rowCount(), 1);
+  // The curve gains points while the run goes.
+  QSet<int> counts;
+  QElapsedTimer t;
+  t.start();
+  while (finished.isEmpty() && t.elapsed() < 300000) {
+    QTest::qWait(20);
+    const auto* j = w.queue()->job(1);
+    if (j && j->runId) counts.insert(w.monitor()->pointCount(j->runId));
+  }
+  QCOMPARE(finished.count(), 1);
+  QCOMPARE(states.front(), JobState::Queued);
+  QVERIFY(states.contains(JobState::Running));
+  QCOMPARE(states.back(), JobState::Done);
+  const auto* job = w.queue()->job(1);
+  QVERIFY(job->runId > 0);
+  QVERIFY2(counts.size() >= 3, "the monitor's curve grew while the run went");
+  QCOMPARE(w.monitor()->metric(), QString("train/loss"));
+  QCOMPARE(w.monitor()->pointCount(job->runId), 150);
+  QCOMPARE(w.queueView()->table()->item(0, 2)->text(), jobStateName(JobState::Done));
+  QVERIFY(w.log()->toPlainText().contains(QStringLiteral("run %1 started").arg(job->runId)));
+  // The runs page shows it finished.
+  w.runs()->refresh();
+  w.runs()->selectRun(job->runId);
+  QVERIFY(w.runs()->details()->toPlainText().contains("finished"));
+
+  // A long run, cancelled from the queue page: it stops at a step boundary and keeps its checkpoint.
+  form->setPreset("demo/mamba2-fortunes");
+  setTiny(form, 100000);
+  QTest::mouseClick(form->runButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(w.queue()->job(2) && w.queue()->job(2)->step >= 6, 120000);
+  w.queueView()->selectJob(2);
+  QTest::mouseClick(w.queueView()->findChild<QPushButton*>("cancelJob"), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
+  QCOMPARE(w.queue()->job(2)->state, JobState::Cancelled);
+  dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+  const auto rec = db.run(w.queue()->job(2)->runId);
+  QCOMPARE(rec->status, std::string("cancelled"));
+  QVERIFY(QFileInfo::exists(QString::fromStdString(rec->run_dir) + "/checkpoint.safetensors"));
+  QVERIFY(db.last_step(rec->id) >= 5);
+}
+
+void TestGui::results_compare_hover_and_export() {
+  QTemporaryDir ws;
+  int64_t a1 = 0, a2 = 0, b = 0, la = 0, lb = 0;
+  {
+    QVERIFY(QDir().mkpath(ws.path()));
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    auto mk = [&](const char* name, const char* kind, const char* family) {
+      dm::store::RunRecord r;
+      r.name = name;
+      r.kind = kind;
+      r.family = family;
+      r.status = "finished";
+      return db.create_run(r);
+    };
+    a1 = mk("diff seed0", "eval-babilong", "diffmamba2");
+    a2 = mk("diff seed1", "eval-babilong", "diffmamba2");
+    b = mk("mamba", "eval-babilong", "mamba2");
+    for (auto [run, v] : {std::pair{a1, 40.0}, {a2, 60.0}, {b, 30.0}}) {
+      db.put_eval_cell(run, {"qa1", "0k", "accuracy", v, 50});
+      db.put_eval_cell(run, {"qa1", "1k", "accuracy", v / 2, 50});
+    }
+    la = mk("diff lens", "lens-eval", "diffmamba2");
+    lb = mk("mamba lens", "lens-eval", "mamba2");
+    for (int k = 1; k <= 3; ++k) {
+      db.put_lens_points(la, {{k, "all", "avg_prob", 0.2 * k}});
+      db.put_lens_points(lb, {{k, "all", "avg_prob", 0.1 * k}});
+    }
+  }
+  MainWindow w(ws.path());
+  w.resize(1200, 800);
+  w.show();
+  auto* r = w.results();
+  r->setModelRuns({a1, a2});
+  r->setBaselineRuns({b});
+  r->setFigure(ResultsView::Figure::Compare);
+  QCOMPARE(r->draw(), QString());
+  // Hover the centre of cell (qa1, 0k): both models' numbers, sd over the two seeds, sample count.
+  w.tabs()->setCurrentWidget(r);
+  QTRY_VERIFY(r->plot()->isVisible());
+  r->plot()->replot();
+  const auto* ax = r->plot()->xAxis;
+  const auto* ay = r->plot()->yAxis;
+  const QPoint centre(static_cast<int>(ax->coordToPixel(0)), static_cast<int>(ay->coordToPixel(0)));
+  const QString tip = r->toolTipAt(centre);
+  QVERIFY2(tip.contains("50.00") && tip.contains("30.00") && tip.contains("14.14") && tip.contains("100"), qPrintable(tip));
+  QCOMPARE(r->toolTipAt(QPoint(2, 2)), QString());
+  // Export the figure and its numbers.
+  QTemporaryDir out;
+  QCOMPARE(r->exportTo(out.filePath("compare.png")), QString());
+  QVERIFY(!QImage(out.filePath("compare.png")).isNull());
+  QFile csv(out.filePath("compare.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const QString text = QString::fromUtf8(csv.readAll());
+  QVERIFY2(text.contains("qa1,0k,50,30,") && text.contains("win"), qPrintable(text));
+  // Export all: heatmaps, compare, ratio and the lens chart of the selected runs.
+  r->setLensRuns(la, lb);
+  QString err;
+  const auto files = r->exportAll(out.filePath("all"), &err);
+  QVERIFY2(err.isEmpty(), qPrintable(err));
+  for (const char* f : {"babilong-model.pdf", "compare.pdf", "compare-ratio.png", "compared-lens.pdf", "compared-lens.csv",
+                        "babilong-baseline.pdf"})
+    QVERIFY2(QFileInfo::exists(out.filePath(QString("all/") + f)), f);
+  QVERIFY(files.size() >= 12);
+  // The lens chart itself.
+  r->setFigure(ResultsView::Figure::Lens);
+  QCOMPARE(r->draw(), QString());
+  // No baseline: a clear message, no crash.
+  r->setBaselineRuns({});
+  r->setFigure(ResultsView::Figure::Ratio);
+  QVERIFY(r->draw().contains("baseline"));
+}
+
+void TestGui::runs_browser_filter_diff_delete() {
+  QTemporaryDir ws;
+  int64_t m = 0, d = 0;
+  {
+    QVERIFY(QDir().mkpath(ws.path()));
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    for (auto fam : {"mamba2", "diffmamba2"}) {
+      const auto cfg = dm::config::resolve({std::string("experiment=demo/") + fam + "-fortunes", "loader.l_max=64"});
+      dm::store::RunRecord r;
+      r.name = std::string("run ") + fam;
+      r.kind = "train";
+      r.family = fam;
+      r.status = "finished";
+      r.config_json = cfg.canonical_json();
+      r.config_hash = cfg.hash();
+      r.run_dir = QDir(ws.path()).filePath(QString("runs/x-") + fam).toStdString();
+      (std::string(fam) == "mamba2" ? m : d) = db.create_run(r);
+    }
+  }
+  QVERIFY(QDir().mkpath(QDir(ws.path()).filePath("runs/x-diffmamba2")));
+  RunsBrowser b;
+  auto store = std::make_shared<dm::store::RunStore>(QDir(ws.path()).filePath("runs.db").toStdString());
+  b.setStore(store);
+  QCOMPARE(b.visibleRuns().size(), 2);
+  b.setFilterText("model.family=diffmamba2");
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{d});
+  b.setFilterText("run mamba2");
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{m});
+  b.setFilterText("");
+  b.setStatusFilter("failed");
+  QVERIFY(b.visibleRuns().isEmpty());
+  b.setStatusFilter("");
+  const auto diff = b.configDiff(m, d);
+  QVERIFY2(diff.contains("model.family: mamba2 → diffmamba2"), qPrintable(diff.join('\n')));
+  QVERIFY(!diff.join('\n').contains("loader.l_max"));
+  b.selectRun(d);
+  QVERIFY(b.details()->toPlainText().contains("\"l_max\": 64"));
+  QCOMPARE(b.deleteRun(d, true), QString());
+  QVERIFY(!QFileInfo::exists(QDir(ws.path()).filePath("runs/x-diffmamba2")));
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{m});
+  QVERIFY(!store->run(d));
+}
+
+void TestGui::close_asks_and_stops_jobs() {
+  QTemporaryDir ws;
+  auto* w = new MainWindow(ws.path());
+  w->show();
+  w->experiments()->setPreset("demo/mamba2-fortunes");
+  setTiny(w->experiments(), 100000);
+  QTest::mouseClick(w->experiments()->runButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(w->queue()->job(1) && w->queue()->job(1)->step >= 2, 120000);
+  int asked = 0;
+  w->setStopJobsQuestion([&] {
+    ++asked;
+    return false;
+  });
+  QVERIFY(!w->close());  // declined: the window stays and the job keeps running
+  QCOMPARE(asked, 1);
+  QCOMPARE(w->queue()->job(1)->state, JobState::Running);
+  w->setStopJobsQuestion([&] {
+    ++asked;
+    return true;
+  });
+  QVERIFY(w->close());
+  QCOMPARE(asked, 2);
+  QCOMPARE(w->queue()->job(1)->state, JobState::Cancelled);
+  const int64_t run = w->queue()->job(1)->runId;
+  delete w;
+  dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+  QCOMPARE(db.run(run)->status, std::string("cancelled"));
+}
+
+void TestGui::quick_comparison_end_to_end() {
+  QTemporaryDir ws;
+  MainWindow w(ws.path());
+  w.show();
+  QVERIFY(w.welcome()->isVisible());  // an empty workspace offers the Quick comparison
+  QuickOptions o;
+  o.trainOverrides = kTiny + QStringList{"trainer.max_steps=6"};
+  o.needleSteps = 2;
+  o.needleSamples = 20;
+  o.tasks = {"qa1", "qa2"};
+  o.lengths = {"0k"};
+  o.evalSamples = 3;
+  o.lensSteps = 2;
+  o.lensTokensPerStep = 256;
+  o.lensSamples = 2;
+  auto* q = w.startQuickComparison(o);
+  QVERIFY(!w.welcome()->isVisible());
+  QSignalSpy done(q, &QuickComparison::finished);
+  QVERIFY(done.wait(600000));
+  QVERIFY2(done[0][0].toBool(), qPrintable(done[0][1].toString()));
+  QCOMPARE(w.queue()->jobIds().size(), 2 * QuickComparison::stageCount());
+  for (int id : w.queue()->jobIds()) QCOMPARE(w.queue()->job(id)->state, JobState::Done);
+  // Every figure is there: the window shows the compare heatmap, and the lens chart draws.
+  QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(w.results()));
+  QCOMPARE(w.results()->figure(), ResultsView::Figure::Compare);
+  QVERIFY(w.results()->plot()->itemCount() > 0);
+  w.results()->setFigure(ResultsView::Figure::Lens);
+  QCOMPARE(w.results()->draw(), QString());
+  QVERIFY(w.results()->plot()->plottableCount() > 0);
+  const auto& r = q->result();
+  for (int f = 0; f < 2; ++f) QVERIFY(r.train[f] && r.needle[f] && r.eval[f] && r.lens[f]);
+}
+
+QTEST_MAIN(TestGui)
+#include "tst_gui.moc"
