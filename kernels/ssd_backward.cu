@@ -58,34 +58,39 @@ __global__ void state_passing_bwd_kernel(Ctx k) {
 template <typename T>
 __global__ void dcb_kernel(Ctx k) {
   const Layout& lay = k.lay;
-  const int64_t s0 = blockIdx.x * kTile, t0 = blockIdx.y * kTile;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTile, s0 = static_cast<int64_t>(blockIdx.z) * kTile;
   if (s0 > t0 + kTile - 1) return;
   int64_t b, c, h, g;
-  decode_z(lay, blockIdx.z, b, c, h, g);
-  const int tx = threadIdx.x, ty = threadIdx.y;
+  decode_z(lay, blockIdx.x, b, c, h, g);
   const T* x = static_cast<const T*>(k.in.x);
   const T* dy = static_cast<const T*>(k.gr.dy);
   const Strides dys{lay.l * lay.h * lay.p, lay.h * lay.p, lay.p, 1};
-  __shared__ float dyt[kTile][kTile + 1], xt[kTile][kTile + 1];
-  float acc = 0.f;
-  for (int64_t p0 = 0; p0 < lay.p; p0 += kTile) {
-    dyt[ty][tx] = t0 + ty < lay.q ? load4(dy, dys, b, c * lay.q + t0 + ty, h, p0 + tx, lay.l, lay.p) : 0.f;
-    xt[ty][tx] = s0 + ty < lay.q ? load4(x, k.in.xs, b, c * lay.q + s0 + ty, h, p0 + tx, lay.l, lay.p) : 0.f;
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kTile; ++kk) acc += dyt[ty][kk] * xt[tx][kk];
-    __syncthreads();
-  }
-  const int64_t t = t0 + ty, s = s0 + tx;
+  __shared__ TileSmem sm;
+  float acc[4][4] = {};
+  tile_accumulate<true, true>(
+      acc, sm, 0, lay.p,
+      [&](int i, int64_t p) { return t0 + i < lay.q ? load4(dy, dys, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f; },
+      [&](int64_t p, int j) { return s0 + j < lay.q ? load4(x, k.in.xs, b, c * lay.q + s0 + j, h, p, lay.l, lay.p) : 0.f; });
+  const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
   const float* acum = k.ws + lay.acum + lay.acum_at(b, h, c, 0);
-  float row = 0.f;
-  if (s <= t && t < lay.q) {
-    const float v = expf(acum[t] - acum[s]) * load_dt(k.in.dt, k.in.dts, b, c * lay.q + s, h, lay.l) * acc;
-    atomicAdd(&k.ws[lay.dcb + lay.cb_at(b, c, g, t, s)], v);
-    row = k.ws[lay.cb + lay.cb_at(b, c, g, t, s)] * v;
+  const float* cb = k.ws + lay.cb + lay.cb_at(b, c, g, 0, 0);
+  float* dcb = k.ws + lay.dcb + lay.cb_at(b, c, g, 0, 0);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + 4 * ty + i;
+    float row = 0.f;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int64_t s = s0 + 4 * tx + j;
+      if (s <= t && t < lay.q) {
+        const float v = expf(acum[t] - acum[s]) * load_dt(k.in.dt, k.in.dts, b, c * lay.q + s, h, lay.l) * acc[i][j];
+        atomicAdd(&dcb[t * lay.q + s], v);
+        row += cb[t * lay.q + s] * v;
+      }
+    }
+    row = detail::group_sum(row, 16);
+    if (tx == 0 && t < lay.q && row != 0.f) atomicAdd(&k.ws[lay.da + lay.acum_at(b, h, c, t)], row);
   }
-  row = detail::group_sum(row, kTile);
-  if (tx == 0 && t < lay.q && row != 0.f) atomicAdd(&k.ws[lay.da + lay.acum_at(b, h, c, t)], row);
 }
 
 // Chunk-output part of dC: w_t = e^{a_t} S_inᵀ dy_t; dC_t += w_t; da_t += C_t·w_t (= dy_t·y_off_t).
@@ -93,132 +98,135 @@ __global__ void dcb_kernel(Ctx k) {
 template <typename T>
 __global__ void dbc_state_kernel(Ctx k, bool as_db) {
   const Layout& lay = k.lay;
-  const int64_t n0 = blockIdx.x * kTile, t0 = blockIdx.y * kTile;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.y) * kTile, n0 = static_cast<int64_t>(blockIdx.z) * kTile;
   int64_t b, c, h, g;
-  decode_z(lay, blockIdx.z, b, c, h, g);
-  const int tx = threadIdx.x, ty = threadIdx.y;
+  decode_z(lay, blockIdx.x, b, c, h, g);
   const Strides dys{lay.l * lay.h * lay.p, lay.h * lay.p, lay.p, 1};
   const T* rows = as_db ? static_cast<const T*>(k.in.x) : static_cast<const T*>(k.gr.dy);
   const Strides rs = as_db ? k.in.xs : dys;
   const float* mat = k.ws + (as_db ? lay.gnext : lay.states) + lay.state_at(b, c, h, 0, 0);  // [P, N]
-  __shared__ float rt[kTile][kTile + 1], mt[kTile][kTile + 1];
-  float acc = 0.f;
-  for (int64_t p0 = 0; p0 < lay.p; p0 += kTile) {
-    rt[ty][tx] = t0 + ty < lay.q ? load4(rows, rs, b, c * lay.q + t0 + ty, h, p0 + tx, lay.l, lay.p) : 0.f;
-    mt[ty][tx] = (p0 + ty < lay.p && n0 + tx < lay.n) ? mat[(p0 + ty) * lay.n + n0 + tx] : 0.f;
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kTile; ++kk) acc += rt[ty][kk] * mt[kk][tx];
-    __syncthreads();
-  }
-  const int64_t t = t0 + ty, n = n0 + tx, tg = c * lay.q + t;
+  __shared__ TileSmem sm;
+  float acc[4][4] = {};
+  tile_accumulate<true, false>(
+      acc, sm, 0, lay.p,
+      [&](int i, int64_t p) { return t0 + i < lay.q ? load4(rows, rs, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f; },
+      [&](int64_t p, int j) { return n0 + j < lay.n ? mat[p * lay.n + n0 + j] : 0.f; });
+  const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
   const float* acum = k.ws + lay.acum + lay.acum_at(b, h, c, 0);
-  float dot = 0.f;
-  if (t < lay.q && n < lay.n && tg < lay.l) {
-    const float w = as_db ? expf(acum[lay.q - 1] - acum[t]) * load_dt(k.in.dt, k.in.dts, b, tg, h, lay.l) * acc
-                          : expf(acum[t]) * acc;
-    atomicAdd(&k.ws[(as_db ? lay.db32 : lay.dc32) + lay.bc32_at(b, tg, g, n)], w);
-    const T* other = static_cast<const T*>(as_db ? k.in.Bm : k.in.Cm);
-    const Strides os = as_db ? k.in.bs : k.in.cs;
-    dot = load4(other, os, b, tg, g, n, lay.l, lay.n) * w;
+  const T* other = static_cast<const T*>(as_db ? k.in.Bm : k.in.Cm);
+  const Strides os = as_db ? k.in.bs : k.in.cs;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = t0 + 4 * ty + i, tg = c * lay.q + t;
+    float dot = 0.f;
+    if (t < lay.q && tg < lay.l) {
+      const float scale = as_db ? expf(acum[lay.q - 1] - acum[t]) * load_dt(k.in.dt, k.in.dts, b, tg, h, lay.l)
+                                : expf(acum[t]);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int64_t n = n0 + 4 * tx + j;
+        if (n >= lay.n) continue;
+        const float w = scale * acc[i][j];
+        atomicAdd(&k.ws[(as_db ? lay.db32 : lay.dc32) + lay.bc32_at(b, tg, g, n)], w);
+        dot += load4(other, os, b, tg, g, n, lay.l, lay.n) * w;
+      }
+    }
+    dot = detail::group_sum(dot, 16);
+    if (tx == 0 && dot != 0.f) atomicAdd(&k.ws[lay.da + lay.acum_at(b, h, c, as_db ? lay.q - 1 : t)], dot);
   }
-  dot = detail::group_sum(dot, kTile);
-  if (tx == 0 && dot != 0.f) atomicAdd(&k.ws[lay.da + lay.acum_at(b, h, c, as_db ? lay.q - 1 : t)], dot);
 }
 
 // dX~ for a tile of (s, p); writes dx = dt·dX~ + D·dy and adds x·dX~ to ddt, −dt·x·dX~ to da, dy·x to dD.
 template <typename T>
 __global__ void dx_kernel(Ctx k) {
   const Layout& lay = k.lay;
-  const int64_t p0 = blockIdx.x * kTile, s0 = blockIdx.y * kTile;
+  const int64_t s0 = static_cast<int64_t>(blockIdx.y) * kTile, p0 = static_cast<int64_t>(blockIdx.z) * kTile;
   int64_t b, c, h, g;
-  decode_z(lay, blockIdx.z, b, c, h, g);
-  const int tx = threadIdx.x, ty = threadIdx.y;
+  decode_z(lay, blockIdx.x, b, c, h, g);
   const T* dy = static_cast<const T*>(k.gr.dy);
+  const T* x = static_cast<const T*>(k.in.x);
   const Strides dys{lay.l * lay.h * lay.p, lay.h * lay.p, lay.p, 1};
   const float* acum = k.ws + lay.acum + lay.acum_at(b, h, c, 0);
   const float* cb = k.ws + lay.cb + lay.cb_at(b, c, g, 0, 0);
   const float* gn = k.ws + lay.gnext + lay.state_at(b, c, h, 0, 0);
-  __shared__ float wt[kTile][kTile + 1], vt[kTile][kTile + 1];
-  __shared__ float red[kTile];
-  const int64_t s = s0 + ty;
-  const float a_s = s < lay.q ? acum[s] : 0.f;
-  float acc = 0.f;
-  for (int64_t t0 = s0; t0 < lay.q; t0 += kTile) {
-    const int64_t t = t0 + tx;
-    wt[ty][tx] = (t >= s && t < lay.q && s < lay.q) ? cb[t * lay.q + s] * expf(acum[t] - a_s) : 0.f;
-    vt[ty][tx] = t0 + ty < lay.q ? load4(dy, dys, b, c * lay.q + t0 + ty, h, p0 + tx, lay.l, lay.p) : 0.f;
-    __syncthreads();
+  __shared__ TileSmem sm;
+  float diag[4][4] = {}, state[4][4] = {};
+  tile_accumulate<false, false>(
+      diag, sm, s0, lay.q,
+      [&](int i, int64_t t) {
+        const int64_t s = s0 + i;
+        return (t >= s && s < lay.q) ? cb[t * lay.q + s] * expf(acum[t] - acum[s]) : 0.f;
+      },
+      [&](int64_t t, int j) { return load4(dy, dys, b, c * lay.q + t, h, p0 + j, lay.l, lay.p); });
+  tile_accumulate<true, true>(
+      state, sm, 0, lay.n,
+      [&](int i, int64_t n) {
+        return s0 + i < lay.q ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s0 + i, g, n, lay.l, lay.n)
+                              : 0.f;
+      },
+      [&](int64_t n, int j) { return p0 + j < lay.p ? gn[(p0 + j) * lay.n + n] : 0.f; });
+  const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+  const float dd = k.in.D ? k.in.D[h] : 0.f;
+  float dyx = 0.f;
 #pragma unroll
-    for (int kk = 0; kk < kTile; ++kk) acc += wt[ty][kk] * vt[kk][tx];
-    __syncthreads();
-  }
-  float st = 0.f;
-  for (int64_t n0 = 0; n0 < lay.n; n0 += kTile) {
-    wt[ty][tx] = s < lay.q ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s, g, n0 + tx, lay.l, lay.n)
-                           : 0.f;
-    vt[ty][tx] = (p0 + tx < lay.p && n0 + ty < lay.n) ? gn[(p0 + tx) * lay.n + n0 + ty] : 0.f;  // [n][p]
-    __syncthreads();
+  for (int i = 0; i < 4; ++i) {
+    const int64_t s = s0 + 4 * ty + i, sg = c * lay.q + s;
+    const bool row_ok = s < lay.q && sg < lay.l;
+    const float dt_s = row_ok ? load_dt(k.in.dt, k.in.dts, b, sg, h, lay.l) : 0.f;
+    const float decay = row_ok ? expf(acum[lay.q - 1] - acum[s]) : 0.f;
+    float xdot = 0.f;
 #pragma unroll
-    for (int kk = 0; kk < kTile; ++kk) st += wt[ty][kk] * vt[kk][tx];
-    __syncthreads();
-  }
-  const int64_t sg = c * lay.q + s, p = p0 + tx;
-  float xdot = 0.f, dyx = 0.f, dt_s = 0.f;
-  if (s < lay.q && sg < lay.l && p < lay.p) {
-    const float dxt = acc + expf(acum[lay.q - 1] - a_s) * st;
-    dt_s = load_dt(k.in.dt, k.in.dts, b, sg, h, lay.l);
-    const float xv = to_f(static_cast<const T*>(k.in.x)[b * k.in.xs.s0 + sg * k.in.xs.s1 + h * k.in.xs.s2 +
-                                                        p * k.in.xs.s3]);
-    const float dyv = to_f(dy[((b * lay.l + sg) * lay.h + h) * lay.p + p]);
-    const float dd = k.in.D ? k.in.D[h] : 0.f;
-    static_cast<T*>(k.gr.dx)[((b * lay.l + sg) * lay.h + h) * lay.p + p] = from_f<T>(dt_s * dxt + dd * dyv);
-    xdot = xv * dxt;
-    dyx = dyv * xv;
-  }
-  xdot = detail::group_sum(xdot, kTile);
-  dyx = detail::group_sum(dyx, kTile);
-  if (tx == 0) {
-    red[ty] = dyx;
-    if (s < lay.q && xdot != 0.f) {
+    for (int j = 0; j < 4; ++j) {
+      const int64_t p = p0 + 4 * tx + j;
+      if (!row_ok || p >= lay.p) continue;
+      const float dxt = diag[i][j] + decay * state[i][j];
+      const float xv = to_f(x[b * k.in.xs.s0 + sg * k.in.xs.s1 + h * k.in.xs.s2 + p * k.in.xs.s3]);
+      const float dyv = to_f(dy[((b * lay.l + sg) * lay.h + h) * lay.p + p]);
+      static_cast<T*>(k.gr.dx)[((b * lay.l + sg) * lay.h + h) * lay.p + p] = from_f<T>(dt_s * dxt + dd * dyv);
+      xdot += xv * dxt;
+      dyx += dyv * xv;
+    }
+    xdot = detail::group_sum(xdot, 16);
+    if (tx == 0 && row_ok && xdot != 0.f) {
       atomicAdd(&k.ws[lay.ddtp + lay.acum_at(b, h, c, s)], xdot);
       atomicAdd(&k.ws[lay.da + lay.acum_at(b, h, c, s)], -dt_s * xdot);
     }
   }
-  __syncthreads();
-  if (tx == 0 && ty == 0 && k.gr.dD) {
-    float sum = 0.f;
-    for (int i = 0; i < kTile; ++i) sum += red[i];
-    atomicAdd(&k.gr.dD[h], sum);
-  }
+  dyx = detail::group_sum(dyx, 32);
+  if ((threadIdx.x & 31) == 0 && k.gr.dD && dyx != 0.f) atomicAdd(&k.gr.dD[h], dyx);
 }
 
 // Diagonal parts of dC (as_db false: dC_t += Σ_{s≤t} dCB_ts B_s) or dB (dB_s += Σ_{t≥s} dCB_ts C_t), per group.
 template <typename T>
 __global__ void dbc_diag_kernel(Ctx k, bool as_db) {
   const Layout& lay = k.lay;
-  const int64_t n0 = blockIdx.x * kTile, r0 = blockIdx.y * kTile;
-  const int64_t z = blockIdx.z, g = z % lay.g, c = (z / lay.g) % lay.nc, b = z / (lay.g * lay.nc);
-  const int tx = threadIdx.x, ty = threadIdx.y;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.y) * kTile, n0 = static_cast<int64_t>(blockIdx.z) * kTile;
+  const int64_t z = blockIdx.x, g = z % lay.g, c = (z / lay.g) % lay.nc, b = z / (lay.g * lay.nc);
   const float* dcb = k.ws + lay.dcb + lay.cb_at(b, c, g, 0, 0);
   const T* other = static_cast<const T*>(as_db ? k.in.Cm : k.in.Bm);
   const Strides os = as_db ? k.in.cs : k.in.bs;
-  __shared__ float wt[kTile][kTile + 1], vt[kTile][kTile + 1];
-  const int64_t r = r0 + ty;  // t for dC, s for dB
-  float acc = 0.f;
-  const int64_t k_begin = as_db ? r0 : 0, k_end = as_db ? lay.q : (r0 + kTile < lay.q ? r0 + kTile : lay.q);
-  for (int64_t k0 = k_begin; k0 < k_end; k0 += kTile) {
-    const int64_t j = k0 + tx;  // s for dC, t for dB
-    const bool ok = r < lay.q && j < lay.q && (as_db ? j >= r : j <= r);
-    wt[ty][tx] = ok ? (as_db ? dcb[j * lay.q + r] : dcb[r * lay.q + j]) : 0.f;
-    vt[ty][tx] = k0 + ty < lay.q ? load4(other, os, b, c * lay.q + k0 + ty, g, n0 + tx, lay.l, lay.n) : 0.f;
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kTile; ++kk) acc += wt[ty][kk] * vt[kk][tx];
-    __syncthreads();
+  __shared__ TileSmem sm;
+  float acc[4][4] = {};
+  auto lb = [&](int64_t kk, int j) { return load4(other, os, b, c * lay.q + kk, g, n0 + j, lay.l, lay.n); };
+  if (as_db) {  // rows s, reduce over t ≥ s: dcb[t, s] is contiguous in s
+    tile_accumulate<false, false>(
+        acc, sm, r0, lay.q,
+        [&](int i, int64_t t) { return (t >= r0 + i && r0 + i < lay.q) ? dcb[t * lay.q + r0 + i] : 0.f; }, lb);
+  } else {  // rows t, reduce over s ≤ t
+    const int64_t s_end = r0 + kTile < lay.q ? r0 + kTile : lay.q;
+    tile_accumulate<true, false>(
+        acc, sm, 0, s_end,
+        [&](int i, int64_t s) { return (s <= r0 + i && r0 + i < lay.q) ? dcb[(r0 + i) * lay.q + s] : 0.f; }, lb);
   }
-  const int64_t rg = c * lay.q + r, n = n0 + tx;
-  if (r < lay.q && n < lay.n) k.ws[(as_db ? lay.db32 : lay.dc32) + lay.bc32_at(b, rg, g, n)] += acc;
+  const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+  float* out = k.ws + (as_db ? lay.db32 : lay.dc32);
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int64_t r = r0 + 4 * ty + i, n = n0 + 4 * tx + j;
+      if (r < lay.q && n < lay.n) out[lay.bc32_at(b, c * lay.q + r, g, n)] += acc[i][j];
+    }
 }
 
 // Reverse cumulative sum of da per chunk → ddt and dA (one thread per (b, h, c)).
@@ -260,7 +268,7 @@ int ssd_backward(const SsdInputs& in, const SsdGrads& gr, float* workspace, void
   using namespace ssd;
   const Layout lay(in.shape);
   if (lay.q < 1 || lay.g < 1 || lay.h % lay.g != 0) return static_cast<int>(cudaErrorInvalidValue);
-  if (lay.b * lay.nc * lay.h > 65535) return static_cast<int>(cudaErrorInvalidConfiguration);
+  if (lay.b * lay.nc * lay.h > 0x7fffffff) return static_cast<int>(cudaErrorInvalidConfiguration);  // grid x
   auto st = detail::as_stream(stream);
   auto zero = [&](void* p, int64_t floats) {
     return floats > 0 ? static_cast<int>(cudaMemsetAsync(p, 0, sizeof(float) * floats, st)) : 0;
@@ -284,18 +292,16 @@ int ssd_backward(const SsdInputs& in, const SsdGrads& gr, float* workspace, void
   if (int e = outer_accum(in.dtype, in, gr.dy, dys, in.Cm, in.cs, false, workspace, workspace + lay.gnext, st))
     return e;
   const Ctx ctx{lay, in, gr, workspace};
-  const dim3 block(kTile, kTile);
-  const unsigned zh = static_cast<unsigned>(lay.b * lay.nc * lay.h), zg = static_cast<unsigned>(lay.b * lay.nc * lay.g);
-  const unsigned qt = detail::grid_for(lay.q, kTile), nt = detail::grid_for(lay.n, kTile),
-                 pt = detail::grid_for(lay.p, kTile);
-  DM_LAUNCH(state_passing_bwd_kernel, dim3(detail::grid_for(lay.p * lay.n, 256), static_cast<unsigned>(lay.b * lay.h)), 256, st)(ctx);
+  const int64_t zh = lay.b * lay.nc * lay.h, zg = lay.b * lay.nc * lay.g;
+  DM_LAUNCH(state_passing_bwd_kernel, dim3(detail::grid_for(lay.p * lay.n, 256), static_cast<unsigned>(lay.b * lay.h)),
+            256, st)(ctx);
   DM_DISPATCH_DTYPE(in.dtype, [&] {
-    DM_LAUNCH(dcb_kernel<T>, dim3(qt, qt, zh), block, st)(ctx);
-    DM_LAUNCH(dbc_state_kernel<T>, dim3(nt, qt, zh), block, st)(ctx, false);
-    DM_LAUNCH(dbc_state_kernel<T>, dim3(nt, qt, zh), block, st)(ctx, true);
-    DM_LAUNCH(dx_kernel<T>, dim3(pt, qt, zh), block, st)(ctx);
-    DM_LAUNCH(dbc_diag_kernel<T>, dim3(nt, qt, zg), block, st)(ctx, false);
-    DM_LAUNCH(dbc_diag_kernel<T>, dim3(nt, qt, zg), block, st)(ctx, true);
+    DM_LAUNCH(dcb_kernel<T>, tile_grid(zh, lay.q, lay.q), kThreads, st)(ctx);
+    DM_LAUNCH(dbc_state_kernel<T>, tile_grid(zh, lay.q, lay.n), kThreads, st)(ctx, false);
+    DM_LAUNCH(dbc_state_kernel<T>, tile_grid(zh, lay.q, lay.n), kThreads, st)(ctx, true);
+    DM_LAUNCH(dx_kernel<T>, tile_grid(zh, lay.q, lay.p), kThreads, st)(ctx);
+    DM_LAUNCH(dbc_diag_kernel<T>, tile_grid(zg, lay.q, lay.n), kThreads, st)(ctx, false);
+    DM_LAUNCH(dbc_diag_kernel<T>, tile_grid(zg, lay.q, lay.n), kThreads, st)(ctx, true);
     DM_LAUNCH(finalize_dt_kernel, detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, st)(ctx);
     DM_LAUNCH(convert_bc_kernel<T>, detail::grid_for(lay.b * lay.l * lay.g * lay.n, 256), 256, st)(ctx);
   });

@@ -5,7 +5,48 @@
 
 namespace dm::kernels::ssd {
 
-constexpr int kTile = 16;  // every SSD kernel runs kTile × kTile threads over kTile × kTile output tiles
+// The matrix stages run 256 threads over 64 × 64 output tiles, 4 × 4 outputs per thread, over slabs of 16
+// along the reduced dimension staged in shared memory (tile_accumulate).
+constexpr int kThreads = 256, kTile = 64, kSlab = 16, kPad = 4;
+
+struct TileSmem {
+  float a[kSlab][kTile + kPad];
+  float b[kSlab][kTile + kPad];
+};
+
+// acc[i][j] += Σ_{k0 ≤ k < k1} A(4·ty + i, k) · B(k, 4·tx + j) with tx = thread % 16, ty = thread / 16.
+// la(i, k) and lb(k, j) return the operands (zero outside the matrices) for tile-local i, j. AKFast /
+// BKFast: whether consecutive k are adjacent in memory (threads then load along k, else along i / j).
+template <bool AKFast, bool BKFast, typename LA, typename LB>
+__device__ __forceinline__ void tile_accumulate(float (&acc)[4][4], TileSmem& sm, int64_t k0, int64_t k1, LA la,
+                                                LB lb) {
+  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+  for (int64_t kb = k0; kb < k1; kb += kSlab) {
+#pragma unroll
+    for (int r = 0; r < kSlab * kTile / kThreads; ++r) {
+      const int e = tid + kThreads * r;
+      const int ka = AKFast ? (e & (kSlab - 1)) : (e / kTile), ia = AKFast ? (e / kSlab) : (e & (kTile - 1));
+      sm.a[ka][ia] = kb + ka < k1 ? la(ia, kb + ka) : 0.f;
+      const int kbb = BKFast ? (e & (kSlab - 1)) : (e / kTile), jb = BKFast ? (e / kSlab) : (e & (kTile - 1));
+      sm.b[kbb][jb] = kb + kbb < k1 ? lb(kb + kbb, jb) : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kSlab; ++kk) {
+      float a[4], b[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        a[i] = sm.a[kk][4 * ty + i];
+        b[i] = sm.b[kk][4 * tx + i];
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+    }
+    __syncthreads();
+  }
+}
 
 // Offsets (in floats) of the scratch buffers. nc = ceil(L / Q); positions past L are padding (dt = 0).
 struct Layout {
@@ -52,6 +93,9 @@ __device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, 
                                          int64_t length) {
   return t < length ? dt[b * s.s0 + t * s.s1 + h * s.s2] : 0.f;
 }
+
+// Grid over `items` (batch · chunk · head or group) × 64-row tiles × 64-column tiles.
+dim3 tile_grid(int64_t items, int64_t rows, int64_t cols);
 
 // Forward stages 1–4 (cumsum, C·Bᵀ, chunk states, state passing) into ws; final_state [B, H, P, N].
 int forward_stages(const SsdInputs& in, float* ws, float* final_state, cudaStream_t st);

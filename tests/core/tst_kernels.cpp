@@ -166,10 +166,15 @@ void TestKernels::emulated_ssd_data() {
   QTest::addColumn<int>("l");
   QTest::addColumn<int>("chunk");
   QTest::addColumn<int>("groups");
-  QTest::newRow("fp32 ragged L, G = 2") << QString("fp32") << 37 << 16 << 2;
-  QTest::newRow("bf16 ragged L, G = 2") << QString("bf16") << 37 << 16 << 2;
-  QTest::newRow("fp32 Q = 20 (not a tile multiple), G = 1") << QString("fp32") << 45 << 20 << 1;
-  QTest::newRow("fp32 one chunk") << QString("fp32") << 9 << 16 << 4;
+  QTest::addColumn<int>("head_dim");
+  QTest::addColumn<int>("state_dim");
+  QTest::newRow("fp32 ragged L, G = 2") << QString("fp32") << 37 << 16 << 2 << 8 << 8;
+  QTest::newRow("bf16 ragged L, G = 2") << QString("bf16") << 37 << 16 << 2 << 8 << 8;
+  QTest::newRow("fp32 Q = 20, G = 1") << QString("fp32") << 45 << 20 << 1 << 8 << 8;
+  QTest::newRow("fp32 one chunk, G = H") << QString("fp32") << 9 << 16 << 4 << 8 << 8;
+  // Several 64-wide tiles in every matrix stage (Q, P and N > 64, none a multiple of 64).
+  QTest::newRow("fp32 multi-tile Q 80 P 72 N 70") << QString("fp32") << 170 << 80 << 2 << 72 << 70;
+  QTest::newRow("bf16 multi-tile Q 80 P 72 N 70") << QString("bf16") << 170 << 80 << 2 << 72 << 70;
 }
 
 // The SSD forward and backward launchers against fp64 autograd of ssd_chunked; x strided (a slice of xBC).
@@ -178,9 +183,11 @@ void TestKernels::emulated_ssd() {
   QFETCH(int, l);
   QFETCH(int, chunk);
   QFETCH(int, groups);
+  QFETCH(int, head_dim);
+  QFETCH(int, state_dim);
   const auto c = case_of(dtype);
   torch::manual_seed(13 + l);
-  const int64_t B = 2, H = 4, P = 8, N = 8, G = groups;
+  const int64_t B = 2, H = 4, P = head_dim, N = state_dim, G = groups;
   auto xbc = rounded(torch::randn({B, l, H * P + 2 * G * N}, torch::kDouble), c.st);
   auto x = xbc.narrow(2, 0, H * P).view({B, l, H, P});
   auto bm = xbc.narrow(2, H * P, G * N).view({B, l, G, N});
