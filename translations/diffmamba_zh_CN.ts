@@ -5,521 +5,522 @@
     <name>dm::gui::ExperimentForm</name>
     <message>
         <source>default: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>默认值：%1</translation>
     </message>
     <message>
         <source>range: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>范围：%1</translation>
     </message>
     <message>
         <source>null allowed</source>
-        <translation type="unfinished"></translation>
+        <translation>可为 null</translation>
     </message>
     <message>
         <source>Mamba2</source>
-        <translation type="unfinished"></translation>
+        <translation>Mamba2</translation>
     </message>
     <message>
         <source>Diff-Mamba2</source>
-        <translation type="unfinished"></translation>
+        <translation>Diff-Mamba2</translation>
     </message>
     <message>
         <source>default: the preset&apos;s name</source>
-        <translation type="unfinished"></translation>
+        <translation>默认：预设名称</translation>
     </message>
     <message>
         <source>filter keys, e.g. lr or loader</source>
-        <translation type="unfinished"></translation>
+        <translation>筛选键名，例如 lr 或 loader</translation>
     </message>
     <message>
         <source>Preset</source>
-        <translation type="unfinished"></translation>
+        <translation>预设</translation>
     </message>
     <message>
         <source>Model family</source>
-        <translation type="unfinished"></translation>
+        <translation>模型系列</translation>
     </message>
     <message>
         <source>Run name</source>
-        <translation type="unfinished"></translation>
+        <translation>运行名称</translation>
     </message>
     <message>
         <source>Find a key</source>
-        <translation type="unfinished"></translation>
+        <translation>查找键</translation>
     </message>
     <message>
         <source>Copy</source>
-        <translation type="unfinished"></translation>
+        <translation>复制</translation>
     </message>
     <message>
         <source>Command line</source>
-        <translation type="unfinished"></translation>
+        <translation>命令行</translation>
     </message>
     <message>
         <source>Run</source>
-        <translation type="unfinished"></translation>
+        <translation>运行</translation>
     </message>
     <message>
         <source>Run both (Mamba2 + Diff-Mamba2)</source>
-        <translation type="unfinished"></translation>
+        <translation>两者都运行（Mamba2 + Diff-Mamba2）</translation>
     </message>
     <message>
         <source>Queue this experiment for both families with the same other settings and seed</source>
-        <translation type="unfinished"></translation>
+        <translation>为两个模型系列各排队一次此实验，其余设置和随机种子保持相同</translation>
     </message>
     <message>
         <source>Save as preset…</source>
-        <translation type="unfinished"></translation>
+        <translation>另存为预设…</translation>
     </message>
     <message>
         <source>Reset to preset</source>
-        <translation type="unfinished"></translation>
+        <translation>重置为预设</translation>
     </message>
     <message>
         <source>general</source>
-        <translation type="unfinished"></translation>
+        <translation>通用</translation>
     </message>
     <message>
         <source>Save as preset</source>
-        <translation type="unfinished"></translation>
+        <translation>另存为预设</translation>
     </message>
     <message>
         <source>Preset name (saved as user/&lt;name&gt;):</source>
-        <translation type="unfinished"></translation>
+        <translation>预设名称（保存为 user/&lt;名称&gt;）：</translation>
     </message>
     <message>
         <source>Preset not saved</source>
-        <translation type="unfinished"></translation>
+        <translation>预设未保存</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::JobQueue</name>
     <message>
         <source>queued</source>
-        <translation type="unfinished"></translation>
+        <translation>排队中</translation>
     </message>
     <message>
         <source>running</source>
-        <translation type="unfinished"></translation>
+        <translation>运行中</translation>
     </message>
     <message>
         <source>done</source>
-        <translation type="unfinished"></translation>
+        <translation>完成</translation>
     </message>
     <message>
         <source>failed</source>
-        <translation type="unfinished"></translation>
+        <translation>失败</translation>
     </message>
     <message>
         <source>cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>已取消</translation>
     </message>
     <message>
         <source>cancelled before it started</source>
-        <translation type="unfinished"></translation>
+        <translation>开始前已取消</translation>
     </message>
     <message>
         <source>stopping at the next step…</source>
-        <translation type="unfinished"></translation>
+        <translation>将在下一步停止…</translation>
     </message>
     <message>
         <source>starting</source>
-        <translation type="unfinished"></translation>
+        <translation>正在启动</translation>
     </message>
     <message>
         <source>finished</source>
-        <translation type="unfinished"></translation>
+        <translation>已完成</translation>
     </message>
     <message>
         <source>failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>失败：%1</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::MainWindow</name>
     <message>
         <source>Experiments</source>
-        <translation type="unfinished"></translation>
+        <translation>实验</translation>
     </message>
     <message>
         <source>Queue</source>
-        <translation type="unfinished"></translation>
+        <translation>队列</translation>
     </message>
     <message>
         <source>Monitor</source>
-        <translation type="unfinished"></translation>
+        <translation>监控</translation>
     </message>
     <message>
         <source>Results</source>
-        <translation type="unfinished"></translation>
+        <translation>结果</translation>
     </message>
     <message>
         <source>Runs</source>
-        <translation type="unfinished"></translation>
+        <translation>运行记录</translation>
     </message>
     <message>
         <source>Log</source>
-        <translation type="unfinished"></translation>
+        <translation>日志</translation>
     </message>
     <message>
         <source>saved preset %1</source>
-        <translation type="unfinished"></translation>
+        <translation>已保存预设 %1</translation>
     </message>
     <message>
         <source>Jobs are queued or running; switch workspaces when they are done.</source>
-        <translation type="unfinished"></translation>
+        <translation>有任务正在排队或运行；请等它们结束后再切换工作区。</translation>
     </message>
     <message>
         <source>Cannot open the workspace %1: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>无法打开工作区 %1：%2</translation>
     </message>
     <message>
         <source>Diff-Mamba Studio — %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Diff-Mamba Studio — %1</translation>
     </message>
     <message>
         <source>workspace %1</source>
-        <translation type="unfinished"></translation>
+        <translation>工作区 %1</translation>
     </message>
     <message>
         <source>&lt;b&gt;Welcome.&lt;/b&gt; This workspace is empty. &lt;b&gt;Quick comparison&lt;/b&gt; trains a tiny Mamba2 and Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them and trains tuned lenses, then shows every figure (about 10 minutes on 2 CPU cores).</source>
-        <translation type="unfinished"></translation>
+        <translation>&lt;b&gt;欢迎！&lt;/b&gt;此工作区为空。&lt;b&gt;快速对比&lt;/b&gt;会在内置语料上训练小型 Mamba2 和 Diff-Mamba2，在 BABILong needle 数据上微调并评估，再训练 tuned lens，最后显示全部图表（在 2 个 CPU 核心上约需 10 分钟）。</translation>
     </message>
     <message>
         <source>Run quick comparison</source>
-        <translation type="unfinished"></translation>
+        <translation>运行快速对比</translation>
     </message>
     <message>
         <source>Dismiss</source>
-        <translation type="unfinished"></translation>
+        <translation>关闭</translation>
     </message>
     <message>
         <source>&amp;File</source>
-        <translation type="unfinished"></translation>
+        <translation>文件(&amp;F)</translation>
     </message>
     <message>
         <source>&amp;Open or create workspace…</source>
-        <translation type="unfinished"></translation>
+        <translation>打开或新建工作区(&amp;O)…</translation>
     </message>
     <message>
         <source>Workspace folder</source>
-        <translation type="unfinished"></translation>
+        <translation>工作区文件夹</translation>
     </message>
     <message>
         <source>Workspace</source>
-        <translation type="unfinished"></translation>
+        <translation>工作区</translation>
     </message>
     <message>
         <source>&amp;Recent workspaces</source>
-        <translation type="unfinished"></translation>
+        <translation>最近的工作区(&amp;R)</translation>
     </message>
     <message>
         <source>&amp;Quick comparison</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比(&amp;Q)</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>
-        <translation type="unfinished"></translation>
+        <translation>设置(&amp;S)…</translation>
     </message>
     <message>
         <source>&amp;Quit</source>
-        <translation type="unfinished"></translation>
+        <translation>退出(&amp;Q)</translation>
     </message>
     <message>
         <source>&amp;Help</source>
-        <translation type="unfinished"></translation>
+        <translation>帮助(&amp;H)</translation>
     </message>
     <message>
         <source>&amp;About</source>
-        <translation type="unfinished"></translation>
+        <translation>关于(&amp;A)</translation>
     </message>
     <message>
         <source>About Diff-Mamba Studio</source>
-        <translation type="unfinished"></translation>
+        <translation>关于 Diff-Mamba Studio</translation>
     </message>
     <message>
         <source>Diff-Mamba Studio %1
 Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
-        <translation type="unfinished"></translation>
+        <translation>Diff-Mamba Studio %1
+训练、评估并比较 Mamba2 与 Diff-Mamba2。</translation>
     </message>
     <message>
         <source>settings saved</source>
-        <translation type="unfinished"></translation>
+        <translation>设置已保存</translation>
     </message>
     <message>
         <source>Jobs are running</source>
-        <translation type="unfinished"></translation>
+        <translation>有任务正在运行</translation>
     </message>
     <message>
         <source>Stop the running jobs? They stop at the next step and keep their last checkpoint; queued jobs are dropped.</source>
-        <translation type="unfinished"></translation>
+        <translation>要停止正在运行的任务吗？它们会在下一步停止并保留最后一个检查点；排队中的任务将被丢弃。</translation>
     </message>
     <message>
         <source>Stopping jobs…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在停止任务…</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::MonitorView</name>
     <message>
         <source>Runs (tick to show)</source>
-        <translation type="unfinished"></translation>
+        <translation>运行（勾选以显示）</translation>
     </message>
     <message>
         <source>step</source>
-        <translation type="unfinished"></translation>
+        <translation>步数</translation>
     </message>
     <message>
         <source>wall time</source>
-        <translation type="unfinished"></translation>
+        <translation>实际耗时</translation>
     </message>
     <message>
         <source>TensorBoard smoothing (the raw curve stays faint behind)</source>
-        <translation type="unfinished"></translation>
+        <translation>TensorBoard 式平滑（原始曲线以淡色保留在后面）</translation>
     </message>
     <message>
         <source>log y</source>
-        <translation type="unfinished"></translation>
+        <translation>对数 y 轴</translation>
     </message>
     <message>
         <source>Metric</source>
-        <translation type="unfinished"></translation>
+        <translation>指标</translation>
     </message>
     <message>
         <source>x</source>
-        <translation type="unfinished"></translation>
+        <translation>x 轴</translation>
     </message>
     <message>
         <source>Smoothing</source>
-        <translation type="unfinished"></translation>
+        <translation>平滑</translation>
     </message>
     <message>
         <source>Drag to pan, wheel to zoom, double-click to fit.</source>
-        <translation type="unfinished"></translation>
+        <translation>拖动平移，滚轮缩放，双击适配视图。</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::QueueView</name>
     <message>
         <source>%1 h %2 min</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 小时 %2 分</translation>
     </message>
     <message>
         <source>%1 min %2 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 分 %2 秒</translation>
     </message>
     <message>
         <source>%1 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 秒</translation>
     </message>
     <message>
         <source>job</source>
-        <translation type="unfinished"></translation>
+        <translation>任务</translation>
     </message>
     <message>
         <source>title</source>
-        <translation type="unfinished"></translation>
+        <translation>标题</translation>
     </message>
     <message>
         <source>state</source>
-        <translation type="unfinished"></translation>
+        <translation>状态</translation>
     </message>
     <message>
         <source>progress</source>
-        <translation type="unfinished"></translation>
+        <translation>进度</translation>
     </message>
     <message>
         <source>step</source>
-        <translation type="unfinished"></translation>
+        <translation>步数</translation>
     </message>
     <message>
         <source>tokens/s</source>
-        <translation type="unfinished"></translation>
+        <translation>tokens/秒</translation>
     </message>
     <message>
         <source>ETA</source>
-        <translation type="unfinished"></translation>
+        <translation>ETA</translation>
     </message>
     <message>
         <source>run</source>
-        <translation type="unfinished"></translation>
+        <translation>运行</translation>
     </message>
     <message>
         <source>message</source>
-        <translation type="unfinished"></translation>
+        <translation>消息</translation>
     </message>
     <message>
         <source>Cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>取消</translation>
     </message>
     <message>
         <source>Re-run</source>
-        <translation type="unfinished"></translation>
+        <translation>重新运行</translation>
     </message>
     <message>
         <source>Copy command line</source>
-        <translation type="unfinished"></translation>
+        <translation>复制命令行</translation>
     </message>
     <message>
         <source>Clear finished</source>
-        <translation type="unfinished"></translation>
+        <translation>清除已结束</translation>
     </message>
     <message>
         <source>How many jobs run at the same time (1 on a CPU: jobs share its cores)</source>
-        <translation type="unfinished"></translation>
+        <translation>同时运行的任务数（使用 CPU 时设为 1：各任务共享 CPU 核心）</translation>
     </message>
     <message>
         <source>Jobs at a time</source>
-        <translation type="unfinished"></translation>
+        <translation>并行任务数</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::QuickComparison</name>
     <message>
         <source>quick %1</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比 %1</translation>
     </message>
     <message>
         <source>quick %1 needle</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比 %1 needle</translation>
     </message>
     <message>
         <source>quick %1 babilong</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比 %1 BABILong</translation>
     </message>
     <message>
         <source>quick %1 lens</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比 %1 lens</translation>
     </message>
     <message>
         <source>quick %1 lens eval</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比 %1 lens 评估</translation>
     </message>
     <message>
         <source>Quick comparison: %1 of %2 stages done</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比：已完成 %1/%2 个阶段</translation>
     </message>
     <message>
         <source>Quick comparison finished</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比已完成</translation>
     </message>
     <message>
         <source>Quick comparison stopped: %1 %2 (%3)</source>
-        <translation type="unfinished"></translation>
+        <translation>快速对比已中止：%1 %2（%3）</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::ResultsView</name>
     <message>
         <source>BABILong accuracy</source>
-        <translation type="unfinished"></translation>
+        <translation>BABILong 准确率</translation>
     </message>
     <message>
         <source>Compare (model vs baseline)</source>
-        <translation type="unfinished"></translation>
+        <translation>对比（模型 vs 基线）</translation>
     </message>
     <message>
         <source>Ratio (model vs baseline)</source>
-        <translation type="unfinished"></translation>
+        <translation>比值（模型 / 基线）</translation>
     </message>
     <message>
         <source>Tuned lens per layer</source>
-        <translation type="unfinished"></translation>
+        <translation>逐层 tuned lens</translation>
     </message>
     <message>
         <source>Several runs (e.g. seeds) are averaged; the standard deviation shows on hover</source>
-        <translation type="unfinished"></translation>
+        <translation>多个运行（如不同随机种子）取平均；鼠标悬停显示标准差</translation>
     </message>
     <message>
         <source>± sd in cells</source>
-        <translation type="unfinished"></translation>
+        <translation>单元格内显示 ± 标准差</translation>
     </message>
     <message>
         <source>log y</source>
-        <translation type="unfinished"></translation>
+        <translation>对数 y 轴</translation>
     </message>
     <message>
         <source>lines instead of bars</source>
-        <translation type="unfinished"></translation>
+        <translation>用折线代替柱状图</translation>
     </message>
     <message>
         <source>Draw</source>
-        <translation type="unfinished"></translation>
+        <translation>绘制</translation>
     </message>
     <message>
         <source>Export figure…</source>
-        <translation type="unfinished"></translation>
+        <translation>导出图表…</translation>
     </message>
     <message>
         <source>Export all figures…</source>
-        <translation type="unfinished"></translation>
+        <translation>导出全部图表…</translation>
     </message>
     <message>
         <source>Figure</source>
-        <translation type="unfinished"></translation>
+        <translation>图表</translation>
     </message>
     <message>
         <source>Model runs</source>
-        <translation type="unfinished"></translation>
+        <translation>模型运行</translation>
     </message>
     <message>
         <source>Baseline runs</source>
-        <translation type="unfinished"></translation>
+        <translation>基线运行</translation>
     </message>
     <message>
         <source>Diff-Mamba lens</source>
-        <translation type="unfinished"></translation>
+        <translation>Diff-Mamba lens</translation>
     </message>
     <message>
         <source>Mamba lens</source>
-        <translation type="unfinished"></translation>
+        <translation>Mamba lens</translation>
     </message>
     <message>
         <source>No workspace is open.</source>
-        <translation type="unfinished"></translation>
+        <translation>未打开工作区。</translation>
     </message>
     <message>
         <source>Pick a Diff-Mamba and a Mamba lens evaluation run.</source>
-        <translation type="unfinished"></translation>
+        <translation>请各选择一个 Diff-Mamba 和 Mamba 的 lens 评估运行。</translation>
     </message>
     <message>
         <source>Select the model&apos;s BABILong evaluation run(s).</source>
-        <translation type="unfinished"></translation>
+        <translation>请选择模型的 BABILong 评估运行。</translation>
     </message>
     <message>
         <source>Select the baseline&apos;s BABILong evaluation run(s).</source>
-        <translation type="unfinished"></translation>
+        <translation>请选择基线的 BABILong 评估运行。</translation>
     </message>
     <message numerus="yes">
         <source>%n sample(s) evaluated</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>已评估 %n 个样本</numerusform>
         </translation>
     </message>
     <message>
         <source>Cannot create the folder %1</source>
-        <translation type="unfinished"></translation>
+        <translation>无法创建文件夹 %1</translation>
     </message>
     <message>
         <source>Export figure</source>
-        <translation type="unfinished"></translation>
+        <translation>导出图表</translation>
     </message>
     <message>
         <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
-        <translation type="unfinished"></translation>
+        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
     </message>
     <message>
         <source>Export failed</source>
-        <translation type="unfinished"></translation>
+        <translation>导出失败</translation>
     </message>
     <message>
         <source>Export all figures to</source>
-        <translation type="unfinished"></translation>
+        <translation>将全部图表导出到</translation>
     </message>
     <message numerus="yes">
         <source>%n file(s) written to %1</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>已将 %n 个文件写入 %1</numerusform>
         </translation>
     </message>
 </context>
@@ -527,216 +528,220 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
     <name>dm::gui::RunsBrowser</name>
     <message>
         <source>filter: text in any column, or key=value (e.g. model.family=diffmamba2)</source>
-        <translation type="unfinished"></translation>
+        <translation>筛选：任意列中的文本，或 key=value（例如 model.family=diffmamba2）</translation>
     </message>
     <message>
         <source>any status</source>
-        <translation type="unfinished"></translation>
+        <translation>任意状态</translation>
     </message>
     <message>
         <source>queued</source>
-        <translation type="unfinished"></translation>
+        <translation>排队中</translation>
     </message>
     <message>
         <source>running</source>
-        <translation type="unfinished"></translation>
+        <translation>运行中</translation>
     </message>
     <message>
         <source>finished</source>
-        <translation type="unfinished"></translation>
+        <translation>已完成</translation>
     </message>
     <message>
         <source>failed</source>
-        <translation type="unfinished"></translation>
+        <translation>失败</translation>
     </message>
     <message>
         <source>cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>已取消</translation>
     </message>
     <message>
         <source>Refresh</source>
-        <translation type="unfinished"></translation>
+        <translation>刷新</translation>
     </message>
     <message>
         <source>id</source>
-        <translation type="unfinished"></translation>
+        <translation>ID</translation>
     </message>
     <message>
         <source>name</source>
-        <translation type="unfinished"></translation>
+        <translation>名称</translation>
     </message>
     <message>
         <source>kind</source>
-        <translation type="unfinished"></translation>
+        <translation>类型</translation>
     </message>
     <message>
         <source>family</source>
-        <translation type="unfinished"></translation>
+        <translation>系列</translation>
     </message>
     <message>
         <source>preset</source>
-        <translation type="unfinished"></translation>
+        <translation>预设</translation>
     </message>
     <message>
         <source>status</source>
-        <translation type="unfinished"></translation>
+        <translation>状态</translation>
     </message>
     <message>
         <source>created</source>
-        <translation type="unfinished"></translation>
+        <translation>创建时间</translation>
     </message>
     <message>
         <source>config hash</source>
-        <translation type="unfinished"></translation>
+        <translation>配置哈希</translation>
     </message>
     <message>
         <source>Show in monitor</source>
-        <translation type="unfinished"></translation>
+        <translation>在监控中显示</translation>
     </message>
     <message>
         <source>Resume</source>
-        <translation type="unfinished"></translation>
+        <translation>恢复运行</translation>
     </message>
     <message>
         <source>Open folder</source>
-        <translation type="unfinished"></translation>
+        <translation>打开文件夹</translation>
     </message>
     <message>
         <source>Delete…</source>
-        <translation type="unfinished"></translation>
+        <translation>删除…</translation>
     </message>
     <message>
         <source>Compare config with</source>
-        <translation type="unfinished"></translation>
+        <translation>配置对比基准</translation>
     </message>
     <message>
         <source>Delete run</source>
-        <translation type="unfinished"></translation>
+        <translation>删除运行</translation>
     </message>
     <message>
         <source>Delete run #%1 from the workspace database?</source>
-        <translation type="unfinished"></translation>
+        <translation>要从工作区数据库中删除运行 #%1 吗？</translation>
     </message>
     <message>
         <source>also delete its folder (checkpoints, models)</source>
-        <translation type="unfinished"></translation>
+        <translation>同时删除其文件夹（检查点、模型）</translation>
     </message>
     <message>
         <source>Delete failed</source>
-        <translation type="unfinished"></translation>
+        <translation>删除失败</translation>
     </message>
     <message>
         <source>(none)</source>
-        <translation type="unfinished"></translation>
+        <translation>（无）</translation>
     </message>
     <message>
         <source>(absent)</source>
-        <translation type="unfinished"></translation>
+        <translation>（缺失）</translation>
     </message>
     <message>
         <source>run #%1 %2 — %3, %4, %5
 </source>
-        <translation type="unfinished"></translation>
+        <translation>运行 #%1 %2 — %3，%4，%5
+</translation>
     </message>
     <message>
         <source>message: %1
 </source>
-        <translation type="unfinished"></translation>
+        <translation>消息：%1
+</translation>
     </message>
     <message>
         <source>created %1, started %2, ended %3; host %4, device %5
 folder: %6
 </source>
-        <translation type="unfinished"></translation>
+        <translation>创建于 %1，开始于 %2，结束于 %3；主机 %4，设备 %5
+文件夹：%6
+</translation>
     </message>
     <message numerus="yes">
         <source>config differences from #%1 (%n key(s)):</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>与 #%1 的配置差异（%n 个键）：</numerusform>
         </translation>
     </message>
     <message>
         <source>resolved config:</source>
-        <translation type="unfinished"></translation>
+        <translation>解析后的配置：</translation>
     </message>
     <message>
         <source>No workspace is open.</source>
-        <translation type="unfinished"></translation>
+        <translation>未打开工作区。</translation>
     </message>
     <message>
         <source>Run #%1 does not exist.</source>
-        <translation type="unfinished"></translation>
+        <translation>运行 #%1 不存在。</translation>
     </message>
     <message>
         <source>Run #%1 is running; cancel it first.</source>
-        <translation type="unfinished"></translation>
+        <translation>运行 #%1 正在运行中；请先取消它。</translation>
     </message>
 </context>
 <context>
     <name>dm::gui::SettingsDialog</name>
     <message>
         <source>Settings</source>
-        <translation type="unfinished"></translation>
+        <translation>设置</translation>
     </message>
     <message>
         <source>all cores</source>
-        <translation type="unfinished"></translation>
+        <translation>全部核心</translation>
     </message>
     <message>
         <source>automatic (GPU when there is one)</source>
-        <translation type="unfinished"></translation>
+        <translation>自动（有 GPU 时使用 GPU）</translation>
     </message>
     <message>
         <source>CPU</source>
-        <translation type="unfinished"></translation>
+        <translation>CPU</translation>
     </message>
     <message>
         <source>CUDA GPU</source>
-        <translation type="unfinished"></translation>
+        <translation>CUDA GPU</translation>
     </message>
     <message>
         <source>no CUDA device is available to this build</source>
-        <translation type="unfinished"></translation>
+        <translation>当前构建没有可用的 CUDA 设备</translation>
     </message>
     <message>
         <source>system language</source>
-        <translation type="unfinished"></translation>
+        <translation>系统语言</translation>
     </message>
     <message>
         <source>system</source>
-        <translation type="unfinished"></translation>
+        <translation>跟随系统</translation>
     </message>
     <message>
         <source>light</source>
-        <translation type="unfinished"></translation>
+        <translation>浅色</translation>
     </message>
     <message>
         <source>dark</source>
-        <translation type="unfinished"></translation>
+        <translation>深色</translation>
     </message>
     <message>
         <source>LibTorch threads</source>
-        <translation type="unfinished"></translation>
+        <translation>LibTorch 线程数</translation>
     </message>
     <message>
         <source>Jobs at a time</source>
-        <translation type="unfinished"></translation>
+        <translation>并行任务数</translation>
     </message>
     <message>
         <source>Device</source>
-        <translation type="unfinished"></translation>
+        <translation>设备</translation>
     </message>
     <message>
         <source>Language</source>
-        <translation type="unfinished"></translation>
+        <translation>语言</translation>
     </message>
     <message>
         <source>Theme</source>
-        <translation type="unfinished"></translation>
+        <translation>主题</translation>
     </message>
     <message>
         <source>Threads and language apply at the next start.</source>
-        <translation type="unfinished"></translation>
+        <translation>线程数和语言设置将在下次启动时生效。</translation>
     </message>
 </context>
 </TS>
