@@ -88,7 +88,7 @@ record configure ok
 step "build diffmamba + bench_kernels with $JOBS jobs (ptxas -v reports in $OUT/build.log)"
 cmake --build "$BUILD" -j "$JOBS" --target diffmamba bench_kernels >"$OUT/build.log" 2>&1
 rc=$?
-grep -E "error|ptxas info    : (Used|Compiling)|spill" "$OUT/build.log" | grep -v "0 bytes spill" | head -60
+grep -E "error|ptxas info    : Used|spill" "$OUT/build.log" | grep -v " 0 bytes spill" | sort | uniq -c | head -40
 tail -n 3 "$OUT/build.log"
 [ $rc -eq 0 ] || { record build FAILED; finish 1; }
 record build ok

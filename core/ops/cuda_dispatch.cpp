@@ -248,10 +248,6 @@ SsdResult ssd_chunked(const torch::Tensor& x, const torch::Tensor& dt, const tor
                       const torch::Tensor& Cm, const torch::Tensor& D, int64_t chunk_size,
                       const torch::Tensor& initial_state) {
   same_device("ssd_chunked", x, {dt, A, Bm, Cm, D, initial_state});
-  const int64_t nc = (x.size(1) + chunk_size - 1) / chunk_size;
-  if (x.size(0) * nc * x.size(2) > 65535)
-    throw ShapeError("ssd_chunked: batch · chunks · heads = " + std::to_string(x.size(0) * nc * x.size(2)) +
-                     " exceeds the kernels' grid limit 65535; use a larger chunk_size or a smaller batch");
   auto r = SsdChunkedCuda::apply(inner_contiguous(x), dt.to(torch::kFloat), f32c(A), inner_contiguous(Bm),
                                  inner_contiguous(Cm), f32c(D), f32c(initial_state), chunk_size);
   return {r[0], r[1]};
