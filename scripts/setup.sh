@@ -19,7 +19,7 @@ PACKAGES=(
   libqcustomplot-dev libqcustomplot2.1-qt6 libxkbcommon-dev
   libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev pkg-config
   libopenblas0-pthread libgloo-dev
-  xvfb xauth libgl1-mesa-dri fonts-dejavu-core
+  xvfb xauth libgl1-mesa-dri fonts-dejavu-core fonts-wqy-microhei
   fortunes-min
 )
 

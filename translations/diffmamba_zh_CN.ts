@@ -214,10 +214,6 @@
         <translation>最近的工作区(&amp;R)</translation>
     </message>
     <message>
-        <source>&amp;Quick comparison</source>
-        <translation>快速对比(&amp;Q)</translation>
-    </message>
-    <message>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
@@ -258,6 +254,10 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
     <message>
         <source>Stopping jobs…</source>
         <translation>正在停止任务…</translation>
+    </message>
+    <message>
+        <source>Quick &amp;comparison</source>
+        <translation>快速对比(&amp;C)</translation>
     </message>
 </context>
 <context>
@@ -376,26 +376,6 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
 </context>
 <context>
     <name>dm::gui::QuickComparison</name>
-    <message>
-        <source>quick %1</source>
-        <translation>快速对比 %1</translation>
-    </message>
-    <message>
-        <source>quick %1 needle</source>
-        <translation>快速对比 %1 needle</translation>
-    </message>
-    <message>
-        <source>quick %1 babilong</source>
-        <translation>快速对比 %1 BABILong</translation>
-    </message>
-    <message>
-        <source>quick %1 lens</source>
-        <translation>快速对比 %1 lens</translation>
-    </message>
-    <message>
-        <source>quick %1 lens eval</source>
-        <translation>快速对比 %1 lens 评估</translation>
-    </message>
     <message>
         <source>Quick comparison: %1 of %2 stages done</source>
         <translation>快速对比：已完成 %1/%2 个阶段</translation>

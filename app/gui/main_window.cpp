@@ -170,7 +170,7 @@ void MainWindow::buildMenus() {
     if (!err.isEmpty()) QMessageBox::warning(this, tr("Workspace"), err);
   });
   recentMenu_ = file->addMenu(tr("&Recent workspaces"));
-  file->addAction(tr("&Quick comparison"), this, [this] { startQuickComparison(QuickOptions{}); });
+  file->addAction(tr("Quick &comparison"), this, [this] { startQuickComparison(QuickOptions{}); });
   file->addSeparator();
   file->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
   file->addSeparator();

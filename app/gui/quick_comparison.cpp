@@ -34,19 +34,19 @@ void QuickComparison::stage(int f, int index, const QString& input) {
   JobSpec spec;
   if (index == 0) {
     spec = trainJobSpec(workspace_, QStringList{"experiment=demo/" + fam + "-fortunes"} + opt_.trainOverrides,
-                        tr("quick %1").arg(fam));
+                        QStringLiteral("quick %1").arg(fam));
   } else if (index == 1) {
     NeedleSpec n;
     n.ckptPath = input;
     n.outputDir = base + "-needle";
-    n.name = tr("quick %1 needle").arg(fam);
+    n.name = QStringLiteral("quick %1 needle").arg(fam);
     n.maxSteps = opt_.needleSteps;
     n.samples = opt_.needleSamples;
     spec = finetuneNeedleJobSpec(workspace_, n);
   } else if (index == 2) {
     EvalSpec e;
     e.ckptPath = input;
-    e.name = tr("quick %1 babilong").arg(fam);
+    e.name = QStringLiteral("quick %1 BABILong").arg(fam);
     e.tasks = opt_.tasks;
     e.lengths = opt_.lengths;
     e.samples = opt_.evalSamples;
@@ -55,7 +55,7 @@ void QuickComparison::stage(int f, int index, const QString& input) {
     LensSpec l;
     l.ckptPath = input;
     l.lensDir = base + "-lens";
-    l.name = index == 3 ? tr("quick %1 lens").arg(fam) : tr("quick %1 lens eval").arg(fam);
+    l.name = (index == 3 ? QStringLiteral("quick %1 lens") : QStringLiteral("quick %1 lens eval")).arg(fam);
     l.steps = opt_.lensSteps;
     l.tokensPerStep = opt_.lensTokensPerStep;
     l.samples = opt_.lensSamples;
