@@ -73,9 +73,12 @@ struct Options {
 int main(int argc, char** argv) {
   Options opt;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--no-train")) opt.train = false;
-    else if (!std::strcmp(argv[i], "--train-batch") && i + 1 < argc) opt.train_batch = std::atoll(argv[++i]);
-    else if (!std::strcmp(argv[i], "--train-steps") && i + 1 < argc) opt.train_steps = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--no-train"))
+      opt.train = false;
+    else if (!std::strcmp(argv[i], "--train-batch") && i + 1 < argc)
+      opt.train_batch = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--train-steps") && i + 1 < argc)
+      opt.train_steps = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr, "usage: bench_kernels [--no-train] [--train-batch N] [--train-steps N]\n");
       return 2;
@@ -112,21 +115,22 @@ int main(int argc, char** argv) {
          cm = torch::randn({B, L, G, N}, o.dtype(bf));
     auto dt = torch::nn::functional::softplus(torch::randn({B, L, H}, o) - 1.0), A = -(torch::rand({H}, o) + 0.5),
          D = torch::randn({H}, o), dy = torch::randn({B, L, H, P}, o.dtype(bf));
-    const double io_fwd = (2.0 * x.numel() + bm.numel() + cm.numel()) * elem(bf) + dt.numel() * 4.0 + B * H * P * N * 4.0;
+    const double io_fwd =
+        (2.0 * x.numel() + bm.numel() + cm.numel()) * elem(bf) + dt.numel() * 4.0 + B * H * P * N * 4.0;
     const double io_bwd = (3.0 * x.numel() + 2.0 * (bm.numel() + cm.numel())) * elem(bf) + 2.0 * dt.numel() * 4.0;
     {
       torch::NoGradGuard ng;
       rows.push_back(time_both("ssd_chunked forward", shape, io_fwd, bw, 10,
                                [&] { dm::ops::ssd_chunked(x, dt, A, bm, cm, D, Q); }));
     }
-    auto xg = x.clone().requires_grad_(true), bg = bm.clone().requires_grad_(true), cg = cm.clone().requires_grad_(true),
-         dtg = dt.clone().requires_grad_(true);
+    auto xg = x.clone().requires_grad_(true), bg = bm.clone().requires_grad_(true),
+         cg = cm.clone().requires_grad_(true), dtg = dt.clone().requires_grad_(true);
     rows.push_back(time_both("ssd_chunked forward+backward", shape, io_fwd + io_bwd, bw, 10, [&] {
       auto r = dm::ops::ssd_chunked(xg, dtg, A, bg, cg, D, Q);
       torch::autograd::backward({r.y}, {dy});
     }));
   }
-  {  // causal conv1d over Mamba2-370M's xBC channels
+  {                                                            // causal conv1d over Mamba2-370M's xBC channels
     const int64_t B = 4, L = 4096, C = 2048 + 2 * 128, K = 4;  // d_inner 2048 + 2·G·N
     const std::string shape = "B4 L4096 C2304 K4 bf16";
     auto x = torch::randn({B, L, C}, o.dtype(bf)), w = torch::randn({C, K}, o) * 0.3, b = torch::randn({C}, o);
@@ -134,13 +138,12 @@ int main(int argc, char** argv) {
     const double io = 2.0 * x.numel() * elem(bf);
     {
       torch::NoGradGuard ng;
-      rows.push_back(time_both("causal_conv1d+SiLU forward", shape, io, bw, 20,
-                               [&] { dm::ops::causal_conv1d(x, w, b, true); }));
+      rows.push_back(
+          time_both("causal_conv1d+SiLU forward", shape, io, bw, 20, [&] { dm::ops::causal_conv1d(x, w, b, true); }));
     }
     auto xg = x.clone().requires_grad_(true), wg = w.clone().requires_grad_(true), bg = b.clone().requires_grad_(true);
-    rows.push_back(time_both("causal_conv1d+SiLU forward+backward", shape, io + 3.0 * x.numel() * elem(bf), bw, 20, [&] {
-      torch::autograd::backward({dm::ops::causal_conv1d(xg, wg, bg, true)}, {dy});
-    }));
+    rows.push_back(time_both("causal_conv1d+SiLU forward+backward", shape, io + 3.0 * x.numel() * elem(bf), bw, 20,
+                             [&] { torch::autograd::backward({dm::ops::causal_conv1d(xg, wg, bg, true)}, {dy}); }));
     torch::NoGradGuard ng;
     const int64_t Bd = 16;
     auto xs = torch::randn({Bd, C}, o.dtype(bf)), st = torch::randn({Bd, C, K}, o.dtype(bf));
@@ -219,13 +222,15 @@ int main(int argc, char** argv) {
     std::printf("| %s | %s | %.3f | %.3f | %.2f× | %.3f | %.2f× |\n", r.name.c_str(), r.shape.c_str(), r.ours_ms,
                 r.ref_ms, r.ref_ms / r.ours_ms, r.floor_ms, r.ours_ms / r.floor_ms);
   if (!train.empty()) {
-    std::printf("\n| training step, 370M-shaped (48 layers, d_model 1024), L %lld, batch %lld, bf16 autocast, AdamW "
-                "| with kernels (tokens/s) | PyTorch-ops path (tokens/s) | speed-up |\n|---|---:|---:|---:|\n",
-                static_cast<long long>(TL), static_cast<long long>(opt.train_batch));
+    std::printf(
+        "\n| training step, 370M-shaped (48 layers, d_model 1024), L %lld, batch %lld, bf16 autocast, AdamW "
+        "| with kernels (tokens/s) | PyTorch-ops path (tokens/s) | speed-up |\n|---|---:|---:|---:|\n",
+        static_cast<long long>(TL), static_cast<long long>(opt.train_batch));
     for (const auto& t : train)
       std::printf("| %s | %.0f | %.0f | %.2f× |\n", t.family.c_str(), t.ours, t.ref, t.ours / t.ref);
   }
-  std::printf("\nmedians of CUDA-event timings after warm-up; floor = bytes each input read once and each output "
-              "written once / copy bandwidth\n");
+  std::printf(
+      "\nmedians of CUDA-event timings after warm-up; floor = bytes each input read once and each output "
+      "written once / copy bandwidth\n");
   return 0;
 }

@@ -116,14 +116,14 @@ const char* compiled_architectures() {
 #endif
 }
 
-int causal_conv1d_fwd(DType dtype, const void* x, Strides xs, const float* w, const float* bias, void* y,
-                      int64_t batch, int64_t length, int64_t channels, int kernel, bool silu, void* stream) {
+int causal_conv1d_fwd(DType dtype, const void* x, Strides xs, const float* w, const float* bias, void* y, int64_t batch,
+                      int64_t length, int64_t channels, int kernel, bool silu, void* stream) {
   const int64_t total = batch * length * channels;
   if (kernel < 1 || kernel > kMaxKernel) return static_cast<int>(cudaErrorInvalidValue);
   if (total == 0) return 0;
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(conv_fwd_kernel<T>, detail::grid_for(total, kThreads), kThreads, detail::as_stream(stream))(
-        static_cast<const T*>(x), xs, w, bias, static_cast<T*>(y), length, channels, kernel, silu, total);
+    DM_LAUNCH(conv_fwd_kernel<T>, detail::grid_for(total, kThreads), kThreads, detail::as_stream(stream))
+    (static_cast<const T*>(x), xs, w, bias, static_cast<T*>(y), length, channels, kernel, silu, total);
   });
   return detail::last_error();
 }
@@ -141,12 +141,12 @@ int causal_conv1d_bwd(DType dtype, const void* x, Strides xs, const float* w, co
   const int64_t rows = batch * length, rows_per_block = 256;
   const dim3 wgrid(detail::grid_for(channels, kThreads), detail::grid_for(rows, static_cast<int>(rows_per_block)));
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(conv_bwd_dx_kernel<T>, detail::grid_for(total, kThreads), kThreads, st)(
-        static_cast<const T*>(x), xs, w, bias, static_cast<const T*>(dy), static_cast<T*>(dx), length, channels,
-        kernel, silu, total);
-    DM_LAUNCH(conv_bwd_dw_kernel<T>, wgrid, kThreads, st)(static_cast<const T*>(x), xs, w, bias,
-                                                      static_cast<const T*>(dy), dw, db, batch, length, channels,
-                                                      kernel, silu, rows_per_block);
+    DM_LAUNCH(conv_bwd_dx_kernel<T>, detail::grid_for(total, kThreads), kThreads, st)
+    (static_cast<const T*>(x), xs, w, bias, static_cast<const T*>(dy), static_cast<T*>(dx), length, channels, kernel,
+     silu, total);
+    DM_LAUNCH(conv_bwd_dw_kernel<T>, wgrid, kThreads, st)
+    (static_cast<const T*>(x), xs, w, bias, static_cast<const T*>(dy), dw, db, batch, length, channels, kernel, silu,
+     rows_per_block);
   });
   return detail::last_error();
 }
@@ -157,8 +157,8 @@ int causal_conv1d_update(DType dtype, const void* x, void* state, const float* w
   if (kernel < 1) return static_cast<int>(cudaErrorInvalidValue);
   if (total == 0) return 0;
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(conv_update_kernel<T>, detail::grid_for(total, kThreads), kThreads, detail::as_stream(stream))(
-        static_cast<const T*>(x), static_cast<T*>(state), w, bias, static_cast<T*>(y), channels, kernel, silu, total);
+    DM_LAUNCH(conv_update_kernel<T>, detail::grid_for(total, kThreads), kThreads, detail::as_stream(stream))
+    (static_cast<const T*>(x), static_cast<T*>(state), w, bias, static_cast<T*>(y), channels, kernel, silu, total);
   });
   return detail::last_error();
 }

@@ -52,13 +52,13 @@ inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 }  // namespace dm::kernels::detail
 
 // Calls `body` with T = float or __nv_bfloat16 after `dtype`.
-#define DM_DISPATCH_DTYPE(dtype, ...)                    \
-  do {                                                    \
-    if ((dtype) == ::dm::kernels::DType::bf16) {          \
-      using T = __nv_bfloat16;                            \
-      __VA_ARGS__();                                      \
-    } else {                                              \
-      using T = float;                                    \
-      __VA_ARGS__();                                      \
-    }                                                     \
+#define DM_DISPATCH_DTYPE(dtype, ...)            \
+  do {                                           \
+    if ((dtype) == ::dm::kernels::DType::bf16) { \
+      using T = __nv_bfloat16;                   \
+      __VA_ARGS__();                             \
+    } else {                                     \
+      using T = float;                           \
+      __VA_ARGS__();                             \
+    }                                            \
   } while (0)

@@ -93,8 +93,8 @@ int gated_rmsnorm_fwd(DType dtype, const void* y, const void* z, const float* w,
   if (rows == 0) return 0;
   const int64_t blocks = rows * (d / group_size);
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(rmsnorm_fwd_kernel<T>, static_cast<unsigned>(blocks), kThreads, detail::as_stream(stream))(
-        static_cast<const T*>(y), static_cast<const T*>(z), w, static_cast<T*>(out), rstd, d, group_size, eps);
+    DM_LAUNCH(rmsnorm_fwd_kernel<T>, static_cast<unsigned>(blocks), kThreads, detail::as_stream(stream))
+    (static_cast<const T*>(y), static_cast<const T*>(z), w, static_cast<T*>(out), rstd, d, group_size, eps);
   });
   return detail::last_error();
 }
@@ -108,11 +108,12 @@ int gated_rmsnorm_bwd(DType dtype, const void* y, const void* z, const float* w,
   auto st = detail::as_stream(stream);
   const dim3 wgrid(detail::grid_for(d, kThreads), detail::grid_for(rows, static_cast<int>(rmsnorm_rows_per_partial)));
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(rmsnorm_bwd_kernel<T>, static_cast<unsigned>(blocks), kThreads, st)(
-        static_cast<const T*>(y), static_cast<const T*>(z), w, rstd, static_cast<const T*>(dout), static_cast<T*>(dy),
-        static_cast<T*>(dz), d, group_size);
-    DM_LAUNCH(rmsnorm_dw_kernel<T>, wgrid, kThreads, st)(static_cast<const T*>(y), static_cast<const T*>(z), rstd,
-                                                    static_cast<const T*>(dout), dw_partial, rows, d, group_size);
+    DM_LAUNCH(rmsnorm_bwd_kernel<T>, static_cast<unsigned>(blocks), kThreads, st)
+    (static_cast<const T*>(y), static_cast<const T*>(z), w, rstd, static_cast<const T*>(dout), static_cast<T*>(dy),
+     static_cast<T*>(dz), d, group_size);
+    DM_LAUNCH(rmsnorm_dw_kernel<T>, wgrid, kThreads, st)
+    (static_cast<const T*>(y), static_cast<const T*>(z), rstd, static_cast<const T*>(dout), dw_partial, rows, d,
+     group_size);
   });
   return detail::last_error();
 }

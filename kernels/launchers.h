@@ -20,8 +20,8 @@ struct Strides {
 
 // ---- causal depthwise conv1d (x [B, L, C] T strided; w [C, K] fp32 contiguous; bias [C] fp32 or null)
 // y[b,t,c] = act(bias[c] + Σ_k w[c,k] · x[b, t−(K−1)+k, c]); y [B, L, C] T contiguous; act = SiLU when silu.
-int causal_conv1d_fwd(DType dtype, const void* x, Strides xs, const float* w, const float* bias, void* y,
-                      int64_t batch, int64_t length, int64_t channels, int kernel, bool silu, void* stream);
+int causal_conv1d_fwd(DType dtype, const void* x, Strides xs, const float* w, const float* bias, void* y, int64_t batch,
+                      int64_t length, int64_t channels, int kernel, bool silu, void* stream);
 // Gradients for upstream dy [B, L, C] T contiguous: dx [B, L, C] T contiguous; dw [C, K] and db [C] fp32,
 // overwritten (db may be null).
 int causal_conv1d_bwd(DType dtype, const void* x, Strides xs, const float* w, const float* bias, const void* dy,
@@ -41,8 +41,7 @@ int gated_rmsnorm_fwd(DType dtype, const void* y, const void* z, const float* w,
 // (the caller sums them over the first dimension).
 constexpr int64_t rmsnorm_rows_per_partial = 128;
 int gated_rmsnorm_bwd(DType dtype, const void* y, const void* z, const float* w, const float* rstd, const void* dout,
-                      void* dy, void* dz, float* dw_partial, int64_t rows, int64_t d, int64_t group_size,
-                      void* stream);
+                      void* dy, void* dz, float* dw_partial, int64_t rows, int64_t d, int64_t group_size, void* stream);
 
 // ---- SSD (Mamba2's chunked state-space scan); shapes as in core/ops/ssd.h.
 struct SsdShape {
@@ -51,17 +50,17 @@ struct SsdShape {
 
 struct SsdInputs {
   SsdShape shape;
-  DType dtype = DType::f32;    // of x, B, C (and y, dy, dx, dB, dC)
-  const void* x = nullptr;     // [B, L, H, P] T
+  DType dtype = DType::f32;  // of x, B, C (and y, dy, dx, dB, dC)
+  const void* x = nullptr;   // [B, L, H, P] T
   Strides xs;
-  const float* dt = nullptr;   // [B, L, H] fp32 (softplus already applied)
+  const float* dt = nullptr;  // [B, L, H] fp32 (softplus already applied)
   Strides dts;
-  const float* A = nullptr;    // [H] fp32 contiguous
-  const void* Bm = nullptr;    // [B, L, G, N] T
+  const float* A = nullptr;  // [H] fp32 contiguous
+  const void* Bm = nullptr;  // [B, L, G, N] T
   Strides bs;
-  const void* Cm = nullptr;    // [B, L, G, N] T
+  const void* Cm = nullptr;  // [B, L, G, N] T
   Strides cs;
-  const float* D = nullptr;    // [H] fp32 or null
+  const float* D = nullptr;              // [H] fp32 or null
   const float* initial_state = nullptr;  // [B, H, P, N] fp32 contiguous or null
 };
 
@@ -73,15 +72,15 @@ int64_t ssd_backward_workspace_floats(const SsdShape& s);
 int ssd_forward(const SsdInputs& in, void* y, float* final_state, float* workspace, void* stream);
 
 struct SsdGrads {
-  const void* dy = nullptr;           // [B, L, H, P] T contiguous
+  const void* dy = nullptr;              // [B, L, H, P] T contiguous
   const float* d_final_state = nullptr;  // [B, H, P, N] fp32 contiguous or null
-  void* dx = nullptr;                 // [B, L, H, P] T contiguous
-  float* ddt = nullptr;               // [B, L, H] fp32 contiguous
-  float* dA = nullptr;                // [H] fp32
-  void* dB = nullptr;                 // [B, L, G, N] T contiguous
-  void* dC = nullptr;                 // [B, L, G, N] T contiguous
-  float* dD = nullptr;                // [H] fp32 or null
-  float* d_initial_state = nullptr;   // [B, H, P, N] fp32 or null
+  void* dx = nullptr;                    // [B, L, H, P] T contiguous
+  float* ddt = nullptr;                  // [B, L, H] fp32 contiguous
+  float* dA = nullptr;                   // [H] fp32
+  void* dB = nullptr;                    // [B, L, G, N] T contiguous
+  void* dC = nullptr;                    // [B, L, G, N] T contiguous
+  float* dD = nullptr;                   // [H] fp32 or null
+  float* d_initial_state = nullptr;      // [B, H, P, N] fp32 or null
 };
 // Recomputes the forward's intermediates, then writes every gradient in `g` (all overwritten).
 int ssd_backward(const SsdInputs& in, const SsdGrads& g, float* workspace, void* stream);

@@ -21,8 +21,7 @@ struct Ctx {  // what every backward kernel reads
   float* ws;
 };
 
-__device__ __forceinline__ void decode_z(const Layout& lay, int64_t z, int64_t& b, int64_t& c, int64_t& h,
-                                         int64_t& g) {
+__device__ __forceinline__ void decode_z(const Layout& lay, int64_t z, int64_t& b, int64_t& c, int64_t& h, int64_t& g) {
   h = z % lay.h;
   c = (z / lay.h) % lay.nc;
   b = z / (lay.h * lay.nc);
@@ -69,8 +68,12 @@ __global__ void dcb_kernel(Ctx k) {
   float acc[4][4] = {};
   tile_accumulate<true, true>(
       acc, sm, 0, lay.p,
-      [&](int i, int64_t p) { return t0 + i < lay.q ? load4(dy, dys, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f; },
-      [&](int64_t p, int j) { return s0 + j < lay.q ? load4(x, k.in.xs, b, c * lay.q + s0 + j, h, p, lay.l, lay.p) : 0.f; });
+      [&](int i, int64_t p) {
+        return t0 + i < lay.q ? load4(dy, dys, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
+      },
+      [&](int64_t p, int j) {
+        return s0 + j < lay.q ? load4(x, k.in.xs, b, c * lay.q + s0 + j, h, p, lay.l, lay.p) : 0.f;
+      });
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
   const float* acum = k.ws + lay.acum + lay.acum_at(b, h, c, 0);
   const float* cb = k.ws + lay.cb + lay.cb_at(b, c, g, 0, 0);
@@ -109,7 +112,9 @@ __global__ void dbc_state_kernel(Ctx k, bool as_db) {
   float acc[4][4] = {};
   tile_accumulate<true, false>(
       acc, sm, 0, lay.p,
-      [&](int i, int64_t p) { return t0 + i < lay.q ? load4(rows, rs, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f; },
+      [&](int i, int64_t p) {
+        return t0 + i < lay.q ? load4(rows, rs, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
+      },
       [&](int64_t p, int j) { return n0 + j < lay.n ? mat[p * lay.n + n0 + j] : 0.f; });
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
   const float* acum = k.ws + lay.acum + lay.acum_at(b, h, c, 0);
@@ -120,8 +125,8 @@ __global__ void dbc_state_kernel(Ctx k, bool as_db) {
     const int64_t t = t0 + 4 * ty + i, tg = c * lay.q + t;
     float dot = 0.f;
     if (t < lay.q && tg < lay.l) {
-      const float scale = as_db ? expf(acum[lay.q - 1] - acum[t]) * load_dt(k.in.dt, k.in.dts, b, tg, h, lay.l)
-                                : expf(acum[t]);
+      const float scale =
+          as_db ? expf(acum[lay.q - 1] - acum[t]) * load_dt(k.in.dt, k.in.dts, b, tg, h, lay.l) : expf(acum[t]);
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const int64_t n = n0 + 4 * tx + j;
@@ -161,8 +166,9 @@ __global__ void dx_kernel(Ctx k) {
   tile_accumulate<true, true>(
       state, sm, 0, lay.n,
       [&](int i, int64_t n) {
-        return s0 + i < lay.q ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s0 + i, g, n, lay.l, lay.n)
-                              : 0.f;
+        return s0 + i < lay.q
+                   ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s0 + i, g, n, lay.l, lay.n)
+                   : 0.f;
       },
       [&](int64_t n, int j) { return p0 + j < lay.p ? gn[(p0 + j) * lay.n + n] : 0.f; });
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
@@ -279,9 +285,9 @@ int ssd_backward(const SsdInputs& in, const SsdGrads& gr, float* workspace, void
   if (lay.l == 0 || lay.b * lay.h * lay.p * lay.n == 0) {
     if (gr.d_initial_state) {
       const size_t bytes = sizeof(float) * lay.b * lay.h * lay.p * lay.n;
-      return gr.d_final_state ? cudaMemcpyAsync(gr.d_initial_state, gr.d_final_state, bytes,
-                                                cudaMemcpyDeviceToDevice, st)
-                              : cudaMemsetAsync(gr.d_initial_state, 0, bytes, st);
+      return gr.d_final_state
+                 ? cudaMemcpyAsync(gr.d_initial_state, gr.d_final_state, bytes, cudaMemcpyDeviceToDevice, st)
+                 : cudaMemsetAsync(gr.d_initial_state, 0, bytes, st);
     }
     return 0;
   }
@@ -294,7 +300,8 @@ int ssd_backward(const SsdInputs& in, const SsdGrads& gr, float* workspace, void
   const Ctx ctx{lay, in, gr, workspace};
   const int64_t zh = lay.b * lay.nc * lay.h, zg = lay.b * lay.nc * lay.g;
   DM_LAUNCH(state_passing_bwd_kernel, dim3(detail::grid_for(lay.p * lay.n, 256), static_cast<unsigned>(lay.b * lay.h)),
-            256, st)(ctx);
+            256, st)
+  (ctx);
   DM_DISPATCH_DTYPE(in.dtype, [&] {
     DM_LAUNCH(dcb_kernel<T>, tile_grid(zh, lay.q, lay.q), kThreads, st)(ctx);
     DM_LAUNCH(dbc_state_kernel<T>, tile_grid(zh, lay.q, lay.n), kThreads, st)(ctx, false);

@@ -36,7 +36,9 @@ __global__ void cb_kernel(Layout lay, const T* __restrict__ Bm, Strides bs, cons
   tile_accumulate<true, true>(
       acc, sm, 0, lay.n,
       [&](int i, int64_t n) { return t0 + i < lay.q ? load4(Cm, cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f; },
-      [&](int64_t n, int j) { return s0 + j < lay.q ? load4(Bm, bs, b, c * lay.q + s0 + j, g, n, lay.l, lay.n) : 0.f; });
+      [&](int64_t n, int j) {
+        return s0 + j < lay.q ? load4(Bm, bs, b, c * lay.q + s0 + j, g, n, lay.l, lay.n) : 0.f;
+      });
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
   float* cb = ws + lay.cb + lay.cb_at(b, c, g, 0, 0);
 #pragma unroll
@@ -49,8 +51,8 @@ __global__ void cb_kernel(Layout lay, const T* __restrict__ Bm, Strides bs, cons
 }
 
 template <typename T>
-__global__ void outer_accum_kernel(Layout lay, const T* __restrict__ u, Strides us, const T* __restrict__ v,
-                                   Strides vs, const float* __restrict__ dt, Strides dts, bool decay_to_end,
+__global__ void outer_accum_kernel(Layout lay, const T* __restrict__ u, Strides us, const T* __restrict__ v, Strides vs,
+                                   const float* __restrict__ dt, Strides dts, bool decay_to_end,
                                    const float* __restrict__ ws, float* __restrict__ out) {
   const int64_t p0 = static_cast<int64_t>(blockIdx.y) * kTile, n0 = static_cast<int64_t>(blockIdx.z) * kTile;
   const int64_t z = blockIdx.x, h = z % lay.h, c = (z / lay.h) % lay.nc, b = z / (lay.h * lay.nc);
@@ -119,7 +121,9 @@ __global__ void chunk_scan_kernel(Layout lay, SsdInputs in, const float* __restr
       [&](int64_t s, int j) { return load4(x, in.xs, b, c * lay.q + s, h, p0 + j, lay.l, lay.p); });
   tile_accumulate<true, true>(
       off, sm, 0, lay.n,
-      [&](int i, int64_t n) { return t0 + i < lay.q ? load4(cm, in.cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f; },
+      [&](int i, int64_t n) {
+        return t0 + i < lay.q ? load4(cm, in.cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f;
+      },
       [&](int64_t n, int j) { return p0 + j < lay.p ? sin[(p0 + j) * lay.n + n] : 0.f; });
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
 #pragma unroll
@@ -148,8 +152,8 @@ int outer_accum(DType dtype, const SsdInputs& in, const void* u, Strides us, con
                 bool decay_to_end, const float* ws, float* out, cudaStream_t st) {
   const Layout lay(in.shape);
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(outer_accum_kernel<T>, tile_grid(lay.b * lay.nc * lay.h, lay.p, lay.n), kThreads, st)(
-        lay, static_cast<const T*>(u), us, static_cast<const T*>(v), vs, in.dt, in.dts, decay_to_end, ws, out);
+    DM_LAUNCH(outer_accum_kernel<T>, tile_grid(lay.b * lay.nc * lay.h, lay.p, lay.n), kThreads, st)
+    (lay, static_cast<const T*>(u), us, static_cast<const T*>(v), vs, in.dt, in.dts, decay_to_end, ws, out);
   });
   return detail::last_error();
 }
@@ -158,13 +162,13 @@ int forward_stages(const SsdInputs& in, float* ws, float* final_state, cudaStrea
   const Layout lay(in.shape);
   DM_LAUNCH(cumsum_kernel, detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, st)(lay, in.dt, in.dts, in.A, ws);
   DM_DISPATCH_DTYPE(in.dtype, [&] {
-    DM_LAUNCH(cb_kernel<T>, tile_grid(lay.b * lay.nc * lay.g, lay.q, lay.q), kThreads, st)(
-        lay, static_cast<const T*>(in.Bm), in.bs, static_cast<const T*>(in.Cm), in.cs, ws);
+    DM_LAUNCH(cb_kernel<T>, tile_grid(lay.b * lay.nc * lay.g, lay.q, lay.q), kThreads, st)
+    (lay, static_cast<const T*>(in.Bm), in.bs, static_cast<const T*>(in.Cm), in.cs, ws);
   });
   if (int e = detail::last_error()) return e;
   if (int e = outer_accum(in.dtype, in, in.x, in.xs, in.Bm, in.bs, true, ws, ws + lay.states, st)) return e;
-  DM_LAUNCH(state_passing_kernel, detail::grid_for(lay.b * lay.h * lay.p * lay.n, 256), 256, st)(
-      lay, in.initial_state, ws, final_state);
+  DM_LAUNCH(state_passing_kernel, detail::grid_for(lay.b * lay.h * lay.p * lay.n, 256), 256, st)
+  (lay, in.initial_state, ws, final_state);
   return detail::last_error();
 }
 
@@ -186,8 +190,8 @@ int ssd_forward(const SsdInputs& in, void* y, float* final_state, float* workspa
   }
   if (int e = ssd::forward_stages(in, workspace, final_state, st)) return e;
   DM_DISPATCH_DTYPE(in.dtype, [&] {
-    DM_LAUNCH(ssd::chunk_scan_kernel<T>, ssd::tile_grid(lay.b * lay.nc * lay.h, lay.q, lay.p), ssd::kThreads, st)(
-        lay, in, workspace, static_cast<T*>(y));
+    DM_LAUNCH(ssd::chunk_scan_kernel<T>, ssd::tile_grid(lay.b * lay.nc * lay.h, lay.q, lay.p), ssd::kThreads, st)
+    (lay, in, workspace, static_cast<T*>(y));
   });
   return detail::last_error();
 }

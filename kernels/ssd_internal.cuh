@@ -51,10 +51,16 @@ __device__ __forceinline__ void tile_accumulate(float (&acc)[4][4], TileSmem& sm
 // Offsets (in floats) of the scratch buffers. nc = ceil(L / Q); positions past L are padding (dt = 0).
 struct Layout {
   int64_t b, l, h, p, g, n, q, nc;
-  int64_t acum, cb, states, fwd_end;                      // forward
+  int64_t acum, cb, states, fwd_end;                       // forward
   int64_t gnext, dcb, da, ddtp, db32, dc32, fin, bwd_end;  // backward
   explicit Layout(const SsdShape& s)
-      : b(s.batch), l(s.length), h(s.heads), p(s.head_dim), g(s.groups), n(s.state_dim), q(s.chunk),
+      : b(s.batch),
+        l(s.length),
+        h(s.heads),
+        p(s.head_dim),
+        g(s.groups),
+        n(s.state_dim),
+        q(s.chunk),
         nc(s.chunk > 0 ? (s.length + s.chunk - 1) / s.chunk : 0) {
     acum = 0;                          // [B, H, nc, Q]  cumulative dt·A within each chunk
     cb = acum + b * h * nc * q;        // [B, nc, G, Q, Q]  C_t · B_s
@@ -89,8 +95,7 @@ __device__ __forceinline__ float load4(const T* v, Strides s, int64_t i0, int64_
                                        int64_t length, int64_t dim3) {
   return (t < length && i3 < dim3) ? detail::to_f(v[i0 * s.s0 + t * s.s1 + i2 * s.s2 + i3 * s.s3]) : 0.f;
 }
-__device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, int64_t t, int64_t h,
-                                         int64_t length) {
+__device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, int64_t t, int64_t h, int64_t length) {
   return t < length ? dt[b * s.s0 + t * s.s1 + h * s.s2] : 0.f;
 }
 

@@ -44,9 +44,9 @@ int ssm_state_update(DType dtype, const void* x, const float* dt, const float* A
   if (total == 0) return 0;
   constexpr int kThreads = 256;
   DM_DISPATCH_DTYPE(dtype, [&] {
-    DM_LAUNCH(ssm_update_kernel<T>, detail::grid_for(total * 32, kThreads), kThreads, detail::as_stream(stream))(
-        static_cast<const T*>(x), dt, A, static_cast<const T*>(Bm), static_cast<const T*>(Cm), D, state,
-        static_cast<T*>(y), heads, head_dim, groups, state_dim, total);
+    DM_LAUNCH(ssm_update_kernel<T>, detail::grid_for(total * 32, kThreads), kThreads, detail::as_stream(stream))
+    (static_cast<const T*>(x), dt, A, static_cast<const T*>(Bm), static_cast<const T*>(Cm), D, state,
+     static_cast<T*>(y), heads, head_dim, groups, state_dim, total);
   });
   return detail::last_error();
 }

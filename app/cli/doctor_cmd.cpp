@@ -11,10 +11,12 @@
 namespace dm::cli {
 
 DoctorCommands::DoctorCommands(CLI::App& app) {
-  doctor_ = app.add_subcommand("doctor", "What this build can use: LibTorch, CUDA (or why not), GPUs, kernel architectures");
+  doctor_ =
+      app.add_subcommand("doctor", "What this build can use: LibTorch, CUDA (or why not), GPUs, kernel architectures");
   selfcheck_ = app.add_subcommand(
       "selfcheck", "Compare the fast kernels with their references on fresh random inputs (exit 77 = skipped: no GPU)");
-  selfcheck_->add_option("--device", device_, "cuda (every CUDA kernel, fp32 + bf16), cuda:N, or cpu (the CPU fast paths)")
+  selfcheck_
+      ->add_option("--device", device_, "cuda (every CUDA kernel, fp32 + bf16), cuda:N, or cpu (the CPU fast paths)")
       ->capture_default_str();
   selfcheck_->add_option("--seed", seed_, "random seed (default: from the clock, printed)");
 }
@@ -28,7 +30,8 @@ int DoctorCommands::run() const {
     return 0;
   }
   const uint64_t seed =
-      seed_ ? seed_ : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007ULL;
+      seed_ ? seed_
+            : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007ULL;
   const auto rep = dm::ops::selfcheck(device_, seed);
   std::fputs(dm::ops::format_selfcheck(rep).c_str(), stdout);
   std::fflush(stdout);

@@ -39,7 +39,8 @@ void same_device(const char* op, const torch::Tensor& ref, std::initializer_list
 
 // An output buffer: NaN-filled while poisoning is on, so an unwritten element fails the comparison.
 torch::Tensor output(at::IntArrayRef sizes, const torch::TensorOptions& opts) {
-  return poison_outputs() ? torch::full(sizes, std::numeric_limits<float>::quiet_NaN(), opts) : torch::empty(sizes, opts);
+  return poison_outputs() ? torch::full(sizes, std::numeric_limits<float>::quiet_NaN(), opts)
+                          : torch::empty(sizes, opts);
 }
 
 k::Strides strides_of(const torch::Tensor& t) {
@@ -239,8 +240,9 @@ torch::Tensor gated_rms_norm(const torch::Tensor& y, const torch::Tensor& z, con
                              int64_t group_size) {
   same_device("gated_rms_norm", y, {z, weight});
   const int64_t d = y.size(-1);
-  auto out = GatedRmsNormCuda::apply(y.reshape({-1, d}).contiguous(), z.to(y.scalar_type()).reshape({-1, d}).contiguous(),
-                                     weight.to(torch::kFloat).contiguous(), eps, group_size);
+  auto out =
+      GatedRmsNormCuda::apply(y.reshape({-1, d}).contiguous(), z.to(y.scalar_type()).reshape({-1, d}).contiguous(),
+                              weight.to(torch::kFloat).contiguous(), eps, group_size);
   return out.view(y.sizes());
 }
 

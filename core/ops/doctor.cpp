@@ -71,8 +71,9 @@ torch::Device require_device(const std::string& spec) {
     throw ConfigError("device", spec, "no CUDA device can be used here: " + why);
   const int64_t n = static_cast<int64_t>(torch::cuda::device_count());
   if (dev.has_index() && dev.index() >= n)
-    throw ConfigError("device", spec, "this machine has " + std::to_string(n) + " CUDA device(s): cuda:0..cuda:" +
-                                          std::to_string(n - 1));
+    throw ConfigError(
+        "device", spec,
+        "this machine has " + std::to_string(n) + " CUDA device(s): cuda:0..cuda:" + std::to_string(n - 1));
   return dev.has_index() ? dev : torch::Device(torch::kCUDA, 0);
 }
 
@@ -105,9 +106,12 @@ DoctorReport doctor() {
     std::ostringstream os;
     for (const auto& g : r.gpus) {
       os << "cuda:" << g.index << " (sm_" << g.major << g.minor << "): ";
-      if (g.major == 9) os << "runs the sm_90 machine code";
-      else if (g.major > 9) os << "runs the compute_90 PTX through the driver's JIT";
-      else os << "too old for these kernels (need compute capability >= 9.0)";
+      if (g.major == 9)
+        os << "runs the sm_90 machine code";
+      else if (g.major > 9)
+        os << "runs the compute_90 PTX through the driver's JIT";
+      else
+        os << "too old for these kernels (need compute capability >= 9.0)";
       os << "; ";
     }
     r.kernels_note = os.str();
@@ -124,8 +128,8 @@ std::string format_doctor(const DoctorReport& r) {
   for (const auto& g : r.gpus) {
     char mem[64];
     std::snprintf(mem, sizeof mem, "%.1f GiB", static_cast<double>(g.total_memory) / (1024.0 * 1024.0 * 1024.0));
-    os << "  cuda:" << g.index << "          " << g.name << ", compute capability " << g.major << "." << g.minor
-       << ", " << mem << ", " << g.multiprocessors << " SMs\n";
+    os << "  cuda:" << g.index << "          " << g.name << ", compute capability " << g.major << "." << g.minor << ", "
+       << mem << ", " << g.multiprocessors << " SMs\n";
   }
   os << "CUDA kernels      " << (r.kernels_built ? "built for " + r.kernel_architectures : "not built") << "\n";
   os << "                  " << r.kernels_note << "\n";

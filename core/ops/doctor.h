@@ -20,15 +20,15 @@ struct GpuInfo {
 
 struct DoctorReport {
   std::string torch_version;
-  bool torch_has_cuda = false;   // LibTorch built with CUDA
+  bool torch_has_cuda = false;     // LibTorch built with CUDA
   std::string torch_cuda_version;  // the CUDA LibTorch was built against ("" when none)
-  bool cuda_available = false;   // a usable device right now
-  std::string cuda_reason;       // why not, when unavailable
+  bool cuda_available = false;     // a usable device right now
+  std::string cuda_reason;         // why not, when unavailable
   int device_count = 0;
-  std::vector<GpuInfo> gpus;     // filled when the kernels are built and a device is there
+  std::vector<GpuInfo> gpus;  // filled when the kernels are built and a device is there
   bool kernels_built = false;
   std::string kernel_architectures;  // e.g. "90-real 90-virtual"
-  std::string kernels_note;      // whether the kernels can run on the GPUs found
+  std::string kernels_note;          // whether the kernels can run on the GPUs found
 };
 
 DoctorReport doctor();

@@ -58,15 +58,12 @@ struct SsdCase {
 };
 std::vector<torch::Tensor> ssd_inputs(const SsdCase& c) {
   const auto o = torch::TensorOptions().dtype(torch::kDouble);
-  return {torch::randn({c.b, c.l, c.h, c.p}, o),
-          torch::nn::functional::softplus(torch::randn({c.b, c.l, c.h}, o) - 1.0),
-          -(torch::rand({c.h}, o) * 2.0 + 0.5),
-          torch::randn({c.b, c.l, c.g, c.n}, o),
-          torch::randn({c.b, c.l, c.g, c.n}, o),
-          torch::randn({c.h}, o),
-          torch::randn({c.b, c.h, c.p, c.n}, o),
-          torch::randn({c.b, c.l, c.h, c.p}, o),   // dy
-          torch::randn({c.b, c.h, c.p, c.n}, o)};  // d final state
+  return {
+      torch::randn({c.b, c.l, c.h, c.p}, o), torch::nn::functional::softplus(torch::randn({c.b, c.l, c.h}, o) - 1.0),
+      -(torch::rand({c.h}, o) * 2.0 + 0.5),  torch::randn({c.b, c.l, c.g, c.n}, o),
+      torch::randn({c.b, c.l, c.g, c.n}, o), torch::randn({c.h}, o),
+      torch::randn({c.b, c.h, c.p, c.n}, o), torch::randn({c.b, c.l, c.h, c.p}, o),  // dy
+      torch::randn({c.b, c.h, c.p, c.n}, o)};                                        // d final state
 }
 
 // ---- CUDA: kernel path on `dev` in dtype `dt` against fp64 CPU autograd of the reference ops ----------------
@@ -131,7 +128,8 @@ void check_cuda_ssd(std::vector<CheckResult>& out, const torch::Device& dev, tor
     r[i] = leaf(in[i]);
   }
   auto res = ssd_chunked(d[0], d[1], d[2], d[3], d[4], d[5], c.chunk, d[6]);
-  ((res.y.to(torch::kFloat) * in[7].to(dev, torch::kFloat)).sum() + (res.final_state * in[8].to(dev, torch::kFloat)).sum())
+  ((res.y.to(torch::kFloat) * in[7].to(dev, torch::kFloat)).sum() +
+   (res.final_state * in[8].to(dev, torch::kFloat)).sum())
       .backward();
   auto ref = ssd_chunked(r[0], r[1], r[2], r[3], r[4], r[5], c.chunk, r[6]);
   ((ref.y * in[7]).sum() + (ref.final_state * in[8]).sum()).backward();
@@ -254,12 +252,12 @@ SelfcheckReport selfcheck(const std::string& device, uint64_t seed) {
   }
   torch::cuda::manual_seed_all(seed);
   const Switches sw(true, true);
-  const std::pair<torch::ScalarType, std::pair<const char*, double>> dtypes[] = {
-      {torch::kFloat, {"fp32", 1e-5}}, {torch::kBFloat16, {"bf16", 1e-2}}};
+  const std::pair<torch::ScalarType, std::pair<const char*, double>> dtypes[] = {{torch::kFloat, {"fp32", 1e-5}},
+                                                                                 {torch::kBFloat16, {"bf16", 1e-2}}};
   for (const auto& [st, nt] : dtypes) {
     check_cuda_conv(rep.results, dev, st, nt.first, nt.second);
     check_cuda_rmsnorm(rep.results, dev, st, nt.first, nt.second);
-    check_cuda_ssd(rep.results, dev, st, nt.first, nt.second, {2, 100, 4, 16, 2, 8, 32});   // L % Q != 0, G = 2
+    check_cuda_ssd(rep.results, dev, st, nt.first, nt.second, {2, 100, 4, 16, 2, 8, 32});    // L % Q != 0, G = 2
     check_cuda_ssd(rep.results, dev, st, nt.first, nt.second, {1, 300, 8, 64, 1, 128, 64});  // Mamba2-like P, N
   }
   for (auto family : {model::Family::mamba2, model::Family::diffmamba2}) check_cuda_model(rep.results, dev, family);

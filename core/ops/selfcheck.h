@@ -12,9 +12,9 @@
 namespace dm::ops {
 
 struct CheckResult {
-  std::string op;      // e.g. "ssd_chunked backward"
-  std::string dtype;   // "fp32", "bf16", "fp64"
-  std::string output;  // e.g. "dB"
+  std::string op;        // e.g. "ssd_chunked backward"
+  std::string dtype;     // "fp32", "bf16", "fp64"
+  std::string output;    // e.g. "dB"
   double rel_error = 0;  // ‖got − ref‖₂ / ‖ref‖₂ (inf when got has a NaN or Inf)
   double tolerance = 0;
   bool passed() const { return rel_error <= tolerance; }

@@ -26,24 +26,24 @@ SsdGradients ssd_chunked_backward_reference(const torch::Tensor& x, const torch:
   auto per_head = [&](const torch::Tensor& t) { return t.to(x.scalar_type()).repeat_interleave(hg, 2); };
   auto xc = chunks(x, p), dyc = chunks(dy.to(x.scalar_type()), p);
   auto bc = chunks(per_head(Bm), n), cc = chunks(per_head(Cm), n);
-  auto dtc = chunks(dt.to(x.scalar_type()).unsqueeze(-1), 1).squeeze(-1);           // [B,nc,H,Q]
+  auto dtc = chunks(dt.to(x.scalar_type()).unsqueeze(-1), 1).squeeze(-1);  // [B,nc,H,Q]
   auto acum = (dtc * A.to(x.scalar_type()).view({1, 1, h, 1})).cumsum(-1);
-  auto aend = acum.select(-1, q - 1);                                                 // [B,nc,H]
+  auto aend = acum.select(-1, q - 1);  // [B,nc,H]
   auto xt = xc * dtc.unsqueeze(-1);
   auto lower = torch::ones({q, q}, opts.dtype(torch::kBool)).tril();
   auto decay = torch::exp((acum.unsqueeze(-1) - acum.unsqueeze(-2)).masked_fill(lower.logical_not(), -INFINITY));
-  auto cb = torch::matmul(cc, bc.transpose(-1, -2));                                  // [B,nc,H,Q(t),Q(s)]
-  auto to_end = torch::exp(aend.unsqueeze(-1) - acum);                                // [B,nc,H,Q]
+  auto cb = torch::matmul(cc, bc.transpose(-1, -2));    // [B,nc,H,Q(t),Q(s)]
+  auto to_end = torch::exp(aend.unsqueeze(-1) - acum);  // [B,nc,H,Q]
 
   // Forward stages the backward needs: chunk states and the states entering each chunk.
-  auto states = torch::matmul((xt * to_end.unsqueeze(-1)).transpose(-1, -2), bc);    // [B,nc,H,P,N]
+  auto states = torch::matmul((xt * to_end.unsqueeze(-1)).transpose(-1, -2), bc);  // [B,nc,H,P,N]
   auto s = initial_state.defined() ? initial_state.to(x.scalar_type()) : torch::zeros({b, h, p, n}, opts);
   std::vector<torch::Tensor> entering;
   for (int64_t c = 0; c < nc; ++c) {
     entering.push_back(s);
     s = torch::exp(aend.select(1, c)).view({b, h, 1, 1}) * s + states.select(1, c);
   }
-  auto sin = torch::stack(entering, 1);                                               // [B,nc,H,P,N]
+  auto sin = torch::stack(entering, 1);  // [B,nc,H,P,N]
 
   // Reverse state passing: gnext[c] = dL/dS entering chunk c + 1.
   auto ds_local = torch::matmul((dyc * torch::exp(acum).unsqueeze(-1)).transpose(-1, -2), cc);
@@ -56,16 +56,16 @@ SsdGradients ssd_chunked_backward_reference(const torch::Tensor& x, const torch:
     da_end.select(1, c).add_((e * gs * sin.select(1, c)).sum({-1, -2}));
     gs = ds_local.select(1, c) + e * gs;
   }
-  auto gn = torch::stack(gnext, 1);                                                   // [B,nc,H,P,N]
+  auto gn = torch::stack(gnext, 1);  // [B,nc,H,P,N]
 
-  auto dcb = decay * torch::matmul(dyc, xt.transpose(-1, -2));                        // per head, [t, s]
-  auto da = (cb * dcb).sum(-1);                                                       // dy·y_diag
-  auto dc_off = torch::exp(acum).unsqueeze(-1) * torch::matmul(dyc, sin);             // [B,nc,H,Q,N]
-  da = da + (cc * dc_off).sum(-1);                                                    // dy·y_off
-  auto db_state = (to_end * dtc).unsqueeze(-1) * torch::matmul(xc, gn);               // [B,nc,H,Q,N]
+  auto dcb = decay * torch::matmul(dyc, xt.transpose(-1, -2));             // per head, [t, s]
+  auto da = (cb * dcb).sum(-1);                                            // dy·y_diag
+  auto dc_off = torch::exp(acum).unsqueeze(-1) * torch::matmul(dyc, sin);  // [B,nc,H,Q,N]
+  da = da + (cc * dc_off).sum(-1);                                         // dy·y_off
+  auto db_state = (to_end * dtc).unsqueeze(-1) * torch::matmul(xc, gn);    // [B,nc,H,Q,N]
   da_end = da_end + (bc * db_state).sum({-1, -2});
   auto dxt = torch::matmul((cb * decay).transpose(-1, -2), dyc) +
-             to_end.unsqueeze(-1) * torch::matmul(bc, gn.transpose(-1, -2));          // [B,nc,H,Q,P]
+             to_end.unsqueeze(-1) * torch::matmul(bc, gn.transpose(-1, -2));  // [B,nc,H,Q,P]
   auto ddtp = (xc * dxt).sum(-1);
   da = da - dtc * ddtp;
   da.select(-1, q - 1).add_(da_end);

@@ -38,10 +38,10 @@ double rel_norm(const torch::Tensor& got, const torch::Tensor& ref) {
   if (!torch::isfinite(a).all().item<bool>()) return INFINITY;
   return (a - r).norm().item<double>() / std::max(r.norm().item<double>(), 1e-300);
 }
-#define CHECK_NEAR(got, ref, tol, what)                                                   \
-  do {                                                                                    \
-    const double _e = rel_norm((got), (ref));                                             \
-    QVERIFY2(_e <= (tol), dm::test::describe((what), _e, (tol)).constData());             \
+#define CHECK_NEAR(got, ref, tol, what)                                       \
+  do {                                                                        \
+    const double _e = rel_norm((got), (ref));                                 \
+    QVERIFY2(_e <= (tol), dm::test::describe((what), _e, (tol)).constData()); \
   } while (0)
 
 torch::Tensor poisoned(at::IntArrayRef sizes, torch::ScalarType st) {
@@ -108,8 +108,9 @@ void TestKernels::emulated_conv() {
   auto xk = wide_k.narrow(2, 3, C);
   auto wk = w.to(torch::kFloat).contiguous(), bk = bias.to(torch::kFloat).contiguous();
   auto y = poisoned({B, L, C}, c.st);
-  QCOMPARE(kh::causal_conv1d_fwd(c.dt, xk.data_ptr(), strides(xk), fp(wk), fp(bk), y.data_ptr(), B, L, C, K, true,
-                                 nullptr), 0);
+  QCOMPARE(
+      kh::causal_conv1d_fwd(c.dt, xk.data_ptr(), strides(xk), fp(wk), fp(bk), y.data_ptr(), B, L, C, K, true, nullptr),
+      0);
   auto xr = x.clone().requires_grad_(true), wr = w.clone().requires_grad_(true), br = bias.clone().requires_grad_(true);
   auto yr = dm::ops::causal_conv1d_reference(xr, wr, br, true);
   (yr * dy).sum().backward();
@@ -118,16 +119,19 @@ void TestKernels::emulated_conv() {
   auto dyk = dy.to(c.st).contiguous();
   auto dx = poisoned({B, L, C}, c.st), dw = poisoned({C, K}, torch::kFloat), db = poisoned({C}, torch::kFloat);
   QCOMPARE(kh::causal_conv1d_bwd(c.dt, xk.data_ptr(), strides(xk), fp(wk), fp(bk), dyk.data_ptr(), dx.data_ptr(),
-                                 fp(dw), fp(db), B, L, C, K, true, nullptr), 0);
+                                 fp(dw), fp(db), B, L, C, K, true, nullptr),
+           0);
   CHECK_NEAR(dx, xr.grad(), c.tol, "dx");
   CHECK_NEAR(dw, wr.grad(), c.tol, "dw");
   CHECK_NEAR(db, br.grad(), c.tol, "dbias");
 
-  auto state = rounded(torch::randn({B, C, K}, torch::kDouble), c.st), xs = rounded(torch::randn({B, C}, torch::kDouble), c.st);
+  auto state = rounded(torch::randn({B, C, K}, torch::kDouble), c.st),
+       xs = rounded(torch::randn({B, C}, torch::kDouble), c.st);
   auto sk = state.to(c.st).contiguous(), xsk = xs.to(c.st).contiguous();
   auto yu = poisoned({B, C}, c.st);
   QCOMPARE(kh::causal_conv1d_update(c.dt, xsk.data_ptr(), sk.data_ptr(), fp(wk), fp(bk), yu.data_ptr(), B, C, K, true,
-                                    nullptr), 0);
+                                    nullptr),
+           0);
   auto [yur, sur] = dm::ops::causal_conv1d_update(xs, state, w, bias, true);
   CHECK_NEAR(yu, yur, c.tol, "update y");
   CHECK_NEAR(sk, sur, c.tol, "update state");
@@ -145,7 +149,8 @@ void TestKernels::emulated_rmsnorm() {
   auto yk = y.to(c.st).contiguous(), zk = z.to(c.st).contiguous(), wk = w.to(torch::kFloat).contiguous();
   auto out = poisoned({R, D}, c.st), rstd = poisoned({R, D / G}, torch::kFloat);
   QCOMPARE(kh::gated_rmsnorm_fwd(c.dt, yk.data_ptr(), zk.data_ptr(), fp(wk), out.data_ptr(), fp(rstd), R, D, G, 1e-5f,
-                                 nullptr), 0);
+                                 nullptr),
+           0);
   auto yr = y.clone().requires_grad_(true), zr = z.clone().requires_grad_(true), wr = w.clone().requires_grad_(true);
   auto ref = dm::ops::gated_rms_norm(yr, zr, wr, 1e-5, G);
   (ref * go).sum().backward();
@@ -155,7 +160,8 @@ void TestKernels::emulated_rmsnorm() {
   const int64_t parts = (R + kh::rmsnorm_rows_per_partial - 1) / kh::rmsnorm_rows_per_partial;
   auto dy = poisoned({R, D}, c.st), dz = poisoned({R, D}, c.st), dwp = poisoned({parts, D}, torch::kFloat);
   QCOMPARE(kh::gated_rmsnorm_bwd(c.dt, yk.data_ptr(), zk.data_ptr(), fp(wk), fp(rstd), gk.data_ptr(), dy.data_ptr(),
-                                 dz.data_ptr(), fp(dwp), R, D, G, nullptr), 0);
+                                 dz.data_ptr(), fp(dwp), R, D, G, nullptr),
+           0);
   CHECK_NEAR(dy, yr.grad(), c.tol, "dy");
   CHECK_NEAR(dz, zr.grad(), c.tol, "dz");
   CHECK_NEAR(dwp.sum(0), wr.grad(), c.tol, "dw");
@@ -192,7 +198,9 @@ void TestKernels::emulated_ssd() {
   auto x = xbc.narrow(2, 0, H * P).view({B, l, H, P});
   auto bm = xbc.narrow(2, H * P, G * N).view({B, l, G, N});
   auto cm = xbc.narrow(2, H * P + G * N, G * N).view({B, l, G, N});
-  auto dt = torch::nn::functional::softplus(torch::randn({B, l, H}, torch::kDouble) - 1.0).to(torch::kFloat).to(torch::kDouble);
+  auto dt = torch::nn::functional::softplus(torch::randn({B, l, H}, torch::kDouble) - 1.0)
+                .to(torch::kFloat)
+                .to(torch::kDouble);
   auto A = (-(torch::rand({H}, torch::kDouble) * 2 + 0.5)).to(torch::kFloat).to(torch::kDouble);
   auto D = torch::randn({H}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
   auto init = torch::randn({B, H, P, N}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
@@ -208,7 +216,8 @@ void TestKernels::emulated_ssd() {
   auto xk = xbck.narrow(2, 0, H * P).view({B, l, H, P});
   auto bk = xbck.narrow(2, H * P, G * N).view({B, l, G, N});
   auto ck = xbck.narrow(2, H * P + G * N, G * N).view({B, l, G, N});
-  auto dtk = dt.to(torch::kFloat).contiguous(), Ak = A.to(torch::kFloat).contiguous(), Dk = D.to(torch::kFloat).contiguous();
+  auto dtk = dt.to(torch::kFloat).contiguous(), Ak = A.to(torch::kFloat).contiguous(),
+       Dk = D.to(torch::kFloat).contiguous();
   auto initk = init.to(torch::kFloat).contiguous();
   kh::SsdInputs in;
   in.shape = {B, l, H, P, G, N, chunk};
@@ -247,8 +256,12 @@ void TestKernels::emulated_ssd() {
   g.d_initial_state = fp(dinit);
   QCOMPARE(kh::ssd_backward(in, g, fp(wsb), nullptr), 0);
   const std::pair<const char*, std::pair<torch::Tensor, torch::Tensor>> grads[] = {
-      {"dx", {dx, r[0].grad()}}, {"ddt", {ddt, r[1].grad()}}, {"dA", {dA, r[2].grad()}},
-      {"dB", {dB, r[3].grad()}}, {"dC", {dC, r[4].grad()}}, {"dD", {dD, r[5].grad()}},
+      {"dx", {dx, r[0].grad()}},
+      {"ddt", {ddt, r[1].grad()}},
+      {"dA", {dA, r[2].grad()}},
+      {"dB", {dB, r[3].grad()}},
+      {"dC", {dC, r[4].grad()}},
+      {"dD", {dD, r[5].grad()}},
       {"d_initial_state", {dinit, r[6].grad()}}};
   for (const auto& [name, pr] : grads) CHECK_NEAR(pr.first, pr.second, c.tol, name);
 }
@@ -260,7 +273,8 @@ void TestKernels::emulated_ssm_step() {
   const auto c = case_of(dtype);
   torch::manual_seed(14);
   const int64_t B = 3, H = 4, P = 8, G = 2, N = 40;  // N > 32: lanes loop over the state
-  auto x = rounded(torch::randn({B, H, P}, torch::kDouble), c.st), bm = rounded(torch::randn({B, G, N}, torch::kDouble), c.st);
+  auto x = rounded(torch::randn({B, H, P}, torch::kDouble), c.st),
+       bm = rounded(torch::randn({B, G, N}, torch::kDouble), c.st);
   auto cm = rounded(torch::randn({B, G, N}, torch::kDouble), c.st);
   auto dt = torch::rand({B, H}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
   auto A = (-(torch::rand({H}, torch::kDouble) + 0.5)).to(torch::kFloat).to(torch::kDouble);
@@ -268,11 +282,13 @@ void TestKernels::emulated_ssm_step() {
   auto s0 = torch::randn({B, H, P, N}, torch::kDouble).to(torch::kFloat).to(torch::kDouble);
   auto ref = dm::ops::ssd_step(x, dt, A, bm, cm, D, s0);
   auto xk = x.to(c.st).contiguous(), bk = bm.to(c.st).contiguous(), ck = cm.to(c.st).contiguous();
-  auto dtk = dt.to(torch::kFloat).contiguous(), Ak = A.to(torch::kFloat).contiguous(), Dk = D.to(torch::kFloat).contiguous();
+  auto dtk = dt.to(torch::kFloat).contiguous(), Ak = A.to(torch::kFloat).contiguous(),
+       Dk = D.to(torch::kFloat).contiguous();
   auto state = s0.to(torch::kFloat).contiguous();
   auto y = poisoned({B, H, P}, c.st);
   QCOMPARE(kh::ssm_state_update(c.dt, xk.data_ptr(), fp(dtk), fp(Ak), bk.data_ptr(), ck.data_ptr(), fp(Dk), fp(state),
-                                y.data_ptr(), B, H, P, G, N, nullptr), 0);
+                                y.data_ptr(), B, H, P, G, N, nullptr),
+           0);
   CHECK_NEAR(y, ref.y, c.tol, "y");
   CHECK_NEAR(state, ref.final_state, c.tol, "state");
 }
@@ -373,9 +389,11 @@ void TestKernels::ssd_backward_reference_matches_autograd() {
   if (with_dfinal) loss = loss + (r.final_state * dfin).sum();
   loss.backward();
   const auto mine = dm::ops::ssd_chunked_backward_reference(x, dt, A, Bm, Cm, D, chunk, init, dy, dfin);
-  const std::pair<const char*, std::pair<torch::Tensor, torch::Tensor>> pairs[] = {
-      {"dx", {mine.dx, x.grad()}}, {"ddt", {mine.ddt, dt.grad()}}, {"dA", {mine.dA, A.grad()}},
-      {"dB", {mine.dB, Bm.grad()}}, {"dC", {mine.dC, Cm.grad()}}};
+  const std::pair<const char*, std::pair<torch::Tensor, torch::Tensor>> pairs[] = {{"dx", {mine.dx, x.grad()}},
+                                                                                   {"ddt", {mine.ddt, dt.grad()}},
+                                                                                   {"dA", {mine.dA, A.grad()}},
+                                                                                   {"dB", {mine.dB, Bm.grad()}},
+                                                                                   {"dC", {mine.dC, Cm.grad()}}};
   for (const auto& [name, pr] : pairs) {
     const double err = dm::test::rel_err(pr.first, pr.second);
     QVERIFY2(err < 1e-10, dm::test::describe(name, err, 1e-10).constData());
