@@ -73,6 +73,19 @@ double lengthValue(const std::string& s) {
   return -1;
 }
 
+// The layers both models have, in order.
+plotting::LensLayers joinLayers(const std::map<int64_t, double>& diff, const std::map<int64_t, double>& mamba) {
+  plotting::LensLayers out;
+  for (const auto& [layer, avg] : diff) {
+    auto it = mamba.find(layer);
+    if (it == mamba.end()) continue;
+    out.layers.push_back(static_cast<int>(layer));
+    out.diff.push_back(avg);
+    out.mamba.push_back(it->second);
+  }
+  return out;
+}
+
 void requireRun(const store::RunStore& db, int64_t run) {
   if (!db.run(run)) throw ConfigError("run", std::to_string(run), "no such run in " + db.path() + " (see `diffmamba runs list`)");
 }
@@ -172,16 +185,8 @@ plotting::Matrix runAccuracy(const store::RunStore& db, int64_t run, std::vector
 }
 
 plotting::LensLayers lensFromFiles(const std::string& diffPath, const std::string& mambaPath) {
-  const auto diff = jobs::parse_seed_lens_results(io::read_file(diffPath), diffPath);
-  const auto mamba = jobs::parse_seed_lens_results(io::read_file(mambaPath), mambaPath);
-  plotting::LensLayers out;
-  for (const auto& [layer, avg] : diff) {
-    auto it = mamba.find(layer);
-    if (it == mamba.end()) continue;
-    out.layers.push_back(static_cast<int>(layer));
-    out.diff.push_back(avg);
-    out.mamba.push_back(it->second);
-  }
+  auto out = joinLayers(jobs::parse_seed_lens_results(io::read_file(diffPath), diffPath),
+                        jobs::parse_seed_lens_results(io::read_file(mambaPath), mambaPath));
   if (out.layers.empty()) throw FileError(mambaPath, "shares no layer with " + diffPath);
   return out;
 }
@@ -195,15 +200,7 @@ plotting::LensLayers lensFromRuns(const store::RunStore& db, int64_t diffRun, in
     if (v.empty()) throw ConfigError("run", std::to_string(run), "has no tuned-lens results (runs of `diffmamba lens eval` or `lens import` have)");
     return v;
   };
-  const auto diff = layersOf(diffRun), mamba = layersOf(mambaRun);
-  plotting::LensLayers out;
-  for (const auto& [layer, avg] : diff) {
-    auto it = mamba.find(layer);
-    if (it == mamba.end()) continue;
-    out.layers.push_back(static_cast<int>(layer));
-    out.diff.push_back(avg);
-    out.mamba.push_back(it->second);
-  }
+  auto out = joinLayers(layersOf(diffRun), layersOf(mambaRun));
   if (out.layers.empty())
     throw ConfigError("run", std::to_string(mambaRun), "shares no lens layer with run " + std::to_string(diffRun));
   out.diffLabel = QString::fromStdString(db.run(diffRun)->name);
