@@ -178,6 +178,18 @@ void check_cuda_model(std::vector<CheckResult>& out, const torch::Device& dev, m
       if (p.grad().defined()) g.push_back(p.grad().flatten().clone());
     return std::make_pair(loss.detach().clone(), torch::cat(g));
   };
+  // The reference must be plain fp32: cuDNN's convolutions default to TF32 (about 1e-3), cuBLAS may be set so.
+  struct NoTf32 {
+    bool cudnn = at::globalContext().allowTF32CuDNN(), cublas = at::globalContext().allowTF32CuBLAS();
+    NoTf32() {
+      at::globalContext().setAllowTF32CuDNN(false);
+      at::globalContext().setAllowTF32CuBLAS(false);
+    }
+    ~NoTf32() {
+      at::globalContext().setAllowTF32CuDNN(cudnn);
+      at::globalContext().setAllowTF32CuBLAS(cublas);
+    }
+  } no_tf32;
   const auto ref = run(false);
   const auto ours = run(true);
   Recorder rec{out, "language model fwd+bwd (" + model::to_string(family) + ", vs reference ops on GPU)", "fp32", 1e-4};
