@@ -116,10 +116,10 @@ run_step() {  # name, timeout seconds, command…   (exit 77 = skipped; TEE_TO=f
 cd "$BUILD" || finish 1
 # The carried runtime libraries (yaml-cpp, utf8proc, sqlite) for our executables only, not for the tools above.
 export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-run_step doctor 60 ./app/diffmamba doctor
-run_step "selfcheck cpu" 120 ./app/diffmamba selfcheck --device cpu
-run_step "selfcheck cuda" 180 ./app/diffmamba selfcheck --device cuda
-TEE_TO=$OUT/bench.txt run_step bench_kernels 300 ./bench/bench_kernels "$@"
+run_step doctor 30 ./app/diffmamba doctor
+run_step "selfcheck cpu" 60 ./app/diffmamba selfcheck --device cpu
+run_step "selfcheck cuda" 120 ./app/diffmamba selfcheck --device cuda
+TEE_TO=$OUT/bench.txt run_step bench_kernels 240 ./bench/bench_kernels "$@"
 grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
 [ -s "$OUT/bench-table.md" ] && { echo; cat "$OUT/bench-table.md"; } || rm -f "$OUT/bench-table.md"
 finish $FAILED
