@@ -78,8 +78,10 @@ LAUNCHER=()
 command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 GEN=()
 command -v ninja >/dev/null && GEN=(-G Ninja)
+cmake --version | head -n1
 cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDM_GUI=OFF -DDM_TESTS=OFF -DDM_BENCH=ON \
   -DDM_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" -DPKG_CONFIG_EXECUTABLE="$PKG_CONFIG_BIN" \
+  -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
   -DCMAKE_PREFIX_PATH="$TORCH_CMAKE;$PREFIX/usr;$LIBDIR/cmake;$PREFIX/usr/share/cmake" "${LAUNCHER[@]}" ||
   { record configure FAILED; finish 1; }
 grep -E "^(yaml-cpp|nlohmann_json|CLI11)_DIR|^SQLite3_INCLUDE_DIR|^SQLite3_LIBRARY" "$BUILD/CMakeCache.txt"
