@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
       torch::NoGradGuard ng;
       rows.push_back(time_both("ssd_chunked forward", shape, io_fwd, bw, 10,
                                [&] { dm::ops::ssd_chunked(x, dt, A, bm, cm, D, Q); }));
+      dm::ops::set_ssd_tensor_cores(false);  // the bf16 forward's matrix stages on fp32 FMA instead
+      rows.push_back(time_both("ssd_chunked forward, FMA (no tensor cores)", shape, io_fwd, bw, 10,
+                               [&] { dm::ops::ssd_chunked(x, dt, A, bm, cm, D, Q); }));
+      dm::ops::set_ssd_tensor_cores(true);
     }
     auto xg = x.clone().requires_grad_(true), bg = bm.clone().requires_grad_(true),
          cg = cm.clone().requires_grad_(true), dtg = dt.clone().requires_grad_(true);

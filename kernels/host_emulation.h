@@ -17,6 +17,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #define __global__
@@ -25,6 +26,7 @@
 #define __forceinline__ inline
 #define __restrict__
 #define __shared__ static
+#define __align__(n) alignas(n)
 
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
@@ -179,3 +181,52 @@ inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyK
   std::memcpy(d, s, n);
   return cudaSuccess;
 }
+
+// nvcuda::wmma for 16 × 16 × 16 bf16 products with fp32 accumulation. A fragment holds the whole 16 × 16
+// block; lane 0 of each warp does the warp's work (the others hold no values and store nothing).
+namespace nvcuda::wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment {
+  float v[M * N] = {};
+};
+
+inline bool lane0() { return dm::emu::linear_tid() % 32 == 0; }
+
+template <typename Use, typename Layout>
+void load_matrix_sync(fragment<Use, 16, 16, 16, __nv_bfloat16, Layout>& f, const __nv_bfloat16* p, unsigned ldm) {
+  if (!lane0()) return;
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c)
+      f.v[r * 16 + c] = __bfloat162float(std::is_same_v<Layout, row_major> ? p[r * ldm + c] : p[c * ldm + r]);
+}
+inline void fill_fragment(fragment<accumulator, 16, 16, 16, float>& f, float x) {
+  for (auto& e : f.v) e = x;
+}
+template <typename LA, typename LB>
+void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, __nv_bfloat16, LA>& a,
+              const fragment<matrix_b, 16, 16, 16, __nv_bfloat16, LB>& b,
+              const fragment<accumulator, 16, 16, 16, float>& c) {
+  if (!lane0()) return;
+  float out[256];
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j) {
+      float acc = c.v[i * 16 + j];
+      for (int k = 0; k < 16; ++k) acc += a.v[i * 16 + k] * b.v[k * 16 + j];
+      out[i * 16 + j] = acc;
+    }
+  std::memcpy(d.v, out, sizeof out);
+}
+inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 16, float>& f, unsigned ldm, layout_t l) {
+  if (!lane0()) return;
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c) (l == mem_row_major ? p[r * ldm + c] : p[c * ldm + r]) = f.v[r * 16 + c];
+}
+}  // namespace nvcuda::wmma
+

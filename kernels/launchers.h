@@ -62,6 +62,9 @@ struct SsdInputs {
   Strides cs;
   const float* D = nullptr;              // [H] fp32 or null
   const float* initial_state = nullptr;  // [B, H, P, N] fp32 contiguous or null
+  // bf16 forward only: the matrix stages on the tensor cores (operands rounded to bf16, fp32 accumulation);
+  // false keeps them on fp32 FMA like the fp32 path. The backward always uses fp32 FMA.
+  bool tensor_cores = true;
 };
 
 // Floats of device scratch the forward and the backward need (caller allocates; contents undefined).

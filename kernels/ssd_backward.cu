@@ -65,9 +65,9 @@ __global__ void dcb_kernel(Ctx k) {
   const T* dy = static_cast<const T*>(k.gr.dy);
   const Strides dys{lay.l * lay.h * lay.p, lay.h * lay.p, lay.p, 1};
   __shared__ TileSmem sm;
+  __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_accumulate<true, true>(
-      acc, sm, 0, lay.p,
+  tile_mm<T, true, true>(lay.tc, acc, sm, smt, 0, lay.p,
       [&](int i, int64_t p) {
         return t0 + i < lay.q ? load4(dy, dys, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
       },
@@ -109,9 +109,9 @@ __global__ void dbc_state_kernel(Ctx k, bool as_db) {
   const Strides rs = as_db ? k.in.xs : dys;
   const float* mat = k.ws + (as_db ? lay.gnext : lay.states) + lay.state_at(b, c, h, 0, 0);  // [P, N]
   __shared__ TileSmem sm;
+  __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_accumulate<true, false>(
-      acc, sm, 0, lay.p,
+  tile_mm<T, true, false>(lay.tc, acc, sm, smt, 0, lay.p,
       [&](int i, int64_t p) {
         return t0 + i < lay.q ? load4(rows, rs, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
       },
@@ -155,16 +155,15 @@ __global__ void dx_kernel(Ctx k) {
   const float* cb = k.ws + lay.cb + lay.cb_at(b, c, g, 0, 0);
   const float* gn = k.ws + lay.gnext + lay.state_at(b, c, h, 0, 0);
   __shared__ TileSmem sm;
+  __shared__ TcSmem smt;
   float diag[4][4] = {}, state[4][4] = {};
-  tile_accumulate<false, false>(
-      diag, sm, s0, lay.q,
+  tile_mm<T, false, false>(lay.tc, diag, sm, smt, s0, lay.q,
       [&](int i, int64_t t) {
         const int64_t s = s0 + i;
         return (t >= s && s < lay.q) ? cb[t * lay.q + s] * expf(acum[t] - acum[s]) : 0.f;
       },
       [&](int64_t t, int j) { return load4(dy, dys, b, c * lay.q + t, h, p0 + j, lay.l, lay.p); });
-  tile_accumulate<true, true>(
-      state, sm, 0, lay.n,
+  tile_mm<T, true, true>(lay.tc, state, sm, smt, 0, lay.n,
       [&](int i, int64_t n) {
         return s0 + i < lay.q
                    ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s0 + i, g, n, lay.l, lay.n)
@@ -212,16 +211,15 @@ __global__ void dbc_diag_kernel(Ctx k, bool as_db) {
   const T* other = static_cast<const T*>(as_db ? k.in.Cm : k.in.Bm);
   const Strides os = as_db ? k.in.cs : k.in.bs;
   __shared__ TileSmem sm;
+  __shared__ TcSmem smt;
   float acc[4][4] = {};
   auto lb = [&](int64_t kk, int j) { return load4(other, os, b, c * lay.q + kk, g, n0 + j, lay.l, lay.n); };
   if (as_db) {  // rows s, reduce over t ≥ s: dcb[t, s] is contiguous in s
-    tile_accumulate<false, false>(
-        acc, sm, r0, lay.q,
+    tile_mm<T, false, false>(lay.tc, acc, sm, smt, r0, lay.q,
         [&](int i, int64_t t) { return (t >= r0 + i && r0 + i < lay.q) ? dcb[t * lay.q + r0 + i] : 0.f; }, lb);
   } else {  // rows t, reduce over s ≤ t
     const int64_t s_end = r0 + kTile < lay.q ? r0 + kTile : lay.q;
-    tile_accumulate<true, false>(
-        acc, sm, 0, s_end,
+    tile_mm<T, true, false>(lay.tc, acc, sm, smt, 0, s_end,
         [&](int i, int64_t s) { return (s <= r0 + i && r0 + i < lay.q) ? dcb[(r0 + i) * lay.q + s] : 0.f; }, lb);
   }
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
@@ -270,9 +268,12 @@ __global__ void convert_bc_kernel(Ctx k) {
 }  // namespace
 }  // namespace ssd
 
-int ssd_backward(const SsdInputs& in, const SsdGrads& gr, float* workspace, void* stream) {
+int ssd_backward(const SsdInputs& given, const SsdGrads& gr, float* workspace, void* stream) {
   using namespace ssd;
-  const Layout lay(in.shape);
+  // Always fp32 FMA: bf16-rounded operands in these products cost dA about 8% (emulated test, multi-tile case).
+  SsdInputs in = given;
+  in.tensor_cores = false;
+  const Layout lay(in.shape, false);
   if (lay.q < 1 || lay.g < 1 || lay.h % lay.g != 0) return static_cast<int>(cudaErrorInvalidValue);
   if (lay.b * lay.nc * lay.h > 0x7fffffff) return static_cast<int>(cudaErrorInvalidConfiguration);  // grid x
   auto st = detail::as_stream(stream);

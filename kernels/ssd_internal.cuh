@@ -1,7 +1,12 @@
 // SSD kernels' shared pieces: the scratch layout, strided loads, and the forward stages the backward reruns.
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/common.cuh"
+#ifndef DM_KERNELS_HOST_EMULATION
+#include <mma.h>
+#endif
 
 namespace dm::kernels::ssd {
 
@@ -53,7 +58,8 @@ struct Layout {
   int64_t b, l, h, p, g, n, q, nc;
   int64_t acum, cb, states, fwd_end;                       // forward
   int64_t gnext, dcb, da, ddtp, db32, dc32, fin, bwd_end;  // backward
-  explicit Layout(const SsdShape& s)
+  bool tc = false;                                         // bf16 matrix stages on the tensor cores
+  explicit Layout(const SsdShape& s, bool tensor_cores = false)
       : b(s.batch),
         l(s.length),
         h(s.heads),
@@ -61,7 +67,8 @@ struct Layout {
         g(s.groups),
         n(s.state_dim),
         q(s.chunk),
-        nc(s.chunk > 0 ? (s.length + s.chunk - 1) / s.chunk : 0) {
+        nc(s.chunk > 0 ? (s.length + s.chunk - 1) / s.chunk : 0),
+        tc(tensor_cores) {
     acum = 0;                          // [B, H, nc, Q]  cumulative dt·A within each chunk
     cb = acum + b * h * nc * q;        // [B, nc, G, Q, Q]  C_t · B_s
     states = cb + b * nc * g * q * q;  // [B, nc, H, P, N]  chunk states, then the states entering each chunk
@@ -97,6 +104,65 @@ __device__ __forceinline__ float load4(const T* v, Strides s, int64_t i0, int64_
 }
 __device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, int64_t t, int64_t h, int64_t length) {
   return t < length ? dt[b * s.s0 + t * s.s1 + h * s.s2] : 0.f;
+}
+
+// The same product on the tensor cores (bf16 operands, fp32 accumulation): each of the 8 warps owns a
+// 16 × 32 block of the 64 × 64 tile (two 16 × 16 × 16 wmma products per slab); the result goes through
+// shared memory into the callers' 4 × 4 layout.
+struct __align__(32) TcSmem {
+  __nv_bfloat16 a[kTile][kSlab + 8];  // [i][k], ld 24
+  __nv_bfloat16 b[kSlab][kTile + 8];  // [k][j], ld 72
+  float c[kTile][kTile + kPad];       // ld 68
+};
+
+template <bool AKFast, bool BKFast, typename LA, typename LB>
+__device__ __forceinline__ void tile_accumulate_tc(float (&acc)[4][4], TcSmem& sm, int64_t k0, int64_t k1, LA la,
+                                                   LB lb) {
+  namespace wmma = nvcuda::wmma;
+  const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4, warp = tid >> 5, wr = warp >> 1, wc = warp & 1;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> c0, c1;
+  wmma::fill_fragment(c0, 0.f);
+  wmma::fill_fragment(c1, 0.f);
+  for (int64_t kb = k0; kb < k1; kb += kSlab) {
+#pragma unroll
+    for (int r = 0; r < kSlab * kTile / kThreads; ++r) {
+      const int e = tid + kThreads * r;
+      const int ka = AKFast ? (e & (kSlab - 1)) : (e / kTile), ia = AKFast ? (e / kSlab) : (e & (kTile - 1));
+      sm.a[ia][ka] = __float2bfloat16(kb + ka < k1 ? la(ia, kb + ka) : 0.f);
+      const int kbb = BKFast ? (e & (kSlab - 1)) : (e / kTile), jb = BKFast ? (e / kSlab) : (e & (kTile - 1));
+      sm.b[kbb][jb] = __float2bfloat16(kb + kbb < k1 ? lb(kb + kbb, jb) : 0.f);
+    }
+    __syncthreads();
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fb0, fb1;
+    wmma::load_matrix_sync(fa, &sm.a[16 * wr][0], kSlab + 8);
+    wmma::load_matrix_sync(fb0, &sm.b[0][32 * wc], kTile + 8);
+    wmma::load_matrix_sync(fb1, &sm.b[0][32 * wc + 16], kTile + 8);
+    wmma::mma_sync(c0, fa, fb0, c0);
+    wmma::mma_sync(c1, fa, fb1, c1);
+    __syncthreads();
+  }
+  wmma::store_matrix_sync(&sm.c[16 * wr][32 * wc], c0, kTile + kPad, wmma::mem_row_major);
+  wmma::store_matrix_sync(&sm.c[16 * wr][32 * wc + 16], c1, kTile + kPad, wmma::mem_row_major);
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) acc[i][j] += sm.c[4 * ty + i][4 * tx + j];
+  __syncthreads();
+}
+
+// tile_accumulate, on the tensor cores when T is bf16 and `tc` is set.
+template <typename T, bool AKFast, bool BKFast, typename LA, typename LB>
+__device__ __forceinline__ void tile_mm(bool tc, float (&acc)[4][4], TileSmem& sm, TcSmem& smt, int64_t k0,
+                                        int64_t k1, LA la, LB lb) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    if (tc) {
+      tile_accumulate_tc<AKFast, BKFast>(acc, smt, k0, k1, la, lb);
+      return;
+    }
+  }
+  tile_accumulate<AKFast, BKFast>(acc, sm, k0, k1, la, lb);
 }
 
 // Grid over `items` (batch · chunk · head or group) × 64-row tiles × 64-column tiles.

@@ -153,6 +153,7 @@ k::SsdInputs ssd_inputs(const torch::Tensor& x, const torch::Tensor& dt, const t
   in.cs = strides_of(Cm);
   in.D = f32_or_null(D);
   in.initial_state = f32_or_null(init);
+  in.tensor_cores = ssd_tensor_cores();
   return in;
 }
 

@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 #include "core/common/error.h"
 
@@ -10,6 +12,10 @@ namespace dm::ops {
 namespace {
 std::atomic<bool> g_enabled{true};
 std::atomic<bool> g_poison{false};
+std::atomic<bool> g_tensor_cores{[] {
+  const char* v = std::getenv("DM_SSD_TENSOR_CORES");
+  return !(v && std::string(v) == "0");
+}()};
 }  // namespace
 
 bool cuda_kernels_built() {
@@ -24,6 +30,8 @@ void set_cuda_kernels_enabled(bool enabled) { g_enabled = enabled; }
 bool cuda_kernels_enabled() { return g_enabled; }
 void set_poison_outputs(bool poison) { g_poison = poison; }
 bool poison_outputs() { return g_poison; }
+void set_ssd_tensor_cores(bool enabled) { g_tensor_cores = enabled; }
+bool ssd_tensor_cores() { return g_tensor_cores; }
 
 bool use_cuda_kernel(const torch::Tensor& t) {
   return cuda_kernels_built() && g_enabled && t.defined() && t.is_cuda() &&

@@ -22,6 +22,12 @@ bool cuda_kernels_enabled();
 void set_poison_outputs(bool poison);
 bool poison_outputs();
 
+// bf16 SSD forward on CUDA: the matrix stages on the tensor cores (default; DM_SSD_TENSOR_CORES=0 in the
+// environment turns it off at start) or on fp32 FMA. Both accumulate in fp32; the backward is always fp32
+// FMA. Thread-safe.
+void set_ssd_tensor_cores(bool enabled);
+bool ssd_tensor_cores();
+
 // True when `t` goes to a kernel: kernels built and enabled, t on CUDA, dtype fp32 or bf16.
 bool use_cuda_kernel(const torch::Tensor& t);
 

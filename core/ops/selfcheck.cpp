@@ -264,13 +264,20 @@ SelfcheckReport selfcheck(const std::string& device, uint64_t seed) {
   }
   torch::cuda::manual_seed_all(seed);
   const Switches sw(true, true);
+  const bool tensor_cores = ssd_tensor_cores();
   const std::pair<torch::ScalarType, std::pair<const char*, double>> dtypes[] = {{torch::kFloat, {"fp32", 1e-5}},
                                                                                  {torch::kBFloat16, {"bf16", 1e-2}}};
   for (const auto& [st, nt] : dtypes) {
     check_cuda_conv(rep.results, dev, st, nt.first, nt.second);
     check_cuda_rmsnorm(rep.results, dev, st, nt.first, nt.second);
-    check_cuda_ssd(rep.results, dev, st, nt.first, nt.second, {2, 100, 4, 16, 2, 8, 32});    // L % Q != 0, G = 2
-    check_cuda_ssd(rep.results, dev, st, nt.first, nt.second, {1, 300, 8, 64, 1, 128, 64});  // Mamba2-like P, N
+    // bf16: the matrix stages on the tensor cores (default) and on fp32 FMA.
+    for (const bool tc : st == torch::kBFloat16 ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
+      set_ssd_tensor_cores(tc);
+      const std::string name = st == torch::kBFloat16 ? (tc ? "bf16" : "bf16 FMA") : nt.first;
+      check_cuda_ssd(rep.results, dev, st, name, nt.second, {2, 100, 4, 16, 2, 8, 32});    // L % Q != 0, G = 2
+      check_cuda_ssd(rep.results, dev, st, name, nt.second, {1, 300, 8, 64, 1, 128, 64});  // Mamba2-like P, N
+    }
+    set_ssd_tensor_cores(tensor_cores);
   }
   for (auto family : {model::Family::mamba2, model::Family::diffmamba2}) check_cuda_model(rep.results, dev, family);
   torch::cuda::synchronize();
@@ -286,11 +293,11 @@ std::string format_selfcheck(const SelfcheckReport& r) {
   os << "selfcheck " << r.device << " (seed " << r.seed << "): relative error ‖got − ref‖/‖ref‖ against the fp64 "
      << "reference\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-54s %-5s %-16s %11s %9s %s\n", "op", "dtype", "output", "rel error", "tol",
+  std::snprintf(line, sizeof line, "%-54s %-8s %-16s %11s %9s %s\n", "op", "dtype", "output", "rel error", "tol",
                 "result");
   os << line;
   for (const auto& c : r.results) {
-    std::snprintf(line, sizeof line, "%-54s %-5s %-16s %11.3e %9.1e %s\n", c.op.c_str(), c.dtype.c_str(),
+    std::snprintf(line, sizeof line, "%-54s %-8s %-16s %11.3e %9.1e %s\n", c.op.c_str(), c.dtype.c_str(),
                   c.output.c_str(), c.rel_error, c.tolerance, c.passed() ? "ok" : "FAIL");
     os << line;
   }

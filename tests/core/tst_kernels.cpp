@@ -174,13 +174,16 @@ void TestKernels::emulated_ssd_data() {
   QTest::addColumn<int>("groups");
   QTest::addColumn<int>("head_dim");
   QTest::addColumn<int>("state_dim");
-  QTest::newRow("fp32 ragged L, G = 2") << QString("fp32") << 37 << 16 << 2 << 8 << 8;
-  QTest::newRow("bf16 ragged L, G = 2") << QString("bf16") << 37 << 16 << 2 << 8 << 8;
-  QTest::newRow("fp32 Q = 20, G = 1") << QString("fp32") << 45 << 20 << 1 << 8 << 8;
-  QTest::newRow("fp32 one chunk, G = H") << QString("fp32") << 9 << 16 << 4 << 8 << 8;
+  QTest::addColumn<bool>("tensor_cores");  // bf16 only: the wmma path (operands rounded to bf16)
+  QTest::newRow("fp32 ragged L, G = 2") << QString("fp32") << 37 << 16 << 2 << 8 << 8 << false;
+  QTest::newRow("bf16 tensor cores, ragged L, G = 2") << QString("bf16") << 37 << 16 << 2 << 8 << 8 << true;
+  QTest::newRow("bf16 FMA, ragged L, G = 2") << QString("bf16") << 37 << 16 << 2 << 8 << 8 << false;
+  QTest::newRow("fp32 Q = 20, G = 1") << QString("fp32") << 45 << 20 << 1 << 8 << 8 << false;
+  QTest::newRow("fp32 one chunk, G = H") << QString("fp32") << 9 << 16 << 4 << 8 << 8 << false;
   // Several 64-wide tiles in every matrix stage (Q, P and N > 64, none a multiple of 64).
-  QTest::newRow("fp32 multi-tile Q 80 P 72 N 70") << QString("fp32") << 170 << 80 << 2 << 72 << 70;
-  QTest::newRow("bf16 multi-tile Q 80 P 72 N 70") << QString("bf16") << 170 << 80 << 2 << 72 << 70;
+  QTest::newRow("fp32 multi-tile Q 80 P 72 N 70") << QString("fp32") << 170 << 80 << 2 << 72 << 70 << false;
+  QTest::newRow("bf16 tensor cores, multi-tile") << QString("bf16") << 170 << 80 << 2 << 72 << 70 << true;
+  QTest::newRow("bf16 FMA, multi-tile") << QString("bf16") << 170 << 80 << 2 << 72 << 70 << false;
 }
 
 // The SSD forward and backward launchers against fp64 autograd of ssd_chunked; x strided (a slice of xBC).
@@ -191,6 +194,7 @@ void TestKernels::emulated_ssd() {
   QFETCH(int, groups);
   QFETCH(int, head_dim);
   QFETCH(int, state_dim);
+  QFETCH(bool, tensor_cores);
   const auto c = case_of(dtype);
   torch::manual_seed(13 + l);
   const int64_t B = 2, H = 4, P = head_dim, N = state_dim, G = groups;
@@ -233,11 +237,20 @@ void TestKernels::emulated_ssd() {
   in.cs = strides(ck);
   in.D = fp(Dk);
   in.initial_state = fp(initk);
+  in.tensor_cores = tensor_cores;
   auto y = poisoned({B, l, H, P}, c.st), fin = poisoned({B, H, P, N}, torch::kFloat);
   auto ws = poisoned({kh::ssd_forward_workspace_floats(in.shape)}, torch::kFloat);
   QCOMPARE(kh::ssd_forward(in, y.data_ptr(), fp(fin), fp(ws), nullptr), 0);
   CHECK_NEAR(y, ref.y, c.tol, "y");
   CHECK_NEAR(fin, ref.final_state, c.tol, "final_state");
+  if (tensor_cores) {  // the wmma path really ran: its rounding differs from the FMA path's
+    auto y_fma = poisoned({B, l, H, P}, c.st), fin_fma = poisoned({B, H, P, N}, torch::kFloat);
+    auto fma = in;
+    fma.tensor_cores = false;
+    QCOMPARE(kh::ssd_forward(fma, y_fma.data_ptr(), fp(fin_fma), fp(ws), nullptr), 0);
+    CHECK_NEAR(y_fma, ref.y, c.tol, "y (FMA)");
+    QVERIFY(!torch::equal(y, y_fma));
+  }
 
   auto dyk = dy.to(c.st).contiguous(), dfink = dfin.to(torch::kFloat).contiguous();
   auto dx = poisoned({B, l, H, P}, c.st), ddt = poisoned({B, l, H}, torch::kFloat), dA = poisoned({H}, torch::kFloat);
