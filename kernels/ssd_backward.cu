@@ -67,7 +67,8 @@ __global__ void dcb_kernel(Ctx k) {
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, true, true>(lay.tc, acc, sm, smt, 0, lay.p,
+  tile_mm<T, true, true>(
+      lay.tc, acc, sm, smt, 0, lay.p,
       [&](int i, int64_t p) {
         return t0 + i < lay.q ? load4(dy, dys, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
       },
@@ -111,7 +112,8 @@ __global__ void dbc_state_kernel(Ctx k, bool as_db) {
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, true, false>(lay.tc, acc, sm, smt, 0, lay.p,
+  tile_mm<T, true, false>(
+      lay.tc, acc, sm, smt, 0, lay.p,
       [&](int i, int64_t p) {
         return t0 + i < lay.q ? load4(rows, rs, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
       },
@@ -157,13 +159,15 @@ __global__ void dx_kernel(Ctx k) {
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float diag[4][4] = {}, state[4][4] = {};
-  tile_mm<T, false, false>(lay.tc, diag, sm, smt, s0, lay.q,
+  tile_mm<T, false, false>(
+      lay.tc, diag, sm, smt, s0, lay.q,
       [&](int i, int64_t t) {
         const int64_t s = s0 + i;
         return (t >= s && s < lay.q) ? cb[t * lay.q + s] * expf(acum[t] - acum[s]) : 0.f;
       },
       [&](int64_t t, int j) { return load4(dy, dys, b, c * lay.q + t, h, p0 + j, lay.l, lay.p); });
-  tile_mm<T, true, true>(lay.tc, state, sm, smt, 0, lay.n,
+  tile_mm<T, true, true>(
+      lay.tc, state, sm, smt, 0, lay.n,
       [&](int i, int64_t n) {
         return s0 + i < lay.q
                    ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s0 + i, g, n, lay.l, lay.n)
@@ -215,11 +219,13 @@ __global__ void dbc_diag_kernel(Ctx k, bool as_db) {
   float acc[4][4] = {};
   auto lb = [&](int64_t kk, int j) { return load4(other, os, b, c * lay.q + kk, g, n0 + j, lay.l, lay.n); };
   if (as_db) {  // rows s, reduce over t ≥ s: dcb[t, s] is contiguous in s
-    tile_mm<T, false, false>(lay.tc, acc, sm, smt, r0, lay.q,
+    tile_mm<T, false, false>(
+        lay.tc, acc, sm, smt, r0, lay.q,
         [&](int i, int64_t t) { return (t >= r0 + i && r0 + i < lay.q) ? dcb[t * lay.q + r0 + i] : 0.f; }, lb);
   } else {  // rows t, reduce over s ≤ t
     const int64_t s_end = r0 + kTile < lay.q ? r0 + kTile : lay.q;
-    tile_mm<T, true, false>(lay.tc, acc, sm, smt, 0, s_end,
+    tile_mm<T, true, false>(
+        lay.tc, acc, sm, smt, 0, s_end,
         [&](int i, int64_t s) { return (s <= r0 + i && r0 + i < lay.q) ? dcb[(r0 + i) * lay.q + s] : 0.f; }, lb);
   }
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;

@@ -34,7 +34,8 @@ __global__ void cb_kernel(Layout lay, const T* __restrict__ Bm, Strides bs, cons
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, true, true>(lay.tc, acc, sm, smt, 0, lay.n,
+  tile_mm<T, true, true>(
+      lay.tc, acc, sm, smt, 0, lay.n,
       [&](int i, int64_t n) { return t0 + i < lay.q ? load4(Cm, cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f; },
       [&](int64_t n, int j) {
         return s0 + j < lay.q ? load4(Bm, bs, b, c * lay.q + s0 + j, g, n, lay.l, lay.n) : 0.f;
@@ -62,7 +63,8 @@ __global__ void outer_accum_kernel(Layout lay, const T* __restrict__ u, Strides 
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, false, false>(lay.tc, acc, sm, smt, 0, lay.q,
+  tile_mm<T, false, false>(
+      lay.tc, acc, sm, smt, 0, lay.q,
       [&](int i, int64_t s) {
         const int64_t t = c * lay.q + s;
         const float w = decay_to_end ? load_dt(dt, dts, b, t, h, lay.l) * expf(a_end - acum[s]) : expf(acum[s]);
@@ -111,7 +113,8 @@ __global__ void chunk_scan_kernel(Layout lay, SsdInputs in, const float* __restr
   __shared__ TcSmem smt;
   float diag[4][4] = {}, off[4][4] = {};
   const int64_t s_end = t0 + kTile < lay.q ? t0 + kTile : lay.q;
-  tile_mm<T, true, false>(lay.tc, diag, sm, smt, 0, s_end,
+  tile_mm<T, true, false>(
+      lay.tc, diag, sm, smt, 0, s_end,
       [&](int i, int64_t s) {
         const int64_t t = t0 + i;
         return (s <= t && t < lay.q)
@@ -119,7 +122,8 @@ __global__ void chunk_scan_kernel(Layout lay, SsdInputs in, const float* __restr
                    : 0.f;
       },
       [&](int64_t s, int j) { return load4(x, in.xs, b, c * lay.q + s, h, p0 + j, lay.l, lay.p); });
-  tile_mm<T, true, true>(lay.tc, off, sm, smt, 0, lay.n,
+  tile_mm<T, true, true>(
+      lay.tc, off, sm, smt, 0, lay.n,
       [&](int i, int64_t n) {
         return t0 + i < lay.q ? load4(cm, in.cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f;
       },

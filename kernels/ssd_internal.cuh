@@ -154,8 +154,8 @@ __device__ __forceinline__ void tile_accumulate_tc(float (&acc)[4][4], TcSmem& s
 
 // tile_accumulate, on the tensor cores when T is bf16 and `tc` is set.
 template <typename T, bool AKFast, bool BKFast, typename LA, typename LB>
-__device__ __forceinline__ void tile_mm(bool tc, float (&acc)[4][4], TileSmem& sm, TcSmem& smt, int64_t k0,
-                                        int64_t k1, LA la, LB lb) {
+__device__ __forceinline__ void tile_mm(bool tc, float (&acc)[4][4], TileSmem& sm, TcSmem& smt, int64_t k0, int64_t k1,
+                                        LA la, LB lb) {
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
     if (tc) {
       tile_accumulate_tc<AKFast, BKFast>(acc, smt, k0, k1, la, lb);
