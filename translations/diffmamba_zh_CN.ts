@@ -656,6 +656,18 @@ folder: %6
         <source>Run #%1 is running; cancel it first.</source>
         <translation>运行 #%1 正在运行中；请先取消它。</translation>
     </message>
+    <message>
+        <source>show archived</source>
+        <translation>显示已归档</translation>
+    </message>
+    <message>
+        <source>Archive / unarchive</source>
+        <translation>归档 / 取消归档</translation>
+    </message>
+    <message>
+        <source>Archived runs keep everything but are hidden from the lists unless &quot;show archived&quot; is on</source>
+        <translation>已归档的运行保留全部内容，但除非勾选“显示已归档”，否则不在列表中显示</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::SettingsDialog</name>

@@ -104,7 +104,7 @@ void MonitorView::refreshRuns() {
   // Newest first, as the store lists them; runs with metrics only (training, fine-tuning, lens training).
   int row = 0;
   for (const auto& r : store_->runs()) {
-    if (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train") continue;
+    if (r.archived || (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train")) continue;
     if (present.contains(r.id)) {
       ++row;
       continue;

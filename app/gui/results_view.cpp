@@ -127,6 +127,7 @@ void ResultsView::refreshRuns() {
   diffLens_->clear();
   mambaLens_->clear();
   for (const auto& r : store_->runs()) {
+    if (r.archived) continue;
     if (r.kind == "eval-babilong") {
       for (auto* list : {modelRuns_, baselineRuns_}) {
         auto* item = new QListWidgetItem(runLabel(r), list);

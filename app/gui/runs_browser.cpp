@@ -70,8 +70,11 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
                                         QT_TR_NOOP("failed"), QT_TR_NOOP("cancelled")};
   for (const char* s : kStatus) status_->addItem(tr(s), QString::fromLatin1(s));
   auto* refresh = new QPushButton(tr("Refresh"), this);
+  showArchived_ = new QCheckBox(tr("show archived"), this);
+  showArchived_->setObjectName("showArchived");
   bar->addWidget(filter_, 1);
   bar->addWidget(status_);
+  bar->addWidget(showArchived_);
   bar->addWidget(refresh);
   layout->addLayout(bar);
 
@@ -95,12 +98,15 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* monitor = new QPushButton(tr("Show in monitor"), bottom);
   auto* resume = new QPushButton(tr("Resume"), bottom);
   auto* open = new QPushButton(tr("Open folder"), bottom);
+  auto* archive = new QPushButton(tr("Archive / unarchive"), bottom);
+  archive->setToolTip(tr("Archived runs keep everything but are hidden from the lists unless \"show archived\" is on"));
   auto* del = new QPushButton(tr("Delete…"), bottom);
   actions->addWidget(new QLabel(tr("Compare config with"), bottom));
   actions->addWidget(diffWith_, 1);
   actions->addWidget(monitor);
   actions->addWidget(resume);
   actions->addWidget(open);
+  actions->addWidget(archive);
   actions->addWidget(del);
   bl->addLayout(actions);
   details_ = new QPlainTextEdit(bottom);
@@ -115,6 +121,10 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   connect(filter_, &QLineEdit::textChanged, this, &RunsBrowser::applyFilter);
   connect(status_, &QComboBox::currentIndexChanged, this, &RunsBrowser::applyFilter);
   connect(refresh, &QPushButton::clicked, this, &RunsBrowser::refresh);
+  connect(showArchived_, &QCheckBox::toggled, this, &RunsBrowser::applyFilter);
+  connect(archive, &QPushButton::clicked, this, [this] {
+    if (const auto r = store_ && selectedRun() ? store_->run(selectedRun()) : std::nullopt) setArchived(r->id, !r->archived);
+  });
   connect(table_, &QTableWidget::itemSelectionChanged, this, &RunsBrowser::showDetails);
   connect(diffWith_, &QComboBox::currentIndexChanged, this, &RunsBrowser::showDetails);
   connect(monitor, &QPushButton::clicked, this, [this] {
@@ -158,13 +168,22 @@ void RunsBrowser::refresh() {
   for (const auto& r : store_->runs()) {
     const int row = table_->rowCount();
     table_->insertRow(row);
-    table_->setItem(row, ColId, new NumberItem(r.id));
+    auto* idItem = new NumberItem(r.id);
+    idItem->setData(Qt::UserRole + 1, r.archived);
+    table_->setItem(row, ColId, idItem);
     const QStringList cells = {QString::fromStdString(r.name),    QString::fromStdString(r.kind),
                                QString::fromStdString(r.family),  QString::fromStdString(r.preset),
                                QString::fromStdString(r.status),  QString::fromStdString(r.created_at),
                                QString::fromStdString(r.config_hash)};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c + 1, new QTableWidgetItem(cells[c]));
     table_->item(row, ColStatus)->setToolTip(QString::fromStdString(r.message));
+    if (r.archived)
+      for (int c = 0; c < ColCount; ++c) {
+        QFont f = table_->item(row, c)->font();
+        f.setItalic(true);
+        table_->item(row, c)->setFont(f);
+        table_->item(row, c)->setForeground(palette().color(QPalette::Disabled, QPalette::Text));
+      }
     diffWith_->addItem(QStringLiteral("#%1 %2").arg(r.id).arg(QString::fromStdString(r.name)), static_cast<qlonglong>(r.id));
   }
   if (int i = diffWith_->findData(keepDiff); i >= 0) diffWith_->setCurrentIndex(i);
@@ -192,7 +211,9 @@ bool RunsBrowser::matches(int row, const QString& text) const {
 void RunsBrowser::applyFilter() {
   const QString text = filter_->text().trimmed(), status = status_->currentData().toString();
   for (int row = 0; row < table_->rowCount(); ++row) {
-    const bool ok = matches(row, text) && (status.isEmpty() || table_->item(row, ColStatus)->text() == status);
+    const bool archived = table_->item(row, ColId)->data(Qt::UserRole + 1).toBool();
+    const bool ok = matches(row, text) && (status.isEmpty() || table_->item(row, ColStatus)->text() == status) &&
+                    (!archived || showArchived_->isChecked());
     table_->setRowHidden(row, !ok);
   }
 }
@@ -270,6 +291,20 @@ void RunsBrowser::showDetails() {
     text += QString::fromStdString(r->config_json);
   }
   details_->setPlainText(text);
+}
+
+void RunsBrowser::setShowArchived(bool on) { showArchived_->setChecked(on); }
+
+QString RunsBrowser::setArchived(int64_t id, bool archived) {
+  if (!store_) return tr("No workspace is open.");
+  try {
+    store_->set_archived(id, archived);
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+  refresh();
+  emit runsChanged();
+  return {};
 }
 
 QString RunsBrowser::deleteRun(int64_t id, bool files) {

@@ -1,12 +1,13 @@
 // The Runs page: every run of the workspace database in a sortable table, filtered by text (any
 // column, or `key=value` on the resolved config), status and kind; the selected run's record and
-// config, its differences from another run, delete (optionally with its folder), open its folder.
+// config, its differences from another run, archive, delete (optionally with its folder), open its folder.
 #pragma once
 
 #include <QList>
 #include <QWidget>
 #include <memory>
 
+class QCheckBox;
 class QComboBox;
 class QLineEdit;
 class QPlainTextEdit;
@@ -35,6 +36,9 @@ class RunsBrowser : public QWidget {
   int64_t selectedRun() const;  // 0 when none
   // Keys whose resolved values differ between two runs: "key: a → b" lines (nested keys dotted).
   QStringList configDiff(int64_t a, int64_t b) const;
+  // Archived runs stay in the database but are listed only with "show archived" on.
+  QString setArchived(int64_t id, bool archived);  // error text or ""
+  void setShowArchived(bool on);
   // Deletes the run's record (and its folder when `files`); returns the error text or "".
   QString deleteRun(int64_t id, bool files);
 
@@ -55,6 +59,7 @@ class RunsBrowser : public QWidget {
   QLineEdit* filter_ = nullptr;
   QComboBox* status_ = nullptr;
   QComboBox* diffWith_ = nullptr;
+  QCheckBox* showArchived_ = nullptr;
   QTableWidget* table_ = nullptr;
   QPlainTextEdit* details_ = nullptr;
 };

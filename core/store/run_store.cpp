@@ -52,6 +52,10 @@ const char* kMigrations[] = {
       correct INTEGER NOT NULL,
       PRIMARY KEY (run_id, task, length, idx));
     )sql",
+    // 3 → 4
+    R"sql(
+    ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 class Stmt {
@@ -84,7 +88,7 @@ class Stmt {
 
 const char* kRunColumns =
     "id, name, kind, family, preset, overrides, config, config_hash, status, created_at, started_at, ended_at, host, "
-    "device, git_rev, run_dir, message";
+    "device, git_rev, run_dir, message, archived";
 
 RunRecord read_run(const Stmt& s) {
   RunRecord r;
@@ -93,6 +97,7 @@ RunRecord read_run(const Stmt& s) {
   r.config_json = s.t(6); r.config_hash = s.t(7); r.status = s.t(8); r.created_at = s.t(9); r.started_at = s.t(10);
   r.ended_at = s.t(11); r.host = s.t(12); r.device = s.t(13); r.git_rev = s.t(14); r.run_dir = s.t(15);
   r.message = s.t(16);
+  r.archived = s.i(17) != 0;
   return r;
 }
 
@@ -237,6 +242,12 @@ std::vector<RunRecord> RunStore::runs() const {
   std::vector<RunRecord> out;
   while (s.step()) out.push_back(read_run(s));
   return out;
+}
+
+void RunStore::set_archived(int64_t run, bool archived) {
+  Stmt s(db_, "UPDATE runs SET archived = ? WHERE id = ?");
+  s.bind(1, static_cast<int64_t>(archived)).bind(2, run);
+  s.step();
 }
 
 void RunStore::delete_run(int64_t id) {

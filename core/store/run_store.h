@@ -14,12 +14,13 @@ struct sqlite3_stmt;
 
 namespace dm::store {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct RunRecord {
   int64_t id = 0;
   std::string name, kind, family, preset, overrides_json, config_json, config_hash, status;
   std::string created_at, started_at, ended_at, host, device, git_rev, run_dir, message;
+  bool archived = false;  // hidden from the app's lists unless asked for; nothing else changes
 };
 
 struct MetricRow {
@@ -65,6 +66,7 @@ class RunStore {
   void set_field(int64_t run, const std::string& column, const std::string& value);  // started_at, ended_at, device, run_dir
   std::optional<RunRecord> run(int64_t id) const;
   std::vector<RunRecord> runs() const;  // newest first
+  void set_archived(int64_t run, bool archived);
   void delete_run(int64_t id);
 
   // Buffered; written by flush() (called automatically every `batch` rows) in one transaction.

@@ -105,6 +105,12 @@ void TestStore::migrates_version_1_database() {
   QVERIFY(rec);
   QCOMPARE(QString::fromStdString(rec->name), QString("old"));
   QVERIFY(rec->message.empty());  // the column added by version 2
+  QVERIFY(!rec->archived);         // version 4
+  db.set_archived(1, true);
+  QVERIFY(db.run(1)->archived);
+  QVERIFY(db.runs().front().archived);
+  db.set_archived(1, false);
+  QVERIFY(!db.run(1)->archived);
   QCOMPARE(int(db.metrics(1).size()), 2);
   db.update_status(1, "finished", "migrated");
   QCOMPARE(QString::fromStdString(db.run(1)->message), QString("migrated"));

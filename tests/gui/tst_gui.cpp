@@ -307,6 +307,12 @@ void TestGui::runs_browser_filter_diff_delete() {
   QVERIFY(!diff.join('\n').contains("loader.l_max"));
   b.selectRun(d);
   QVERIFY(b.details()->toPlainText().contains("\"l_max\": 64"));
+  // Archived: kept, hidden unless asked for.
+  QCOMPARE(b.setArchived(d, true), QString());
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{m});
+  QVERIFY(store->run(d)->archived);
+  b.setShowArchived(true);
+  QCOMPARE(b.visibleRuns().size(), 2);
   QCOMPARE(b.deleteRun(d, true), QString());
   QVERIFY(!QFileInfo::exists(QDir(ws.path()).filePath("runs/x-diffmamba2")));
   QCOMPARE(b.visibleRuns(), QList<int64_t>{m});
