@@ -182,8 +182,8 @@
         <translation>工作区 %1</translation>
     </message>
     <message>
-        <source>&lt;b&gt;Welcome.&lt;/b&gt; This workspace is empty. &lt;b&gt;Quick comparison&lt;/b&gt; trains a tiny Mamba2 and Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them and trains tuned lenses, then shows every figure (about 10 minutes on 2 CPU cores).</source>
-        <translation>&lt;b&gt;欢迎！&lt;/b&gt;此工作区为空。&lt;b&gt;快速对比&lt;/b&gt;会在内置语料上训练小型 Mamba2 和 Diff-Mamba2，在 BABILong needle 数据上微调并评估，再训练 tuned lens，最后显示全部图表（在 2 个 CPU 核心上约需 10 分钟）。</translation>
+        <source>&lt;b&gt;Welcome.&lt;/b&gt; This workspace is empty. &lt;b&gt;Quick comparison&lt;/b&gt; trains a tiny Mamba2 and Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them and trains tuned lenses, then shows every figure (about 2 minutes on 2 CPU cores).</source>
+        <translation>&lt;b&gt;欢迎！&lt;/b&gt;此工作区为空。&lt;b&gt;快速对比&lt;/b&gt;会在内置语料上训练小型 Mamba2 和 Diff-Mamba2，在 BABILong needle 数据上微调并评估，再训练 tuned lens，最后显示全部图表（在 2 个 CPU 核心上约需 2 分钟）。</translation>
     </message>
     <message>
         <source>Run quick comparison</source>
