@@ -294,10 +294,17 @@ void TestBabilong::eval_job_end_to_end() {
   o.model_name = "tiny";
   jobs::Workspace ws{d.filePath("ws").toStdString()};
   std::atomic<bool> cancel{false};
-  int events = 0;
-  const auto r = jobs::run_babilong_eval(ws, o, [&](const train::TrainEvent&) { ++events; }, cancel);
+  int events = 0, started = 0;
+  int64_t stamped = -1;
+  const auto r = jobs::run_babilong_eval(ws, o, [&](const train::TrainEvent& ev) {
+    if (ev.message.find(" started") != std::string::npos) ++started;  // the run is announced first
+    else ++events;                                                     // then one event per cell
+    if (stamped != 0) stamped = ev.run_id;
+  }, cancel);
   QCOMPARE(QString::fromStdString(r.status), QString("finished"));
+  QCOMPARE(started, 1);
   QCOMPARE(events, 4);
+  QCOMPARE(stamped, r.run_id);  // every event carries the run id
   store::RunStore db(ws.db_path());
   QCOMPARE(QString::fromStdString(db.run(r.run_id)->status), QString("finished"));
   int acc_cells = 0;
