@@ -20,11 +20,12 @@ struct TrainArgs {
 int run_train(const TrainArgs& a, std::atomic<bool>& cancel);
 
 struct RunsArgs {
-  std::string action;  // list | show | export | delete
+  std::string action;  // list | show | export | archive | unarchive | delete
   std::string workspace;
   int64_t id = 0;
   std::string csv;
   bool files = false;  // delete: also remove the run folder
+  bool all = false;    // list: archived runs too
 };
 int run_runs(const RunsArgs& a);
 

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   auto* r = app.add_subcommand("runs", "List, show, export or delete the runs of a workspace");
   r->add_option("--workspace", ra.workspace, "workspace folder (default: the user's data location)");
   r->require_subcommand(1);
-  r->add_subcommand("list", "one line per run");
+  r->add_subcommand("list", "one line per run (archived runs with --all)")->add_flag("--all", ra.all, "also archived runs");
   auto* rs = r->add_subcommand("show", "a run's record, last metric values and config");
   rs->add_option("id", ra.id, "run id")->required();
   auto* re = r->add_subcommand("export", "a run's metrics as CSV");
@@ -84,8 +84,12 @@ int main(int argc, char** argv) {
   auto* rd = r->add_subcommand("delete", "remove a run from the database");
   rd->add_option("id", ra.id, "run id")->required();
   rd->add_flag("--files", ra.files, "also delete the run's folder (checkpoints, models)");
+  auto* ra1 = r->add_subcommand("archive", "hide a run from lists (everything is kept)");
+  ra1->add_option("id", ra.id, "run id")->required();
+  auto* ra2 = r->add_subcommand("unarchive", "show an archived run again");
+  ra2->add_option("id", ra.id, "run id")->required();
 
-  for (auto* sub : {r->get_subcommand("list"), rs, re, rd}) sub->fallthrough();  // --workspace after the action too
+  for (auto* sub : {r->get_subcommand("list"), rs, re, rd, ra1, ra2}) sub->fallthrough();  // --workspace after the action too
 
   std::string conv_from, conv_to, conv_settings = "alternate";
   uint64_t conv_seed = 0;

@@ -21,7 +21,12 @@ int run_runs(const RunsArgs& a) {
   store::RunStore db(ws.db_path());
   if (a.action == "list") {
     std::printf("%5s  %-28s %-10s %-11s %7s  %-12s %s\n", "id", "name", "family", "status", "steps", "val", "created");
+    int hidden = 0;
     for (const auto& r : db.runs()) {
+      if (r.archived && !a.all) {
+        ++hidden;
+        continue;
+      }
       std::string val = "–";
       for (const char* m : {"val/bpc", "val/ppl"}) {
         auto rows = db.metrics(r.id, m);
@@ -32,9 +37,11 @@ int run_runs(const RunsArgs& a) {
         }
       }
       std::printf("%5lld  %-28s %-10s %-11s %7lld  %-12s %s\n", static_cast<long long>(r.id), r.name.c_str(),
-                  r.family.c_str(), r.status.c_str(), static_cast<long long>(std::max<int64_t>(0, db.last_step(r.id))),
-                  val.c_str(), r.created_at.c_str());
+                  r.family.c_str(), (r.status + (r.archived ? "*" : "")).c_str(),
+                  static_cast<long long>(std::max<int64_t>(0, db.last_step(r.id))), val.c_str(), r.created_at.c_str());
     }
+    if (a.all && hidden == 0) std::printf("(* = archived)\n");
+    if (hidden > 0) std::printf("(%d archived run%s not shown: runs list --all)\n", hidden, hidden == 1 ? "" : "s");
     return 0;
   }
   const auto rec = db.run(a.id);
@@ -64,6 +71,11 @@ int run_runs(const RunsArgs& a) {
     for (const auto& m : db.metrics(a.id))
       out << a.id << ',' << m.step << ',' << m.epoch << ',' << m.name << ',' << m.value << ',' << m.wall_time << '\n';
     std::printf("wrote %s\n", a.csv.c_str());
+    return 0;
+  }
+  if (a.action == "archive" || a.action == "unarchive") {
+    db.set_archived(a.id, a.action == "archive");
+    std::printf("%s run %lld\n", a.action == "archive" ? "archived" : "unarchived", static_cast<long long>(a.id));
     return 0;
   }
   if (a.action == "delete") {

@@ -83,6 +83,7 @@ class TestCli : public QObject {
   void text_logits_and_tokenize();
   void babilong_pipeline();
   void lens_commands();
+  void runs_archive();
 };
 
 void TestCli::version_and_help() {
@@ -366,6 +367,39 @@ void TestCli::lens_commands() {
   auto del = run({"runs", "--workspace", d.filePath("ws"), "delete", QString::number(train_run), "--files"});
   QVERIFY2(del.code == 0, qPrintable(del.out + del.err));
   QVERIFY(!QFileInfo::exists(d.filePath("my_lenses/ckpt")));
+}
+
+void TestCli::runs_archive() {
+  QTemporaryDir d;
+  QVERIFY(QDir().mkpath(d.filePath("ws")));
+  {
+    dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+    for (const char* name : {"kept-run", "old-run"}) {
+      dm::store::RunRecord r;
+      r.name = name;
+      r.kind = "train";
+      r.family = "mamba2";
+      r.config_json = "{}";
+      r.config_hash = "h";
+      r.status = "finished";
+      db.create_run(r);
+    }
+  }
+  const QString ws = d.filePath("ws");
+  auto a = run({"runs", "--workspace", ws, "archive", "2"});
+  QVERIFY2(a.code == 0, qPrintable(a.out + a.err));
+  auto l = run({"runs", "list", "--workspace", ws});
+  QVERIFY2(l.code == 0 && l.out.contains("kept-run") && !l.out.contains("old-run"), qPrintable(l.out));
+  QVERIFY2(l.out.contains("1 archived run not shown"), qPrintable(l.out));
+  auto all = run({"runs", "list", "--all", "--workspace", ws});
+  QVERIFY2(all.out.contains("old-run") && all.out.contains("finished*"), qPrintable(all.out));
+  QVERIFY(dm::store::RunStore(d.filePath("ws/runs.db").toStdString()).run(2)->archived);
+  auto u = run({"runs", "--workspace", ws, "unarchive", "2"});
+  QVERIFY2(u.code == 0, qPrintable(u.out + u.err));
+  QVERIFY(run({"runs", "list", "--workspace", ws}).out.contains("old-run"));
+  auto bad = run({"runs", "--workspace", ws, "archive", "9"});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("run 9 does not exist"), qPrintable(bad.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
