@@ -1,6 +1,7 @@
 #include "plotting/export.h"
 
 #include <cmath>
+#include <memory>
 
 #include <QFileInfo>
 #include <QImageWriter>
@@ -94,22 +95,21 @@ void exportPng(QCustomPlot* plot, const QString& path, int widthPx, int heightPx
   restoreLayout(plot);
 }
 
-void exportPdf(QCustomPlot* plot, const QString& path, int width, int height, const QString& title) {
-  const QString what = QStringLiteral("PDF export");
+namespace {
+
+// The vector exports: checks, an atomically replaced file, a device set up by `makeDevice` on it, the
+// plot painted at width × height logical pixels.
+template <typename MakeDevice>
+void exportVector(QCustomPlot* plot, const QString& path, int width, int height, const QString& what,
+                  MakeDevice makeDevice) {
   checkPlot(plot, what);
   checkSize(width, height, what);
   QSaveFile file(path);
   openSaveFile(file, what);
   {
-    QPdfWriter writer(&file);
-    writer.setResolution(static_cast<int>(kLogicalDpi));
-    writer.setCreator(QStringLiteral("Diff-Mamba Studio"));
-    writer.setTitle(title.isEmpty() ? QFileInfo(path).completeBaseName() : title);
-    const QPageSize page(QSizeF(width * 72.0 / kLogicalDpi, height * 72.0 / kLogicalDpi), QPageSize::Point, QString(),
-                         QPageSize::ExactMatch);
-    writer.setPageLayout(QPageLayout(page, QPageLayout::Portrait, QMarginsF(0, 0, 0, 0)));
+    auto device = makeDevice(file);
     QCPPainter painter;
-    if (!painter.begin(&writer)) throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
+    if (!painter.begin(device.get())) throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
     vectorModes(painter);
     plot->toPainter(&painter, width, height);
     painter.end();
@@ -118,28 +118,32 @@ void exportPdf(QCustomPlot* plot, const QString& path, int width, int height, co
   restoreLayout(plot);
 }
 
+}  // namespace
+
+void exportPdf(QCustomPlot* plot, const QString& path, int width, int height, const QString& title) {
+  exportVector(plot, path, width, height, QStringLiteral("PDF export"), [&](QSaveFile& file) {
+    auto writer = std::make_unique<QPdfWriter>(&file);
+    writer->setResolution(static_cast<int>(kLogicalDpi));
+    writer->setCreator(QStringLiteral("Diff-Mamba Studio"));
+    writer->setTitle(title.isEmpty() ? QFileInfo(path).completeBaseName() : title);
+    const QPageSize page(QSizeF(width * 72.0 / kLogicalDpi, height * 72.0 / kLogicalDpi), QPageSize::Point, QString(),
+                         QPageSize::ExactMatch);
+    writer->setPageLayout(QPageLayout(page, QPageLayout::Portrait, QMarginsF(0, 0, 0, 0)));
+    return writer;
+  });
+}
+
 void exportSvg(QCustomPlot* plot, const QString& path, int width, int height, const QString& title) {
-  const QString what = QStringLiteral("SVG export");
-  checkPlot(plot, what);
-  checkSize(width, height, what);
-  QSaveFile file(path);
-  openSaveFile(file, what);
-  {
-    QSvgGenerator generator;
-    generator.setOutputDevice(&file);
-    generator.setSize(QSize(width, height));
-    generator.setViewBox(QRect(0, 0, width, height));
-    generator.setResolution(static_cast<int>(kLogicalDpi));
-    generator.setTitle(title.isEmpty() ? QFileInfo(path).completeBaseName() : title);
-    generator.setDescription(QStringLiteral("Diff-Mamba Studio figure"));
-    QCPPainter painter;
-    if (!painter.begin(&generator)) throw PlotError(QStringLiteral("%1: cannot start painting \"%2\"").arg(what, path));
-    vectorModes(painter);
-    plot->toPainter(&painter, width, height);
-    painter.end();
-  }
-  commit(file, what);
-  restoreLayout(plot);
+  exportVector(plot, path, width, height, QStringLiteral("SVG export"), [&](QSaveFile& file) {
+    auto generator = std::make_unique<QSvgGenerator>();
+    generator->setOutputDevice(&file);
+    generator->setSize(QSize(width, height));
+    generator->setViewBox(QRect(0, 0, width, height));
+    generator->setResolution(static_cast<int>(kLogicalDpi));
+    generator->setTitle(title.isEmpty() ? QFileInfo(path).completeBaseName() : title);
+    generator->setDescription(QStringLiteral("Diff-Mamba Studio figure"));
+    return generator;
+  });
 }
 
 void exportFigure(QCustomPlot* plot, const QString& path, const FigureSize& size) {
