@@ -218,12 +218,13 @@ std::vector<std::string> runMetricNames(const store::RunStore& db, int64_t run) 
   return {names.begin(), names.end()};
 }
 
-std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric) {
+std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
+                                bool requireMetric) {
   std::vector<RunCurve> out;
   for (int64_t run : runs) {
     requireRun(db, run);
     auto rows = db.metrics(run, metric);
-    if (rows.empty()) {
+    if (rows.empty() && requireMetric) {
       std::string have;
       for (const auto& n : runMetricNames(db, run)) have += (have.empty() ? "" : ", ") + n;
       throw ConfigError("--metric", metric, "run " + std::to_string(run) + " has no such metric (it has: " +

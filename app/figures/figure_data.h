@@ -57,7 +57,9 @@ struct RunCurve {
   QString label;
   std::vector<double> steps, wallSeconds, values;
 };
-std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric);
+// With `requireMetric` false a run without the metric gives an empty curve instead (a live view).
+std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
+                                bool requireMetric = true);
 
 // The metric names a run has recorded (for pickers and error messages), sorted.
 std::vector<std::string> runMetricNames(const store::RunStore& db, int64_t run);

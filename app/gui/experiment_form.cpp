@@ -211,9 +211,9 @@ void ExperimentForm::setPreset(const QString& p) {
   loading_ = true;
   const int i = presetBox_->findText(p);
   if (i >= 0) presetBox_->setCurrentIndex(i);
-  nlohmann::json tree;
+  config::ExperimentConfig cfg;
   try {
-    tree = config::resolve({"experiment=" + p.toStdString()}).tree;
+    cfg = config::resolve({"experiment=" + p.toStdString()});
   } catch (const std::exception& e) {
     loading_ = false;
     error_ = QString::fromUtf8(e.what());
@@ -221,10 +221,7 @@ void ExperimentForm::setPreset(const QString& p) {
     return;
   }
   for (auto& f : fields_) {
-    std::string path = "/" + f.key.toStdString();
-    for (auto& c : path)
-      if (c == '.') c = '/';
-    f.baseline = jsonText(tree.at(nlohmann::json::json_pointer(path)));
+    f.baseline = jsonText(cfg.at(f.key.toStdString()));
     setFieldText(f, f.baseline);
   }
   const int fam = familyBox_->findData(value("model.family"));

@@ -23,16 +23,25 @@ std::vector<std::string> toStd(const QStringList& l) {
   return out;
 }
 
-jobs::Workspace ws(const QString& root) { return jobs::Workspace{s(root)}; }
-
 QString commandLine(const QStringList& words) {
   QStringList q;
   for (const auto& w : words) q << shellQuote(w);
   return q.join(QLatin1Char(' '));
 }
 
-// Every worker thread LibTorch runs on needs its thread pool set up.
-void initThread() { at::init_num_threads(); }
+JobOutcome outcome(const jobs::JobResult& r) { return {r.run_id, r.status, r.message}; }
+
+// What every job does on its worker thread before its own work: LibTorch's thread pool set up for this
+// thread, the workspace's folders made.
+template <typename Run>
+JobWork workIn(const QString& root, Run run) {
+  return [root, run](const train::EventSink& sink, const std::atomic<bool>& cancel) {
+    at::init_num_threads();
+    const jobs::Workspace w{root.toStdString()};
+    w.ensure();
+    return run(w, sink, cancel);
+  };
+}
 
 }  // namespace
 
@@ -58,18 +67,12 @@ JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QS
   QStringList words = {"diffmamba", "train", "--workspace", workspace};
   if (!name.isEmpty()) words << "--name" << name;
   spec.commandLine = commandLine(words + args);
-  const auto argv = toStd(args);
-  const auto root = workspace, title = name;
-  spec.work = [argv, root, title](const train::EventSink& sink, const std::atomic<bool>& cancel) {
-    initThread();
-    const auto cfg = config::resolve(argv);
-    jobs::TrainJobOptions opt;
-    opt.name = s(title);
-    const auto w = ws(root);
-    w.ensure();
-    const auto r = jobs::run_train_job(w, cfg, opt, sink, cancel);
-    return JobOutcome{r.run_id, r.status, r.message};
-  };
+  jobs::TrainJobOptions opt;
+  opt.name = s(name);
+  spec.work = workIn(workspace, [argv = toStd(args), opt](const jobs::Workspace& w, const train::EventSink& sink,
+                                                          const std::atomic<bool>& cancel) {
+    return outcome(jobs::run_train_job(w, config::resolve(argv), opt, sink, cancel));
+  });
   return spec;
 }
 
@@ -78,15 +81,11 @@ JobSpec resumeJobSpec(const QString& workspace, int64_t runId) {
   spec.kind = QStringLiteral("train");
   spec.title = QStringLiteral("resume #%1").arg(runId);
   spec.commandLine = commandLine({"diffmamba", "train", "--workspace", workspace, "--resume", QString::number(runId)});
-  const auto root = workspace;
-  spec.work = [root, runId](const train::EventSink& sink, const std::atomic<bool>& cancel) {
-    initThread();
-    jobs::TrainJobOptions opt;
-    opt.resume_run = runId;
-    const auto w = ws(root);
-    const auto r = jobs::run_train_job(w, config::ExperimentConfig{}, opt, sink, cancel);
-    return JobOutcome{r.run_id, r.status, r.message};
-  };
+  jobs::TrainJobOptions opt;
+  opt.resume_run = runId;
+  spec.work = workIn(workspace, [opt](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
+    return outcome(jobs::run_train_job(w, config::ExperimentConfig{}, opt, sink, cancel));
+  });
   return spec;
 }
 
@@ -98,25 +97,22 @@ JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& n) {
                                   "--output_dir", n.outputDir, "--max_steps", QString::number(n.maxSteps), "--samples",
                                   QString::number(n.samples), "--batch_size", QString::number(n.batchSize), "--seed",
                                   QString::number(n.seed), "--name", n.name});
-  const auto root = workspace;
-  spec.work = [root, n](const train::EventSink& sink, const std::atomic<bool>& cancel) {
-    initThread();
-    jobs::FinetuneOptions o;
-    o.kind = "needle";
-    o.ckpt_path = s(n.ckptPath);
-    o.output_dir = s(n.outputDir);
-    o.name = s(n.name);
-    o.max_steps = n.maxSteps;
-    o.samples = n.samples;
-    o.batch_size = n.batchSize;
-    o.seed = n.seed;
-    o.warmup = std::min<int64_t>(10, n.maxSteps / 5);
-    o.eval_steps = o.save_steps = n.maxSteps;
-    o.max_length = 512;
-    o.lr = 1e-3;
-    const auto r = jobs::run_finetune_job(ws(root), o, sink, cancel);
-    return JobOutcome{r.run_id, r.status, r.message};
-  };
+  jobs::FinetuneOptions o;
+  o.kind = "needle";
+  o.ckpt_path = s(n.ckptPath);
+  o.output_dir = s(n.outputDir);
+  o.name = s(n.name);
+  o.max_steps = n.maxSteps;
+  o.samples = n.samples;
+  o.batch_size = n.batchSize;
+  o.seed = n.seed;
+  o.warmup = std::min<int64_t>(10, n.maxSteps / 5);
+  o.eval_steps = o.save_steps = n.maxSteps;
+  o.max_length = 512;
+  o.lr = 1e-3;
+  spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
+    return outcome(jobs::run_finetune_job(w, o, sink, cancel));
+  });
   return spec;
 }
 
@@ -128,21 +124,17 @@ JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& e) {
                                              "--samples", QString::number(e.samples), "--max_new_tokens",
                                              QString::number(e.maxNewTokens), "--name", e.name, "--tasks"} +
                                  e.tasks + QStringList{"--lengths"} + e.lengths);
-  const auto root = workspace;
-  spec.work = [root, e](const train::EventSink& sink, const std::atomic<bool>& cancel) {
-    initThread();
-    jobs::BabilongEvalOptions o;
-    o.ckpt_path = s(e.ckptPath);
-    o.name = s(e.name);
-    o.tasks = toStd(e.tasks);
-    o.lengths = toStd(e.lengths);
-    o.samples = e.samples;
-    o.max_new_tokens = e.maxNewTokens;
-    const auto w = ws(root);
-    w.ensure();
+  jobs::BabilongEvalOptions o;
+  o.ckpt_path = s(e.ckptPath);
+  o.name = s(e.name);
+  o.tasks = toStd(e.tasks);
+  o.lengths = toStd(e.lengths);
+  o.samples = e.samples;
+  o.max_new_tokens = e.maxNewTokens;
+  spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_babilong_eval(w, o, sink, cancel);
     return JobOutcome{r.run_id, r.status, ""};
-  };
+  });
   return spec;
 }
 
@@ -154,21 +146,16 @@ JobSpec lensTrainJobSpec(const QString& workspace, const LensSpec& l) {
                                   "--output", l.lensDir, "--num_steps", QString::number(l.steps), "--tokens_per_step",
                                   QString::number(l.tokensPerStep), "--max_seq_len", QString::number(l.maxSeqLen),
                                   "--name", l.name});
-  const auto root = workspace;
-  spec.work = [root, l](const train::EventSink& sink, const std::atomic<bool>& cancel) {
-    initThread();
-    jobs::LensTrainOptions o;
-    o.ckpt_path = s(l.ckptPath);
-    o.output = s(l.lensDir);
-    o.name = s(l.name);
-    o.num_steps = l.steps;
-    o.tokens_per_step = l.tokensPerStep;
-    o.max_seq_len = l.maxSeqLen;
-    const auto w = ws(root);
-    w.ensure();
-    const auto r = jobs::run_lens_train(w, o, sink, cancel);
-    return JobOutcome{r.run_id, r.status, r.message};
-  };
+  jobs::LensTrainOptions o;
+  o.ckpt_path = s(l.ckptPath);
+  o.output = s(l.lensDir);
+  o.name = s(l.name);
+  o.num_steps = l.steps;
+  o.tokens_per_step = l.tokensPerStep;
+  o.max_seq_len = l.maxSeqLen;
+  spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
+    return outcome(jobs::run_lens_train(w, o, sink, cancel));
+  });
   return spec;
 }
 
@@ -178,19 +165,15 @@ JobSpec lensEvalJobSpec(const QString& workspace, const LensSpec& l) {
   spec.title = l.name;
   spec.commandLine = commandLine({"diffmamba", "lens", "eval", "--workspace", workspace, "--ckpt_path", l.ckptPath, "--lens",
                                   l.lensDir, "--samples", QString::number(l.samples), "--name", l.name});
-  const auto root = workspace;
-  spec.work = [root, l](const train::EventSink& sink, const std::atomic<bool>& cancel) {
-    initThread();
-    jobs::LensEvalOptions o;
-    o.ckpt_path = s(l.ckptPath);
-    o.lens = s(l.lensDir);
-    o.name = s(l.name);
-    o.samples = l.samples;
-    const auto w = ws(root);
-    w.ensure();
+  jobs::LensEvalOptions o;
+  o.ckpt_path = s(l.ckptPath);
+  o.lens = s(l.lensDir);
+  o.name = s(l.name);
+  o.samples = l.samples;
+  spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_lens_eval(w, o, sink, cancel);
     return JobOutcome{r.run_id, r.status, ""};
-  };
+  });
   return spec;
 }
 

@@ -12,6 +12,7 @@
 #include <qcustomplot.h>
 #include <set>
 
+#include "app/figures/figure_data.h"
 #include "core/store/run_store.h"
 #include "plotting/curve_plot.h"
 
@@ -194,27 +195,16 @@ void MonitorView::rebuild() {
     curves_->replot();
     return;
   }
-  for (auto id : shownRuns()) {
-    auto rows = store_->metrics(id, m.toStdString());
-    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
-    const auto rec = store_->run(id);
-    const int c = curves_->addCurve(QStringLiteral("#%1 %2").arg(id).arg(rec ? QString::fromStdString(rec->name) : QString()));
-    curveOf_.insert(id, c);
-    std::vector<double> steps, ys, walls;
-    double offset = 0, lastRaw = 0;
-    for (const auto& r : rows) {
-      if (!steps.empty() && r.step < steps.back()) continue;
-      if (r.wall_time < lastRaw) offset += lastRaw;  // a resumed run's clock restarts
-      lastRaw = r.wall_time;
-      steps.push_back(static_cast<double>(r.step));
-      ys.push_back(r.value);
-      walls.push_back(offset + r.wall_time);
-    }
-    if (!steps.empty()) {
-      curves_->appendPoints(c, steps, ys, walls);
-      lastStep_.insert(id, steps.back());
-      lastWall_.insert(id, walls.back());
-    }
+  const auto runs = shownRuns();
+  const auto loaded = figures::runCurves(*store_, std::vector<int64_t>(runs.begin(), runs.end()), m.toStdString(), false);
+  for (int i = 0; i < runs.size(); ++i) {
+    const auto& rc = loaded[static_cast<size_t>(i)];
+    const int c = curves_->addCurve(rc.label);
+    curveOf_.insert(runs[i], c);
+    if (rc.steps.empty()) continue;
+    curves_->appendPoints(c, rc.steps, rc.values, rc.wallSeconds);
+    lastStep_.insert(runs[i], rc.steps.back());
+    lastWall_.insert(runs[i], rc.wallSeconds.back());
   }
   curves_->replot();
 }
