@@ -122,22 +122,29 @@ int main(int argc, char** argv) {
       torch::NoGradGuard ng;
       rows.push_back(time_both("ssd_chunked forward", shape, io_fwd, bw, 10,
                                [&] { dm::ops::ssd_chunked(x, dt, A, bm, cm, D, Q); }));
-      dm::ops::set_ssd_tensor_cores(false);  // the bf16 forward's matrix stages on fp32 FMA instead
+      dm::ops::set_ssd_split_operands(false);  // fp32-valued operands rounded to bf16: one product, not two
+      rows.push_back(time_both("ssd_chunked forward, plain bf16 operands", shape, io_fwd, bw, 10,
+                               [&] { dm::ops::ssd_chunked(x, dt, A, bm, cm, D, Q); }));
+      dm::ops::set_ssd_split_operands(true);
+      dm::ops::set_ssd_tensor_cores(false);  // the bf16 matrix stages on fp32 FMA instead
       rows.push_back(time_both("ssd_chunked forward, FMA (no tensor cores)", shape, io_fwd, bw, 10,
                                [&] { dm::ops::ssd_chunked(x, dt, A, bm, cm, D, Q); }));
       dm::ops::set_ssd_tensor_cores(true);
     }
     auto xg = x.clone().requires_grad_(true), bg = bm.clone().requires_grad_(true),
          cg = cm.clone().requires_grad_(true), dtg = dt.clone().requires_grad_(true);
-    rows.push_back(time_both("ssd_chunked forward+backward", shape, io_fwd + io_bwd, bw, 10, [&] {
-      auto r = dm::ops::ssd_chunked(xg, dtg, A, bg, cg, D, Q);
+    auto fwd_bwd = [&](int64_t chunk) {
+      auto r = dm::ops::ssd_chunked(xg, dtg, A, bg, cg, D, chunk);
       torch::autograd::backward({r.y}, {dy});
-    }));
+    };
+    rows.push_back(time_both("ssd_chunked forward+backward", shape, io_fwd + io_bwd, bw, 10, [&] { fwd_bwd(Q); }));
+    dm::ops::set_ssd_tensor_cores(false);
+    rows.push_back(time_both("ssd_chunked forward+backward, FMA (no tensor cores)", shape, io_fwd + io_bwd, bw, 10,
+                             [&] { fwd_bwd(Q); }));
+    dm::ops::set_ssd_tensor_cores(true);
     // The same scan with 64-step chunks: a quarter of the intra-chunk work, four times the chunk states.
-    rows.push_back(time_both("ssd_chunked forward+backward, chunk 64", shape, io_fwd + io_bwd, bw, 10, [&] {
-      auto r = dm::ops::ssd_chunked(xg, dtg, A, bg, cg, D, 64);
-      torch::autograd::backward({r.y}, {dy});
-    }));
+    rows.push_back(
+        time_both("ssd_chunked forward+backward, chunk 64", shape, io_fwd + io_bwd, bw, 10, [&] { fwd_bwd(64); }));
   }
   {                                                            // causal conv1d over Mamba2-370M's xBC channels
     const int64_t B = 4, L = 4096, C = 2048 + 2 * 128, K = 4;  // d_inner 2048 + 2·G·N

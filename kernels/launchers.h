@@ -62,9 +62,12 @@ struct SsdInputs {
   Strides cs;
   const float* D = nullptr;              // [H] fp32 or null
   const float* initial_state = nullptr;  // [B, H, P, N] fp32 contiguous or null
-  // bf16 forward only: the matrix stages on the tensor cores (operands rounded to bf16, fp32 accumulation);
-  // false keeps them on fp32 FMA like the fp32 path. The backward always uses fp32 FMA.
+  // bf16 only: the matrix stages on the tensor cores (bf16 operands, fp32 accumulation); false keeps them on
+  // fp32 FMA like the fp32 path. split_operands: the operand computed in fp32 (decay-weighted C·Bᵀ, states,
+  // dCB) goes in as bf16 hi + lo, two products instead of one, near-fp32 products; without it that operand
+  // is rounded to bf16 (forward only: the backward then runs on FMA, see ssd_internal.cuh).
   bool tensor_cores = true;
+  bool split_operands = true;
 };
 
 // Floats of device scratch the forward and the backward need (caller allocates; contents undefined).

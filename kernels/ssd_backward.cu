@@ -67,8 +67,8 @@ __global__ void dcb_kernel(Ctx k) {
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, true, true>(
-      lay.tc, acc, sm, smt, 0, lay.p,
+  tile_mm<T, true, true, Split::none>(
+      lay, acc, sm, smt, 0, lay.p,
       [&](int i, int64_t p) {
         return t0 + i < lay.q ? load4(dy, dys, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
       },
@@ -112,8 +112,8 @@ __global__ void dbc_state_kernel(Ctx k, bool as_db) {
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, true, false>(
-      lay.tc, acc, sm, smt, 0, lay.p,
+  tile_mm<T, true, false, Split::b>(
+      lay, acc, sm, smt, 0, lay.p,
       [&](int i, int64_t p) {
         return t0 + i < lay.q ? load4(rows, rs, b, c * lay.q + t0 + i, h, p, lay.l, lay.p) : 0.f;
       },
@@ -159,15 +159,15 @@ __global__ void dx_kernel(Ctx k) {
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float diag[4][4] = {}, state[4][4] = {};
-  tile_mm<T, false, false>(
-      lay.tc, diag, sm, smt, s0, lay.q,
+  tile_mm<T, false, false, Split::a>(
+      lay, diag, sm, smt, s0, lay.q,
       [&](int i, int64_t t) {
         const int64_t s = s0 + i;
         return (t >= s && s < lay.q) ? cb[t * lay.q + s] * expf(acum[t] - acum[s]) : 0.f;
       },
       [&](int64_t t, int j) { return load4(dy, dys, b, c * lay.q + t, h, p0 + j, lay.l, lay.p); });
-  tile_mm<T, true, true>(
-      lay.tc, state, sm, smt, 0, lay.n,
+  tile_mm<T, true, true, Split::b>(
+      lay, state, sm, smt, 0, lay.n,
       [&](int i, int64_t n) {
         return s0 + i < lay.q
                    ? load4(static_cast<const T*>(k.in.Bm), k.in.bs, b, c * lay.q + s0 + i, g, n, lay.l, lay.n)
@@ -219,13 +219,13 @@ __global__ void dbc_diag_kernel(Ctx k, bool as_db) {
   float acc[4][4] = {};
   auto lb = [&](int64_t kk, int j) { return load4(other, os, b, c * lay.q + kk, g, n0 + j, lay.l, lay.n); };
   if (as_db) {  // rows s, reduce over t ≥ s: dcb[t, s] is contiguous in s
-    tile_mm<T, false, false>(
-        lay.tc, acc, sm, smt, r0, lay.q,
+    tile_mm<T, false, false, Split::a>(
+        lay, acc, sm, smt, r0, lay.q,
         [&](int i, int64_t t) { return (t >= r0 + i && r0 + i < lay.q) ? dcb[t * lay.q + r0 + i] : 0.f; }, lb);
   } else {  // rows t, reduce over s ≤ t
     const int64_t s_end = r0 + kTile < lay.q ? r0 + kTile : lay.q;
-    tile_mm<T, true, false>(
-        lay.tc, acc, sm, smt, 0, s_end,
+    tile_mm<T, true, false, Split::a>(
+        lay, acc, sm, smt, 0, s_end,
         [&](int i, int64_t s) { return (s <= r0 + i && r0 + i < lay.q) ? dcb[(r0 + i) * lay.q + s] : 0.f; }, lb);
   }
   const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
@@ -276,10 +276,11 @@ __global__ void convert_bc_kernel(Ctx k) {
 
 int ssd_backward(const SsdInputs& given, const SsdGrads& gr, float* workspace, void* stream) {
   using namespace ssd;
-  // Always fp32 FMA: bf16-rounded operands in these products cost dA about 8% (emulated test, multi-tile case).
+  // bf16 on the tensor cores only with split operands: plain bf16 rounding of the fp32-valued operands costs
+  // dA about 8% (emulated multi-tile test; its terms cancel), so without the split the backward uses FMA.
   SsdInputs in = given;
-  in.tensor_cores = false;
-  const Layout lay(in.shape, false);
+  in.tensor_cores = given.tensor_cores && given.split_operands;
+  const Layout lay(in.shape, in.tensor_cores, in.split_operands);
   if (lay.q < 1 || lay.g < 1 || lay.h % lay.g != 0) return static_cast<int>(cudaErrorInvalidValue);
   if (lay.b * lay.nc * lay.h > 0x7fffffff) return static_cast<int>(cudaErrorInvalidConfiguration);  // grid x
   auto st = detail::as_stream(stream);

@@ -34,8 +34,8 @@ __global__ void cb_kernel(Layout lay, const T* __restrict__ Bm, Strides bs, cons
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, true, true>(
-      lay.tc, acc, sm, smt, 0, lay.n,
+  tile_mm<T, true, true, Split::none>(
+      lay, acc, sm, smt, 0, lay.n,
       [&](int i, int64_t n) { return t0 + i < lay.q ? load4(Cm, cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f; },
       [&](int64_t n, int j) {
         return s0 + j < lay.q ? load4(Bm, bs, b, c * lay.q + s0 + j, g, n, lay.l, lay.n) : 0.f;
@@ -63,8 +63,8 @@ __global__ void outer_accum_kernel(Layout lay, const T* __restrict__ u, Strides 
   __shared__ TileSmem sm;
   __shared__ TcSmem smt;
   float acc[4][4] = {};
-  tile_mm<T, false, false>(
-      lay.tc, acc, sm, smt, 0, lay.q,
+  tile_mm<T, false, false, Split::a>(
+      lay, acc, sm, smt, 0, lay.q,
       [&](int i, int64_t s) {
         const int64_t t = c * lay.q + s;
         const float w = decay_to_end ? load_dt(dt, dts, b, t, h, lay.l) * expf(a_end - acum[s]) : expf(acum[s]);
@@ -113,8 +113,8 @@ __global__ void chunk_scan_kernel(Layout lay, SsdInputs in, const float* __restr
   __shared__ TcSmem smt;
   float diag[4][4] = {}, off[4][4] = {};
   const int64_t s_end = t0 + kTile < lay.q ? t0 + kTile : lay.q;
-  tile_mm<T, true, false>(
-      lay.tc, diag, sm, smt, 0, s_end,
+  tile_mm<T, true, false, Split::a>(
+      lay, diag, sm, smt, 0, s_end,
       [&](int i, int64_t s) {
         const int64_t t = t0 + i;
         return (s <= t && t < lay.q)
@@ -122,8 +122,8 @@ __global__ void chunk_scan_kernel(Layout lay, SsdInputs in, const float* __restr
                    : 0.f;
       },
       [&](int64_t s, int j) { return load4(x, in.xs, b, c * lay.q + s, h, p0 + j, lay.l, lay.p); });
-  tile_mm<T, true, true>(
-      lay.tc, off, sm, smt, 0, lay.n,
+  tile_mm<T, true, true, Split::b>(
+      lay, off, sm, smt, 0, lay.n,
       [&](int i, int64_t n) {
         return t0 + i < lay.q ? load4(cm, in.cs, b, c * lay.q + t0 + i, g, n, lay.l, lay.n) : 0.f;
       },
@@ -153,7 +153,7 @@ dim3 tile_grid(int64_t items, int64_t rows, int64_t cols) {
 
 int outer_accum(DType dtype, const SsdInputs& in, const void* u, Strides us, const void* v, Strides vs,
                 bool decay_to_end, const float* ws, float* out, cudaStream_t st) {
-  const Layout lay(in.shape, in.tensor_cores);
+  const Layout lay(in.shape, in.tensor_cores, in.split_operands);
   DM_DISPATCH_DTYPE(dtype, [&] {
     DM_LAUNCH(outer_accum_kernel<T>, tile_grid(lay.b * lay.nc * lay.h, lay.p, lay.n), kThreads, st)
     (lay, static_cast<const T*>(u), us, static_cast<const T*>(v), vs, in.dt, in.dts, decay_to_end, ws, out);
@@ -162,7 +162,7 @@ int outer_accum(DType dtype, const SsdInputs& in, const void* u, Strides us, con
 }
 
 int forward_stages(const SsdInputs& in, float* ws, float* final_state, cudaStream_t st) {
-  const Layout lay(in.shape, in.tensor_cores);
+  const Layout lay(in.shape, in.tensor_cores, in.split_operands);
   DM_LAUNCH(cumsum_kernel, detail::grid_for(lay.b * lay.h * lay.nc, 128), 128, st)(lay, in.dt, in.dts, in.A, ws);
   DM_DISPATCH_DTYPE(in.dtype, [&] {
     DM_LAUNCH(cb_kernel<T>, tile_grid(lay.b * lay.nc * lay.g, lay.q, lay.q), kThreads, st)
@@ -181,7 +181,7 @@ int64_t ssd_forward_workspace_floats(const SsdShape& s) { return ssd::Layout(s).
 int64_t ssd_backward_workspace_floats(const SsdShape& s) { return ssd::Layout(s).bwd_end; }
 
 int ssd_forward(const SsdInputs& in, void* y, float* final_state, float* workspace, void* stream) {
-  const ssd::Layout lay(in.shape, in.tensor_cores);
+  const ssd::Layout lay(in.shape, in.tensor_cores, in.split_operands);
   if (lay.q < 1 || lay.g < 1 || lay.h % lay.g != 0) return static_cast<int>(cudaErrorInvalidValue);
   if (lay.b * lay.nc * lay.h > 0x7fffffff) return static_cast<int>(cudaErrorInvalidConfiguration);  // grid x
   auto st = detail::as_stream(stream);

@@ -58,8 +58,9 @@ struct Layout {
   int64_t b, l, h, p, g, n, q, nc;
   int64_t acum, cb, states, fwd_end;                       // forward
   int64_t gnext, dcb, da, ddtp, db32, dc32, fin, bwd_end;  // backward
-  bool tc = false;                                         // bf16 matrix stages on the tensor cores
-  explicit Layout(const SsdShape& s, bool tensor_cores = false)
+  bool tc = false;     // bf16 matrix stages on the tensor cores
+  bool split = false;  // … with fp32-valued operands as bf16 hi + lo (tile_mm)
+  explicit Layout(const SsdShape& s, bool tensor_cores = false, bool split_operands = false)
       : b(s.batch),
         l(s.length),
         h(s.heads),
@@ -68,7 +69,8 @@ struct Layout {
         n(s.state_dim),
         q(s.chunk),
         nc(s.chunk > 0 ? (s.length + s.chunk - 1) / s.chunk : 0),
-        tc(tensor_cores) {
+        tc(tensor_cores),
+        split(split_operands) {
     acum = 0;                          // [B, H, nc, Q]  cumulative dt·A within each chunk
     cb = acum + b * h * nc * q;        // [B, nc, G, Q, Q]  C_t · B_s
     states = cb + b * nc * g * q * q;  // [B, nc, H, P, N]  chunk states, then the states entering each chunk
@@ -109,13 +111,27 @@ __device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, 
 // The same product on the tensor cores (bf16 operands, fp32 accumulation): each of the 8 warps owns a
 // 16 × 32 block of the 64 × 64 tile (two 16 × 16 × 16 wmma products per slab); the result goes through
 // shared memory into the callers' 4 × 4 layout.
+//
+// In every SSD product one operand is a bf16 input read as is (x, B, C, dy: exact in bf16) and the other
+// may be computed in fp32 (decay-weighted C·Bᵀ, states, dCB). Rounding that one to bf16 costs the
+// backward's dA about 8% (its terms cancel). With `split`, the fp32 operand v goes in as hi + lo, hi =
+// bf16(v) and lo = bf16(v − hi), and each slab takes one more product: about 16 significant bits instead
+// of 8, so the products are within ~1e-5 of fp32 FMA at twice the tensor-core work.
+enum class Split { none, a, b };  // which operand is fp32-valued
+
 struct __align__(32) TcSmem {
-  __nv_bfloat16 a[kTile][kSlab + 8];  // [i][k], ld 24
-  __nv_bfloat16 b[kSlab][kTile + 8];  // [k][j], ld 72
-  float c[kTile][kTile + kPad];       // ld 68
+  __nv_bfloat16 a[kTile][kSlab + 8];     // [i][k], ld 24
+  __nv_bfloat16 b[kSlab][kTile + 8];     // [k][j], ld 72
+  __nv_bfloat16 a_lo[kTile][kSlab + 8];  // Split::a: a − bf16(a)
+  __nv_bfloat16 b_lo[kSlab][kTile + 8];  // Split::b: b − bf16(b)
+  float c[kTile][kTile + kPad];          // ld 68
 };
 
-template <bool AKFast, bool BKFast, typename LA, typename LB>
+__device__ __forceinline__ __nv_bfloat16 bf16_rest(float v, __nv_bfloat16 hi) {
+  return __float2bfloat16(v - __bfloat162float(hi));
+}
+
+template <bool AKFast, bool BKFast, Split S, typename LA, typename LB>
 __device__ __forceinline__ void tile_accumulate_tc(float (&acc)[4][4], TcSmem& sm, int64_t k0, int64_t k1, LA la,
                                                    LB lb) {
   namespace wmma = nvcuda::wmma;
@@ -128,9 +144,13 @@ __device__ __forceinline__ void tile_accumulate_tc(float (&acc)[4][4], TcSmem& s
     for (int r = 0; r < kSlab * kTile / kThreads; ++r) {
       const int e = tid + kThreads * r;
       const int ka = AKFast ? (e & (kSlab - 1)) : (e / kTile), ia = AKFast ? (e / kSlab) : (e & (kTile - 1));
-      sm.a[ia][ka] = __float2bfloat16(kb + ka < k1 ? la(ia, kb + ka) : 0.f);
+      const float va = kb + ka < k1 ? la(ia, kb + ka) : 0.f;
+      sm.a[ia][ka] = __float2bfloat16(va);
+      if constexpr (S == Split::a) sm.a_lo[ia][ka] = bf16_rest(va, sm.a[ia][ka]);
       const int kbb = BKFast ? (e & (kSlab - 1)) : (e / kTile), jb = BKFast ? (e / kSlab) : (e & (kTile - 1));
-      sm.b[kbb][jb] = __float2bfloat16(kb + kbb < k1 ? lb(kb + kbb, jb) : 0.f);
+      const float vb = kb + kbb < k1 ? lb(kb + kbb, jb) : 0.f;
+      sm.b[kbb][jb] = __float2bfloat16(vb);
+      if constexpr (S == Split::b) sm.b_lo[kbb][jb] = bf16_rest(vb, sm.b[kbb][jb]);
     }
     __syncthreads();
     wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
@@ -140,6 +160,16 @@ __device__ __forceinline__ void tile_accumulate_tc(float (&acc)[4][4], TcSmem& s
     wmma::load_matrix_sync(fb1, &sm.b[0][32 * wc + 16], kTile + 8);
     wmma::mma_sync(c0, fa, fb0, c0);
     wmma::mma_sync(c1, fa, fb1, c1);
+    if constexpr (S == Split::a) {
+      wmma::load_matrix_sync(fa, &sm.a_lo[16 * wr][0], kSlab + 8);
+      wmma::mma_sync(c0, fa, fb0, c0);
+      wmma::mma_sync(c1, fa, fb1, c1);
+    } else if constexpr (S == Split::b) {
+      wmma::load_matrix_sync(fb0, &sm.b_lo[0][32 * wc], kTile + 8);
+      wmma::load_matrix_sync(fb1, &sm.b_lo[0][32 * wc + 16], kTile + 8);
+      wmma::mma_sync(c0, fa, fb0, c0);
+      wmma::mma_sync(c1, fa, fb1, c1);
+    }
     __syncthreads();
   }
   wmma::store_matrix_sync(&sm.c[16 * wr][32 * wc], c0, kTile + kPad, wmma::mem_row_major);
@@ -152,13 +182,17 @@ __device__ __forceinline__ void tile_accumulate_tc(float (&acc)[4][4], TcSmem& s
   __syncthreads();
 }
 
-// tile_accumulate, on the tensor cores when T is bf16 and `tc` is set.
-template <typename T, bool AKFast, bool BKFast, typename LA, typename LB>
-__device__ __forceinline__ void tile_mm(bool tc, float (&acc)[4][4], TileSmem& sm, TcSmem& smt, int64_t k0, int64_t k1,
-                                        LA la, LB lb) {
+// tile_accumulate, on the tensor cores when T is bf16 and lay.tc is set; S names the fp32-valued operand,
+// split into hi + lo when lay.split is set (else rounded to bf16).
+template <typename T, bool AKFast, bool BKFast, Split S, typename LA, typename LB>
+__device__ __forceinline__ void tile_mm(const Layout& lay, float (&acc)[4][4], TileSmem& sm, TcSmem& smt, int64_t k0,
+                                        int64_t k1, LA la, LB lb) {
   if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    if (tc) {
-      tile_accumulate_tc<AKFast, BKFast>(acc, smt, k0, k1, la, lb);
+    if (lay.tc) {
+      if (S != Split::none && lay.split)
+        tile_accumulate_tc<AKFast, BKFast, S>(acc, smt, k0, k1, la, lb);
+      else
+        tile_accumulate_tc<AKFast, BKFast, Split::none>(acc, smt, k0, k1, la, lb);
       return;
     }
   }

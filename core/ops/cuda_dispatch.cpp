@@ -154,6 +154,7 @@ k::SsdInputs ssd_inputs(const torch::Tensor& x, const torch::Tensor& dt, const t
   in.D = f32_or_null(D);
   in.initial_state = f32_or_null(init);
   in.tensor_cores = ssd_tensor_cores();
+  in.split_operands = ssd_split_operands();
   return in;
 }
 

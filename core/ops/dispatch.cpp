@@ -16,6 +16,7 @@ std::atomic<bool> g_tensor_cores{[] {
   const char* v = std::getenv("DM_SSD_TENSOR_CORES");
   return !(v && std::string(v) == "0");
 }()};
+std::atomic<bool> g_split{true};
 }  // namespace
 
 bool cuda_kernels_built() {
@@ -32,6 +33,8 @@ void set_poison_outputs(bool poison) { g_poison = poison; }
 bool poison_outputs() { return g_poison; }
 void set_ssd_tensor_cores(bool enabled) { g_tensor_cores = enabled; }
 bool ssd_tensor_cores() { return g_tensor_cores; }
+void set_ssd_split_operands(bool enabled) { g_split = enabled; }
+bool ssd_split_operands() { return g_split; }
 
 bool use_cuda_kernel(const torch::Tensor& t) {
   return cuda_kernels_built() && g_enabled && t.defined() && t.is_cuda() &&

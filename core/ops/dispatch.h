@@ -22,11 +22,15 @@ bool cuda_kernels_enabled();
 void set_poison_outputs(bool poison);
 bool poison_outputs();
 
-// bf16 SSD forward on CUDA: the matrix stages on the tensor cores (default; DM_SSD_TENSOR_CORES=0 in the
-// environment turns it off at start) or on fp32 FMA. Both accumulate in fp32; the backward is always fp32
-// FMA. Thread-safe.
+// bf16 SSD on CUDA: the matrix stages on the tensor cores (default; DM_SSD_TENSOR_CORES=0 in the
+// environment turns it off at start) or on fp32 FMA. Both accumulate in fp32. Thread-safe.
 void set_ssd_tensor_cores(bool enabled);
 bool ssd_tensor_cores();
+// On the tensor cores, each product's fp32-valued operand goes in as bf16 hi + lo (default: near-fp32
+// products, twice the tensor-core work) or rounded to bf16 (faster; the backward then runs on FMA, since
+// plain rounding costs its dA about 8%). For benchmarks. Thread-safe.
+void set_ssd_split_operands(bool enabled);
+bool ssd_split_operands();
 
 // True when `t` goes to a kernel: kernels built and enabled, t on CUDA, dtype fp32 or bf16.
 bool use_cuda_kernel(const torch::Tensor& t);

@@ -267,20 +267,31 @@ SelfcheckReport selfcheck(const std::string& device, uint64_t seed) {
   }
   torch::cuda::manual_seed_all(seed);
   const Switches sw(true, true);
-  const bool tensor_cores = ssd_tensor_cores();
+  const bool tensor_cores = ssd_tensor_cores(), split = ssd_split_operands();
   const std::pair<torch::ScalarType, std::pair<const char*, double>> dtypes[] = {{torch::kFloat, {"fp32", 1e-5}},
                                                                                  {torch::kBFloat16, {"bf16", 1e-2}}};
   for (const auto& [st, nt] : dtypes) {
     check_cuda_conv(rep.results, dev, st, nt.first, nt.second);
     check_cuda_rmsnorm(rep.results, dev, st, nt.first, nt.second);
-    // bf16: the matrix stages on the tensor cores (default) and on fp32 FMA.
-    for (const bool tc : st == torch::kBFloat16 ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
-      set_ssd_tensor_cores(tc);
-      const std::string name = st == torch::kBFloat16 ? (tc ? "bf16" : "bf16 FMA") : nt.first;
-      check_cuda_ssd(rep.results, dev, st, name, nt.second, {2, 100, 4, 16, 2, 8, 32});    // L % Q != 0, G = 2
-      check_cuda_ssd(rep.results, dev, st, name, nt.second, {1, 300, 8, 64, 1, 128, 64});  // Mamba2-like P, N
+    // bf16: the matrix stages on the tensor cores with hi + lo operands (default), with plain bf16
+    // operands (the backward then on FMA), and on fp32 FMA.
+    struct Mode {
+      const char* name;
+      bool tc, split;
+    };
+    const std::vector<Mode> modes = st == torch::kBFloat16
+                                        ? std::vector<Mode>{{"bf16", true, true},
+                                                            {"bf16 plain operands", true, false},
+                                                            {"bf16 FMA", false, true}}
+                                        : std::vector<Mode>{{nt.first, false, true}};
+    for (const auto& m : modes) {
+      set_ssd_tensor_cores(m.tc);
+      set_ssd_split_operands(m.split);
+      check_cuda_ssd(rep.results, dev, st, m.name, nt.second, {2, 100, 4, 16, 2, 8, 32});    // L % Q != 0, G = 2
+      check_cuda_ssd(rep.results, dev, st, m.name, nt.second, {1, 300, 8, 64, 1, 128, 64});  // Mamba2-like P, N
     }
     set_ssd_tensor_cores(tensor_cores);
+    set_ssd_split_operands(split);
   }
   for (auto family : {model::Family::mamba2, model::Family::diffmamba2}) check_cuda_model(rep.results, dev, family);
   torch::cuda::synchronize();
