@@ -113,6 +113,34 @@ std::string json_type_of(const nlohmann::json& v) { return v.type_name(); }
 
 [[noreturn]] void fail_at(const std::string& source, const std::string& what) { throw FileError(source, what); }
 
+// Reading tokenizer.json: errors name the file and the JSON path of what is wrong.
+struct JsonReader {
+  const std::string& src;
+  [[noreturn]] void fail(const std::string& what) const { fail_at(src, what); }
+  bool get_bool(const nlohmann::json& obj, const char* key, bool def, const std::string& where) const {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return def;
+    if (!it->is_boolean()) fail(where + "." + key + " must be true or false, found " + it->dump());
+    return it->get<bool>();
+  }
+  // The "type" of a component object.
+  std::string type_of(const nlohmann::json& obj, const std::string& where) const {
+    if (!obj.is_object()) fail(where + " must be an object or null, found " + json_type_of(obj));
+    auto it = obj.find("type");
+    if (it == obj.end() || !it->is_string()) fail(where + " has no \"type\" string");
+    return it->get<std::string>();
+  }
+};
+
+// An entry of added_tokens as the file gives it.
+struct AddedIn {
+  std::string content;
+  int64_t id;
+  bool special, normalized;
+};
+
+constexpr int64_t kMaxId = (int64_t{1} << 26);
+
 }  // namespace
 
 // -----------------------------------------------------------------------------------------------------
@@ -139,7 +167,7 @@ struct BpeTokenizer::Impl {
   };
   std::vector<Added> added;
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> added_ids;  // content → id (first wins)
-  TokenTrie raw_trie, norm_trie;  // values index `added`
+  TokenTrie raw_trie, norm_trie;                                                    // values index `added`
 
   // components
   bool nfc = false;
@@ -147,9 +175,9 @@ struct BpeTokenizer::Impl {
   bool use_regex = true;
 
   // id tables
-  std::vector<std::string> id_token;     // token string per id ("" when none)
-  std::vector<std::string> id_bytes;     // decoded bytes per id
-  std::vector<uint8_t> id_kind;          // 0 none, 1 vocab, 2 added, 3 added special
+  std::vector<std::string> id_token;  // token string per id ("" when none)
+  std::vector<std::string> id_bytes;  // decoded bytes per id
+  std::vector<uint8_t> id_kind;       // 0 none, 1 vocab, 2 added, 3 added special
   int64_t size = 0;
 
   // word cache (raw piece bytes → ids); pieces longer than kCacheMaxPiece bytes are not cached
@@ -161,6 +189,17 @@ struct BpeTokenizer::Impl {
   void bpe_word(std::string_view piece, std::vector<int32_t>& out) const;
   void encode_piece(std::string_view piece, std::vector<int64_t>& out) const;
   void encode_normalized(std::string_view text, bool match_special, std::vector<int64_t>& out) const;
+
+  // from_json's steps, in order (each checks its part of the file).
+  void read_components(const nlohmann::json& j, const JsonReader& r);  // normalizer, pre-tokenizer, decoder
+  void read_model_options(const nlohmann::json& model, const JsonReader& r);
+  int64_t read_vocab(const nlohmann::json& model, const JsonReader& r);  // → the largest id
+  std::vector<AddedIn> read_added_tokens(const nlohmann::json& j, const JsonReader& r, int64_t& max_id) const;
+  void build_id_tables(const std::vector<AddedIn>& added_in, int64_t max_id, const JsonReader& r);
+  void build_added_tries(const std::vector<AddedIn>& added_in, const JsonReader& r);
+  void read_unk_and_bytes(const nlohmann::json& model, const JsonReader& r);
+  void read_merges(const nlohmann::json& model, const JsonReader& r);
+  void build_id_bytes(const JsonReader& r);
 };
 
 void BpeTokenizer::Impl::bpe_word(std::string_view piece, std::vector<int32_t>& out) const {
@@ -242,8 +281,10 @@ void BpeTokenizer::Impl::bpe_word(std::string_view piece, std::vector<int32_t>& 
 void BpeTokenizer::Impl::encode_piece(std::string_view piece, std::vector<int64_t>& out) const {
   if (piece.size() == 1 && !ignore_merges) {  // one byte: one base symbol, no merge possible
     const int32_t id = byte_id[static_cast<unsigned char>(piece[0])];
-    if (id >= 0) out.push_back(id);
-    else if (unk_id) out.push_back(*unk_id);
+    if (id >= 0)
+      out.push_back(id);
+    else if (unk_id)
+      out.push_back(*unk_id);
     return;
   }
   const bool cacheable = piece.size() <= kCacheMaxPiece;
@@ -262,8 +303,7 @@ void BpeTokenizer::Impl::encode_piece(std::string_view piece, std::vector<int64_
   if (cache.size() < kCacheCap) cache.emplace(std::string(piece), std::move(ids));
 }
 
-void BpeTokenizer::Impl::encode_normalized(std::string_view text, bool match_special,
-                                           std::vector<int64_t>& out) const {
+void BpeTokenizer::Impl::encode_normalized(std::string_view text, bool match_special, std::vector<int64_t>& out) const {
   auto pretokenize = [&](std::string_view seg) {
     if (seg.empty()) return;
     std::string prefixed;
@@ -273,8 +313,10 @@ void BpeTokenizer::Impl::encode_normalized(std::string_view text, bool match_spe
       prefixed.append(seg);
       seg = prefixed;
     }
-    if (use_regex) for_each_piece(seg, [&](std::string_view piece) { encode_piece(piece, out); });
-    else encode_piece(seg, out);
+    if (use_regex)
+      for_each_piece(seg, [&](std::string_view piece) { encode_piece(piece, out); });
+    else
+      encode_piece(seg, out);
   };
   if (norm_trie.empty()) {
     pretokenize(text);
@@ -303,8 +345,7 @@ BpeTokenizer::~BpeTokenizer() = default;
 BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw FileError(path, "tokenizer file does not exist");
-  if (std::filesystem::is_directory(path, ec))
-    throw FileError(path, "is a folder, expected a tokenizer.json file");
+  if (std::filesystem::is_directory(path, ec)) throw FileError(path, "is a folder, expected a tokenizer.json file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(path, "cannot open the tokenizer file for reading");
   std::ostringstream buf;
@@ -320,200 +361,208 @@ BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
 }
 
 BpeTokenizer BpeTokenizer::from_json(const nlohmann::json& j, const std::string& src) {
-  using nlohmann::json;
-  auto fail = [&](const std::string& what) { fail_at(src, what); };
-  if (!j.is_object()) fail("tokenizer.json must be a JSON object, found " + json_type_of(j));
-
+  const JsonReader r{src};
+  if (!j.is_object()) r.fail("tokenizer.json must be a JSON object, found " + json_type_of(j));
   BpeTokenizer tok;
   Impl& t = *tok.impl_;
   t.source = src;
+  t.read_components(j, r);
+  auto mit = j.find("model");
+  if (mit == j.end() || !mit->is_object()) r.fail("\"model\" object is missing");
+  t.read_model_options(*mit, r);
+  int64_t max_id = t.read_vocab(*mit, r);
+  // Added tokens: their ids come from the file and must agree with model.vocab.
+  const auto added_in = t.read_added_tokens(j, r, max_id);
+  t.build_id_tables(added_in, max_id, r);
+  t.build_added_tries(added_in, r);
+  t.read_unk_and_bytes(*mit, r);
+  t.read_merges(*mit, r);
+  t.build_id_bytes(r);
+  return tok;
+}
 
-  auto get_bool = [&](const json& obj, const char* key, bool def, const std::string& where) {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return def;
-    if (!it->is_boolean()) fail(where + "." + key + " must be true or false, found " + it->dump());
-    return it->get<bool>();
-  };
-  auto type_of = [&](const json& obj, const std::string& where) -> std::string {
-    if (!obj.is_object()) fail(where + " must be an object or null, found " + json_type_of(obj));
-    auto it = obj.find("type");
-    if (it == obj.end() || !it->is_string()) fail(where + " has no \"type\" string");
-    return it->get<std::string>();
-  };
-
+void BpeTokenizer::Impl::read_components(const nlohmann::json& j, const JsonReader& r) {
   // normalizer
   if (auto it = j.find("normalizer"); it != j.end() && !it->is_null()) {
-    const std::string ty = type_of(*it, "normalizer");
-    if (ty != "NFC") fail("normalizer type \"" + ty + "\" is not supported (only NFC or null)");
-    t.nfc = true;
+    const std::string ty = r.type_of(*it, "normalizer");
+    if (ty != "NFC") r.fail("normalizer type \"" + ty + "\" is not supported (only NFC or null)");
+    nfc = true;
   }
 
   // pre-tokenizer
   {
     auto it = j.find("pre_tokenizer");
-    if (it == j.end() || it->is_null()) fail("pre_tokenizer is missing; only ByteLevel is supported");
-    const std::string ty = type_of(*it, "pre_tokenizer");
-    if (ty != "ByteLevel") fail("pre_tokenizer type \"" + ty + "\" is not supported (only ByteLevel)");
-    t.add_prefix_space = get_bool(*it, "add_prefix_space", true, "pre_tokenizer");
-    t.use_regex = get_bool(*it, "use_regex", true, "pre_tokenizer");
+    if (it == j.end() || it->is_null()) r.fail("pre_tokenizer is missing; only ByteLevel is supported");
+    const std::string ty = r.type_of(*it, "pre_tokenizer");
+    if (ty != "ByteLevel") r.fail("pre_tokenizer type \"" + ty + "\" is not supported (only ByteLevel)");
+    add_prefix_space = r.get_bool(*it, "add_prefix_space", true, "pre_tokenizer");
+    use_regex = r.get_bool(*it, "use_regex", true, "pre_tokenizer");
   }
 
   // decoder (null is decoded as ByteLevel too)
   if (auto it = j.find("decoder"); it != j.end() && !it->is_null()) {
-    const std::string ty = type_of(*it, "decoder");
-    if (ty != "ByteLevel") fail("decoder type \"" + ty + "\" is not supported (only ByteLevel or null)");
+    const std::string ty = r.type_of(*it, "decoder");
+    if (ty != "ByteLevel") r.fail("decoder type \"" + ty + "\" is not supported (only ByteLevel or null)");
   }
+}
 
-  // model
-  auto mit = j.find("model");
-  if (mit == j.end() || !mit->is_object()) fail("\"model\" object is missing");
-  const json& model = *mit;
+void BpeTokenizer::Impl::read_model_options(const nlohmann::json& model, const JsonReader& r) {
   {
     auto ty = model.find("type");
     if (ty != model.end()) {
-      if (!ty->is_string()) fail("model.type must be a string");
+      if (!ty->is_string()) r.fail("model.type must be a string");
       if (ty->get<std::string>() != "BPE")
-        fail("model type \"" + ty->get<std::string>() + "\" is not supported (only BPE)");
+        r.fail("model type \"" + ty->get<std::string>() + "\" is not supported (only BPE)");
     } else if (!model.contains("merges")) {
-      fail("model has no \"type\" and no \"merges\": not a BPE model");
+      r.fail("model has no \"type\" and no \"merges\": not a BPE model");
     }
   }
   if (auto d = model.find("dropout"); d != model.end() && !d->is_null()) {
-    if (!d->is_number()) fail("model.dropout must be a number or null");
-    if (d->get<double>() != 0.0) fail("model.dropout " + d->dump() + " is not supported (only null or 0)");
+    if (!d->is_number()) r.fail("model.dropout must be a number or null");
+    if (d->get<double>() != 0.0) r.fail("model.dropout " + d->dump() + " is not supported (only null or 0)");
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     auto v = model.find(key);
     if (v != model.end() && !v->is_null() && !(v->is_string() && v->get<std::string>().empty()))
-      fail(std::string("model.") + key + " " + v->dump() + " is not supported (only null)");
+      r.fail(std::string("model.") + key + " " + v->dump() + " is not supported (only null)");
   }
-  if (get_bool(model, "byte_fallback", false, "model"))
-    fail("model.byte_fallback true is not supported with a ByteLevel pre-tokenizer");
-  t.fuse_unk = get_bool(model, "fuse_unk", false, "model");
-  t.ignore_merges = get_bool(model, "ignore_merges", false, "model");
+  if (r.get_bool(model, "byte_fallback", false, "model"))
+    r.fail("model.byte_fallback true is not supported with a ByteLevel pre-tokenizer");
+  fuse_unk = r.get_bool(model, "fuse_unk", false, "model");
+  ignore_merges = r.get_bool(model, "ignore_merges", false, "model");
+}
 
+int64_t BpeTokenizer::Impl::read_vocab(const nlohmann::json& model, const JsonReader& r) {
   auto vit = model.find("vocab");
-  if (vit == model.end() || !vit->is_object()) fail("model.vocab must be an object token → id");
-  constexpr int64_t kMaxId = (int64_t{1} << 26);
+  if (vit == model.end() || !vit->is_object()) r.fail("model.vocab must be an object token → id");
   int64_t max_id = -1;
-  t.vocab.reserve(vit->size() * 2);
+  vocab.reserve(vit->size() * 2);
   for (auto it = vit->begin(); it != vit->end(); ++it) {
     if (!it.value().is_number_integer())
-      fail("model.vocab[\"" + it.key() + "\"] must be an integer id, found " + it.value().dump());
+      r.fail("model.vocab[\"" + it.key() + "\"] must be an integer id, found " + it.value().dump());
     const int64_t id = it.value().get<int64_t>();
     if (id < 0 || id >= kMaxId)
-      fail("model.vocab[\"" + it.key() + "\"] = " + std::to_string(id) + " is out of range [0, 2^26)");
-    t.vocab[it.key()] = static_cast<int32_t>(id);
+      r.fail("model.vocab[\"" + it.key() + "\"] = " + std::to_string(id) + " is out of range [0, 2^26)");
+    vocab[it.key()] = static_cast<int32_t>(id);
     max_id = std::max(max_id, id);
   }
+  return max_id;
+}
 
-  // added tokens (their ids come from the file; they must agree with model.vocab)
-  struct AddedIn {
-    std::string content;
-    int64_t id;
-    bool special, normalized;
-  };
+std::vector<AddedIn> BpeTokenizer::Impl::read_added_tokens(const nlohmann::json& j, const JsonReader& r,
+                                                           int64_t& max_id) const {
+  using nlohmann::json;
   std::vector<AddedIn> added_in;
   if (auto ait = j.find("added_tokens"); ait != j.end() && !ait->is_null()) {
-    if (!ait->is_array()) fail("added_tokens must be an array");
+    if (!ait->is_array()) r.fail("added_tokens must be an array");
     for (size_t k = 0; k < ait->size(); ++k) {
       const json& e = (*ait)[k];
       const std::string where = "added_tokens[" + std::to_string(k) + "]";
-      if (!e.is_object()) fail(where + " must be an object");
+      if (!e.is_object()) r.fail(where + " must be an object");
       auto id = e.find("id");
       auto content = e.find("content");
-      if (id == e.end() || !id->is_number_integer()) fail(where + " has no integer \"id\"");
-      if (content == e.end() || !content->is_string()) fail(where + " has no string \"content\"");
+      if (id == e.end() || !id->is_number_integer()) r.fail(where + " has no integer \"id\"");
+      if (content == e.end() || !content->is_string()) r.fail(where + " has no string \"content\"");
       AddedIn a;
       a.content = content->get<std::string>();
       a.id = id->get<int64_t>();
-      if (a.id < 0 || a.id >= kMaxId) fail(where + ".id " + std::to_string(a.id) + " is out of range [0, 2^26)");
-      if (a.content.empty()) fail(where + " has empty content");
-      a.special = get_bool(e, "special", false, where);
-      a.normalized = get_bool(e, "normalized", !a.special, where);
+      if (a.id < 0 || a.id >= kMaxId) r.fail(where + ".id " + std::to_string(a.id) + " is out of range [0, 2^26)");
+      if (a.content.empty()) r.fail(where + " has empty content");
+      a.special = r.get_bool(e, "special", false, where);
+      a.normalized = r.get_bool(e, "normalized", !a.special, where);
       for (const char* key : {"single_word", "lstrip", "rstrip"})
-        if (get_bool(e, key, false, where))
-          fail(where + " (\"" + a.content + "\"): " + key + " = true is not supported");
-      if (auto v = t.vocab.find(a.content); v != t.vocab.end() && v->second != a.id)
-        fail(where + " \"" + a.content + "\" has id " + std::to_string(a.id) + " but model.vocab gives it id " +
-             std::to_string(v->second));
+        if (r.get_bool(e, key, false, where))
+          r.fail(where + " (\"" + a.content + "\"): " + key + " = true is not supported");
+      if (auto v = vocab.find(a.content); v != vocab.end() && v->second != a.id)
+        r.fail(where + " \"" + a.content + "\" has id " + std::to_string(a.id) + " but model.vocab gives it id " +
+               std::to_string(v->second));
       max_id = std::max(max_id, a.id);
       added_in.push_back(std::move(a));
     }
   }
+  return added_in;
+}
 
-  // id tables
-  t.size = max_id + 1;
-  t.id_token.assign(static_cast<size_t>(t.size), std::string());
-  t.id_kind.assign(static_cast<size_t>(t.size), 0);
-  for (const auto& [token, id] : t.vocab) {
-    if (t.id_kind[id])
-      fail("model.vocab: id " + std::to_string(id) + " is used by both \"" + t.id_token[id] + "\" and \"" + token +
-           "\"");
-    t.id_kind[id] = 1;
-    t.id_token[id] = token;
+void BpeTokenizer::Impl::build_id_tables(const std::vector<AddedIn>& added_in, int64_t max_id, const JsonReader& r) {
+  size = max_id + 1;
+  id_token.assign(static_cast<size_t>(size), std::string());
+  id_kind.assign(static_cast<size_t>(size), 0);
+  for (const auto& [token, id] : vocab) {
+    if (id_kind[id])
+      r.fail("model.vocab: id " + std::to_string(id) + " is used by both \"" + id_token[id] + "\" and \"" + token +
+             "\"");
+    id_kind[id] = 1;
+    id_token[id] = token;
   }
   for (const auto& a : added_in) {
     const auto id = static_cast<size_t>(a.id);
-    if (t.id_kind[id] >= 2) fail("added_tokens: id " + std::to_string(a.id) + " is used twice");
-    if (t.id_kind[id] == 1 && t.id_token[id] != a.content)
-      fail("added token \"" + a.content + "\" has id " + std::to_string(a.id) + ", which model.vocab gives to \"" +
-           t.id_token[id] + "\"");
-    t.id_kind[id] = a.special ? 3 : 2;
-    t.id_token[id] = a.content;
+    if (id_kind[id] >= 2) r.fail("added_tokens: id " + std::to_string(a.id) + " is used twice");
+    if (id_kind[id] == 1 && id_token[id] != a.content)
+      r.fail("added token \"" + a.content + "\" has id " + std::to_string(a.id) + ", which model.vocab gives to \"" +
+             id_token[id] + "\"");
+    id_kind[id] = a.special ? 3 : 2;
+    id_token[id] = a.content;
   }
-  // Tries: unnormalised contents on raw text, normalised (NFC'd) contents on normalised text. When a
+}
+
+void BpeTokenizer::Impl::build_added_tries(const std::vector<AddedIn>& added_in, const JsonReader& r) {
+  // Unnormalised contents on raw text, normalised (NFC'd) contents on normalised text. When a
   // content appears twice the first entry wins (the trie is filled in reverse order).
   for (const auto& a : added_in) {
     try {
       validate_utf8(a.content, "content");
     } catch (const Error&) {
-      fail("added token with id " + std::to_string(a.id) + " is not valid UTF-8");
+      r.fail("added token with id " + std::to_string(a.id) + " is not valid UTF-8");
     }
-    t.added.push_back({a.content, static_cast<int32_t>(a.id), a.special, a.normalized});
-    t.added_ids.emplace(a.content, static_cast<int32_t>(a.id));
+    added.push_back({a.content, static_cast<int32_t>(a.id), a.special, a.normalized});
+    added_ids.emplace(a.content, static_cast<int32_t>(a.id));
   }
-  for (size_t k = t.added.size(); k-- > 0;) {
-    const auto& a = t.added[k];
+  for (size_t k = added.size(); k-- > 0;) {
+    const auto& a = added[k];
     if (a.normalized) {
       std::string c;
-      if (t.nfc) nfc_into(a.content, c);
-      else c = a.content;
-      t.norm_trie.add(c, static_cast<int32_t>(k));
+      if (nfc)
+        nfc_into(a.content, c);
+      else
+        c = a.content;
+      norm_trie.add(c, static_cast<int32_t>(k));
     } else {
-      t.raw_trie.add(a.content, static_cast<int32_t>(k));
+      raw_trie.add(a.content, static_cast<int32_t>(k));
     }
   }
+}
 
-  // unk
+void BpeTokenizer::Impl::read_unk_and_bytes(const nlohmann::json& model, const JsonReader& r) {
   if (auto u = model.find("unk_token"); u != model.end() && !u->is_null()) {
-    if (!u->is_string()) fail("model.unk_token must be a string or null");
-    auto v = t.vocab.find(u->get<std::string>());
-    if (v == t.vocab.end()) fail("model.unk_token \"" + u->get<std::string>() + "\" is not in model.vocab");
-    t.unk_id = v->second;
+    if (!u->is_string()) r.fail("model.unk_token must be a string or null");
+    auto v = vocab.find(u->get<std::string>());
+    if (v == vocab.end()) r.fail("model.unk_token \"" + u->get<std::string>() + "\" is not in model.vocab");
+    unk_id = v->second;
   }
 
   // byte → id
   const ByteTable& bt = byte_table();
   for (int b = 0; b < 256; ++b) {
-    auto v = t.vocab.find(bt.to_utf8[b]);
-    t.byte_id[b] = v == t.vocab.end() ? -1 : v->second;
+    auto v = vocab.find(bt.to_utf8[b]);
+    byte_id[b] = v == vocab.end() ? -1 : v->second;
   }
+}
 
-  // merges
+void BpeTokenizer::Impl::read_merges(const nlohmann::json& model, const JsonReader& r) {
+  using nlohmann::json;
   auto mg = model.find("merges");
-  if (mg == model.end() || !mg->is_array()) fail("model.merges must be an array");
-  t.merges.reserve(mg->size() * 2);
-  for (size_t r = 0; r < mg->size(); ++r) {
-    const json& e = (*mg)[r];
-    const std::string where = "model.merges[" + std::to_string(r) + "]";
+  if (mg == model.end() || !mg->is_array()) r.fail("model.merges must be an array");
+  merges.reserve(mg->size() * 2);
+  for (size_t rank = 0; rank < mg->size(); ++rank) {
+    const json& e = (*mg)[rank];
+    const std::string where = "model.merges[" + std::to_string(rank) + "]";
     std::string a, b;
     if (e.is_string()) {
       const std::string line = e.get<std::string>();
       std::vector<size_t> spaces;
       for (size_t p = 0; p < line.size(); ++p)
         if (line[p] == ' ') spaces.push_back(p);
-      if (spaces.empty()) fail(where + " \"" + line + "\" is not of the form \"a b\"");
+      if (spaces.empty()) r.fail(where + " \"" + line + "\" is not of the form \"a b\"");
       if (spaces.size() == 1) {
         a = line.substr(0, spaces[0]);
         b = line.substr(spaces[0] + 1);
@@ -521,37 +570,40 @@ BpeTokenizer BpeTokenizer::from_json(const nlohmann::json& j, const std::string&
         int found = 0;
         for (size_t p : spaces) {
           std::string x = line.substr(0, p), y = line.substr(p + 1);
-          if (t.vocab.count(x) && t.vocab.count(y) && t.vocab.count(x + y)) {
+          if (vocab.count(x) && vocab.count(y) && vocab.count(x + y)) {
             a = x;
             b = y;
             ++found;
           }
         }
         if (found != 1)
-          fail(where + " \"" + line + "\" is ambiguous: " + std::to_string(found) +
-               " ways to split it into two vocabulary tokens");
+          r.fail(where + " \"" + line + "\" is ambiguous: " + std::to_string(found) +
+                 " ways to split it into two vocabulary tokens");
       }
     } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
       a = e[0].get<std::string>();
       b = e[1].get<std::string>();
     } else {
-      fail(where + " must be a string \"a b\" or a pair [\"a\", \"b\"], found " + e.dump());
+      r.fail(where + " must be a string \"a b\" or a pair [\"a\", \"b\"], found " + e.dump());
     }
-    auto ia = t.vocab.find(a), ib = t.vocab.find(b);
-    if (ia == t.vocab.end()) fail(where + " (\"" + a + "\", \"" + b + "\"): token \"" + a + "\" is not in model.vocab");
-    if (ib == t.vocab.end()) fail(where + " (\"" + a + "\", \"" + b + "\"): token \"" + b + "\" is not in model.vocab");
-    auto iab = t.vocab.find(a + b);
-    if (iab == t.vocab.end())
-      fail(where + " (\"" + a + "\", \"" + b + "\"): merged token \"" + a + b + "\" is not in model.vocab");
+    auto ia = vocab.find(a), ib = vocab.find(b);
+    if (ia == vocab.end()) r.fail(where + " (\"" + a + "\", \"" + b + "\"): token \"" + a + "\" is not in model.vocab");
+    if (ib == vocab.end()) r.fail(where + " (\"" + a + "\", \"" + b + "\"): token \"" + b + "\" is not in model.vocab");
+    auto iab = vocab.find(a + b);
+    if (iab == vocab.end())
+      r.fail(where + " (\"" + a + "\", \"" + b + "\"): merged token \"" + a + b + "\" is not in model.vocab");
     // A repeated pair takes the later rank, as the reference's map does.
-    t.merges[pair_key(ia->second, ib->second)] = {static_cast<int32_t>(r), iab->second};
+    merges[pair_key(ia->second, ib->second)] = {static_cast<int32_t>(rank), iab->second};
   }
+}
 
-  // decoded bytes per id (spec §4.7 step 2)
-  t.id_bytes.assign(static_cast<size_t>(t.size), std::string());
-  for (int64_t id = 0; id < t.size; ++id) {
-    if (!t.id_kind[id]) continue;
-    const std::string& tokstr = t.id_token[id];
+// Decoded bytes per id (spec §4.7 step 2): the ByteLevel table's bytes, or the token text itself.
+void BpeTokenizer::Impl::build_id_bytes(const JsonReader& r) {
+  const ByteTable& bt = byte_table();
+  id_bytes.assign(static_cast<size_t>(size), std::string());
+  for (int64_t id = 0; id < size; ++id) {
+    if (!id_kind[id]) continue;
+    const std::string& tokstr = id_token[id];
     const auto* s = reinterpret_cast<const unsigned char*>(tokstr.data());
     std::string bytes;
     bool all = true;
@@ -559,7 +611,7 @@ BpeTokenizer BpeTokenizer::from_json(const nlohmann::json& j, const std::string&
     try {
       validate_utf8(tokstr, "token");
     } catch (const Error&) {
-      fail("token with id " + std::to_string(id) + " is not valid UTF-8");
+      r.fail("token with id " + std::to_string(id) + " is not valid UTF-8");
     }
     while (i < tokstr.size()) {
       const char32_t c = decode_at(s, i, len);
@@ -571,9 +623,8 @@ BpeTokenizer BpeTokenizer::from_json(const nlohmann::json& j, const std::string&
       bytes.push_back(static_cast<char>(f->second));
       i += len;
     }
-    t.id_bytes[id] = all ? std::move(bytes) : tokstr;
+    id_bytes[id] = all ? std::move(bytes) : tokstr;
   }
-  return tok;
 }
 
 std::vector<int64_t> BpeTokenizer::encode(std::string_view text, bool match_special) const {
@@ -638,9 +689,7 @@ std::optional<std::string> BpeTokenizer::id_to_token(int64_t id) const {
 
 std::optional<int64_t> BpeTokenizer::eos_id() const { return token_to_id("<|endoftext|>"); }
 
-bool BpeTokenizer::is_special(int64_t id) const {
-  return id >= 0 && id < impl_->size && impl_->id_kind[id] == 3;
-}
+bool BpeTokenizer::is_special(int64_t id) const { return id >= 0 && id < impl_->size && impl_->id_kind[id] == 3; }
 
 std::vector<std::string> BpeTokenizer::pre_tokenize_raw(std::string_view text) {
   validate_utf8(text, "pre_tokenize");
