@@ -118,28 +118,19 @@ int main(int argc, char** argv) {
   rows.push_back({"full replot, nothing new (QCustomPlot::replot)", size,
                   medianOf(2, repeats, [&] { plot.replot(QCustomPlot::rpImmediateRefresh); }),
                   "raw (faint) + smoothed graph per curve = 8 graphs"});
-  rows.push_back({"live append 100 points/curve + replot, auto range", size,
-                  medianOf(2, repeats,
-                           [&] {
-                             for (int k = 0; k < kCurves; ++k) {
-                               chunkFor(k, 100, steps, y, wall);
-                               curves.appendPoints(k, steps, y, wall);
-                             }
-                             curves.replot();
-                           }),
+  auto appendAndReplot = [&] {
+    for (int k = 0; k < kCurves; ++k) {
+      chunkFor(k, 100, steps, y, wall);
+      curves.appendPoints(k, steps, y, wall);
+    }
+    curves.replot();
+  };
+  rows.push_back({"live append 100 points/curve + replot, auto range", size, medianOf(2, repeats, appendAndReplot),
                   "append included"});
   curves.setAutoRange(false);
   curves.replot();
   rows.push_back({"live append 100 points/curve + replot, user's zoom kept", size,
-                  medianOf(2, repeats,
-                           [&] {
-                             for (int k = 0; k < kCurves; ++k) {
-                               chunkFor(k, 100, steps, y, wall);
-                               curves.appendPoints(k, steps, y, wall);
-                             }
-                             curves.replot();
-                           }),
-                  "only the curves' buffered layer is redrawn"});
+                  medianOf(2, repeats, appendAndReplot), "only the curves' buffered layer is redrawn"});
   curves.setAutoRange(true);
   curves.setLogY(true);
   curves.replot();

@@ -20,23 +20,12 @@
 #include "core/store/run_store.h"
 #include "tests/core/test_util.h"
 
-#ifndef DM_CLI_PATH
-#error "DM_CLI_PATH must name the diffmamba executable"
-#endif
+#include "tests/app/cli_runner.h"
+#include "tests/store_util.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  QString out, err;
-};
-
-Result run(const QStringList& args, int timeout_ms = 120000) {
-  QProcess p;
-  p.start(DM_CLI_PATH, args);
-  p.waitForFinished(timeout_ms);
-  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
+dm::test::CliResult run(const QStringList& args) { return dm::test::run_cli(args); }
 
 QString make_corpus(const QTemporaryDir& d) {
   QDir(d.path()).mkpath("corpus");
@@ -375,13 +364,9 @@ void TestCli::runs_archive() {
   {
     dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
     for (const char* name : {"kept-run", "old-run"}) {
-      dm::store::RunRecord r;
-      r.name = name;
-      r.kind = "train";
-      r.family = "mamba2";
+      auto r = dm::test::finished_record(name, "train", "mamba2");
       r.config_json = "{}";
       r.config_hash = "h";
-      r.status = "finished";
       db.create_run(r);
     }
   }

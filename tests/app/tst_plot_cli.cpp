@@ -14,23 +14,13 @@
 #include "core/store/run_store.h"
 #include "plotting/csv.h"
 
-#ifndef DM_CLI_PATH
-#error "DM_CLI_PATH must name the diffmamba executable"
-#endif
+#include "tests/app/cli_runner.h"
+#include "tests/store_util.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  QString out, err;
-};
-
-Result run(const QStringList& args, const QString& cwd = QString()) {
-  QProcess p;
-  if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
-  p.start(DM_CLI_PATH, args);
-  p.waitForFinished(120000);
-  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+dm::test::CliResult run(const QStringList& args, const QString& cwd = QString()) {
+  return dm::test::run_cli(args, cwd);
 }
 
 QByteArray head(const QString& path, int n) {
@@ -203,12 +193,7 @@ void TestPlotCli::figures_of_runs() {
   {
     dm::store::RunStore db(db_path);
     auto mk = [&](const std::string& name, const std::string& kind, const std::string& family) {
-      dm::store::RunRecord r;
-      r.name = name;
-      r.kind = kind;
-      r.family = family;
-      r.status = "finished";
-      return db.create_run(r);
+      return dm::test::add_finished_run(db, name, kind, family);
     };
     eval_d = mk("diff-eval", "babilong-eval", "diffmamba2");
     eval_m = mk("mamba-eval", "babilong-eval", "mamba2");

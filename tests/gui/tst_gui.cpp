@@ -30,6 +30,7 @@
 #include "core/config/experiment_config.h"
 #include "core/store/run_store.h"
 #include "plotting/figure.h"
+#include "tests/store_util.h"
 
 using namespace dm::gui;
 
@@ -205,12 +206,7 @@ void TestGui::results_compare_hover_and_export() {
     QVERIFY(QDir().mkpath(ws.path()));
     dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
     auto mk = [&](const char* name, const char* kind, const char* family) {
-      dm::store::RunRecord r;
-      r.name = name;
-      r.kind = kind;
-      r.family = family;
-      r.status = "finished";
-      return db.create_run(r);
+      return dm::test::add_finished_run(db, name, kind, family);
     };
     a1 = mk("diff seed0", "eval-babilong", "diffmamba2");
     a2 = mk("diff seed1", "eval-babilong", "diffmamba2");
@@ -278,11 +274,7 @@ void TestGui::runs_browser_filter_diff_delete() {
     dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
     for (auto fam : {"mamba2", "diffmamba2"}) {
       const auto cfg = dm::config::resolve({std::string("experiment=demo/") + fam + "-fortunes", "loader.l_max=64"});
-      dm::store::RunRecord r;
-      r.name = std::string("run ") + fam;
-      r.kind = "train";
-      r.family = fam;
-      r.status = "finished";
+      auto r = dm::test::finished_record(std::string("run ") + fam, "train", fam);
       r.config_json = cfg.canonical_json();
       r.config_hash = cfg.hash();
       r.run_dir = QDir(ws.path()).filePath(QString("runs/x-") + fam).toStdString();
