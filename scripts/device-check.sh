@@ -124,4 +124,21 @@ run_step "selfcheck cuda" 120 ./app/diffmamba selfcheck --device cuda
 TEE_TO=$OUT/bench.txt run_step bench_kernels 240 ./bench/bench_kernels "$@"
 grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
 [ -s "$OUT/bench-table.md" ] && { echo; cat "$OUT/bench-table.md"; } || rm -f "$OUT/bench-table.md"
+
+# compute-sanitizer over the kernel checks (no language models): out-of-bounds and misaligned accesses
+# (memcheck), shared-memory hazards in the tiles (racecheck). Last, and only while the whole script stays
+# under 8 minutes; any error it reports fails the check (exit code 3).
+SANITIZER=$(command -v compute-sanitizer || ls "$(dirname "${NVCC:-/usr/local/cuda/bin/nvcc}")"/compute-sanitizer 2>/dev/null || true)
+for tool in memcheck racecheck; do
+  if [ -z "$SANITIZER" ]; then
+    record "sanitizer $tool" "SKIPPED"; echo "compute-sanitizer not found"
+  elif ! ./app/diffmamba doctor 2>/dev/null | grep -q "^CUDA available *yes"; then
+    record "sanitizer $tool" "SKIPPED"; echo "no GPU: compute-sanitizer $tool not run"
+  elif [ $((SECONDS - START)) -gt 340 ]; then
+    record "sanitizer $tool" "SKIPPED"; echo "compute-sanitizer $tool left out: $((SECONDS - START)) s already spent"
+  else
+    run_step "sanitizer $tool" 60 "$SANITIZER" --tool "$tool" --error-exitcode 3 --print-limit 20 \
+      ./app/diffmamba selfcheck --device cuda --kernels-only --seed 1
+  fi
+done
 finish $FAILED

@@ -24,6 +24,7 @@ class DoctorCommands {
   CLI::App* selfcheck_ = nullptr;
   std::string device_ = "cuda";
   uint64_t seed_ = 0;
+  bool kernels_only_ = false;
 };
 
 }  // namespace dm::cli

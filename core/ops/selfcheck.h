@@ -32,7 +32,8 @@ struct SelfcheckReport {
 // device: "cpu", "cuda" or "cuda:N". Without a GPU (or without kernels in this build) a CUDA request
 // returns a report whose skip_reason says why. Tolerances: fp32 1e-5, bf16 1e-2, fp64 1e-10 (relative); a
 // small language model's loss and gradients, kernels against the reference ops on the same GPU, 1e-4 (fp32).
-SelfcheckReport selfcheck(const std::string& device, uint64_t seed);
+// models=false leaves out the language-model checks (kernels only: quick under compute-sanitizer).
+SelfcheckReport selfcheck(const std::string& device, uint64_t seed, bool models = true);
 std::string format_selfcheck(const SelfcheckReport& r);
 
 }  // namespace dm::ops
