@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/kernel_breakdown.h"
 #include "core/model/config.h"
 #include "core/model/language_model.h"
 #include "core/ops/causal_conv1d.h"
@@ -62,7 +63,18 @@ Row time_both(const std::string& name, const std::string& shape, double bytes, d
 
 double elem(torch::ScalarType st) { return static_cast<double>(c10::elementSize(st)); }
 
+// The GPU-time breakdown by kernel, as text for after the main table; a profiler that cannot run (no
+// CUPTI) costs a line, not the benchmark.
+std::string breakdown(const std::string& title, int iterations, const std::function<void()>& f) {
+  try {
+    return dm::bench::format_breakdown(title, dm::bench::kernel_breakdown(f, iterations, c10::DeviceType::CUDA), 15);
+  } catch (const std::exception& e) {
+    return "\n(no kernel breakdown for " + title + ": " + e.what() + ")\n";
+  }
+}
+
 struct Options {
+  bool breakdown = true;
   bool train = true;
   int64_t train_batch = 2;
   int train_steps = 3;
@@ -75,12 +87,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--no-train"))
       opt.train = false;
+    else if (!std::strcmp(argv[i], "--no-breakdown"))
+      opt.breakdown = false;
     else if (!std::strcmp(argv[i], "--train-batch") && i + 1 < argc)
       opt.train_batch = std::atoll(argv[++i]);
     else if (!std::strcmp(argv[i], "--train-steps") && i + 1 < argc)
       opt.train_steps = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: bench_kernels [--no-train] [--train-batch N] [--train-steps N]\n");
+      std::fprintf(stderr, "usage: bench_kernels [--no-train] [--no-breakdown] [--train-batch N] [--train-steps N]\n");
       return 2;
     }
   }
@@ -107,6 +121,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(src.nbytes()) / (1ull << 30), ms);
   }
   std::vector<Row> rows;
+  std::vector<std::string> breakdowns;  // printed after the main table
 
   {  // SSD at the shape
     const int64_t B = 4, L = 4096, H = 32, P = 64, N = 128, G = 1, Q = 256;
@@ -145,6 +160,8 @@ int main(int argc, char** argv) {
     // The same scan with 64-step chunks: a quarter of the intra-chunk work, four times the chunk states.
     rows.push_back(
         time_both("ssd_chunked forward+backward, chunk 64", shape, io_fwd + io_bwd, bw, 10, [&] { fwd_bwd(64); }));
+    if (opt.breakdown)
+      breakdowns.push_back(breakdown("ssd_chunked forward+backward, " + shape + ", kernels", 3, [&] { fwd_bwd(Q); }));
   }
   {                                                            // causal conv1d over Mamba2-370M's xBC channels
     const int64_t B = 4, L = 4096, C = 2048 + 2 * 128, K = 4;  // d_inner 2048 + 2·G·N
@@ -225,6 +242,8 @@ int main(int argc, char** argv) {
       dm::ops::set_cuda_kernels_enabled(true);
       std::printf("  measured training %s: %.0f tokens/s with kernels, %.0f without\n", tr.family.c_str(), tr.ours,
                   tr.ref);
+      if (opt.breakdown && fam == dm::model::Family::diffmamba2)
+        breakdowns.push_back(breakdown("one 370M-shaped " + tr.family + " training step, kernels", 1, step));
       std::fflush(stdout);
       train.push_back(tr);
     }
@@ -248,5 +267,6 @@ int main(int argc, char** argv) {
   std::printf(
       "\nmedians of CUDA-event timings after warm-up; floor = bytes each input read once and each output "
       "written once / copy bandwidth\n");
+  for (const auto& b : breakdowns) std::fputs(b.c_str(), stdout);
   return 0;
 }
