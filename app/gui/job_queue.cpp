@@ -1,6 +1,8 @@
 #include "app/gui/job_queue.h"
 
 #include <QCoreApplication>
+#include <QEventLoop>
+#include <QTimer>
 #include <QThread>
 #include <chrono>
 #include <exception>
@@ -119,12 +121,15 @@ void JobQueue::cancelAll() {
 }
 
 bool JobQueue::waitForIdle(int ms) {
-  QElapsedTimer t;
-  t.start();
-  while (pendingCount() > 0 && t.elapsed() < ms) {
-    QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
-    QThread::msleep(5);
-  }
+  if (pendingCount() == 0) return true;
+  // The queue's own timer keeps draining reports while this loop runs; idle() or the limit ends it.
+  QEventLoop loop;
+  QTimer limit;
+  limit.setSingleShot(true);
+  connect(&limit, &QTimer::timeout, &loop, &QEventLoop::quit);
+  connect(this, &JobQueue::idle, &loop, &QEventLoop::quit);
+  limit.start(ms);
+  loop.exec();
   return pendingCount() == 0;
 }
 
