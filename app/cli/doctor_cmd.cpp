@@ -13,6 +13,7 @@ namespace dm::cli {
 DoctorCommands::DoctorCommands(CLI::App& app) {
   doctor_ =
       app.add_subcommand("doctor", "What this build can use: LibTorch, CUDA (or why not), GPUs, kernel architectures");
+  doctor_->alias("info");  // the older name
   selfcheck_ = app.add_subcommand(
       "selfcheck", "Compare the fast kernels with their references on fresh random inputs (exit 77 = skipped: no GPU)");
   selfcheck_

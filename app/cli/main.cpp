@@ -282,7 +282,6 @@ int main(int argc, char** argv) {
     c->add_option("--height", pa.height_in, "figure height in inches")->check(CLI::PositiveNumber);
     c->add_option("--dpi", pa.dpi, "PNG resolution")->check(CLI::PositiveNumber);
   }
-  auto* info = app.add_subcommand("info", "Print the LibTorch version, devices and build options");
   dm::cli::DoctorCommands doctor_cmds(app);  // doctor, selfcheck
 
   CLI11_PARSE(app, argc, argv);
@@ -336,13 +335,6 @@ int main(int argc, char** argv) {
       return dm::cli::run_plot(pa);
     }
     if (doctor_cmds.parsed()) return doctor_cmds.run();
-    if (*info) {
-      std::printf("LibTorch %s\nCUDA available: %s (%d devices)\nCUDA kernels built: %s\nintra-op threads: %d\n",
-                  dm::torch_version().c_str(), torch::cuda::is_available() ? "yes" : "no",
-                  static_cast<int>(torch::cuda::device_count()), dm::ops::cuda_kernels_built() ? "yes" : "no",
-                  static_cast<int>(torch::get_num_threads()));
-      return 0;
-    }
   } catch (const dm::Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 2;

@@ -73,6 +73,7 @@ class TestCli : public QObject {
   void babilong_pipeline();
   void lens_commands();
   void runs_archive();
+  void doctor_info_selfcheck();
 };
 
 void TestCli::version_and_help() {
@@ -388,4 +389,21 @@ void TestCli::runs_archive() {
 }
 
 QTEST_GUILESS_MAIN(TestCli)
+// doctor (and its older name info) describe this build; selfcheck without a GPU skips with the reason.
+void TestCli::doctor_info_selfcheck() {
+  const auto d = run({"doctor"}), i = run({"info"});
+  QCOMPARE(d.code, 0);
+  QCOMPARE(i.code, 0);
+  for (const char* key : {"LibTorch", "CUDA available", "CUDA kernels", "intra-op threads"})
+    QVERIFY2(d.out.contains(key), qPrintable(d.out));
+  QCOMPARE(i.out, d.out);
+  if (d.out.contains(QRegularExpression("CUDA available +no"))) {
+    const auto s = run({"selfcheck", "--device", "cuda", "--kernels-only"});
+    QCOMPARE(s.code, 77);
+    QVERIFY2(s.out.contains("SKIPPED"), qPrintable(s.out + s.err));
+  }
+  const auto bad = run({"selfcheck", "--device", "tpu"});
+  QVERIFY2(bad.code != 0 && bad.code != 77, qPrintable(bad.out + bad.err));
+}
+
 #include "tst_cli.moc"
