@@ -220,6 +220,23 @@ int latest(const std::vector<Event>& ev, int end, F f) {
   return -1;
 }
 
+// The question loop of qa2, qa3 and qa5: the world takes a step, and at every even point since the last
+// question `ask(b, events, statement_count)` may ask one. A story reaching kMaxStatements is drawn anew.
+template <class Ask>
+Story world_story(const char* task, std::mt19937_64& rng, const std::array<const char*, kActors>& people,
+                  const Mix& mix, Ask ask) {
+  for (;;) {
+    Builder b;
+    b.story.task = task;
+    World w(rng, people, mix);
+    while (b.questions < kQuestionsPerStory && w.statement_count() < kMaxStatements) {
+      w.step(b);
+      if (b.statements_since_question % 2 == 0) ask(b, w.events(), w.statement_count());
+    }
+    if (b.questions >= kQuestionsPerStory) return b.story;
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -278,15 +295,8 @@ std::optional<Qa2Answer> qa2_answer(const std::vector<Event>& ev, int object) {
 }  // namespace
 
 Story qa2(std::mt19937_64& rng) {
-  Builder b;
-  b.story.task = "qa2";
-  World w(rng, kPeople, kMixQa2);
-  while (b.questions < kQuestionsPerStory) {
-    if (w.statement_count() >= kMaxStatements) return qa2(rng);
-    w.step(b);
-    if (b.statements_since_question % 2) continue;  // questions after an even number of statements (§4)
-    const auto& ev = w.events();
-    const int n = w.statement_count();
+  // Questions at even points only (§4).
+  return world_story("qa2", rng, kPeople, kMixQa2, [&](Builder& b, const std::vector<Event>& ev, int n) {
     std::vector<int> objects;
     std::vector<double> weights;
     std::vector<Qa2Answer> answers;
@@ -299,15 +309,14 @@ Story qa2(std::mt19937_64& rng) {
       // weight 5, 4, …, 1 for an object fact 0, 1, …, 4 statements back.
       weights.push_back(static_cast<double>(kWindow - (n - 1 - a->object_fact)));
     }
-    if (objects.empty()) continue;
+    if (objects.empty()) return;
     const size_t k = static_cast<size_t>(pick_weighted(rng, weights));
     const Event& fact = ev[static_cast<size_t>(answers[k].object_fact)];
     const Event& loc = ev[static_cast<size_t>(answers[k].location)];
     // Support order: object fact first, location fact second (§4).
     b.question(std::string("Where is the ") + kObjectNames[objects[k]] + "? ", kRoomNames[loc.arg],
                {fact.line, loc.line});
-  }
-  return b.story;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -342,15 +351,8 @@ std::optional<Segment> qa3_segment(const std::vector<Event>& ev, int object) {
 }  // namespace
 
 Story qa3(std::mt19937_64& rng) {
-  Builder b;
-  b.story.task = "qa3";
-  World w(rng, kPeople, kMixQa3);
-  while (b.questions < kQuestionsPerStory) {
-    if (w.statement_count() >= kMaxStatements) return qa3(rng);
-    w.step(b);
-    if (b.statements_since_question % 2) continue;  // even gaps only (§5 "When")
-    const auto& ev = w.events();
-    const int n = w.statement_count();
+  // Questions at even points only (§5 "When").
+  return world_story("qa3", rng, kPeople, kMixQa3, [&](Builder& b, const std::vector<Event>& ev, int n) {
     std::vector<int> objects;
     std::vector<Segment> segments;
     for (int o = 0; o < kObjects; ++o) {
@@ -360,7 +362,7 @@ Story qa3(std::mt19937_64& rng) {
         segments.push_back(std::move(*s));
       }
     }
-    if (objects.empty()) continue;
+    if (objects.empty()) return;
     // The object: uniform among candidates (measured 32:31 when two qualify).
     const size_t k = static_cast<size_t>(pick(rng, objects.size()));
     const Segment& s = segments[k];
@@ -380,8 +382,7 @@ Story qa3(std::mt19937_64& rng) {
     // Support order: [latest object fact, move to L, move to the answer place] (§5).
     b.question(std::string("Where was the ") + kObjectNames[objects[k]] + " before the " + kRoomNames[place] + "? ",
                kRoomNames[before.arg], {ev[static_cast<size_t>(s.object_fact)].line, to_l.line, before.line});
-  }
-  return b.story;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -431,22 +432,15 @@ Story qa4(std::mt19937_64& rng) {
 // qa5 (§7): questions about the latest give of an object.
 
 Story qa5(std::mt19937_64& rng) {
-  Builder b;
-  b.story.task = "qa5";
-  World w(rng, kPeopleQa5, kMixQa5);
-  while (b.questions < kQuestionsPerStory) {
-    if (w.statement_count() >= kMaxStatements) return qa5(rng);
-    w.step(b);
-    if (b.statements_since_question % 2) continue;  // even gaps (§7)
-    const auto& ev = w.events();
-    const int n = w.statement_count();
+  // Questions at even points only (§7).
+  return world_story("qa5", rng, kPeopleQa5, kMixQa5, [&](Builder& b, const std::vector<Event>& ev, int n) {
     // Candidates: the latest give of each object, when 0–4 statements back (§7).
     std::vector<int> gives;
     for (int o = 0; o < kObjects; ++o) {
       const int g = latest(ev, n, [&](const Event& e) { return e.act == Act::Give && e.arg == o; });
       if (g >= 0 && g >= n - kWindow) gives.push_back(g);
     }
-    if (gives.empty()) continue;
+    if (gives.empty()) return;
     const int gi = gives[static_cast<size_t>(pick(rng, gives.size()))];
     const Event& g = ev[static_cast<size_t>(gi)];
     const std::string giver = kPeopleQa5[g.actor], to = kPeopleQa5[g.recipient], obj = kObjectNames[g.arg];
@@ -473,8 +467,7 @@ Story qa5(std::mt19937_64& rng) {
       a = to;
     }
     b.question(std::move(q), std::move(a), {g.line});
-  }
-  return b.story;
+  });
 }
 
 }  // namespace dm::babilong::generators
