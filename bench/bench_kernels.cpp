@@ -234,6 +234,16 @@ int main(int argc, char** argv) {
         adam.step();
       };
       TrainRow tr{dm::model::to_string(fam)};
+      {  // which kernels one step runs (a dtype mismatch would quietly send an op to the reference path)
+        dm::ops::set_cuda_kernels_enabled(true);
+        const auto c0 = dm::ops::cuda_kernel_calls();
+        step();
+        torch::cuda::synchronize();
+        const auto c1 = dm::ops::cuda_kernel_calls();
+        std::printf("  kernel launches in one %s step (forward): ssd %lld, conv1d %lld, rmsnorm %lld\n",
+                    tr.family.c_str(), static_cast<long long>(c1.ssd - c0.ssd),
+                    static_cast<long long>(c1.conv1d - c0.conv1d), static_cast<long long>(c1.rmsnorm - c0.rmsnorm));
+      }
       const double tokens = static_cast<double>(opt.train_batch * TL);
       dm::ops::set_cuda_kernels_enabled(true);
       tr.ours = tokens / (median_ms(2, opt.train_steps, step) * 1e-3);

@@ -32,6 +32,15 @@ bool ssd_tensor_cores();
 void set_ssd_split_operands(bool enabled);
 bool ssd_split_operands();
 
+// Forward launches of each differentiable CUDA kernel op since the start of the process, so a check can tell
+// that the kernels really ran (under autocast, say) rather than the reference ops. Thread-safe.
+struct KernelCalls {
+  int64_t ssd = 0, conv1d = 0, rmsnorm = 0;
+};
+KernelCalls cuda_kernel_calls();
+enum class KernelOp { ssd, conv1d, rmsnorm };
+void count_kernel_call(KernelOp op);  // by core/ops/cuda_dispatch.cpp
+
 // True when `t` goes to a kernel: kernels built and enabled, t on CUDA, dtype fp32 or bf16.
 bool use_cuda_kernel(const torch::Tensor& t);
 

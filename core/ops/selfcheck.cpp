@@ -1,5 +1,6 @@
 #include "core/ops/selfcheck.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -196,6 +197,34 @@ void check_cuda_model(std::vector<CheckResult>& out, const torch::Device& dev, m
   Recorder rec{out, "language model fwd+bwd (" + model::to_string(family) + ", vs reference ops on GPU)", "fp32", 1e-4};
   rec("loss", ours.first, ref.first);
   rec("all gradients", ours.second, ref.second);
+
+  // bf16 autocast, as training runs it: the kernels must really run (no quiet fall-back to the reference
+  // ops over a dtype mismatch) and agree with the reference ops under the same autocast. Both paths round
+  // activations to bf16 in different places, hence the wider tolerance; a wrong kernel gives O(1).
+  auto run_bf16 = [&](bool kernels) {
+    at::autocast::set_autocast_enabled(dev.type(), true);
+    at::autocast::set_autocast_dtype(dev.type(), torch::kBFloat16);
+    auto r = run(kernels);
+    at::autocast::set_autocast_enabled(dev.type(), false);
+    at::autocast::clear_cache();
+    return r;
+  };
+  const auto before = cuda_kernel_calls();
+  const auto ours16 = run_bf16(true);
+  const auto after = cuda_kernel_calls();
+  const auto ref16 = run_bf16(false);
+  set_cuda_kernels_enabled(true);
+  const std::string what = "language model fwd+bwd, bf16 autocast (" + model::to_string(family) + ", vs reference ops)";
+  Recorder rec16{out, what, "bf16", 5e-2};
+  rec16("loss", ours16.first, ref16.first);
+  rec16("all gradients", ours16.second, ref16.second);
+  const int64_t ssd = after.ssd - before.ssd, conv = after.conv1d - before.conv1d,
+                norm = after.rmsnorm - before.rmsnorm;
+  const bool ran = ssd > 0 && conv > 0 && norm > 0;
+  out.push_back({what, "bf16",
+                 "kernels ran: ssd " + std::to_string(ssd) + ", conv1d " + std::to_string(conv) + ", rmsnorm " +
+                     std::to_string(norm),
+                 ran ? 0.0 : INFINITY, 0.0});
 }
 
 // ---- CPU: the fast CPU paths against their independent oracles in fp64 ---------------------------------------
