@@ -148,7 +148,10 @@ void MainWindow::buildWelcome() {
   auto* l = new QHBoxLayout(welcome_);
   auto* text = new QLabel(tr("<b>Welcome.</b> This workspace is empty. <b>Quick comparison</b> trains a tiny Mamba2 and "
                              "Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them "
-                             "and trains tuned lenses, then shows every figure (about 2 minutes on 2 CPU cores)."),
+                             "and trains tuned lenses, then shows every figure (about 2 minutes on 2 CPU cores). It is "
+                             "a demonstration of the workflow: %1 questions per task and length, tiny models, not the "
+                             "paper's numbers.")
+                              .arg(QuickOptions{}.evalSamples),
                           welcome_);
   text->setWordWrap(true);
   auto* go = new QPushButton(tr("Run quick comparison"), welcome_);
