@@ -212,12 +212,6 @@ plotting::LensLayers lensFromRuns(const store::RunStore& db, int64_t diffRun, in
   return out;
 }
 
-std::vector<std::string> runMetricNames(const store::RunStore& db, int64_t run) {
-  std::set<std::string> names;
-  for (const auto& m : db.metrics(run)) names.insert(m.name);
-  return {names.begin(), names.end()};
-}
-
 std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
                                 bool requireMetric) {
   std::vector<RunCurve> out;
@@ -226,7 +220,7 @@ std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int
     auto rows = db.metrics(run, metric);
     if (rows.empty() && requireMetric) {
       std::string have;
-      for (const auto& n : runMetricNames(db, run)) have += (have.empty() ? "" : ", ") + n;
+      for (const auto& n : db.metric_names(run)) have += (have.empty() ? "" : ", ") + n;
       throw ConfigError("--metric", metric, "run " + std::to_string(run) + " has no such metric (it has: " +
                                                 (have.empty() ? std::string("none") : have) + ")");
     }

@@ -61,7 +61,4 @@ struct RunCurve {
 std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
                                 bool requireMetric = true);
 
-// The metric names a run has recorded (for pickers and error messages), sorted.
-std::vector<std::string> runMetricNames(const store::RunStore& db, int64_t run);
-
 }  // namespace dm::figures

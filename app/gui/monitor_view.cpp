@@ -145,7 +145,7 @@ void MonitorView::refreshMetrics() {
   if (!store_) return;
   std::set<std::string> names;
   for (auto id : shownRuns())
-    for (const auto& m : store_->metrics(id)) names.insert(m.name);
+    for (auto& n : store_->metric_names(id)) names.insert(std::move(n));
   const QString current = metric_->currentText();
   updating_ = true;
   metric_->clear();

@@ -279,7 +279,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
       const auto pos = torch::arange(static_cast<int64_t>(lcp) - 1, static_cast<int64_t>(full.size()) - 1);
       std::vector<torch::Tensor> hidden;
       const auto final_logits = m->forward_ex(torch::tensor(in).unsqueeze(0), &hidden, nullptr)[0].index_select(0, pos);
-      for (const std::string task : {r.task, std::string("all")}) {
+      for (const std::string& task : {r.task, std::string("all")}) {
         auto& v = sums[task];
         v.resize(static_cast<size_t>(n + 1), {0, 0, 0, 0});
       }
@@ -287,7 +287,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
         const auto logits = k < n ? lens->logits(m, k, hidden[static_cast<size_t>(k)][0].index_select(0, pos)) : final_logits;
         const auto lp = torch::log_softmax(logits.to(torch::kFloat), -1).gather(1, answer.unsqueeze(1)).squeeze(1);
         const double first = lp[0].item<double>(), all = lp.sum().item<double>();
-        for (const std::string task : {r.task, std::string("all")}) {
+        for (const std::string& task : {r.task, std::string("all")}) {
           auto& a = sums[task][static_cast<size_t>(k)];
           a[0] += std::exp(first);
           a[1] += first;

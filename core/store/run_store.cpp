@@ -354,6 +354,14 @@ std::vector<MetricRow> RunStore::metrics(int64_t run, const std::string& name) c
   return out;
 }
 
+std::vector<std::string> RunStore::metric_names(int64_t run) const {
+  Stmt s(db_, "SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name");
+  s.bind(1, run);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.t(0));
+  return out;
+}
+
 int64_t RunStore::last_step(int64_t run) const {
   Stmt s(db_, "SELECT COALESCE(MAX(step), -1) FROM metrics WHERE run_id = ?");
   s.bind(1, run);

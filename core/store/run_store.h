@@ -74,6 +74,8 @@ class RunStore {
   void flush();
   std::vector<MetricRow> metrics(int64_t run, const std::string& name = "") const;
   int64_t last_step(int64_t run) const;  // highest step with a metric, -1 if none
+  // The names of the run's metrics, sorted (a DISTINCT query: no metric rows are loaded).
+  std::vector<std::string> metric_names(int64_t run) const;
 
   void put_eval_cell(int64_t run, const EvalCell& c);  // replaces the same (task, length, metric)
   std::vector<EvalCell> eval_cells(int64_t run) const;

@@ -64,6 +64,12 @@ void TestStore::records_and_metrics() {
   db.flush();
   QCOMPARE(int(db.metrics(id, "train/loss").size()), 150);
   QCOMPARE(db.last_step(id), int64_t(150));
+  db.add_metric(id, {3, 0, "val/loss", 2.0, 0.3});
+  db.add_metric(id2, {1, 0, "other/metric", 1.0, 0.1});
+  db.flush();
+  QCOMPARE(db.metric_names(id), (std::vector<std::string>{"train/loss", "val/loss"}));
+  QCOMPARE(db.metric_names(id2), (std::vector<std::string>{"other/metric"}));
+  QVERIFY(db.metric_names(12345).empty());
   db.add_metric(id, {150, 0, "train/loss", 42.0, 1.0});  // a resumed run rewrites a step: replaced, not duplicated
   db.flush();
   QCOMPARE(db.metrics(id, "train/loss").back().value, 42.0);
