@@ -28,13 +28,11 @@ int run_runs(const RunsArgs& a) {
         continue;
       }
       std::string val = "–";
-      for (const char* m : {"val/bpc", "val/ppl"}) {
-        auto rows = db.metrics(r.id, m);
-        if (!rows.empty()) {
-          char buf[48];
-          std::snprintf(buf, sizeof buf, "%s %.4f", m + 4, rows.back().value);
-          val = buf;
-        }
+      for (const auto& m : db.last_metrics(r.id)) {
+        if (m.name != "val/bpc" && m.name != "val/ppl") continue;  // val/ppl wins when both exist
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "%s %.4f", m.name.c_str() + 4, m.value);
+        val = buf;
       }
       std::printf("%5lld  %-28s %-10s %-11s %7lld  %-12s %s\n", static_cast<long long>(r.id), r.name.c_str(),
                   r.family.c_str(), (r.status + (r.archived ? "*" : "")).c_str(),
@@ -54,11 +52,9 @@ int run_runs(const RunsArgs& a) {
                 rec->message.c_str(), rec->created_at.c_str(), rec->started_at.c_str(), rec->ended_at.c_str(),
                 rec->host.c_str(), rec->device.c_str(), rec->git_rev.c_str(), rec->run_dir.c_str(),
                 rec->overrides_json.c_str(), rec->config_hash.c_str());
-    std::map<std::string, store::MetricRow> last;
-    for (const auto& m : db.metrics(a.id)) last[m.name] = m;
     std::printf("  last values:\n");
-    for (const auto& [k, m] : last)
-      std::printf("    %-24s %.6g (step %lld)\n", k.c_str(), m.value, static_cast<long long>(m.step));
+    for (const auto& m : db.last_metrics(a.id))
+      std::printf("    %-24s %.6g (step %lld)\n", m.name.c_str(), m.value, static_cast<long long>(m.step));
     std::printf("  config:\n%s\n", nlohmann::json::parse(rec->config_json).dump(2).c_str());
     return 0;
   }

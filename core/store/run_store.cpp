@@ -362,6 +362,16 @@ std::vector<std::string> RunStore::metric_names(int64_t run) const {
   return out;
 }
 
+std::vector<MetricRow> RunStore::last_metrics(int64_t run) const {
+  // SQLite fills the bare columns of a MAX() aggregate from the row holding the maximum.
+  Stmt s(db_,
+         "SELECT MAX(step), epoch, name, value, wall_time FROM metrics WHERE run_id = ? GROUP BY name ORDER BY name");
+  s.bind(1, run);
+  std::vector<MetricRow> out;
+  while (s.step()) out.push_back({s.i(0), s.i(1), s.t(2), s.d(3), s.d(4)});
+  return out;
+}
+
 int64_t RunStore::last_step(int64_t run) const {
   Stmt s(db_, "SELECT COALESCE(MAX(step), -1) FROM metrics WHERE run_id = ?");
   s.bind(1, run);

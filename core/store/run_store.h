@@ -76,6 +76,8 @@ class RunStore {
   int64_t last_step(int64_t run) const;  // highest step with a metric, -1 if none
   // The names of the run's metrics, sorted (a DISTINCT query: no metric rows are loaded).
   std::vector<std::string> metric_names(int64_t run) const;
+  // Each metric's row at its highest step, sorted by name (one grouped query).
+  std::vector<MetricRow> last_metrics(int64_t run) const;
 
   void put_eval_cell(int64_t run, const EvalCell& c);  // replaces the same (task, length, metric)
   std::vector<EvalCell> eval_cells(int64_t run) const;

@@ -70,6 +70,13 @@ void TestStore::records_and_metrics() {
   QCOMPARE(db.metric_names(id), (std::vector<std::string>{"train/loss", "val/loss"}));
   QCOMPARE(db.metric_names(id2), (std::vector<std::string>{"other/metric"}));
   QVERIFY(db.metric_names(12345).empty());
+  const auto last = db.last_metrics(id);  // each metric at its highest step
+  QCOMPARE(int(last.size()), 2);
+  QCOMPARE(QString::fromStdString(last[0].name), QString("train/loss"));
+  QCOMPARE(last[0].step, int64_t(150));
+  QCOMPARE(last[0].value, 1.0 / 150);
+  QCOMPARE(QString::fromStdString(last[1].name), QString("val/loss"));
+  QCOMPARE(last[1].value, 2.0);
   db.add_metric(id, {150, 0, "train/loss", 42.0, 1.0});  // a resumed run rewrites a step: replaced, not duplicated
   db.flush();
   QCOMPARE(db.metrics(id, "train/loss").back().value, 42.0);
