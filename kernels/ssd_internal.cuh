@@ -116,7 +116,8 @@ __device__ __forceinline__ float load_dt(const float* dt, Strides s, int64_t b, 
 // may be computed in fp32 (decay-weighted C·Bᵀ, states, dCB). Rounding that one to bf16 costs the
 // backward's dA about 8% (its terms cancel). With `split`, the fp32 operand v goes in as hi + lo, hi =
 // bf16(v) and lo = bf16(v − hi), and each slab takes one more product: about 16 significant bits instead
-// of 8, so the products are within ~1e-5 of fp32 FMA at twice the tensor-core work.
+// of 8, so the products are within ~1e-5 of fp32 FMA at twice the tensor-core work. (A finite v beyond
+// bf16's range, ~3.4e38, would split into ±inf and ∓inf; these operands are decays ≤ 1 times activations.)
 enum class Split { none, a, b };  // which operand is fp32-valued
 
 struct __align__(32) TcSmem {

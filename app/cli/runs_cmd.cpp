@@ -28,11 +28,13 @@ int run_runs(const RunsArgs& a) {
         continue;
       }
       std::string val = "–";
-      for (const auto& m : db.last_metrics(r.id)) {
-        if (m.name != "val/bpc" && m.name != "val/ppl") continue;  // val/ppl wins when both exist
-        char buf[48];
-        std::snprintf(buf, sizeof buf, "%s %.4f", m.name.c_str() + 4, m.value);
-        val = buf;
+      for (const char* m : {"val/bpc", "val/ppl"}) {  // two lookups by name; val/ppl wins when both exist
+        auto rows = db.metrics(r.id, m);
+        if (!rows.empty()) {
+          char buf[48];
+          std::snprintf(buf, sizeof buf, "%s %.4f", m + 4, rows.back().value);
+          val = buf;
+        }
       }
       std::printf("%5lld  %-28s %-10s %-11s %7lld  %-12s %s\n", static_cast<long long>(r.id), r.name.c_str(),
                   r.family.c_str(), (r.status + (r.archived ? "*" : "")).c_str(),

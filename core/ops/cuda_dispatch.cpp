@@ -62,7 +62,7 @@ class CausalConvCuda : public torch::autograd::Function<CausalConvCuda> {
   // x [B, L, C] (fp32/bf16, any strides), w [C, K] fp32, bias [C] fp32 or undefined.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& bias, bool silu) {
-    count_kernel_call(KernelOp::conv1d);
+    count_kernel_call(KernelOp::conv1d, x.scalar_type() == torch::kBFloat16);
     const c10::cuda::CUDAGuard guard(x.device());
     const int64_t b = x.size(0), l = x.size(1), c = x.size(2), kk = w.size(1);
     auto wc = w.contiguous();
@@ -103,7 +103,7 @@ class GatedRmsNormCuda : public torch::autograd::Function<GatedRmsNormCuda> {
   // y, z [rows, d] contiguous, same dtype; w [d] fp32.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& y, const torch::Tensor& z,
                                const torch::Tensor& w, double eps, int64_t group_size) {
-    count_kernel_call(KernelOp::rmsnorm);
+    count_kernel_call(KernelOp::rmsnorm, y.scalar_type() == torch::kBFloat16);
     const c10::cuda::CUDAGuard guard(y.device());
     const int64_t rows = y.size(0), d = y.size(1);
     auto out = output({rows, d}, y.options());
@@ -167,7 +167,7 @@ class SsdChunkedCuda : public torch::autograd::Function<SsdChunkedCuda> {
   static tensor_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& dt,
                              const torch::Tensor& A, const torch::Tensor& Bm, const torch::Tensor& Cm,
                              const torch::Tensor& D, const torch::Tensor& init, int64_t chunk) {
-    count_kernel_call(KernelOp::ssd);
+    count_kernel_call(KernelOp::ssd, x.scalar_type() == torch::kBFloat16);
     const c10::cuda::CUDAGuard guard(x.device());
     ctx->set_materialize_grads(false);
     const auto in = ssd_inputs(x, dt, A, Bm, Cm, D, init, chunk);

@@ -18,10 +18,16 @@ std::atomic<bool> g_tensor_cores{[] {
 }()};
 std::atomic<bool> g_split{true};
 std::atomic<int64_t> g_calls[3] = {0, 0, 0};
+std::atomic<int64_t> g_bf16_calls{0};
 }  // namespace
 
-KernelCalls cuda_kernel_calls() { return {g_calls[0].load(), g_calls[1].load(), g_calls[2].load()}; }
-void count_kernel_call(KernelOp op) { ++g_calls[static_cast<int>(op)]; }
+KernelCalls cuda_kernel_calls() {
+  return {g_calls[0].load(), g_calls[1].load(), g_calls[2].load(), g_bf16_calls.load()};
+}
+void count_kernel_call(KernelOp op, bool bf16) {
+  ++g_calls[static_cast<int>(op)];
+  if (bf16) ++g_bf16_calls;
+}
 
 bool cuda_kernels_built() {
 #ifdef DM_HAVE_CUDA_KERNELS

@@ -36,10 +36,12 @@ bool ssd_split_operands();
 // that the kernels really ran (under autocast, say) rather than the reference ops. Thread-safe.
 struct KernelCalls {
   int64_t ssd = 0, conv1d = 0, rmsnorm = 0;
+  int64_t bf16 = 0;  // of those, launches on bf16 activations
+  int64_t total() const { return ssd + conv1d + rmsnorm; }
 };
 KernelCalls cuda_kernel_calls();
 enum class KernelOp { ssd, conv1d, rmsnorm };
-void count_kernel_call(KernelOp op);  // by core/ops/cuda_dispatch.cpp
+void count_kernel_call(KernelOp op, bool bf16);  // by core/ops/cuda_dispatch.cpp
 
 // True when `t` goes to a kernel: kernels built and enabled, t on CUDA, dtype fp32 or bf16.
 bool use_cuda_kernel(const torch::Tensor& t);
