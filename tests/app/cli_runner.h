@@ -20,6 +20,7 @@ inline CliResult run_cli(const QStringList& args, const QString& cwd = QString()
   QProcess p;
   if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
   p.start(DM_CLI_PATH, args);
+  if (!p.waitForStarted()) return {-1, {}, "could not start " + QString(DM_CLI_PATH) + ": " + p.errorString()};
   if (!p.waitForFinished(timeout_ms)) {
     p.kill();
     p.waitForFinished();
