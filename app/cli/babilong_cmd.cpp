@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "app/cli/commands.h"
+#include "app/cli/console.h"
 #include "core/babilong/babilong.h"
 #include "core/common/error.h"
 #include "core/data/codec.h"
@@ -101,11 +102,10 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
   o.results_folder = a.results_folder;
   o.model_name = a.model_name;
   const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
-  auto sink = [&](const train::TrainEvent& ev) {
-    if (!a.quiet) std::printf("[%3.0f%%] %s\n", 100 * ev.progress, ev.message.c_str());
-    std::fflush(stdout);
-  };
-  const auto r = jobs::run_babilong_eval(ws, o, sink, cancel);
+  ConsoleOptions co;
+  co.quiet = a.quiet;
+  co.percent = true;
+  const auto r = jobs::run_babilong_eval(ws, o, ConsolePrinter(co).sink(), cancel);
   if (r.status == "cancelled") {
     std::printf("run %lld cancelled\n", static_cast<long long>(r.run_id));
     return 130;
@@ -144,15 +144,10 @@ int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
   // The seed appends -seed<seed> to the needle output folder.
   if (a.kind == "needle" && !o.output_dir.empty()) o.output_dir += "-seed" + std::to_string(a.seed);
   const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
-  auto sink = [&](const train::TrainEvent& ev) {
-    if (a.quiet) return;
-    if (ev.kind == train::TrainEvent::Kind::eval) std::printf("%s\n", ev.message.c_str());
-    else if (ev.kind == train::TrainEvent::Kind::step && (ev.step % 10 == 0 || ev.step == 1))
-      std::printf("step %lld  loss %.4f  lr %.2e\n", static_cast<long long>(ev.step), ev.metrics[0].second,
-                  ev.metrics[1].second);
-    std::fflush(stdout);
-  };
-  const auto r = jobs::run_finetune_job(ws, o, sink, cancel);
+  ConsoleOptions co;
+  co.quiet = a.quiet;
+  co.every = 10;
+  const auto r = jobs::run_finetune_job(ws, o, ConsolePrinter(co).sink(), cancel);
   std::printf("run %lld %s (%s); model in %s\n", static_cast<long long>(r.run_id), r.status.c_str(), r.message.c_str(),
               o.output_dir.c_str());
   return r.status == "cancelled" ? 130 : 0;

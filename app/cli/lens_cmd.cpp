@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/cli/commands.h"
+#include "app/cli/console.h"
 #include "core/common/error.h"
 #include "core/jobs/lens_job.h"
 
@@ -35,13 +36,10 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
     o.max_seq_len = a.max_seq_len;
     o.lr = a.lr;
     o.seed = a.seed;
-    auto sink = [&](const train::TrainEvent& ev) {
-      if (a.quiet || (ev.step % 10 != 0 && ev.step != 1)) return;
-      std::printf("step %lld  KL %.5f  %.0f tokens/s\n", static_cast<long long>(ev.step), ev.metrics[0].second,
-                  ev.tokens_per_s);
-      std::fflush(stdout);
-    };
-    const auto r = jobs::run_lens_train(ws, o, sink, cancel);
+    ConsoleOptions co;
+    co.quiet = a.quiet;
+    co.every = 10;
+    const auto r = jobs::run_lens_train(ws, o, ConsolePrinter(co).sink(), cancel);
     std::printf("run %lld %s: %s; lens in %s\n", static_cast<long long>(r.run_id), r.status.c_str(), r.message.c_str(),
                 o.output.c_str());
     return r.status == "cancelled" ? 130 : 0;
@@ -58,11 +56,10 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
   if (!a.tasks.empty()) o.tasks = a.tasks;
   o.samples = a.samples;
   o.num_examples = a.num_examples;
-  auto sink = [&](const train::TrainEvent& ev) {
-    if (!a.quiet) std::printf("%s\n", ev.message.c_str());
-    std::fflush(stdout);
-  };
-  const auto r = jobs::run_lens_eval(ws, o, sink, cancel);
+  ConsoleOptions co;
+  co.quiet = a.quiet;
+  co.percent = true;
+  const auto r = jobs::run_lens_eval(ws, o, ConsolePrinter(co).sink(), cancel);
   if (r.status == "cancelled") return 130;
   std::printf("run %lld: needle probability per layer (all tasks)\n", static_cast<long long>(r.run_id));
   for (const auto& p : r.points)

@@ -7,6 +7,7 @@
 #include "app/cli/commands.h"
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
+#include "core/jobs/run_session.h"
 #include "core/jobs/train_job.h"
 #include "core/store/run_store.h"
 
@@ -19,6 +20,16 @@ int run_runs(const RunsArgs& a) {
     return a.action == "list" ? 0 : 2;
   }
   store::RunStore db(ws.db_path());
+  // A run whose process died shows as crashed here, never as running.
+  const auto reaped = jobs::reap_dead_runs(db);
+  for (const auto id : reaped) {
+    const auto r = db.run(id);
+    if (!r) continue;
+    std::fprintf(stderr, "run %lld (%s) crashed: %s\n", static_cast<long long>(id), r->name.c_str(), r->message.c_str());
+    if (r->kind == "train")
+      std::fprintf(stderr, "  resume with: diffmamba train --workspace %s --resume %lld\n", ws.root.c_str(),
+                   static_cast<long long>(id));
+  }
   if (a.action == "list") {
     std::printf("%5s  %-28s %-10s %-11s %7s  %-12s %s\n", "id", "name", "family", "status", "steps", "val", "created");
     int hidden = 0;
@@ -48,12 +59,15 @@ int run_runs(const RunsArgs& a) {
   if (!rec) throw Error("run " + std::to_string(a.id) + " does not exist in " + ws.db_path());
   if (a.action == "show") {
     std::printf("run %lld: %s\n  kind %s, family %s, preset %s\n  status %s%s%s\n  created %s, started %s, ended %s\n"
-                "  host %s, device %s, git %s\n  folder %s\n  overrides %s\n  config hash %s\n",
+                "  host %s (process %lld), device %s, git %s\n  folder %s\n  overrides %s\n  config hash %s\n",
                 static_cast<long long>(rec->id), rec->name.c_str(), rec->kind.c_str(), rec->family.c_str(),
                 rec->preset.empty() ? "–" : rec->preset.c_str(), rec->status.c_str(), rec->message.empty() ? "" : ": ",
                 rec->message.c_str(), rec->created_at.c_str(), rec->started_at.c_str(), rec->ended_at.c_str(),
-                rec->host.c_str(), rec->device.c_str(), rec->git_rev.c_str(), rec->run_dir.c_str(),
+                rec->host.c_str(), static_cast<long long>(rec->pid), rec->device.c_str(), rec->git_rev.c_str(), rec->run_dir.c_str(),
                 rec->overrides_json.c_str(), rec->config_hash.c_str());
+    if (rec->kind == "train" && (rec->status == "crashed" || rec->status == "cancelled" || rec->status == "failed"))
+      std::printf("  resume with: diffmamba train --workspace %s --resume %lld\n", ws.root.c_str(),
+                  static_cast<long long>(rec->id));
     std::printf("  last values:\n");
     for (const auto& m : db.last_metrics(a.id))
       std::printf("    %-24s %.6g (step %lld)\n", m.name.c_str(), m.value, static_cast<long long>(m.step));

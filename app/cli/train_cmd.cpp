@@ -5,28 +5,12 @@
 #include <unistd.h>
 
 #include "app/cli/commands.h"
+#include "app/cli/console.h"
 #include "core/config/experiment_config.h"
 #include "core/config/schema.h"
 #include "core/jobs/train_job.h"
 
 namespace dm::cli {
-namespace {
-
-std::string hms(double s) {
-  if (s < 0 || !std::isfinite(s)) return "?";
-  const long t = static_cast<long>(s + 0.5);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
-double metric(const train::TrainEvent& ev, const std::string& name) {
-  for (const auto& [k, v] : ev.metrics)
-    if (k == name) return v;
-  return std::nan("");
-}
-
-}  // namespace
 
 std::string config_keys_help() {
   std::string out = "Configuration keys (set as key=value after the subcommand, as in the seed's train.py):\n";
@@ -49,45 +33,19 @@ int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
     return 0;
   }
   const bool tty = isatty(STDOUT_FILENO);
-  auto sink = [&](const train::TrainEvent& ev) {
-    using K = train::TrainEvent::Kind;
-    if (ev.kind == K::info) {
-      if (!a.quiet) std::printf("%s\n", ev.message.c_str());
-    } else if (ev.kind == K::warning) {
-      std::fprintf(stderr, "warning: %s\n", ev.message.c_str());
-    } else if (ev.kind == K::step) {
-      if (a.quiet) return;
-      const int width = 24;
-      const int filled = static_cast<int>(ev.progress * width);
-      std::string bar(static_cast<size_t>(filled), '#');
-      bar.resize(width, '.');
-      const double bpc = metric(ev, "train/bpc"), ppl = metric(ev, "train/ppl");
-      char line[256];
-      std::snprintf(line, sizeof line, "[%s] step %lld (%3.0f%%) loss %.4f %s %.3f lr %.2e %.0f tok/s ETA %s",
-                    bar.c_str(), static_cast<long long>(ev.step), 100 * ev.progress, metric(ev, "train/loss"),
-                    std::isnan(bpc) ? "ppl" : "bpc", std::isnan(bpc) ? ppl : bpc, metric(ev, "train/lr"), ev.tokens_per_s,
-                    hms(ev.eta_s).c_str());
-      if (tty) std::printf("\r%s\033[K", line);
-      else std::printf("%s\n", line);
-    } else if (ev.kind == K::eval) {
-      std::string s;
-      for (const auto& [k, v] : ev.metrics) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), v);
-        s += buf;
-      }
-      std::printf("%seval @ step %lld:%s\n", tty ? "\r\033[K" : "", static_cast<long long>(ev.step), s.c_str());
-    }
-    std::fflush(stdout);
-  };
+  ConsoleOptions co;
+  co.quiet = a.quiet;
+  co.tty = tty;
+  co.bar = true;
+  const ConsolePrinter printer(co);
   jobs::TrainJobOptions opt;
   opt.name = a.name;
   opt.resume_run = a.resume;
   opt.threads = a.threads;
   std::printf("workspace: %s\n", ws.root.c_str());
-  auto result = jobs::run_train_job(ws, cfg, opt, sink, cancel);
-  std::printf("%srun %lld: %s — %s\n", tty ? "\r\033[K" : "", static_cast<long long>(result.run_id), result.status.c_str(),
-              result.message.c_str());
+  auto result = jobs::run_train_job(ws, cfg, opt, printer.sink(), cancel);
+  printer.end_line();
+  std::printf("run %lld: %s — %s\n", static_cast<long long>(result.run_id), result.status.c_str(), result.message.c_str());
   if (result.status == "finished") return 0;
   if (result.status == "cancelled") {
     std::printf("resume with: diffmamba train --workspace %s --resume %lld\n", ws.root.c_str(),

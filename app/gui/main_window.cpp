@@ -104,6 +104,9 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     tabs_->setCurrentWidget(queueView_);
   });
   connect(runs_, &RunsBrowser::runsChanged, this, &MainWindow::refreshAll);
+  connect(runs_, &RunsBrowser::runCrashed, this, [this](int64_t id, const QString& why) {
+    appendLog(tr("run %1 crashed: %2").arg(id).arg(why));
+  });
 
   QString path = workspace;
   if (path.isEmpty()) path = settings::workspace();

@@ -13,11 +13,13 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 #include <nlohmann/json.hpp>
 
 #include "core/io/atomic_file.h"
+#include "core/jobs/run_session.h"
 #include "core/store/run_store.h"
 
 namespace dm {
@@ -66,10 +68,15 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   status_ = new QComboBox(this);
   status_->setObjectName("runsStatus");
   status_->addItem(tr("any status"), QString());
-  static const char* const kStatus[] = {QT_TR_NOOP("queued"), QT_TR_NOOP("running"), QT_TR_NOOP("finished"),
-                                        QT_TR_NOOP("failed"), QT_TR_NOOP("cancelled")};
+  static const char* const kStatus[] = {QT_TR_NOOP("queued"),    QT_TR_NOOP("running"),   QT_TR_NOOP("finished"),
+                                        QT_TR_NOOP("failed"),    QT_TR_NOOP("cancelled"), QT_TR_NOOP("crashed"),
+                                        QT_TR_NOOP("diverged")};
   for (const char* s : kStatus) status_->addItem(tr(s), QString::fromLatin1(s));
   auto* refresh = new QPushButton(tr("Refresh"), this);
+  auto* watch = new QTimer(this);
+  watch->setInterval(5000);
+  connect(watch, &QTimer::timeout, this, &RunsBrowser::checkLiveness);
+  watch->start();
   showArchived_ = new QCheckBox(tr("show archived"), this);
   showArchived_->setObjectName("showArchived");
   bar->addWidget(filter_, 1);
@@ -156,8 +163,28 @@ void RunsBrowser::setStore(std::shared_ptr<store::RunStore> store) {
   refresh();
 }
 
+bool RunsBrowser::reapDead() {
+  std::vector<int64_t> ids;
+  try {
+    ids = jobs::reap_dead_runs(*store_);
+  } catch (const std::exception&) {
+    return false;  // a busy database: the next look tries again
+  }
+  for (const auto id : ids) {
+    const auto r = store_->run(id);
+    emit runCrashed(id, r ? QString::fromStdString(r->message) : QString());
+  }
+  return !ids.empty();
+}
+
+void RunsBrowser::checkLiveness() {
+  if (store_ && reapDead()) refresh();
+}
+
 void RunsBrowser::refresh() {
   if (!store_) return;
+  // A run whose process died (a CLI killed, a window that crashed) shows as crashed, never running.
+  reapDead();
   const int64_t keep = selectedRun();
   table_->setSortingEnabled(false);
   table_->setRowCount(0);

@@ -49,11 +49,19 @@ class RunsBrowser : public QWidget {
   void showInMonitor(int64_t runId);
   void resumeRequested(int64_t runId);
   void runsChanged();
+  // A run marked running whose process is gone was found and marked crashed.
+  void runCrashed(int64_t runId, const QString& message);
+
+ public slots:
+  // Marks runs whose process died as crashed (refreshing the table when any did); every 5 s and on
+  // refresh().
+  void checkLiveness();
 
  private:
   void applyFilter();
   void showDetails();
   bool matches(int row, const QString& text) const;
+  bool reapDead();  // true when a run was marked crashed
 
   std::shared_ptr<store::RunStore> store_;
   QLineEdit* filter_ = nullptr;

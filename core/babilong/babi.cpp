@@ -7,16 +7,11 @@
 
 #include "core/babilong/babi_generators.h"
 #include "core/common/error.h"
+#include "core/common/hash.h"
 
 namespace dm::babilong {
 
 namespace {
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 const std::array<const char*, 20> kTaskStems = {"qa1_single-supporting-fact",
                                                 "qa2_two-supporting-facts",

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/common/error.h"
+#include "core/common/hash.h"
 #include "core/config/schema.h"
 #include "core/io/atomic_file.h"
 
@@ -268,16 +269,7 @@ bool ExperimentConfig::is_null(const std::string& dotted) const { return at(dott
 
 std::string ExperimentConfig::canonical_json() const { return tree.dump(); }
 
-std::string ExperimentConfig::hash() const {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : canonical_json()) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string ExperimentConfig::hash() const { return dm::config_hash(canonical_json()); }
 
 model::ModelConfig ExperimentConfig::model_config(int64_t vocab_size) const {
   const auto fam = string("model.family") == "diffmamba2" ? model::Family::diffmamba2 : model::Family::mamba2;

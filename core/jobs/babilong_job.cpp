@@ -6,9 +6,11 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
+#include "core/common/hash.h"
 #include "core/io/atomic_file.h"
 #include "core/io/npy.h"
 #include "core/jobs/model_source.h"
+#include "core/jobs/run_session.h"
 #include "core/runtime.h"
 #include "core/store/run_store.h"
 
@@ -17,18 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -145,25 +135,21 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   if (!opt.pg19_dir.empty()) noise = babilong::NoiseSource::from_pg19(opt.pg19_dir);
   ws.ensure();
   store::RunStore db(ws.db_path());
-  store::RunRecord rec;
+  RunSpec rec;
   rec.name = opt.name.empty() ? "eval-babilong" : opt.name;
   rec.kind = "eval-babilong";
   rec.family = tm.model->config().family == model::Family::diffmamba2 ? "diffmamba2" : "mamba2";
+  rec.device = tm.model->parameters().empty() ? "cpu" : tm.model->parameters().front().device().str();
   nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source},     {"tokenizer", tm.codec->name()},
                         {"tasks", opt.tasks},        {"lengths", opt.lengths},  {"samples", opt.samples},
                         {"seed", opt.seed},          {"data_dir", opt.data_dir}, {"pg19_dir", opt.pg19_dir},
                         {"prompt", babilong::prompt_name(opt.prompt)},         {"max_new_tokens", opt.max_new_tokens}};
   rec.config_json = cfg.dump();
-  rec.config_hash = hex(fnv1a(rec.config_json.data(), rec.config_json.size()));
-  rec.status = "running";
-  const int64_t run = db.create_run(rec);
-  const auto run_dir = ws.run_dir(run);
-  fs::create_directories(run_dir);
-  db.set_field(run, "run_dir", run_dir);
-  db.set_field(run, "started_at", store::now_utc());
-  const auto run_sink = train::for_run(sink, run);
+  RunSession session(db, ws, rec);
+  const int64_t run = session.id();
+  const auto& run_dir = session.run_dir();
+  const auto run_sink = session.sink(sink);
   auto emit = [&](train::TrainEvent::Kind k, const std::string& msg, double progress) {
-    if (!run_sink) return;
     train::TrainEvent ev;
     ev.kind = k;
     ev.message = msg;
@@ -205,7 +191,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
           prompt_tokens += static_cast<int64_t>(ids.size());
           new_tokens += static_cast<int64_t>(gen.size());
           rows.push_back({task, length, static_cast<int64_t>(i), static_cast<int64_t>(ids.size()),
-                          hex(fnv1a(ids.data(), ids.size() * sizeof(int64_t))), r.question, r.target, out, ok});
+                          hex64(fnv1a(ids.data(), ids.size() * sizeof(int64_t))), r.question, r.target, out, ok});
           outputs.push_back(out);
         }
         const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -225,7 +211,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
       }
     }
   } catch (const std::exception& e) {
-    if (!record_job_error(db, run, e, cancel)) throw;
+    if (!session.fail(e, cancel)) throw;
     res.status = "cancelled";
     return res;
   }
@@ -237,8 +223,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
     io::write_npy(seed_npy, res.accuracy);
     db.add_artifact(run, "acc_npy", seed_npy);
   }
-  db.update_status(run, "finished");
-  db.set_field(run, "ended_at", store::now_utc());
+  session.finish("finished");
   res.status = "finished";
   return res;
 }

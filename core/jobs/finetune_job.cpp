@@ -14,6 +14,7 @@
 #include "core/io/model_file.h"
 #include "core/jobs/babilong_job.h"
 #include "core/jobs/model_source.h"
+#include "core/jobs/run_session.h"
 #include "core/store/run_store.h"
 #include "core/train/schedule.h"
 #include "core/train/trainer.h"
@@ -148,10 +149,11 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   // Run record.
   ws.ensure();
   store::RunStore db(ws.db_path());
-  store::RunRecord rec;
+  RunSpec rec;
   rec.name = opt.name.empty() ? "finetune-" + opt.kind : opt.name;
   rec.kind = "finetune-" + opt.kind;
   rec.family = m->config().family == model::Family::diffmamba2 ? "diffmamba2" : "mamba2";
+  rec.device = m->parameters().empty() ? "cpu" : m->parameters().front().device().str();
   nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source}, {"diffmamba", opt.diffmamba},
                         {"lr", opt.lr}, {"weight_decay", opt.weight_decay}, {"batch_size", opt.batch_size},
                         {"grad_accum_steps", opt.grad_accum_steps}, {"max_steps", opt.max_steps},
@@ -161,12 +163,10 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
                         {"data_dir", opt.data_dir}, {"pg19_dir", opt.pg19_dir}, {"train_examples", train.size()},
                         {"eval_examples", eval.size()}};
   rec.config_json = cfg.dump();
-  rec.config_hash = std::to_string(std::hash<std::string>{}(rec.config_json));
-  rec.status = "running";
-  const int64_t run = db.create_run(rec);
-  db.set_field(run, "run_dir", opt.output_dir);
-  db.set_field(run, "started_at", store::now_utc());
-  const auto run_sink = train::for_run(sink, run);
+  rec.run_dir = opt.output_dir;
+  RunSession session(db, ws, rec);
+  const int64_t run = session.id();
+  const auto run_sink = session.sink(sink);
   fs::create_directories(opt.output_dir);
   auto save_to = [&](const std::string& dir) {
     if (m->config().backbone == model::Backbone::hf) io::save_hf_directory(m, dir);
@@ -225,19 +225,15 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
       optim.step();
       const int64_t done = step + 1;
       const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-      db.add_metric(run, {done, 0, "train/loss", loss_sum, wall});
-      db.add_metric(run, {done, 0, "train/lr", lr, wall});
       train::TrainEvent ev;
       ev.kind = train::TrainEvent::Kind::step;
       ev.step = done;
       ev.progress = static_cast<double>(done) / static_cast<double>(opt.max_steps);
       ev.metrics = {{"train/loss", loss_sum}, {"train/lr", lr}};
       ev.eta_s = wall / static_cast<double>(done) * static_cast<double>(opt.max_steps - done);
-      if (run_sink) run_sink(ev);
+      run_sink(ev);
       if (done % opt.eval_steps == 0 || done == opt.max_steps) {
         const double el = evaluate();
-        db.add_metric(run, {done, 0, "eval/loss", el, wall});
-        db.flush();
         if (el < best) {
           best = el;
           best_params.clear();
@@ -249,12 +245,12 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
         e2.progress = ev.progress;
         e2.metrics = {{"eval/loss", el}};
         e2.message = "step " + std::to_string(done) + ": eval loss " + c10::str(el);
-        if (run_sink) run_sink(e2);
+        run_sink(e2);
       }
       if (done % opt.save_steps == 0) save_to((fs::path(opt.output_dir) / ("checkpoint-" + std::to_string(done))).string());
     }
   } catch (const std::exception& e) {
-    if (record_job_error(db, run, e, cancel)) return {run, "cancelled", e.what()};
+    if (session.fail(e, cancel)) return {run, "cancelled", e.what()};
     throw;
   }
   // The best model by eval loss (load_best_model_at_end), saved as the result.
@@ -265,9 +261,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   }
   save_to(opt.output_dir);
   db.add_artifact(run, "model", opt.output_dir, opt.max_steps);
-  db.flush();
-  db.update_status(run, "finished", "best eval loss " + c10::str(best));
-  db.set_field(run, "ended_at", store::now_utc());
+  session.finish("finished", "best eval loss " + c10::str(best));
   return {run, "finished", "best eval loss " + c10::str(best)};
 }
 

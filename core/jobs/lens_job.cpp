@@ -14,6 +14,7 @@
 #include "core/io/atomic_file.h"
 #include "core/jobs/babilong_job.h"
 #include "core/jobs/model_source.h"
+#include "core/jobs/run_session.h"
 
 namespace dm::jobs {
 namespace {
@@ -55,18 +56,14 @@ std::vector<torch::Tensor> text_chunks(const std::string& data, const data::Code
   return chunks;
 }
 
-int64_t create_run(store::RunStore& db, const std::string& name, const std::string& kind, model::LanguageModel& m,
-                   const nlohmann::json& cfg) {
-  store::RunRecord rec;
+RunSpec lens_run(const std::string& name, const std::string& kind, model::LanguageModel& m, const nlohmann::json& cfg) {
+  RunSpec rec;
   rec.name = name.empty() ? kind : name;
   rec.kind = kind;
   rec.family = m->config().family == model::Family::diffmamba2 ? "diffmamba2" : "mamba2";
+  rec.device = m->parameters().empty() ? "cpu" : m->parameters().front().device().str();
   rec.config_json = cfg.dump();
-  rec.config_hash = std::to_string(std::hash<std::string>{}(rec.config_json));
-  rec.status = "running";
-  const int64_t run = db.create_run(rec);
-  db.set_field(run, "started_at", store::now_utc());
-  return run;
+  return rec;
 }
 
 }  // namespace
@@ -114,9 +111,11 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
                               {"per_gpu_batch_size", opt.per_gpu_batch_size}, {"max_seq_len", opt.max_seq_len},
                               {"lr", opt.lr}, {"momentum", opt.momentum}, {"weight_decay", opt.weight_decay},
                               {"seed", opt.seed}, {"train_chunks", chunks.size()}, {"heldout_chunks", held}};
-  const int64_t run = create_run(db, opt.name, "lens-train", m, cfg);
-  const auto run_sink = train::for_run(sink, run);
-  db.set_field(run, "run_dir", opt.output);
+  auto spec = lens_run(opt.name, "lens-train", m, cfg);
+  spec.run_dir = opt.output;
+  RunSession session(db, ws, spec);
+  const int64_t run = session.id();
+  const auto run_sink = session.sink(sink);
   const auto before = lens_kl(m, lens, heldout);
   size_t cursor = 0;
   int64_t tokens = 0;
@@ -154,38 +153,33 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
       sgd.step();
       const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
       const double mean_kl = loss_sum / static_cast<double>(lens->num_layers());
-      db.add_metric(run, {step + 1, 0, "lens/kl", mean_kl, wall});
-      db.add_metric(run, {step + 1, 0, "lens/tokens_per_s", tokens / std::max(wall, 1e-9), wall});
-      if (run_sink) {
-        train::TrainEvent ev;
-        ev.kind = train::TrainEvent::Kind::step;
-        ev.step = step + 1;
-        ev.progress = static_cast<double>(step + 1) / static_cast<double>(opt.num_steps);
-        ev.metrics = {{"lens/kl", mean_kl}};
-        ev.tokens_per_s = tokens / std::max(wall, 1e-9);
-        run_sink(ev);
-      }
+      train::TrainEvent ev;
+      ev.kind = train::TrainEvent::Kind::step;
+      ev.step = step + 1;
+      ev.progress = static_cast<double>(step + 1) / static_cast<double>(opt.num_steps);
+      ev.tokens_per_s = tokens / std::max(wall, 1e-9);
+      ev.metrics = {{"lens/kl", mean_kl}, {"lens/tokens_per_s", ev.tokens_per_s}};
+      ev.eta_s = wall / static_cast<double>(step + 1) * static_cast<double>(opt.num_steps - step - 1);
+      run_sink(ev);
     }
   } catch (const std::exception& e) {
-    if (record_job_error(db, run, e, cancel)) return {run, "cancelled", e.what()};
+    if (session.fail(e, cancel)) return {run, "cancelled", e.what()};
     throw;
   }
   const auto after = lens_kl(m, lens, heldout);
   for (size_t i = 0; i < after.size(); ++i) {
-    db.add_metric(run, {static_cast<int64_t>(i), 0, "lens/heldout_kl_before", before[i], 0});
-    db.add_metric(run, {static_cast<int64_t>(i), 0, "lens/heldout_kl_after", after[i], 0});
+    session.add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_before", before[i]);
+    session.add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_after", after[i]);
   }
   lens::save_lens(lens, m, opt.output, opt.ckpt_path);
   db.add_artifact(run, "lens", opt.output, opt.num_steps);
-  db.flush();
   double mb = 0, ma = 0;
   for (size_t i = 0; i < after.size(); ++i) {
     mb += before[i] / static_cast<double>(after.size());
     ma += after[i] / static_cast<double>(after.size());
   }
   const auto msg = "held-out KL per block, mean " + c10::str(mb) + " → " + c10::str(ma);
-  db.update_status(run, "finished", msg);
-  db.set_field(run, "ended_at", store::now_utc());
+  session.finish("finished", msg);
   return {run, "finished", msg};
 }
 
@@ -223,19 +217,18 @@ int64_t import_seed_lens_results(const Workspace& ws, const std::string& path, c
   const auto avg = parse_seed_lens_results(io::read_file(path), path);
   ws.ensure();
   store::RunStore db(ws.db_path());
-  store::RunRecord rec;
+  RunSpec rec;
   rec.name = name.empty() ? fs::path(path).stem().string() : name;
   rec.kind = "lens-import";
   rec.family = family;
   rec.config_json = nlohmann::json{{"imported_from", path}}.dump();
-  rec.config_hash = std::to_string(std::hash<std::string>{}(rec.config_json));
-  rec.status = "finished";
-  const int64_t run = db.create_run(rec);
+  RunSession session(db, ws, rec);
   std::vector<store::LensPoint> points;
   for (const auto& [k, v] : avg) points.push_back({k, "all", "avg_prob", v});
-  db.put_lens_points(run, points);
-  db.add_artifact(run, "lens_eval", path);
-  return run;
+  db.put_lens_points(session.id(), points);
+  db.add_artifact(session.id(), "lens_eval", path);
+  session.finish("finished", "imported " + std::to_string(points.size()) + " layers");
+  return session.id();
 }
 
 LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, const train::EventSink& sink,
@@ -259,8 +252,9 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
                               {"samples", opt.samples}, {"num_examples", opt.num_examples}, {"seed", opt.seed},
                               {"data_dir", opt.data_dir}};
   LensEvalResult res;
-  res.run_id = create_run(db, opt.name, "lens-eval", m, cfg);
-  const auto run_sink = train::for_run(sink, res.run_id);
+  RunSession session(db, ws, lens_run(opt.name, "lens-eval", m, cfg));
+  res.run_id = session.id();
+  const auto run_sink = session.sink(sink);
   // sums[task][layer] = {Σ prob of the first answer token, Σ its log-prob, Σ log-prob of all answer tokens, count}
   std::map<std::string, std::vector<std::array<double, 4>>> sums;
   const auto t0 = Clock::now();
@@ -295,7 +289,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
           a[3] += 1;
         }
       }
-      if (run_sink && (s % 10 == 9 || s + 1 == records.size())) {
+      if (s % 10 == 9 || s + 1 == records.size()) {
         train::TrainEvent ev;
         ev.kind = train::TrainEvent::Kind::eval;
         ev.progress = static_cast<double>(s + 1) / static_cast<double>(records.size());
@@ -304,7 +298,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
       }
     }
   } catch (const std::exception& e) {
-    if (!record_job_error(db, res.run_id, e, cancel)) throw;
+    if (!session.fail(e, cancel)) throw;
     res.status = "cancelled";
     return res;
   }
@@ -327,11 +321,10 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
       seed[k] = {a[0], static_cast<int64_t>(a[3])};
     }
   const auto out = opt.output.empty() ? (fs::path(ws.run_dir(res.run_id)) / "lens_eval.txt").string() : opt.output;
-  fs::create_directories(fs::path(out).parent_path());
+  if (!fs::path(out).parent_path().empty()) fs::create_directories(fs::path(out).parent_path());
   io::write_file_atomic(out, format_seed_lens_results(seed) + "\n");
   db.add_artifact(res.run_id, "lens_eval", out);
-  db.update_status(res.run_id, "finished");
-  db.set_field(res.run_id, "ended_at", store::now_utc());
+  session.finish("finished");
   res.status = "finished";
   return res;
 }

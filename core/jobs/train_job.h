@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/config/experiment_config.h"
+#include "core/jobs/workspace.h"
 #include "core/train/events.h"
 
 namespace dm::store {
@@ -14,18 +15,6 @@ class RunStore;
 }
 
 namespace dm::jobs {
-
-// A workspace: runs.db, runs/<id>/ (checkpoints, models, logs) and data/<corpus>/.
-struct Workspace {
-  std::string root;
-  std::string db_path() const;
-  std::string run_dir(int64_t run_id) const;
-  std::string data_dir() const;
-  // $XDG_DATA_HOME/diffmamba-studio/workspace, else ~/.local/share/diffmamba-studio/workspace.
-  static Workspace default_location();
-  // Creates the folders if needed.
-  void ensure() const;
-};
 
 struct TrainJobOptions {
   std::string name;         // default: the preset name (or "train")
@@ -43,10 +32,6 @@ struct JobResult {
 // mark the run failed (message = the error) and are rethrown.
 JobResult run_train_job(const Workspace& ws, const config::ExperimentConfig& cfg, const TrainJobOptions& opt,
                         const train::EventSink& sink, const std::atomic<bool>& cancel);
-
-// Records a job's end after an exception: pending metrics flushed, status "cancelled" when `cancel` is
-// set (the caller then returns normally) else "failed" (the caller rethrows), the message, ended_at.
-bool record_job_error(store::RunStore& db, int64_t run, const std::exception& e, const std::atomic<bool>& cancel);
 
 // Rebuilds an ExperimentConfig from a stored run (its canonical JSON, preset and overrides).
 config::ExperimentConfig config_of_run(const std::string& config_json, const std::string& preset,

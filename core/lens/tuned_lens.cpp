@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
+#include "core/common/hash.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 
@@ -52,11 +53,8 @@ std::string model_fingerprint(model::LanguageModel& m) {
   // The unembedding the lens reads out through (the tied embedding or lm_head), summarised exactly.
   const auto& w = m->lm_head ? m->lm_head->weight
                              : (m->backbone->embeddings ? m->backbone->embeddings->weight : torch::Tensor());
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](const void* p, size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  };
+  uint64_t h = kFnvOffset;
+  auto mix = [&](const void* p, size_t n) { h = fnv1a(p, n, h); };
   const int64_t shape[3] = {static_cast<int64_t>(m->backbone->layers.size()), m->config().d_model,
                             m->config().vocab_size};
   mix(shape, sizeof shape);

@@ -11,7 +11,7 @@ namespace dm::store {
 namespace {
 
 // Schema history. Version 1 held runs and metrics; version 2 added eval cells, lens points,
-// artifacts and runs.message. Each entry upgrades from the previous version.
+// artifacts and runs.message; 3 eval samples; 4 runs.archived; 5 the run's process and heartbeat. Each entry upgrades from the previous version.
 const char* kMigrations[] = {
     // 0 → 1
     R"sql(
@@ -56,6 +56,14 @@ const char* kMigrations[] = {
     R"sql(
     ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 4 → 5: the process that runs each run, and its heartbeat
+    R"sql(
+    ALTER TABLE runs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN process_start TEXT;
+    ALTER TABLE runs ADD COLUMN heartbeat REAL NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN last_step INTEGER NOT NULL DEFAULT -1;
+    CREATE INDEX runs_by_status ON runs(status);
+    )sql",
 };
 
 class Stmt {
@@ -88,7 +96,7 @@ class Stmt {
 
 const char* kRunColumns =
     "id, name, kind, family, preset, overrides, config, config_hash, status, created_at, started_at, ended_at, host, "
-    "device, git_rev, run_dir, message, archived";
+    "device, git_rev, run_dir, message, archived, pid, process_start, heartbeat, last_step";
 
 RunRecord read_run(const Stmt& s) {
   RunRecord r;
@@ -98,13 +106,23 @@ RunRecord read_run(const Stmt& s) {
   r.ended_at = s.t(11); r.host = s.t(12); r.device = s.t(13); r.git_rev = s.t(14); r.run_dir = s.t(15);
   r.message = s.t(16);
   r.archived = s.i(17) != 0;
+  r.pid = s.i(18);
+  r.process_start = s.t(19);
+  r.heartbeat = s.d(20);
+  r.last_step = s.i(21);
   return r;
 }
 
 }  // namespace
 
-std::string now_utc() {
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string now_utc() { return utc_of(unix_now()); }
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string utc_of(double unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -205,10 +223,11 @@ void RunStore::migrate() {
 int64_t RunStore::create_run(const RunRecord& r) {
   Stmt s(db_,
          "INSERT INTO runs (name, kind, family, preset, overrides, config, config_hash, status, created_at, host, device, "
-         "git_rev, run_dir, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+         "git_rev, run_dir, message, pid, process_start, heartbeat, last_step) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, r.name).bind(2, r.kind).bind(3, r.family).bind(4, r.preset).bind(5, r.overrides_json).bind(6, r.config_json);
   s.bind(7, r.config_hash).bind(8, r.status).bind(9, now_utc()).bind(10, r.host).bind(11, r.device).bind(12, r.git_rev);
-  s.bind(13, r.run_dir).bind(14, r.message);
+  s.bind(13, r.run_dir).bind(14, r.message).bind(15, r.pid).bind(16, r.process_start).bind(17, r.heartbeat);
+  s.bind(18, r.last_step);
   s.step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -221,13 +240,43 @@ void RunStore::update_status(int64_t run, const std::string& status, const std::
 }
 
 void RunStore::set_field(int64_t run, const std::string& column, const std::string& value) {
-  static const char* allowed[] = {"started_at", "ended_at", "device", "run_dir", "name"};
+  static const char* allowed[] = {"started_at", "ended_at", "device", "run_dir", "name", "host", "git_rev"};
   bool ok = false;
   for (const char* a : allowed) ok = ok || column == a;
   if (!ok) throw Error("run store: column '" + column + "' cannot be set");
   Stmt s(db_, ("UPDATE runs SET " + column + " = ? WHERE id = ?").c_str());
   s.bind(1, value).bind(2, run);
   s.step();
+}
+
+void RunStore::claim(int64_t run, const std::string& host, int64_t pid, const std::string& process_start) {
+  flush();
+  Stmt s(db_,
+         "UPDATE runs SET status = 'running', message = '', ended_at = NULL, host = ?, pid = ?, process_start = ?, "
+         "heartbeat = ?, started_at = COALESCE(NULLIF(started_at, ''), ?) WHERE id = ?");
+  s.bind(1, host).bind(2, pid).bind(3, process_start).bind(4, unix_now()).bind(5, now_utc()).bind(6, run);
+  s.step();
+}
+
+void RunStore::heartbeat(int64_t run, int64_t step) {
+  Stmt s(db_, "UPDATE runs SET heartbeat = ?, last_step = MAX(last_step, ?) WHERE id = ?");
+  s.bind(1, unix_now()).bind(2, step).bind(3, run);
+  s.step();
+}
+
+bool RunStore::mark_crashed(int64_t run, int64_t pid, const std::string& message, const std::string& ended_at) {
+  Stmt s(db_, "UPDATE runs SET status = 'crashed', message = ?, ended_at = ? WHERE id = ? AND status = 'running' AND pid = ?");
+  s.bind(1, message).bind(2, ended_at).bind(3, run).bind(4, pid);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<RunRecord> RunStore::runs_with_status(const std::string& status) const {
+  Stmt s(db_, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE status = ? ORDER BY id DESC").c_str());
+  s.bind(1, status);
+  std::vector<RunRecord> out;
+  while (s.step()) out.push_back(read_run(s));
+  return out;
 }
 
 std::optional<RunRecord> RunStore::run(int64_t id) const {

@@ -14,13 +14,18 @@ struct sqlite3_stmt;
 
 namespace dm::store {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 struct RunRecord {
   int64_t id = 0;
   std::string name, kind, family, preset, overrides_json, config_json, config_hash, status;
   std::string created_at, started_at, ended_at, host, device, git_rev, run_dir, message;
   bool archived = false;  // hidden from the app's lists unless asked for; nothing else changes
+  // The process that runs (or last ran) it: with `host`, what tells a live run from a dead one.
+  int64_t pid = 0;
+  std::string process_start;   // "<boot id>/<start time in clock ticks>" (Linux), empty elsewhere
+  double heartbeat = 0;        // Unix seconds of the last sign of life (0: none yet)
+  int64_t last_step = -1;      // the step reported with that heartbeat (-1: none)
 };
 
 struct MetricRow {
@@ -63,7 +68,15 @@ class RunStore {
   int schema_version() const;
   int64_t create_run(const RunRecord& r);  // returns the new id; sets created_at
   void update_status(int64_t run, const std::string& status, const std::string& message = "");
-  void set_field(int64_t run, const std::string& column, const std::string& value);  // started_at, ended_at, device, run_dir
+  void set_field(int64_t run, const std::string& column, const std::string& value);  // started_at, ended_at, device, run_dir, host, git_rev, name
+  // Claims the run for a process (host, pid, process start) and clears its end: status running.
+  void claim(int64_t run, const std::string& host, int64_t pid, const std::string& process_start);
+  // A sign of life: heartbeat = now, last_step = max(last_step, step).
+  void heartbeat(int64_t run, int64_t step);
+  // Marks a run crashed only if it is still `running` and still claimed by `pid` (another process may
+  // have resumed it meanwhile); true when it changed. ended_at = `ended_at`.
+  bool mark_crashed(int64_t run, int64_t pid, const std::string& message, const std::string& ended_at);
+  std::vector<RunRecord> runs_with_status(const std::string& status) const;
   std::optional<RunRecord> run(int64_t id) const;
   std::vector<RunRecord> runs() const;  // newest first
   void set_archived(int64_t run, bool archived);
@@ -102,7 +115,9 @@ class RunStore {
   size_t batch_ = 64;
 };
 
-// ISO-8601 UTC timestamp of now.
+// ISO-8601 UTC timestamp of now, of a Unix time; the Unix time of now (seconds).
 std::string now_utc();
+std::string utc_of(double unix_seconds);
+double unix_now();
 
 }  // namespace dm::store

@@ -159,8 +159,23 @@ void TestCli::kill_9_then_resume() {
     QCOMPARE(QString::fromStdString(db.integrity_check()), QString("ok"));
     committed = db.last_step(1);
     QVERIFY(committed >= 35);
-    QCOMPARE(QString::fromStdString(db.run(1)->status), QString("running"));  // nobody could say otherwise
+    QCOMPARE(QString::fromStdString(db.run(1)->status), QString("running"));  // nobody has looked yet
+    QCOMPARE(db.run(1)->pid, static_cast<int64_t>(p.processId()));
+    QVERIFY(db.run(1)->heartbeat > 0);
   }
+  // Listing the runs is enough to see the process is gone: crashed, with its last step and how to resume.
+  auto listed = run({"runs", "list", "--workspace", ws});
+  QVERIFY2(listed.code == 0 && listed.out.contains("crashed") && !listed.out.contains("running"), qPrintable(listed.out));
+  QVERIFY2(listed.err.contains("--resume 1"), qPrintable(listed.err));
+  {
+    dm::store::RunStore db(db_path);
+    const auto rec = db.run(1);
+    QCOMPARE(QString::fromStdString(rec->status), QString("crashed"));
+    QVERIFY2(QString::fromStdString(rec->message).contains("last step"), rec->message.c_str());
+    QVERIFY(!rec->ended_at.empty());
+  }
+  auto shown = run({"runs", "show", "1", "--workspace", ws});
+  QVERIFY2(shown.out.contains("crashed") && shown.out.contains("resume with"), qPrintable(shown.out));
   auto resumed = run({"train", "--workspace", ws, "--resume", "1"});
   QVERIFY2(resumed.code == 0, qPrintable(resumed.out + resumed.err));
   QVERIFY2(resumed.out.contains("resumed at step"), qPrintable(resumed.out));

@@ -70,6 +70,7 @@ class TestGui : public QObject {
   void results_compare_hover_and_export();
   void runs_browser_filter_diff_delete();
   void close_asks_and_stops_jobs();
+  void queue_takes_every_event_kind();
   void quick_comparison_end_to_end();
 
  private:
@@ -309,6 +310,43 @@ void TestGui::runs_browser_filter_diff_delete() {
   QVERIFY(!QFileInfo::exists(QDir(ws.path()).filePath("runs/x-diffmamba2")));
   QCOMPARE(b.visibleRuns(), QList<int64_t>{m});
   QVERIFY(!store->run(d));
+}
+
+void TestGui::queue_takes_every_event_kind() {
+  // Each kind bare (no metrics, no message, no run) and full, as the window's queue receives them.
+  JobQueue q;
+  QList<MetricPoint> points;
+  QStringList log;
+  connect(&q, &JobQueue::metricsArrived, this, [&](int, const QList<MetricPoint>& p) { points += p; });
+  connect(&q, &JobQueue::logMessage, this, [&](int, const QString& t) { log << t; });
+  JobSpec spec;
+  spec.title = "every kind";
+  spec.kind = "test";
+  spec.work = [](const dm::train::EventSink& sink, const std::atomic<bool>&) {
+    using K = dm::train::TrainEvent::Kind;
+    for (K k : {K::info, K::warning, K::step, K::eval, K::checkpoint}) {
+      dm::train::TrainEvent bare;
+      bare.kind = k;
+      sink(bare);
+      dm::train::TrainEvent full = bare;
+      full.step = 4;
+      full.run_id = 9;
+      full.progress = 0.5;
+      full.metrics = {{"train/loss", 1.5}, {"x/nan", std::nan("")}};
+      full.message = QStringLiteral("%1 text").arg(dm::train::kind_name(k)).toStdString();
+      sink(full);
+    }
+    return JobOutcome{9, "finished", "ok"};
+  };
+  QSignalSpy done(&q, &JobQueue::jobFinished);
+  const int id = q.enqueue(spec);
+  QVERIFY(q.waitForIdle(20000));
+  QCOMPARE(done.count(), 1);
+  QCOMPARE(q.job(id)->state, JobState::Done);
+  QCOMPARE(q.job(id)->runId, int64_t(9));
+  QCOMPARE(points.size(), 10);  // 2 metrics × 5 full events, none dropped
+  for (const char* k : {"info", "warning", "step", "eval", "checkpoint"})
+    QVERIFY2(log.join('\n').contains(QStringLiteral("%1 text").arg(k)), qPrintable(log.join('\n')));
 }
 
 void TestGui::close_asks_and_stops_jobs() {

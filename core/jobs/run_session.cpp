@@ -1,0 +1,249 @@
+#include "core/jobs/run_session.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/common/error.h"
+#include "core/common/hash.h"
+
+#ifndef DM_GIT_REV
+#define DM_GIT_REV "unknown"
+#endif
+
+namespace dm::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string boot_id() {
+  std::ifstream f("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(f, id);
+  return id;
+}
+
+// The start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), "" when the
+// process does not exist or /proc cannot tell. The command name (field 2) may hold spaces and ')'.
+std::string start_ticks(int64_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!f || !std::getline(f, line)) return "";
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream rest(line.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22; ++i)
+    if (!(rest >> field)) return "";
+  return field;
+}
+
+enum class Liveness { alive, gone, unknown };
+
+Liveness local_process(int64_t pid, const std::string& recorded_start) {
+  if (pid <= 0) return Liveness::unknown;
+  if (fs::exists("/proc/self/stat")) {
+    const auto ticks = start_ticks(pid);
+    if (ticks.empty()) return Liveness::gone;
+    if (recorded_start.empty()) return Liveness::alive;
+    return recorded_start == boot_id() + "/" + ticks ? Liveness::alive : Liveness::gone;
+  }
+  if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) return Liveness::alive;
+  return errno == ESRCH ? Liveness::gone : Liveness::unknown;
+}
+
+// Unix seconds of an ISO-8601 UTC timestamp written by now_utc(); 0 when unreadable.
+double unix_of(const std::string& iso) {
+  std::tm tm{};
+  if (iso.size() < 19 || !strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return static_cast<double>(timegm(&tm));
+}
+
+std::string minutes(double s) {
+  std::ostringstream o;
+  o.precision(1);
+  o << std::fixed << s / 60.0 << " min";
+  return o.str();
+}
+
+}  // namespace
+
+ProcessIdentity this_process() {
+  static const ProcessIdentity me = [] {
+    ProcessIdentity p;
+    p.host = hostname();
+    p.pid = static_cast<int64_t>(::getpid());
+    const auto ticks = start_ticks(p.pid);
+    if (!ticks.empty()) p.start = boot_id() + "/" + ticks;
+    return p;
+  }();
+  return me;
+}
+
+std::vector<int64_t> reap_dead_runs(store::RunStore& db, double stale_after_s) {
+  std::vector<int64_t> changed;
+  const auto me = this_process();
+  const double now = store::unix_now();
+  for (const auto& r : db.runs_with_status("running")) {
+    std::string why;
+    if (r.host == me.host && r.pid > 0) {
+      if (local_process(r.pid, r.process_start) == Liveness::gone)
+        why = "its process " + std::to_string(r.pid) + " on " + r.host + " ended without closing the run";
+    } else {
+      const double seen = r.heartbeat > 0 ? r.heartbeat : unix_of(r.started_at.empty() ? r.created_at : r.started_at);
+      if (seen > 0 && now - seen > stale_after_s)
+        why = (r.pid > 0 ? "no heartbeat from process " + std::to_string(r.pid) + " on " + r.host
+                         : std::string("no process recorded (an older version) and no sign of life")) +
+              " for " + minutes(now - seen);
+    }
+    if (why.empty()) continue;
+    const int64_t last = std::max(r.last_step, db.last_step(r.id));
+    const std::string msg = why + (last >= 0 ? "; last step " + std::to_string(last) : "; no step recorded");
+    const double ended = r.heartbeat > 0 ? r.heartbeat : now;
+    if (db.mark_crashed(r.id, r.pid, msg, store::utc_of(ended))) changed.push_back(r.id);
+  }
+  return changed;
+}
+
+RunSession::RunSession(store::RunStore& db, const Workspace& ws, const RunSpec& spec)
+    : db_(db), uncaught_at_open_(std::uncaught_exceptions()), opened_(store::unix_now()) {
+  reap_dead_runs(db_);
+  const auto me = this_process();
+  store::RunRecord r;
+  r.name = spec.name.empty() ? spec.kind : spec.name;
+  r.kind = spec.kind;
+  r.family = spec.family;
+  r.preset = spec.preset;
+  r.overrides_json = spec.overrides_json;
+  r.config_json = spec.config_json;
+  r.config_hash = spec.config_hash.empty() ? config_hash(spec.config_json) : spec.config_hash;
+  r.status = "running";
+  r.host = me.host;
+  r.device = spec.device;
+  r.git_rev = DM_GIT_REV;
+  r.pid = me.pid;
+  r.process_start = me.start;
+  r.heartbeat = opened_;
+  id_ = db_.create_run(r);
+  run_dir_ = spec.run_dir.empty() ? ws.run_dir(id_) : spec.run_dir;
+  if (spec.run_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(run_dir_, ec);
+  }
+  db_.set_field(id_, "run_dir", run_dir_);
+  db_.set_field(id_, "started_at", store::now_utc());
+  record_ = *db_.run(id_);
+  last_beat_ = opened_;
+  start_keepalive();
+}
+
+RunSession::RunSession(store::RunStore& db, const Workspace& ws, int64_t id)
+    : db_(db), id_(id), uncaught_at_open_(std::uncaught_exceptions()), opened_(store::unix_now()) {
+  reap_dead_runs(db_);
+  auto rec = db_.run(id);
+  if (!rec) throw Error("run " + std::to_string(id) + " does not exist in " + db_.path());
+  if (rec->status == "finished") throw Error("run " + std::to_string(id) + " has already finished; nothing to resume");
+  if (rec->status == "running")
+    throw Error("run " + std::to_string(id) + " is still running (process " + std::to_string(rec->pid) + " on " +
+                rec->host + "); stop it first");
+  const auto me = this_process();
+  db_.claim(id, me.host, me.pid, me.start);
+  db_.set_field(id, "git_rev", DM_GIT_REV);
+  run_dir_ = rec->run_dir.empty() ? ws.run_dir(id) : rec->run_dir;
+  if (rec->run_dir.empty()) db_.set_field(id, "run_dir", run_dir_);
+  record_ = *db_.run(id);
+  last_step_ = record_.last_step;
+  last_beat_ = opened_;
+  start_keepalive();
+}
+
+RunSession::~RunSession() {
+  stop_keepalive();
+  if (closed_) return;
+  try {
+    const bool unwinding = std::uncaught_exceptions() > uncaught_at_open_;
+    finish("failed", unwinding ? "the job stopped on an error it did not report"
+                               : "the job ended without recording how it ended");
+  } catch (...) {
+  }
+}
+
+double RunSession::wall() const { return store::unix_now() - opened_; }
+
+void RunSession::start_keepalive() {
+  const std::string path = db_.path();
+  const int64_t id = id_;
+  keepalive_ = std::thread([this, path, id] {
+    std::unique_ptr<store::RunStore> own;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::seconds(30), [this] { return stop_; })) {
+      try {
+        if (!own) own = std::make_unique<store::RunStore>(path);
+        own->heartbeat(id, -1);
+      } catch (...) {
+        // A busy or vanished database: the next beat tries again; the run's own writes go on.
+      }
+    }
+  });
+}
+
+void RunSession::stop_keepalive() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (keepalive_.joinable()) keepalive_.join();
+}
+
+train::EventSink RunSession::sink(const train::EventSink& user) {
+  const auto announced = train::for_run(user, id_);
+  return [this, announced](const train::TrainEvent& ev) {
+    using K = train::TrainEvent::Kind;
+    for (const auto& [name, value] : ev.metrics) add_metric(ev.step, ev.epoch, name, value);
+    if (ev.kind == K::step || ev.kind == K::eval || ev.kind == K::checkpoint) heartbeat(ev.step, ev.kind != K::step);
+    if (announced) announced(ev);
+  };
+}
+
+void RunSession::add_metric(int64_t step, int64_t epoch, const std::string& name, double value) {
+  db_.add_metric(id_, {step, epoch, name, value, wall()});
+}
+
+void RunSession::heartbeat(int64_t step, bool force) {
+  last_step_ = std::max(last_step_, step);
+  db_.flush();
+  const double now = store::unix_now();
+  if (!force && now - last_beat_ < 2.0) return;
+  db_.heartbeat(id_, last_step_);
+  last_beat_ = now;
+}
+
+void RunSession::finish(const std::string& status, const std::string& message) {
+  stop_keepalive();
+  db_.flush();
+  db_.heartbeat(id_, last_step_);
+  db_.update_status(id_, status, message);
+  db_.set_field(id_, "ended_at", store::now_utc());
+  closed_ = true;
+}
+
+bool RunSession::fail(const std::exception& e, const std::atomic<bool>& cancel) {
+  const bool cancelled = cancel.load();
+  finish(cancelled ? "cancelled" : "failed", e.what());
+  return cancelled;
+}
+
+}  // namespace dm::jobs
