@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <cctype>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -260,13 +261,16 @@ int plotLens(const PlotArgs& a) {
 
 int plotCurves(const PlotArgs& a) {
   if (a.runs.empty()) throw ConfigError("--run", "", "give the run(s) whose curves to draw");
-  std::string output = a.output_file.empty() ? "curves-" + a.metric + "-" + runsTag(a.runs) + ".pdf" : a.output_file;
-  checkSuffix(output);
   auto db = openStore(a.workspace);
-  const auto curves = figures::runCurves(*db, a.runs, a.metric);
+  const std::string metric = figures::resolveMetric(*db, a.runs, a.metric);
+  std::string tag = metric;
+  std::replace(tag.begin(), tag.end(), '/', '-');
+  std::string output = a.output_file.empty() ? "curves-" + tag + "-" + runsTag(a.runs) + ".pdf" : a.output_file;
+  checkSuffix(output);
+  const auto curves = figures::runCurves(*db, a.runs, metric);
   QCustomPlot plot;
   plotting::CurvePlot cp(&plot);
-  cp.setYLabel(q(a.metric));
+  cp.setYLabel(q(metric));
   for (const auto& c : curves) {
     const int i = cp.addCurve(c.label);
     cp.appendPoints(i, c.steps, c.values, c.wallSeconds);

@@ -212,6 +212,25 @@ plotting::LensLayers lensFromRuns(const store::RunStore& db, int64_t diffRun, in
   return out;
 }
 
+std::string resolveMetric(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric) {
+  if (runs.empty()) return metric;
+  requireRun(db, runs.front());
+  const auto names = db.metric_names(runs.front());
+  if (std::find(names.begin(), names.end(), metric) != names.end() || metric.find('/') != std::string::npos) return metric;
+  std::vector<std::string> candidates;
+  for (const auto& n : names)
+    if (n.size() > metric.size() && n.compare(n.size() - metric.size() - 1, std::string::npos, "/" + metric) == 0)
+      candidates.push_back(n);
+  if (std::find(candidates.begin(), candidates.end(), "train/" + metric) != candidates.end()) return "train/" + metric;
+  if (candidates.size() == 1) return candidates.front();
+  std::string list;
+  for (const auto& n : candidates.empty() ? names : candidates) list += (list.empty() ? "" : ", ") + n;
+  throw ConfigError("--metric", metric, std::string(candidates.empty() ? "run " + std::to_string(runs.front()) +
+                                                                             " has no such metric (it has: "
+                                                                       : "is ambiguous (name one of: ") +
+                                            (list.empty() ? std::string("none") : list) + ")");
+}
+
 std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
                                 bool requireMetric) {
   std::vector<RunCurve> out;

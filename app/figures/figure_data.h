@@ -58,6 +58,10 @@ struct RunCurve {
   std::vector<double> steps, wallSeconds, values;
 };
 // With `requireMetric` false a run without the metric gives an empty curve instead (a live view).
+// The metric a user means by `metric`: the exact name when the runs have it, else the one name
+// ending in "/<metric>" (train/<metric> first: `--metric loss` is the training loss). Throws
+// ConfigError listing the candidates when that is ambiguous or nothing matches.
+std::string resolveMetric(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric);
 std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
                                 bool requireMetric = true);
 

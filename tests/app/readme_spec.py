@@ -209,7 +209,7 @@ SPEC = {
     "$D train experiment=lm/diffmamba2-text8 trainer.devices=[0] model.dropout=0.5 loader.l_max=512 train.seed=0 "
     "trainer.accumulate_grad_batches=1 loader.batch_size=50 model.n_layers=12 model.d_model=1024 "
     "trainer.max_epochs=40 trainer.precision=32": dict(
-        size={"loader.l_max": 32, "loader.batch_size": 2, "model.n_layers": 1, "model.d_model": 32,
+        size={"loader.l_max": 32, "loader.batch_size": 2, "model.n_layers": 1, "model.d_model": 64,
               "trainer.max_epochs": 1, "trainer.max_steps": 3, "trainer.limit_val_batches": 2},
         stdout=["finished"]),
     "$D train experiment=demo/diffmamba2-fortunes": dict(size={"trainer.max_steps": 6}, stdout=["finished"],
@@ -253,11 +253,13 @@ SPEC = {
     # --- fine-tuning and the tuned lens
     "build/app/diffmamba finetune-pg19 --ckpt_path DIR [--diffmamba] --pg19 BOOKS_DIR --output_dir OUT "
     "[--lr 3e-4 --batch_size 6 --grad_accum_steps 9 --max_steps 4000 --warmup 400 --save_steps 500 --eval_steps 500]": dict(
-        bind={"DIR": "{mamba_demo}", "BOOKS_DIR": "{work}/books", "OUT": by_variant("pg19-plain", "pg19-diff")},
+        # --diffmamba converts an HF-backbone Mamba2 checkpoint (the demo models use the LM backbone)
+        bind={"DIR": by_variant("{mamba_demo}", "{hf}"), "BOOKS_DIR": "{work}/books",
+              "OUT": by_variant("pg19-plain", "pg19-diff")},
         size=FT_SIZES, writes=["pg19-plain/checkpoint-2", "pg19-plain/model.safetensors"]),
     "build/app/diffmamba finetune-needle --ckpt_path DIR [--diffmamba] --output_dir OUT --seed 0 "
     "[--tasks qa1 … --length 0k --samples 1000 | --data_dir BABILONG_DIR]": dict(
-        bind={"DIR": "{mamba_demo}", "BABILONG_DIR": "{work}/babilong",
+        bind={"DIR": by_variant("{mamba_demo}", "{hf}"), "BABILONG_DIR": "{work}/babilong",
               "OUT": by_variant("needle", "needle-diff", "needle-files")},
         size=dict(FT_SIZES, **{"--samples": 8}), variants=["minimal", "full", "full:1"],
         writes=["needle-seed0/model.safetensors", "needle-seed0/checkpoint-1"]),

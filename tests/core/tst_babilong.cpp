@@ -296,12 +296,15 @@ void TestBabilong::eval_job_end_to_end() {
   std::atomic<bool> cancel{false};
   int events = 0, started = 0;
   int64_t stamped = -1;
+  std::string bad_shape;
   const auto r = jobs::run_babilong_eval(ws, o, [&](const train::TrainEvent& ev) {
+    if (bad_shape.empty()) bad_shape = train::check_shape(ev);
     if (ev.message.find(" started") != std::string::npos) ++started;  // the run is announced first
     else ++events;                                                     // then one event per cell
     if (stamped != 0) stamped = ev.run_id;
   }, cancel);
   QCOMPARE(QString::fromStdString(r.status), QString("finished"));
+  QVERIFY2(bad_shape.empty(), bad_shape.c_str());
   QCOMPARE(started, 1);
   QCOMPARE(events, 4);
   QCOMPARE(stamped, r.run_id);  // every event carries the run id
@@ -400,7 +403,11 @@ void TestBabilong::needle_finetune_beats_majority() {
   o.save_steps = 150;
   jobs::Workspace ws{d.filePath("ws").toStdString()};
   std::atomic<bool> cancel{false};
-  const auto r = jobs::run_finetune_job(ws, o, nullptr, cancel);
+  std::string bad_shape;  // every event keeps its kind's promise
+  const auto r = jobs::run_finetune_job(ws, o, [&](const train::TrainEvent& ev) {
+    if (bad_shape.empty()) bad_shape = train::check_shape(ev);
+  }, cancel);
+  QVERIFY2(bad_shape.empty(), bad_shape.c_str());
   QCOMPARE(QString::fromStdString(r.status), QString("finished"));
   QVERIFY(QFileInfo::exists(d.filePath("out/checkpoint-150/model.safetensors")));
   store::RunStore db(ws.db_path());

@@ -86,7 +86,11 @@ void TestLens::training_lowers_heldout_kl() {
   o.per_gpu_batch_size = 2;
   jobs::Workspace ws{d.filePath("ws").toStdString()};
   std::atomic<bool> cancel{false};
-  const auto r = jobs::run_lens_train(ws, o, nullptr, cancel);
+  std::string bad_shape;  // every event keeps its kind's promise
+  const auto r = jobs::run_lens_train(ws, o, [&](const train::TrainEvent& ev) {
+    if (bad_shape.empty()) bad_shape = train::check_shape(ev);
+  }, cancel);
+  QVERIFY2(bad_shape.empty(), bad_shape.c_str());
   QCOMPARE(QString::fromStdString(r.status), QString("finished"));
   store::RunStore db(ws.db_path());
   const auto before = db.metrics(r.run_id, "lens/heldout_kl_before"), after = db.metrics(r.run_id, "lens/heldout_kl_after");

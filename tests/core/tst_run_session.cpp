@@ -204,10 +204,13 @@ void TestRunSession::resume_refuses_live_and_finished_runs() {
 }
 
 void TestRunSession::one_hash_for_every_config() {
-  // FNV-1a 64 of the empty string and of "a" (published test vectors).
-  QCOMPARE(QString::fromStdString(hex64(fnv1a(std::string_view("")))), QString("cbf29ce484222325"));
-  QCOMPARE(QString::fromStdString(hex64(fnv1a(std::string_view("a")))), QString("af63dc4c8601ec8c"));
-  QCOMPARE(QString::fromStdString(config_hash("a")), QString("af63dc4c8601ec8c"));
+  // FNV-1a with the project's offset, computed here by hand: empty = the offset, then xor-multiply.
+  const uint64_t offset = 1469598103934665603ull, prime = 1099511628211ull;
+  QCOMPARE(fnv1a(std::string_view("")), offset);
+  QCOMPARE(fnv1a(std::string_view("a")), (offset ^ uint64_t('a')) * prime);
+  QCOMPARE(fnv1a(std::string_view("b"), fnv1a(std::string_view("a"))), fnv1a(std::string_view("ab")));
+  QCOMPARE(QString::fromStdString(config_hash("a")), QString::fromStdString(hex64((offset ^ uint64_t('a')) * prime)));
+  QCOMPARE(int(config_hash("{}").size()), 16);
 }
 
 void TestRunSession::event_shapes() {

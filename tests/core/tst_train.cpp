@@ -82,9 +82,12 @@ void TestTrain::loss_falls_and_metrics_are_stored() {
                                                        "trainer.checkpoint_every_n_steps=40"}));
   std::atomic<bool> cancel{false};
   int evals = 0;
+  std::string bad_shape;
   auto r = dm::jobs::run_train_job(ws, cfg, {}, [&](const dm::train::TrainEvent& ev) {
     if (ev.kind == dm::train::TrainEvent::Kind::eval) ++evals;
+    if (bad_shape.empty()) bad_shape = dm::train::check_shape(ev);  // every event keeps its kind's promise
   }, cancel);
+  QVERIFY2(bad_shape.empty(), bad_shape.c_str());
   QCOMPARE(QString::fromStdString(r.status), QString("finished"));
   QCOMPARE(evals, 2);
   dm::store::RunStore db(ws.db_path());

@@ -16,10 +16,13 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <qcustomplot.h>
 
 #include "app/gui/experiment_form.h"
 #include "app/gui/job_queue.h"
+#include "core/jobs/run_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/monitor_view.h"
 #include "app/gui/queue_view.h"
@@ -71,6 +74,7 @@ class TestGui : public QObject {
   void runs_browser_filter_diff_delete();
   void close_asks_and_stops_jobs();
   void queue_takes_every_event_kind();
+  void runs_browser_shows_dead_runs_as_crashed();
   void quick_comparison_end_to_end();
 
  private:
@@ -347,6 +351,33 @@ void TestGui::queue_takes_every_event_kind() {
   QCOMPARE(points.size(), 10);  // 2 metrics × 5 full events, none dropped
   for (const char* k : {"info", "warning", "step", "eval", "checkpoint"})
     QVERIFY2(log.join('\n').contains(QStringLiteral("%1 text").arg(k)), qPrintable(log.join('\n')));
+}
+
+void TestGui::runs_browser_shows_dead_runs_as_crashed() {
+  QTemporaryDir ws;
+  const auto path = QDir(ws.path()).filePath("runs.db").toStdString();
+  int64_t dead = 0;
+  {
+    dm::store::RunStore db(path);
+    auto r = dm::test::finished_record("killed run", "train", "mamba2");
+    r.status = "running";
+    r.host = dm::jobs::this_process().host;
+    const pid_t child = fork();  // a process that has ended: the run's "owner"
+    if (child == 0) _exit(0);
+    int st = 0;
+    waitpid(child, &st, 0);
+    r.pid = child;
+    dead = db.create_run(r);
+  }
+  RunsBrowser b;
+  QSignalSpy crashed(&b, &RunsBrowser::runCrashed);
+  b.setStore(std::make_shared<dm::store::RunStore>(path));
+  QCOMPARE(crashed.count(), 1);
+  QCOMPARE(crashed.at(0).at(0).value<int64_t>(), dead);
+  b.setStatusFilter("crashed");
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{dead});
+  b.setStatusFilter("running");
+  QVERIFY(b.visibleRuns().isEmpty());
 }
 
 void TestGui::close_asks_and_stops_jobs() {
