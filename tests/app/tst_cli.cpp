@@ -151,6 +151,7 @@ void TestCli::kill_9_then_resume() {
   p.start(DM_CLI_PATH, tiny_run(corpus, ws, 200));
   QVERIFY(p.waitForStarted());
   QVERIFY(wait_for_steps(db_path, 35, p) >= 35);
+  const auto pid = static_cast<int64_t>(p.processId());
   p.kill();  // SIGKILL: no handler runs
   QVERIFY(p.waitForFinished(30000));
   int64_t committed = 0;
@@ -160,7 +161,7 @@ void TestCli::kill_9_then_resume() {
     committed = db.last_step(1);
     QVERIFY(committed >= 35);
     QCOMPARE(QString::fromStdString(db.run(1)->status), QString("running"));  // nobody has looked yet
-    QCOMPARE(db.run(1)->pid, static_cast<int64_t>(p.processId()));
+    QCOMPARE(db.run(1)->pid, pid);
     QVERIFY(db.run(1)->heartbeat > 0);
   }
   // Listing the runs is enough to see the process is gone: crashed, with its last step and how to resume.
