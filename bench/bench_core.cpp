@@ -4,6 +4,7 @@
 //
 //   bench_core                 run every case and print the table
 //   bench_core --quick         smaller repeat counts (a smoke run)
+//   bench_core --segsum        only the chunked SSD's segment-sum forms (stable vs difference), paired
 //   bench_core --case ...      (internal) run one case and print a RESULT line
 #include <torch/torch.h>
 
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/model/language_model.h"
+#include "core/ops/dispatch.h"
 #include "core/ops/ssd.h"
 #include "core/runtime.h"
 #include "core/io/atomic_file.h"
@@ -173,6 +175,31 @@ int run_gemm(int repeats) {
   return 0;
 }
 
+// The chunked SSD's two segment-sum forms, fwd+bwd, each timed three times in alternation so that
+// drift on a shared machine falls on both.
+int segsum_table(const char* self) {
+  std::printf("| shape | Q | stable median s | difference median s | stable / difference time |\n");
+  std::printf("|---|---:|---:|---:|---:|\n");
+  struct Shape { int64_t b, l; };
+  for (auto s : {Shape{8, 1024}, Shape{2, 4096}}) {
+    for (int q : {64, 256}) {
+      const std::string args = "ssd chunked " + std::to_string(s.b) + " " + std::to_string(s.l) + " 8 64 64 5 " +
+                               std::to_string(q) + " ";
+      std::vector<double> st, df;
+      for (int round = 0; round < 3; ++round) {
+        st.push_back(std::stod(field(run_child(self, args + "stable"), "seconds")));
+        df.push_back(std::stod(field(run_child(self, args + "difference"), "seconds")));
+      }
+      std::sort(st.begin(), st.end());
+      std::sort(df.begin(), df.end());
+      std::printf("| B=%lld L=%lld H=8 P=64 N=64 | %d | %.4f | %.4f | %.3f |\n", static_cast<long long>(s.b),
+                  static_cast<long long>(s.l), q, st[1], df[1], st[1] / df[1]);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,6 +207,9 @@ int main(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "--case") {
     const std::string c = argv[2];
     auto arg = [&](int i) { return std::stoll(argv[i]); };
+    if (c == "ssd" && argc > 11)
+      dm::ops::set_ssd_segsum(std::string(argv[11]) == "difference" ? dm::ops::SsdSegsum::difference
+                                                                     : dm::ops::SsdSegsum::stable);
     if (c == "ssd")
       return run_ssd(std::string(argv[3]) == "chunked", arg(4), arg(5), arg(6), arg(7), arg(8), int(arg(9)),
                      argc > 10 ? arg(10) : 256);
@@ -194,6 +224,7 @@ int main(int argc, char** argv) {
   const bool generation_only = argc > 1 && std::string(argv[argc - 1]) == "--generation";
   const int rep = quick ? 2 : 5, rep_seq = quick ? 1 : 3;
   std::printf("LibTorch %s, %d intra-op threads\n\n", dm::torch_version().c_str(), torch::get_num_threads());
+  if (argc > 1 && std::string(argv[1]) == "--segsum") return segsum_table(argv[0]);
 
   if (generation_only) goto generation;
   {

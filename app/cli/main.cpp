@@ -102,11 +102,11 @@ int main(int argc, char** argv) {
 
   dm::cli::LogitsArgs la;
   auto* lg = app.add_subcommand("logits", "Write a checkpoint's next-token logits as a float32 [tokens, vocab] .npy");
-  lg->add_option("--ckpt_path,--model_id", la.ckpt_path, "HF Mamba2 / Diff-Mamba2 / mamba_ssm directory")->required();
+  lg->add_option("--ckpt_path,--model_id", la.ckpt_path, "HF Mamba2 / Diff-Mamba2 / mamba_ssm directory, a run folder or a model file of ours")->required();
   auto* ids_opt = lg->add_option("--ids", la.ids, "comma-separated token ids, e.g. 1,2,3");
   auto* text_opt = lg->add_option("--text", la.text, "text, tokenized with the checkpoint's tokenizer.json");
   ids_opt->excludes(text_opt);
-  lg->add_option("--tokenizer", la.tokenizer, "tokenizer.json (default: the one in --ckpt_path)");
+  lg->add_option("--tokenizer", la.tokenizer, "tokenizer.json (default: the one beside the weights; text8 characters for character-level models)");
   lg->add_option("--out", la.out, "output .npy file")->required();
 
   dm::cli::TokenizeArgs tka;

@@ -10,8 +10,8 @@
 #include "core/common/error.h"
 #include "core/data/tokenizer.h"
 #include "core/io/atomic_file.h"
-#include "core/io/hf_checkpoint.h"
 #include "core/io/npy.h"
+#include "core/jobs/model_source.h"
 
 namespace dm::cli {
 namespace {
@@ -55,14 +55,19 @@ std::string join(const std::vector<int64_t>& ids) {
 int run_logits(const LogitsArgs& a) {
   if (a.ids.empty() == a.text.empty()) throw Error("logits needs exactly one of --ids or --text");
   std::vector<int64_t> ids;
+  model::LanguageModel m{nullptr};
   if (!a.ids.empty()) {
     ids = parse_ids(a.ids, "--ids");
+    m = jobs::open_model(a.ckpt_path);
   } else {
-    ids = open_tokenizer(a.tokenizer.empty() ? a.ckpt_path : a.tokenizer).encode(a.text);
+    // The model's own codec: a given tokenizer, the tokenizer.json beside its weights, or text8's
+    // characters for our character-level models.
+    auto t = jobs::open_text_model(a.ckpt_path, a.tokenizer);
+    ids = t.codec->encode(a.text);
     if (ids.empty()) throw Error("--text: the text encodes to no tokens");
     std::printf("tokens (%zu): %s\n", ids.size(), join(ids).c_str());
+    m = t.model;
   }
-  auto m = io::load_hf_directory(a.ckpt_path);
   for (auto id : ids)
     if (id < 0 || id >= m->config().vocab_size)
       throw Error("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
@@ -79,7 +84,10 @@ int run_logits(const LogitsArgs& a) {
 int run_tokenize(const TokenizeArgs& a) {
   const auto tok = open_tokenizer(a.tokenizer);
   if (!a.decode.empty()) {
-    std::printf("%s\n", tok.decode(parse_ids(a.decode, "--decode")).c_str());
+    // Bytes, not a C string: byte-level BPE has a token for every byte, NUL included.
+    const std::string text = tok.decode(parse_ids(a.decode, "--decode"));
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
     return 0;
   }
   if (a.text.empty() == a.file.empty()) throw Error("tokenize needs exactly one of --text, --file or --decode");

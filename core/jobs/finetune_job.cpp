@@ -25,29 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Left-pads a batch (as the seed's tokenizer does, padding_side = left) with `pad`; labels -100 there.
-std::pair<torch::Tensor, torch::Tensor> collate(const std::vector<const Example*>& batch, int64_t pad) {
-  size_t len = 0;
-  for (const auto* e : batch) len = std::max(len, e->ids.size());
-  auto ids = torch::full({static_cast<int64_t>(batch.size()), static_cast<int64_t>(len)}, pad, torch::kLong);
-  auto labels = torch::full_like(ids, -100);
-  for (size_t b = 0; b < batch.size(); ++b) {
-    const auto& e = *batch[b];
-    const auto off = static_cast<int64_t>(len - e.ids.size());
-    ids[static_cast<int64_t>(b)].narrow(0, off, static_cast<int64_t>(e.ids.size()))
-        .copy_(torch::tensor(e.ids, torch::kLong));
-    labels[static_cast<int64_t>(b)].narrow(0, off, static_cast<int64_t>(e.labels.size()))
-        .copy_(torch::tensor(e.labels, torch::kLong));
-  }
-  return {ids, labels};
-}
-
-// Mean loss over positions whose (shifted) label is not -100.
-torch::Tensor batch_loss(model::LanguageModel& m, const torch::Tensor& ids, const torch::Tensor& labels) {
-  const auto l = ids.size(1);
-  return m->loss(ids.narrow(1, 0, l - 1), labels.narrow(1, 1, l - 1));
-}
-
 std::vector<Example> pg19_examples(const std::string& dir, const data::Codec& codec, int64_t max_length, bool eval) {
   std::error_code ec;
   if (dir.empty()) throw ConfigError("pg19_dir", "(none)", "finetune-pg19 needs --pg19 DIR, a folder of PG19 books (*.txt)");
@@ -79,6 +56,28 @@ std::vector<Example> pg19_examples(const std::string& dir, const data::Codec& co
 }
 
 }  // namespace
+
+Batch collate(const std::vector<const Example*>& batch, int64_t pad) {
+  size_t len = 0;
+  for (const auto* e : batch) len = std::max(len, e->ids.size());
+  const auto rows = static_cast<int64_t>(batch.size()), cols = static_cast<int64_t>(len);
+  Batch out{torch::full({rows, cols}, pad, torch::kLong), torch::full({rows, cols}, -100, torch::kLong),
+            torch::zeros({rows, cols}, torch::kLong)};
+  for (int64_t b = 0; b < rows; ++b) {
+    const auto& e = *batch[static_cast<size_t>(b)];
+    if (e.ids.size() != e.labels.size()) throw Error("collate: an example's ids and labels differ in length");
+    const auto n = static_cast<int64_t>(e.ids.size());
+    out.ids[b].narrow(0, cols - n, n).copy_(torch::tensor(e.ids, torch::kLong));
+    out.labels[b].narrow(0, cols - n, n).copy_(torch::tensor(e.labels, torch::kLong));
+    out.mask[b].narrow(0, cols - n, n).fill_(1);
+  }
+  return out;
+}
+
+torch::Tensor batch_loss(model::LanguageModel& m, const Batch& batch) {
+  const auto l = batch.ids.size(1);
+  return m->loss(batch.ids.narrow(1, 0, l - 1), batch.labels.narrow(1, 1, l - 1), batch.mask.narrow(1, 0, l - 1));
+}
 
 Example needle_example(const babilong::Record& r, const data::Codec& codec, int64_t max_length) {
   // The answer span = the tokens of prompt + answer after their longest common prefix with the prompt's
@@ -187,8 +186,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
     for (size_t i = 0; i < eval.size(); i += static_cast<size_t>(opt.batch_size)) {
       std::vector<const Example*> b;
       for (size_t j = i; j < std::min(eval.size(), i + static_cast<size_t>(opt.batch_size)); ++j) b.push_back(&eval[j]);
-      auto [ids, labels] = collate(b, pad);
-      sum += batch_loss(m, ids, labels).item<double>() * static_cast<double>(b.size());
+      sum += batch_loss(m, collate(b, pad)).item<double>() * static_cast<double>(b.size());
       n += static_cast<int64_t>(b.size());
     }
     m->train();
@@ -214,8 +212,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
           }
           b.push_back(&train[cursor++]);
         }
-        auto [ids, labels] = collate(b, pad);
-        auto loss = batch_loss(m, ids, labels) / static_cast<double>(opt.grad_accum_steps);
+        auto loss = batch_loss(m, collate(b, pad)) / static_cast<double>(opt.grad_accum_steps);
         loss.backward();
         loss_sum += loss.item<double>();
       }

@@ -6,7 +6,11 @@
 //    tokens (found by tokenising prompt and prompt + answer, never by a token id);
 //  * pg19: language modelling on consecutive max_length windows of the books (the last one of a book
 //    left-padded, pads ignored by the loss).
+// Padding is masked as transformers does with an attention mask: padding positions are zeroed in every
+// mixer's input and conv output (LanguageModelImpl::loss's mask) and take no part in the loss (-100).
 #pragma once
+
+#include <torch/types.h>
 
 #include <atomic>
 #include <string>
@@ -14,6 +18,7 @@
 
 #include "core/babilong/babilong.h"
 #include "core/jobs/train_job.h"
+#include "core/model/language_model.h"
 
 namespace dm::jobs {
 
@@ -46,5 +51,14 @@ struct Example {
 // The needle example of a record: the answer span is where the tokens of prompt + answer leave those
 // of the prompt alone. Throws Error when the two differ before the prompt's last two tokens.
 Example needle_example(const babilong::Record& r, const data::Codec& codec, int64_t max_length);
+
+// A batch of examples left-padded to the longest (as the seed's tokenizer pads, padding_side = left):
+// ids [B, L] with `pad` in the padding, labels -100 there, mask 1 on tokens and 0 on padding.
+struct Batch {
+  torch::Tensor ids, labels, mask;
+};
+Batch collate(const std::vector<const Example*>& batch, int64_t pad);
+// Mean next-token loss over the positions whose label is not -100, the padding masked out of the mixers.
+torch::Tensor batch_loss(model::LanguageModel& m, const Batch& batch);
 
 }  // namespace dm::jobs

@@ -8,25 +8,39 @@
 #include "core/io/model_file.h"
 
 namespace dm::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_hf_directory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::exists(fs::path(path) / "config.json", ec);
+}
+
+}  // namespace
+
+model::LanguageModel open_model(const std::string& path, std::string* source) {
+  std::error_code ec;
+  if (is_hf_directory(path)) {
+    if (source) *source = path;
+    return io::load_hf_directory(path);
+  }
+  fs::path file = path;
+  if (fs::is_directory(path, ec)) file = fs::path(path) / "model.safetensors";
+  if (!fs::is_regular_file(file, ec))
+    throw FileError(path, "is not a model: expected a HuggingFace directory (config.json + weights), a run folder "
+                          "with model.safetensors, or a model file written by diffmamba");
+  if (source) *source = file.string();
+  return io::load_model(file.string());
+}
 
 TextModel open_text_model(const std::string& path, const std::string& tokenizer) {
-  namespace fs = std::filesystem;
   std::error_code ec;
   TextModel t;
+  t.model = open_model(path, &t.source);
   fs::path tok = tokenizer;
-  if (fs::is_directory(path, ec) && fs::exists(fs::path(path) / "config.json", ec)) {
-    t.model = io::load_hf_directory(path);
-    t.source = path;
-    if (tok.empty()) tok = fs::path(path) / "tokenizer.json";
-  } else {
-    fs::path file = path;
-    if (fs::is_directory(path, ec)) file = fs::path(path) / "model.safetensors";
-    if (!fs::is_regular_file(file, ec))
-      throw FileError(path, "is not a model: expected a HuggingFace directory (config.json + weights), a run folder "
-                            "with model.safetensors, or a model file written by diffmamba");
-    t.model = io::load_model(file.string());
-    t.source = file.string();
-  }
+  // A HuggingFace directory or a run folder carries its tokenizer.json beside the weights.
+  if (tok.empty() && fs::is_directory(path, ec)) tok = fs::path(path) / "tokenizer.json";
   if (!tok.empty() && fs::exists(tok, ec)) {
     t.codec = data::bpe_codec(tok.string());
   } else if (t.model->config().vocab_size == data::CharCorpus::kVocab && tokenizer.empty()) {

@@ -18,6 +18,11 @@ struct TextModel {
   std::string source;  // what was loaded, for messages and the run record
 };
 
+// The model alone: a HuggingFace directory (config.json + weights), a run folder (its model.safetensors)
+// or a model file written by diffmamba. `source` receives the file or directory actually loaded. Throws
+// FileError naming what was expected when `path` is none of these.
+model::LanguageModel open_model(const std::string& path, std::string* source = nullptr);
+
 // Throws FileError naming what was expected when `path` is none of the above, or ConfigError when the
 // codec's vocabulary does not fit the model's.
 TextModel open_text_model(const std::string& path, const std::string& tokenizer = "");

@@ -63,13 +63,13 @@ torch::Tensor BlockImpl::combine(const torch::Tensor& y1, const torch::Tensor& y
   return subln->forward(y1 - lambda().to(y2.scalar_type()) * y2) * (1.0 - lambda_init_);
 }
 
-torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, bool one_step) {
+torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, bool one_step, const torch::Tensor& mask) {
   switch (kind_) {
     case SubLayer::mamba2:
-      return one_step ? mixer->step(h, state->m1) : mixer->forward(h, state ? &state->m1 : nullptr);
+      return one_step ? mixer->step(h, state->m1) : mixer->forward(h, state ? &state->m1 : nullptr, mask);
     case SubLayer::diffmamba2: {
-      auto y1 = one_step ? mixer_1->step(h, state->m1) : mixer_1->forward(h, state ? &state->m1 : nullptr);
-      auto y2 = one_step ? mixer_2->step(h, state->m2) : mixer_2->forward(h, state ? &state->m2 : nullptr);
+      auto y1 = one_step ? mixer_1->step(h, state->m1) : mixer_1->forward(h, state ? &state->m1 : nullptr, mask);
+      auto y2 = one_step ? mixer_2->step(h, state->m2) : mixer_2->forward(h, state ? &state->m2 : nullptr, mask);
       return combine(y1, y2);
     }
     case SubLayer::ffn:
@@ -78,19 +78,21 @@ torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, boo
   return {};
 }
 
-torch::Tensor BlockImpl::wrap(const torch::Tensor& x, BlockState* state, bool one_step) {
+torch::Tensor BlockImpl::wrap(const torch::Tensor& x, BlockState* state, bool one_step, const torch::Tensor& mask) {
   if (backbone_ == Backbone::hf) {
     auto residual = residual_in_fp32_ ? x.to(torch::promote_types(x.scalar_type(), torch::kFloat)) : x;
     auto h = rms_norm->forward(x.to(rms_norm->weight.scalar_type()));
-    return residual + sublayer(h, state, one_step).to(residual.scalar_type());
+    return residual + sublayer(h, state, one_step, mask).to(residual.scalar_type());
   }
-  auto y = model::dropout(sublayer(x, state, one_step), dropout_, is_training());
+  auto y = model::dropout(sublayer(x, state, one_step, mask), dropout_, is_training());
   return layer_norm->forward(x + y);
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, BlockState* state) { return wrap(x, state, false); }
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, BlockState* state, const torch::Tensor& mask) {
+  return wrap(x, state, false, mask);
+}
 
-torch::Tensor BlockImpl::step(const torch::Tensor& x, BlockState& state) { return wrap(x, &state, true); }
+torch::Tensor BlockImpl::step(const torch::Tensor& x, BlockState& state) { return wrap(x, &state, true, {}); }
 
 BlockState BlockImpl::initial_state(int64_t batch, const torch::TensorOptions& opts) const {
   BlockState s;

@@ -35,8 +35,9 @@ class BlockImpl : public torch::nn::Module {
   // `index` is the block's 0-based position in the backbone (ℓ of λ_init).
   BlockImpl(const ModelConfig& cfg, int64_t index);
 
-  // x [B, L, D]; with `state`, fills the decoding state of its mixers.
-  torch::Tensor forward(const torch::Tensor& x, BlockState* state = nullptr);
+  // x [B, L, D]; with `state`, fills the decoding state of its mixers. `mask` [B, L] (1 = token,
+  // 0 = padding) goes to every mixer (Mamba2MixerImpl::forward); the FFN and the norms are per position.
+  torch::Tensor forward(const torch::Tensor& x, BlockState* state = nullptr, const torch::Tensor& mask = {});
   // x [B, D]: one token, advancing `state`.
   torch::Tensor step(const torch::Tensor& x, BlockState& state);
   BlockState initial_state(int64_t batch, const torch::TensorOptions& opts) const;
@@ -57,8 +58,8 @@ class BlockImpl : public torch::nn::Module {
   FeedForward ffn{nullptr};
 
  private:
-  torch::Tensor sublayer(const torch::Tensor& h, BlockState* state, bool one_step);
-  torch::Tensor wrap(const torch::Tensor& x, BlockState* state, bool one_step);
+  torch::Tensor sublayer(const torch::Tensor& h, BlockState* state, bool one_step, const torch::Tensor& mask);
+  torch::Tensor wrap(const torch::Tensor& x, BlockState* state, bool one_step, const torch::Tensor& mask);
 
   SubLayer kind_;
   Backbone backbone_;

@@ -92,7 +92,7 @@ torch::Tensor LanguageModelImpl::forward_ex(const torch::Tensor& ids, std::vecto
 }
 
 torch::Tensor LanguageModelImpl::hidden(const torch::Tensor& ids, std::vector<torch::Tensor>* hidden,
-                                        DecodeState* state) {
+                                        DecodeState* state, const torch::Tensor& mask) {
   TORCH_CHECK(ids.dim() == 2, "LanguageModel: ids must be [B, L]");
   auto h = embed(ids);
   if (state) {
@@ -100,7 +100,7 @@ torch::Tensor LanguageModelImpl::hidden(const torch::Tensor& ids, std::vector<to
     state->position = ids.size(1);
   }
   for (size_t i = 0; i < backbone->layers.size(); ++i) {
-    h = backbone->layers[i]->forward(h, state ? &state->blocks[i] : nullptr);
+    h = backbone->layers[i]->forward(h, state ? &state->blocks[i] : nullptr, mask);
     if (hidden) hidden->push_back(h);
   }
   return h;
@@ -125,8 +125,9 @@ DecodeState LanguageModelImpl::initial_state(int64_t batch) const {
   return s;
 }
 
-torch::Tensor LanguageModelImpl::token_nll(const torch::Tensor& ids, const torch::Tensor& targets) {
-  auto h = hidden(ids);
+torch::Tensor LanguageModelImpl::token_nll(const torch::Tensor& ids, const torch::Tensor& targets,
+                                           const torch::Tensor& mask) {
+  auto h = hidden(ids, nullptr, nullptr, mask);
   if (adaptive_head) return adaptive_head->nll(h.reshape({-1, h.size(-1)}), targets.reshape({-1})).view(targets.sizes());
   auto logits = head(h);
   return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
@@ -136,8 +137,9 @@ torch::Tensor LanguageModelImpl::token_nll(const torch::Tensor& ids, const torch
       .view(targets.sizes());
 }
 
-torch::Tensor LanguageModelImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {
-  auto nll = token_nll(ids, targets);
+torch::Tensor LanguageModelImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets,
+                                      const torch::Tensor& mask) {
+  auto nll = token_nll(ids, targets, mask);
   auto valid = targets != -100;
   return (nll * valid).sum() / valid.sum().clamp_min(1);
 }

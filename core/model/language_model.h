@@ -45,11 +45,14 @@ class LanguageModelImpl : public torch::nn::Module {
   DecodeState initial_state(int64_t batch) const;
 
   // Negative log-likelihood (nats) of every target [B, L] (adaptive softmax without full logits).
-  torch::Tensor token_nll(const torch::Tensor& ids, const torch::Tensor& targets);
+  // `mask` [B, L] (1 = token, 0 = padding), if given, keeps padding out of every mixer's input
+  // (Mamba2MixerImpl::forward); give padding positions the target -100 to keep them out of the loss too.
+  torch::Tensor token_nll(const torch::Tensor& ids, const torch::Tensor& targets, const torch::Tensor& mask = {});
   // Mean of token_nll; targets == -100 are ignored.
-  torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets);
-  // The residual stream after the last block (before norm_f / the head).
-  torch::Tensor hidden(const torch::Tensor& ids, std::vector<torch::Tensor>* all = nullptr, DecodeState* state = nullptr);
+  torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets, const torch::Tensor& mask = {});
+  // The residual stream after the last block (before norm_f / the head); `mask` as for token_nll.
+  torch::Tensor hidden(const torch::Tensor& ids, std::vector<torch::Tensor>* all = nullptr, DecodeState* state = nullptr,
+                       const torch::Tensor& mask = {});
 
   // The final hidden state [.., D] → logits (norm_f for hf, then the head).
   torch::Tensor head(const torch::Tensor& h);

@@ -50,14 +50,21 @@ torch::Tensor Mamba2MixerImpl::time_step(const torch::Tensor& dt_raw) const {
   return dt;
 }
 
-torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState* state) {
+torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState* state, const torch::Tensor& mask) {
   const int64_t b = u.size(0), l = u.size(1);
   const int64_t di = cfg_.d_inner(), h = cfg_.n_heads(), p = cfg_.head_dim, g = cfg_.n_groups, n = cfg_.d_state;
+  torch::Tensor keep;  // [B, L, 1] in the activations' dtype
+  if (mask.defined()) {
+    TORCH_CHECK(mask.dim() == 2 && mask.size(0) == b && mask.size(1) == l, "Mamba2Mixer: mask must be [", b, ", ", l,
+                "], got ", mask.sizes());
+    keep = mask.to(u.scalar_type()).unsqueeze(-1);
+  }
   // split (not three slices): its backward writes the three gradients into one tensor with one cat.
-  auto parts = in_proj->forward(u).split_with_sizes({di, cfg_.conv_dim(), h}, -1);
+  auto parts = in_proj->forward(keep.defined() ? u * keep : u).split_with_sizes({di, cfg_.conv_dim(), h}, -1);
   auto z = parts[0], xbc = parts[1], dt_raw = parts[2];
   if (state) state->conv = ops::conv_state_from_inputs(xbc, cfg_.conv_kernel).detach();
   xbc = ops::causal_conv1d(xbc, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
+  if (keep.defined()) xbc = xbc * keep.to(xbc.scalar_type());
   auto xbc_parts = xbc.split_with_sizes({di, g * n, g * n}, -1);
   auto x = xbc_parts[0].reshape({b, l, h, p});
   auto bm = xbc_parts[1].reshape({b, l, g, n});

@@ -23,7 +23,10 @@ class Mamba2MixerImpl : public torch::nn::Module {
   explicit Mamba2MixerImpl(const MixerConfig& cfg);
 
   // u [B, L, D] → [B, L, D]. With `state`, also stores the decoding state after the last position.
-  torch::Tensor forward(const torch::Tensor& u, MixerState* state = nullptr);
+  // `mask` [B, L] (1 = token, 0 = padding), if given, zeroes the padding positions of the input and of the
+  // conv output, as transformers' Mamba2 does with an attention mask: with left padding and no in_proj
+  // bias the real tokens then see exactly what they would see unpadded.
+  torch::Tensor forward(const torch::Tensor& u, MixerState* state = nullptr, const torch::Tensor& mask = {});
   // One token: u [B, D] → [B, D], advancing `state`.
   torch::Tensor step(const torch::Tensor& u, MixerState& state);
   MixerState initial_state(int64_t batch, const torch::TensorOptions& opts) const;

@@ -17,6 +17,10 @@ std::atomic<bool> g_tensor_cores{[] {
   return !(v && std::string(v) == "0");
 }()};
 std::atomic<bool> g_split{true};
+std::atomic<SsdSegsum> g_segsum{[] {
+  const char* v = std::getenv("DM_SSD_SEGSUM");
+  return v && std::string(v) == "difference" ? SsdSegsum::difference : SsdSegsum::stable;
+}()};
 std::atomic<int64_t> g_calls[3] = {0, 0, 0};
 std::atomic<int64_t> g_bf16_calls{0};
 }  // namespace
@@ -45,6 +49,8 @@ void set_ssd_tensor_cores(bool enabled) { g_tensor_cores = enabled; }
 bool ssd_tensor_cores() { return g_tensor_cores; }
 void set_ssd_split_operands(bool enabled) { g_split = enabled; }
 bool ssd_split_operands() { return g_split; }
+void set_ssd_segsum(SsdSegsum form) { g_segsum = form; }
+SsdSegsum ssd_segsum() { return g_segsum; }
 
 bool use_cuda_kernel(const torch::Tensor& t) {
   return cuda_kernels_built() && g_enabled && t.defined() && t.is_cuda() &&

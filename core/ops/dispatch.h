@@ -32,6 +32,17 @@ bool ssd_tensor_cores();
 void set_ssd_split_operands(bool enabled);
 bool ssd_split_operands();
 
+// How the chunked SSD on the LibTorch path forms the segment sums a_t − a_s of the log-decays inside a
+// chunk. `stable` (default) differences running sums kept in fp64 and rounds the result, so a rare large
+// step never cancels the digits of tiny ones (as exact as the SSD paper's reference segsum, a masked
+// cumulative sum over [Q, Q], and cheaper); `difference` subtracts fp32 running sums, as the CUDA kernels
+// and mamba-ssm's do (up to ~10-100x less exact when one large dt·A sits among tiny ones).
+// DM_SSD_SEGSUM=difference in the environment selects it at start. The CUDA kernels always use the
+// difference form. Thread-safe.
+enum class SsdSegsum { stable, difference };
+void set_ssd_segsum(SsdSegsum form);
+SsdSegsum ssd_segsum();
+
 // Forward launches of each differentiable CUDA kernel op since the start of the process, so a check can tell
 // that the kernels really ran (under autocast, say) rather than the reference ops. Thread-safe.
 struct KernelCalls {

@@ -132,17 +132,27 @@ SsdResult ssd_chunked(const torch::Tensor& x, const torch::Tensor& dt, const tor
   auto adt = dtc * A.to(ct).view({1, 1, g, hg, 1});                             // log-decay dt·A
   auto acum = adt.cumsum(-1);                                                   // [B,c,G,hg,Q]
 
-  // 1. Intra-chunk outputs: Y_diag[l] = sum_{s<=l} (C_l·B_s) exp(cs_l − cs_s) X~_s. The difference of
-  //    fp32 cumulative sums is what the mamba-ssm kernels use; tst_ssd checks it at 1e-5 against the
-  //    fp64 oracle, fast decay included.
-  auto cb = torch::matmul(cc, bc.transpose(-1, -2)).unsqueeze(3);               // [B,c,G,1,Q,Q]
+  // 1. Intra-chunk outputs: Y_diag[l] = sum_{s<=l} (C_l·B_s) exp(seg[l, s]) X~_s, where seg[l, s] is the
+  //    sum of the log-decays of steps s+1..l (−inf above the diagonal). 2. needs its last row, the decay
+  //    from each step to the chunk's end. Stable form: running sums kept in fp64 and differenced there,
+  //    then rounded, so each segment sum is exact to fp32 rounding however large the running sum has
+  //    grown (the reference's masked cumulative sum over [Q, Q] gives the same, 13-55 % slower here).
+  //    Difference form: fp32 running sums subtracted, as the CUDA kernels do. tst_ssd checks both
+  //    against the fp64 oracle.
   auto upper = torch::ones({q, q}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-  auto decay_in = torch::exp((acum.unsqueeze(-1) - acum.unsqueeze(-2)).masked_fill(upper, -INFINITY));
-  auto scores = cb * decay_in;                                                  // [B,c,G,hg,Q,Q]
+  torch::Tensor seg;                                                            // [B,c,G,hg,Q,Q]
+  if (ssd_segsum() == SsdSegsum::stable) {
+    auto acum64 = adt.to(torch::kDouble).cumsum(-1);
+    seg = (acum64.unsqueeze(-1) - acum64.unsqueeze(-2)).to(ct).masked_fill(upper, -INFINITY);
+  } else {
+    seg = (acum.unsqueeze(-1) - acum.unsqueeze(-2)).masked_fill(upper, -INFINITY);
+  }
+  auto cb = torch::matmul(cc, bc.transpose(-1, -2)).unsqueeze(3);               // [B,c,G,1,Q,Q]
+  auto scores = cb * torch::exp(seg);                                           // [B,c,G,hg,Q,Q]
   auto y = torch::matmul(scores, xdt);                                          // [B,c,G,hg,Q,P]
 
-  // 2. State contributed by each chunk at its end: sum_s exp(cs_end - cs_s) X~_s B_s^T.
-  auto decay_to_end = torch::exp(acum.narrow(-1, q - 1, 1) - acum);             // [B,c,G,hg,Q]
+  // 2. State contributed by each chunk at its end: sum_s exp(seg[end, s]) X~_s B_s^T.
+  auto decay_to_end = torch::exp(seg.select(-2, q - 1));                        // [B,c,G,hg,Q]
   auto weighted = (xdt * decay_to_end.unsqueeze(-1)).permute({0, 1, 2, 3, 5, 4}).reshape({b, nc, g, hg * p, q});
   auto chunk_states = torch::matmul(weighted, bc).view({b, nc, g, hg, p, n});   // [B,c,G,hg,P,N]
 

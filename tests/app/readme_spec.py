@@ -230,6 +230,8 @@ SPEC = {
                                                                                    writes=["logits.npy"]),
     'build/app/diffmamba logits --ckpt_path DIR --text "The capital of France is" --out logits.npy': dict(
         bind={"DIR": "{hf}"}, writes=["logits.npy"]),
+    'build/app/diffmamba logits --ckpt_path MODEL --text "the cat sat on the mat" --out logits.npy': dict(
+        bind={"MODEL": "{diff_demo}"}, writes=["logits.npy"], stdout=["tokens (22)"]),
     'build/app/diffmamba tokenize --tokenizer DIR/tokenizer.json --text "Hello world"': dict(bind={"DIR": "{hf}"}),
     "python3 scripts/compare-with-transformers.py DIR logits.npy 1,2,3": dict(
         skip=no_transformers, cwd="source", bind={"DIR": "{hf}"}),

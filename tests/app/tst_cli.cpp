@@ -254,6 +254,33 @@ void TestCli::text_logits_and_tokenize() {
   auto bad_ids = run({"tokenize", "--tokenizer", data + "/tokenizer", "--decode", "1,x"});
   QCOMPARE(bad_ids.code, 2);
   QVERIFY2(bad_ids.err.contains("'x'"), qPrintable(bad_ids.err));
+
+  // Decoding prints bytes, NUL included: 190 is byte-level BPE's token for byte 0.
+  auto nul = run({"tokenize", "--tokenizer", data + "/tokenizer", "--decode", "79,190,79"});
+  QCOMPARE(nul.code, 0);
+  QCOMPARE(nul.out, QString::fromUtf8("n\0n\n", 4));
+
+  // logits takes our own model files and run folders too; a run folder's tokenizer.json encodes --text.
+  dm::io::save_model(m, d.filePath("model.safetensors").toStdString());
+  QVERIFY(QDir(d.path()).mkpath("run"));
+  QVERIFY(QFile::copy(d.filePath("model.safetensors"), d.filePath("run/model.safetensors")));
+  QVERIFY(QFile::copy(data + "/tokenizer/tokenizer.json", d.filePath("run/tokenizer.json")));
+  auto by_file = run({"logits", "--ckpt_path", d.filePath("model.safetensors"), "--ids", ids.join(","), "--out",
+                      d.filePath("file.npy")});
+  QVERIFY2(by_file.code == 0, qPrintable(by_file.out + by_file.err));
+  auto by_run = run({"logits", "--ckpt_path", d.filePath("run"), "--text", "Hello world! This is a test.", "--out",
+                     d.filePath("run.npy")});
+  QVERIFY2(by_run.code == 0, qPrintable(by_run.out + by_run.err));
+  QFile f(d.filePath("file.npy")), r(d.filePath("run.npy"));
+  QVERIFY(f.open(QIODevice::ReadOnly) && r.open(QIODevice::ReadOnly));
+  QVERIFY(a.seek(0));
+  const QByteArray expected_npy = a.readAll();
+  QCOMPARE(f.readAll(), expected_npy);
+  QCOMPARE(r.readAll(), expected_npy);
+  QVERIFY(QDir(d.path()).mkpath("empty"));
+  auto not_a_model = run({"logits", "--ckpt_path", d.filePath("empty"), "--ids", "1", "--out", d.filePath("y.npy")});
+  QCOMPARE(not_a_model.code, 2);
+  QVERIFY2(not_a_model.err.contains("is not a model"), qPrintable(not_a_model.err));
 }
 
 void TestCli::babilong_pipeline() {

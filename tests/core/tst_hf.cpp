@@ -12,6 +12,7 @@
 #include "core/io/hf_checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_pickle.h"
+#include "core/jobs/finetune_job.h"
 #include "tests/core/test_util.h"
 
 using namespace dm;
@@ -52,6 +53,7 @@ class TestHf : public QObject {
   void hostile_legacy_and_damaged_torch_files();
   void reference_checkpoints_match_transformers();
   void transformers5_config_floats();
+  void padded_batches_match_transformers();
 };
 
 void TestHf::config_with_infinity_and_defaults() {
@@ -307,6 +309,51 @@ void TestHf::transformers5_config_floats() {
   QCOMPARE(c.n_groups, int64_t{2});
   j["time_step_limit"][1] = {{"__float__", "banana"}};
   QVERIFY(error_of([&] { io::model_config_from_hf(j, "config.json"); }).contains("time_step_limit"));
+}
+
+
+void TestHf::padded_batches_match_transformers() {
+  // Left-padded batches as fine-tuning builds them, against transformers with the attention mask
+  // (tests/data/make_fixtures.py padded_batches): a Mamba2ForCausalLM, and a Diff-Mamba2 whose
+  // differential block is made of transformers' own Mamba2Mixers.
+  for (const char* dir : {"checkpoints/mamba2_tiny_padded", "checkpoints/mamba2_tiny_diff_padded"}) {
+    auto m = io::load_hf_directory(fixture(dir));
+    m->eval();
+    const auto ref = io::read_safetensors(fixture(std::string(dir) + "/expected_padded.safetensors"));
+    const auto ids = *ref.find("ids"), mask = *ref.find("mask"), labels = *ref.find("labels");
+    // collate builds the same batch from the two examples (pad id 0, -100 where the fixture has it).
+    std::vector<jobs::Example> ex(static_cast<size_t>(ids.size(0)));
+    std::vector<const jobs::Example*> ptrs;
+    for (int64_t r = 0; r < ids.size(0); ++r) {
+      const auto keep = mask[r].to(torch::kBool);
+      const auto i = ids[r].masked_select(keep).contiguous(), l = labels[r].masked_select(keep).contiguous();
+      ex[static_cast<size_t>(r)].ids.assign(i.data_ptr<int64_t>(), i.data_ptr<int64_t>() + i.numel());
+      ex[static_cast<size_t>(r)].labels.assign(l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel());
+      ptrs.push_back(&ex[static_cast<size_t>(r)]);
+    }
+    const auto batch = jobs::collate(ptrs, 0);
+    QVERIFY(torch::equal(batch.ids, ids));
+    QVERIFY(torch::equal(batch.labels, labels));
+    QVERIFY(torch::equal(batch.mask, mask));
+
+    torch::NoGradGuard ng;
+    const auto logits = m->head(m->hidden(ids, nullptr, nullptr, mask));
+    DM_COMPARE_REL(logits, *ref.find("logits"), 2e-5, dir);
+    // The fine-tuning loss (next-token, -100 ignored, padding masked) against transformers' loss.
+    const double loss = jobs::batch_loss(m, batch).item<double>(), want = ref.find("loss")->item<double>();
+    QVERIFY2(std::abs(loss - want) <= 1e-5 * want, qPrintable(QString("%1: loss %2, transformers %3").arg(dir).arg(loss).arg(want)));
+    // Without the mask both sides agree too, and the mask really changes the loss.
+    const auto l = ids.size(1);
+    const double unmasked = m->loss(ids.narrow(1, 0, l - 1), labels.narrow(1, 1, l - 1)).item<double>();
+    const double want_unmasked = ref.find("unmasked_loss")->item<double>();
+    QVERIFY2(std::abs(unmasked - want_unmasked) <= 1e-5 * want_unmasked,
+             qPrintable(QString("%1: unmasked loss %2, transformers %3").arg(dir).arg(unmasked).arg(want_unmasked)));
+    QVERIFY(std::abs(unmasked - loss) > 1e-3);
+    // With the mask, the padded row's real tokens see what they would see unpadded.
+    const auto first = mask[1].nonzero()[0][0].item<int64_t>();
+    const auto alone = m->forward(ids[1].narrow(0, first, l - first).unsqueeze(0))[0];
+    DM_COMPARE_REL(logits[1].narrow(0, first, l - first), alone, 1e-5, "padded row vs the same tokens unpadded");
+  }
 }
 
 QTEST_APPLESS_MAIN(TestHf)

@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include "core/common/error.h"
+#include "core/ops/dispatch.h"
 #include "core/ops/ssd.h"
 #include "tests/core/test_util.h"
 
@@ -49,6 +50,13 @@ torch::Tensor probe_loss(const dm::ops::SsdResult& r, const torch::Tensor& wy, c
   return (r.y.to(wy.scalar_type()) * wy).sum() + (r.final_state.to(ws.scalar_type()) * ws).sum();
 }
 
+// Sets the chunked scan's segment-sum form for a scope and restores the one before after.
+struct SegsumForm {
+  dm::ops::SsdSegsum before = dm::ops::ssd_segsum();
+  explicit SegsumForm(dm::ops::SsdSegsum f) { dm::ops::set_ssd_segsum(f); }
+  ~SegsumForm() { dm::ops::set_ssd_segsum(before); }
+};
+
 }  // namespace
 
 static void add_shape_rows(bool with_long);
@@ -58,6 +66,7 @@ class TestSsd : public QObject {
 
  private slots:
   void strong_decay_precision();
+  void rare_large_steps_stable_segsum();
   void chunked_matches_oracle_data();
   void chunked_matches_oracle();
   void gradients_match_oracle_data() { add_shape_rows(false); }
@@ -101,16 +110,20 @@ void TestSsd::chunked_matches_oracle() {
   QFETCH(bool, init);
   auto in = make_inputs(b, l, h, p, n, g, init, torch::kFloat, 42 + l);
   torch::NoGradGuard ng;
-  auto got = ssd_chunked(in.x, in.dt, in.A, in.B, in.C, in.D, chunk, in.init);
   // The oracle runs in double so that the tolerance measures the chunked fp32 error alone.
   auto ref = ssd_sequential(in.x.to(torch::kDouble), in.dt.to(torch::kDouble), in.A.to(torch::kDouble),
                             in.B.to(torch::kDouble), in.C.to(torch::kDouble), in.D.to(torch::kDouble),
                             init ? in.init.to(torch::kDouble) : torch::Tensor());
-  QCOMPARE(got.y.sizes().vec(), (std::vector<int64_t>{b, l, h, p}));
-  QCOMPARE(got.final_state.sizes().vec(), (std::vector<int64_t>{b, h, p, n}));
-  QCOMPARE(got.y.scalar_type(), torch::kFloat);
-  DM_COMPARE_REL(got.y, ref.y, 1e-5, "fp32 chunked y vs oracle");
-  DM_COMPARE_REL(got.final_state, ref.final_state, 1e-5, "fp32 chunked final state vs oracle");
+  SegsumForm form(dm::ops::SsdSegsum::stable);
+  for (auto f : {dm::ops::SsdSegsum::stable, dm::ops::SsdSegsum::difference}) {
+    dm::ops::set_ssd_segsum(f);
+    auto got = ssd_chunked(in.x, in.dt, in.A, in.B, in.C, in.D, chunk, in.init);
+    QCOMPARE(got.y.sizes().vec(), (std::vector<int64_t>{b, l, h, p}));
+    QCOMPARE(got.final_state.sizes().vec(), (std::vector<int64_t>{b, h, p, n}));
+    QCOMPARE(got.y.scalar_type(), torch::kFloat);
+    DM_COMPARE_REL(got.y, ref.y, 1e-5, "fp32 chunked y vs oracle");
+    DM_COMPARE_REL(got.final_state, ref.final_state, 1e-5, "fp32 chunked final state vs oracle");
+  }
   // The fp32 oracle agrees too (checks the oracle itself at the working precision).
   auto ref32 = ssd_sequential(in.x, in.dt, in.A, in.B, in.C, in.D, in.init);
   DM_COMPARE_REL(ref32.y, ref.y, 1e-5, "fp32 oracle y vs fp64 oracle");
@@ -133,6 +146,38 @@ void TestSsd::strong_decay_precision() {
                               B.to(torch::kDouble), C.to(torch::kDouble), {}, init.to(torch::kDouble));
     DM_COMPARE_REL(got.y, ref.y, 1e-5, q == 64 ? "y, chunk 64" : "y, chunk 256");
     DM_COMPARE_REL(got.final_state, ref.final_state, 1e-5, "final state");
+  }
+}
+
+void TestSsd::rare_large_steps_stable_segsum() {
+  // Tiny steps (dt 0.01) with a rare large one (1 %, dt 5..55) over L 2048: a running sum reaches
+  // hundreds, and the difference form's segment sums a_t − a_s lose the tiny steps' digits to it. The
+  // stable form sums each segment on its own and stays at the fp32 recurrence's own error or better.
+  torch::manual_seed(5);
+  const int64_t b = 1, l = 2048, h = 4, p = 8, n = 16;
+  auto x = torch::randn({b, l, h, p});
+  auto B = torch::randn({b, l, 1, n}), C = torch::randn({b, l, 1, n});
+  auto large = torch::rand({b, l, h}) < 0.01;
+  auto dt = torch::where(large, torch::rand({b, l, h}) * 50.0 + 5.0, torch::full({b, l, h}, 0.01));
+  QVERIFY(large.sum().item<int64_t>() > 40);
+  auto A = -torch::exp(0.5 * torch::randn({h}));
+  torch::NoGradGuard ng;
+  const auto dbl = [](const torch::Tensor& t) { return t.to(torch::kDouble); };
+  auto ref = ssd_sequential(dbl(x), dbl(dt), dbl(A), dbl(B), dbl(C), {});
+  const double recurrence = dm::test::rel_err(ssd_sequential(x, dt, A, B, C, {}).y, ref.y);
+  SegsumForm form(dm::ops::SsdSegsum::stable);
+  for (int64_t q : {64, 256}) {
+    dm::ops::set_ssd_segsum(dm::ops::SsdSegsum::stable);
+    auto stable = ssd_chunked(x, dt, A, B, C, {}, q);
+    dm::ops::set_ssd_segsum(dm::ops::SsdSegsum::difference);
+    auto difference = ssd_chunked(x, dt, A, B, C, {}, q);
+    const double es = dm::test::rel_err(stable.y, ref.y), ed = dm::test::rel_err(difference.y, ref.y);
+    qInfo("chunk %lld: y vs fp64 oracle: stable %.2e, difference %.2e, fp32 recurrence %.2e", static_cast<long long>(q),
+          es, ed, recurrence);
+    QVERIFY2(es <= std::max(recurrence, 1e-6), qPrintable(QString("stable %1 vs recurrence %2").arg(es).arg(recurrence)));
+    QVERIFY2(es * 4 <= ed, qPrintable(QString("stable %1 not clearly better than difference %2").arg(es).arg(ed)));
+    DM_COMPARE_REL(difference.y, ref.y, 1e-4, "difference form, within its documented bound");
+    DM_COMPARE_REL(stable.final_state, ref.final_state, 1e-5, "stable final state");
   }
 }
 

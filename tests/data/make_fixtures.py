@@ -1,6 +1,8 @@
 """Writes the checked-in fixtures under tests/data/ with the reference Python stack.
 
-    python3 tests/data/make_fixtures.py
+    python3 tests/data/make_fixtures.py [torch_save] [tiny_mamba2] [tokenizer] [padded_batches]
+
+(no names: all of them).
 
 Needs torch, safetensors and transformers (e.g. the set-up's venv plus `pip install transformers`).
 The files are small (tens of KB) and committed, so the C++ tests never need Python; rerun this only to
@@ -9,7 +11,9 @@ transformers, never by our C++ code.
 """
 import collections
 import json
+import math
 import os
+import sys
 import pathlib
 import shutil
 
@@ -123,6 +127,110 @@ def tiny_mamba2(out: pathlib.Path) -> None:
     save_file({"ids": ids[0].clone(), "logits": ref.contiguous()}, sh / "expected_logits.safetensors")
 
 
+def _pad_left(rows, pad):
+    """Left-pads token lists to the longest (the seed's padding_side = left): ids, attention mask, labels
+    (-100 on padding and, in the second row, on the first real token too, as a needle prompt would)."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r):] = torch.tensor(r)
+        mask[i, width - len(r):] = 1
+        labels[i, width - len(r):] = torch.tensor(r)
+    labels[1, width - len(rows[1])] = -100
+    return ids, mask, labels
+
+
+class _SubLN(torch.nn.Module):
+    """Diff-Mamba's subln: RMSNorm with weight, eps 1e-5, normalised in fp32."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-5)).to(x.dtype) * self.weight
+
+
+class _DiffMixer(torch.nn.Module):
+    """The HF DiffMamba2Block's sub-layer built from two transformers Mamba2Mixers (expand 1, head_dim / 2,
+    same heads): subln(mixer_1(h) − λ·mixer_2(h))·(1 − λ_init), λ = sigmoid(Σ lambda_q1) + λ_init."""
+
+    def __init__(self, half_cfg, d, layer_idx):
+        super().__init__()
+        from transformers.models.mamba2.modeling_mamba2 import Mamba2Mixer
+
+        self.mixer_1 = Mamba2Mixer(half_cfg, layer_idx=layer_idx)
+        self.mixer_2 = Mamba2Mixer(half_cfg, layer_idx=layer_idx)
+        self.lambda_q1 = torch.nn.Parameter(0.05 * torch.randn(d))
+        self.subln = _SubLN(d)
+        self.lambda_init = 0.8 - 0.6 * math.exp(-0.3 * layer_idx)
+
+    def forward(self, h, cache=None, attention_mask=None, **kwargs):
+        lam = torch.sigmoid(self.lambda_q1.sum()) + self.lambda_init
+        y1 = self.mixer_1(h, attention_mask=attention_mask)
+        y2 = self.mixer_2(h, attention_mask=attention_mask)
+        return self.subln(y1 - lam * y2) * (1 - self.lambda_init)
+
+
+def padded_batches(out: pathlib.Path) -> None:
+    """Left-padded batches with transformers' attention mask: a Mamba2ForCausalLM and a Diff-Mamba2 model
+    (block 0 differential, block 1 Mamba2: diffmamba_settings "alternate") whose differential sub-layer is
+    made of transformers' own Mamba2Mixers. Expected: logits at every position and the mean loss over
+    the labels (-100 ignored), as transformers computes them with the mask."""
+    from transformers import Mamba2Config, Mamba2ForCausalLM
+
+    def config(expand, head_dim=16):
+        return Mamba2Config(vocab_size=112, hidden_size=32, num_hidden_layers=2, expand=expand, head_dim=head_dim,
+                            num_heads=4,
+                            state_size=16, n_groups=2, conv_kernel=4, chunk_size=8, tie_word_embeddings=True,
+                            residual_in_fp32=True, use_bias=False, use_conv_bias=True, pad_token_id=0)
+
+    rows = [[5, 17, 99, 3, 21, 42, 111, 8, 8, 64, 23, 1, 77, 30, 2, 9],
+            [100, 56, 12, 4, 71, 6, 33, 90, 15]]
+    ids, mask, labels = _pad_left(rows, 0)
+    for name, diff in (("mamba2_tiny_padded", False), ("mamba2_tiny_diff_padded", True)):
+        torch.manual_seed(11)
+        model = Mamba2ForCausalLM(config(expand=2)).eval()
+        if diff:
+            model.backbone.layers[0].mixer = _DiffMixer(config(expand=1, head_dim=8), 32, 0)
+            model.eval()  # the new sub-modules too: training mode would take the fused path, unmasked after the conv
+        with torch.no_grad():  # move the norms, D and dt_bias away from their trivial init values
+            for pname, p in model.named_parameters():
+                if pname.endswith("norm.weight") or pname.endswith("norm_f.weight") or pname.endswith("subln.weight"):
+                    p.copy_(1 + 0.3 * torch.randn_like(p))
+                elif pname.endswith(".D") or pname.endswith("dt_bias") or pname.endswith("conv1d.bias"):
+                    p.add_(0.3 * torch.randn_like(p))
+            res = model(input_ids=ids, attention_mask=mask, labels=labels)
+            unmasked = model(input_ids=ids, labels=labels)
+        d = out / name
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        cfg = model.config.to_dict()
+        if diff:
+            cfg["diffmamba"] = True
+            cfg["diffmamba_settings"] = "alternate"
+            cfg["architectures"] = ["DiffMamba2ForCausalLM"]
+        else:
+            cfg["architectures"] = ["Mamba2ForCausalLM"]
+        keep = ("vocab_size", "hidden_size", "num_hidden_layers", "expand", "head_dim", "num_heads", "state_size",
+                "n_groups", "conv_kernel", "chunk_size", "tie_word_embeddings", "residual_in_fp32", "use_bias",
+                "use_conv_bias", "layer_norm_epsilon", "time_step_limit", "time_step_min", "time_step_max",
+                "time_step_floor", "rms_norm", "norm_before_gate", "pad_token_id", "eos_token_id", "bos_token_id",
+                "hidden_act", "architectures", "model_type", "diffmamba", "diffmamba_settings")
+        (d / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if k in keep}, indent=2))
+        sd = {k.replace(".mixer.mixer_", ".mixer_").replace(".mixer.lambda_q1", ".lambda_q1")
+              .replace(".mixer.subln.", ".subln."): v.detach().contiguous().clone()
+              for k, v in model.state_dict().items() if k != "lm_head.weight"}
+        save_file(sd, d / "model.safetensors")
+        save_file({"ids": ids, "mask": mask, "labels": labels, "logits": res.logits.float().contiguous(),
+                   "loss": res.loss.double().reshape(1), "unmasked_loss": unmasked.loss.double().reshape(1)},
+                  d / "expected_padded.safetensors")
+        print(name, "loss with mask", res.loss.item(), "without", unmasked.loss.item())
+
+
 TRICKY = [
     "Hello world! This is a test.",
     "The capital of France is",
@@ -176,7 +284,13 @@ def tokenizer_fixture(out: pathlib.Path) -> None:
 
 
 if __name__ == "__main__":
-    torch_save_files(HERE / "torch_save")
-    tiny_mamba2(HERE / "checkpoints")
-    tokenizer_fixture(HERE / "tokenizer")
+    makers = {"torch_save": lambda: torch_save_files(HERE / "torch_save"),
+              "tiny_mamba2": lambda: tiny_mamba2(HERE / "checkpoints"),
+              "tokenizer": lambda: tokenizer_fixture(HERE / "tokenizer"),
+              "padded_batches": lambda: padded_batches(HERE / "checkpoints")}
+    names = sys.argv[1:] or list(makers)
+    for n in names:
+        if n not in makers:
+            sys.exit(f"unknown fixture {n!r}; choose from {', '.join(makers)}")
+        makers[n]()
     print("fixtures written under", HERE)
