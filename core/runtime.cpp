@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 
 #include <malloc.h>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <torch/torch.h>
@@ -9,7 +10,13 @@
 namespace dm {
 
 void init_runtime(int threads) {
-  const int n = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  // 0 = OMP_NUM_THREADS when set (torchrun and our launcher set it per process), else every core.
+  int n = threads;
+  if (n <= 0) {
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    n = omp ? std::atoi(omp) : 0;
+  }
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   static std::once_flag once;
   std::call_once(once, [] {
     at::set_num_interop_threads(1);

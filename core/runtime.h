@@ -5,7 +5,7 @@
 
 namespace dm {
 
-// Sets LibTorch's intra-op threads (0 = all hardware threads) and, once per process, the inter-op
+// Sets LibTorch's intra-op threads (0 = OMP_NUM_THREADS if set, else all hardware threads) and, once per process, the inter-op
 // threads and the allocator policy (freed tensor memory is kept for reuse instead of being unmapped).
 // Call at start-up before any tensor work.
 void init_runtime(int threads = 0);

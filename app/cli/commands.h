@@ -16,6 +16,7 @@ struct TrainArgs {
   bool print_config = false;
   bool quiet = false;
   int threads = 0;
+  std::vector<std::string> argv;  // the command line, to start the ranks of a data-parallel run
 };
 int run_train(const TrainArgs& a, std::atomic<bool>& cancel);
 

@@ -291,6 +291,7 @@ int main(int argc, char** argv) {
     if (*t) {
       ta.overrides = t->remaining();
       ta.threads = threads;
+      ta.argv.assign(argv, argv + argc);
       std::signal(SIGINT, on_sigint);
       std::signal(SIGTERM, on_sigint);
       return dm::cli::run_train(ta, g_cancel);

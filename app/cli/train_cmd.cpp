@@ -2,13 +2,19 @@
 
 #include <cmath>
 #include <cstdio>
+#include <thread>
 #include <unistd.h>
 
 #include "app/cli/commands.h"
 #include "app/cli/console.h"
 #include "core/config/experiment_config.h"
 #include "core/config/schema.h"
+#include "core/common/error.h"
+#include "core/dist/dist.h"
+#include "core/dist/launcher.h"
 #include "core/jobs/train_job.h"
+#include "core/store/run_store.h"
+#include "core/train/trainer.h"
 
 namespace dm::cli {
 
@@ -32,9 +38,32 @@ int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
+  // Several devices and no launcher around us (torchrun, srun): start one process per device ourselves.
+  const auto env = dist::from_environment();
+  if (!env.active()) {
+    config::ExperimentConfig launch_cfg = cfg;
+    if (a.resume > 0) {
+      store::RunStore db(ws.db_path());
+      const auto rec = db.run(a.resume);
+      if (!rec) throw Error("run " + std::to_string(a.resume) + " does not exist in " + ws.db_path());
+      launch_cfg = jobs::config_of_run(rec->config_json, rec->preset, rec->overrides_json);
+    }
+    if (const int n = train::processes_for(launch_cfg); n > 1) {
+      std::printf("workspace: %s\nstarting %d processes (trainer.devices=%s, trainer.accelerator=%s)\n", ws.root.c_str(),
+                  n, launch_cfg.at("trainer.devices").dump().c_str(), launch_cfg.string("trainer.accelerator").c_str());
+      dist::LaunchOptions lo;
+      lo.nproc = n;
+      lo.argv = a.argv;
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      lo.threads_per_process = a.threads > 0 ? a.threads : std::max(1, cores / n);
+      lo.grace_seconds = static_cast<int>(dist::collective_timeout().count() / 1000) + 30;
+      return dist::launch_local(lo);
+    }
+  }
+  const bool main_rank = env.rank == 0;  // the other ranks print nothing but errors
   const bool tty = isatty(STDOUT_FILENO);
   ConsoleOptions co;
-  co.quiet = a.quiet;
+  co.quiet = a.quiet || !main_rank;
   co.tty = tty;
   co.bar = true;
   const ConsolePrinter printer(co);
@@ -42,9 +71,10 @@ int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
   opt.name = a.name;
   opt.resume_run = a.resume;
   opt.threads = a.threads;
-  std::printf("workspace: %s\n", ws.root.c_str());
+  if (main_rank) std::printf("workspace: %s\n", ws.root.c_str());
   auto result = jobs::run_train_job(ws, cfg, opt, printer.sink(), cancel);
   printer.end_line();
+  if (!main_rank) return result.status == "finished" ? 0 : result.status == "cancelled" ? 130 : 3;
   std::printf("run %lld: %s — %s\n", static_cast<long long>(result.run_id), result.status.c_str(), result.message.c_str());
   if (result.status == "finished") return 0;
   if (result.status == "cancelled") {

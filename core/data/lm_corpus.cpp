@@ -214,34 +214,42 @@ LmCorpus load_corpus(const std::string& name, const std::string& dir) {
   throw Error("unknown corpus '" + name + "' (text8, enwik8, wt103, fortunes)");
 }
 
-OrderedBatches::OrderedBatches(torch::Tensor stream, int64_t batch_size, int64_t l_max, bool rotate, uint64_t roll_seed)
+OrderedBatches::OrderedBatches(torch::Tensor stream, int64_t batch_size, int64_t l_max, bool rotate, uint64_t roll_seed,
+                               int rank, int world)
     : l_max_(l_max), rotate_(rotate), roll_seed_(roll_seed) {
-  const int64_t per_row = stream.numel() / batch_size;
+  if (world < 1 || rank < 0 || rank >= world) throw Error("OrderedBatches: rank " + std::to_string(rank) + " of " +
+                                                          std::to_string(world));
+  const int64_t global = batch_size * world;
+  const int64_t per_row = stream.numel() / global;
   if (per_row < 2)
     throw Error("the split has " + std::to_string(stream.numel()) + " tokens: too few for loader.batch_size = " +
-                std::to_string(batch_size));
-  rows_ = stream.narrow(0, 0, per_row * batch_size).view({batch_size, per_row});
+                std::to_string(batch_size) + (world > 1 ? " × " + std::to_string(world) + " processes" : ""));
+  rows_ = stream.narrow(0, 0, per_row * global).view({global, per_row});
+  first_row_ = static_cast<int64_t>(rank) * batch_size;
+  rows_per_rank_ = batch_size;
   batches_ = (per_row - 1 + l_max - 1) / l_max;
 }
 
-int64_t OrderedBatches::tokens_per_epoch() const { return rows_.size(0) * (rows_.size(1) - 1); }
+int64_t OrderedBatches::tokens_per_epoch() const { return rows_per_rank_ * (rows_.size(1) - 1); }
 
 std::pair<torch::Tensor, torch::Tensor> OrderedBatches::get(int64_t epoch, int64_t index) {
-  const torch::Tensor* src = &rows_;
+  torch::Tensor src = rows_.narrow(0, first_row_, rows_per_rank_);
   if (rotate_) {
     if (rotated_epoch_ != epoch) {
+      // Offsets for every row of the global batch, so each rank's rows rotate as in one process.
       auto gen = at::make_generator<at::CPUGeneratorImpl>(roll_seed_ + static_cast<uint64_t>(epoch));
       auto shifts = torch::randint(0, rows_.size(1), {rows_.size(0)}, gen, torch::kLong);
       std::vector<torch::Tensor> rolled;
-      for (int64_t r = 0; r < rows_.size(0); ++r) rolled.push_back(torch::roll(rows_[r], {shifts[r].item<int64_t>()}, {0}));
+      for (int64_t r = first_row_; r < first_row_ + rows_per_rank_; ++r)
+        rolled.push_back(torch::roll(rows_[r], {shifts[r].item<int64_t>()}, {0}));
       rotated_ = torch::stack(rolled);
       rotated_epoch_ = epoch;
     }
-    src = &rotated_;
+    src = rotated_;
   }
   const int64_t start = index * l_max_;
-  const int64_t len = std::min(l_max_, src->size(1) - 1 - start);
-  return {src->narrow(1, start, len).contiguous(), src->narrow(1, start + 1, len).contiguous()};
+  const int64_t len = std::min(l_max_, src.size(1) - 1 - start);
+  return {src.narrow(1, start, len).contiguous(), src.narrow(1, start + 1, len).contiguous()};
 }
 
 }  // namespace dm::data

@@ -33,9 +33,14 @@ LmCorpus fortunes_corpus(const std::string& dir);
 // (the last batch may be shorter). In training every row is rotated at the start of each epoch by
 // a random offset from a generator seeded with roll_seed + epoch. Random access by (epoch, index),
 // so a resumed run sees exactly the batches an uninterrupted one would.
+//
+// Data-parallel (spec §6.4): with `world` ranks the stream is cut into world · batch_size rows (the global
+// batch), the rotation offsets are drawn for all of them, and rank r reads rows [r·batch_size,
+// (r+1)·batch_size). So 2 ranks × batch 4 see exactly the tokens of 1 rank × batch 8.
 class OrderedBatches {
  public:
-  OrderedBatches(torch::Tensor stream, int64_t batch_size, int64_t l_max, bool rotate, uint64_t roll_seed = 42);
+  OrderedBatches(torch::Tensor stream, int64_t batch_size, int64_t l_max, bool rotate, uint64_t roll_seed = 42,
+                 int rank = 0, int world = 1);
   int64_t size() const { return batches_; }
   int64_t tokens_per_epoch() const;
   std::pair<torch::Tensor, torch::Tensor> get(int64_t epoch, int64_t index);
@@ -44,6 +49,7 @@ class OrderedBatches {
   torch::Tensor rows_, rotated_;
   int64_t rotated_epoch_ = -1;
   int64_t l_max_, batches_;
+  int64_t first_row_ = 0, rows_per_rank_ = 0;
   bool rotate_;
   uint64_t roll_seed_;
 };

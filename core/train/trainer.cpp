@@ -10,6 +10,7 @@
 
 #include "core/common/error.h"
 #include "core/data/lm_corpus.h"
+#include "core/dist/dist.h"
 #include "core/io/model_file.h"
 #include "core/train/checkpoint.h"
 #include "core/train/schedule.h"
@@ -33,21 +34,35 @@ struct EvalResult {
   int64_t tokens = 0;
 };
 
-EvalResult evaluate(model::LanguageModel& m, data::OrderedBatches& batches, int64_t limit, const torch::Device& dev) {
+// With a group, each rank evaluates its rows of every batch and the per-batch sums are added over the
+// ranks, so the metrics are those of one process with the global batch.
+EvalResult evaluate(model::LanguageModel& m, data::OrderedBatches& batches, int64_t limit, const torch::Device& dev,
+                    dist::Group* group) {
   torch::NoGradGuard ng;
   m->eval();
   EvalResult r;
   double nll = 0;
   int64_t n_batches = 0;
   const int64_t total = limit > 0 ? std::min(limit, batches.size()) : batches.size();
+  std::vector<double> sums, counts;
   for (int64_t i = 0; i < total; ++i) {
     auto [x, y] = batches.get(0, i);
-    const double sum = m->token_nll(x.to(dev), y.to(dev)).sum().item<double>();
-    const int64_t n = y.numel();
+    sums.push_back(m->token_nll(x.to(dev), y.to(dev)).sum().item<double>());
+    counts.push_back(static_cast<double>(y.numel()));
+  }
+  if (group) {
+    std::vector<double> both = sums;
+    both.insert(both.end(), counts.begin(), counts.end());
+    both = group->allreduce_sum(both);
+    sums.assign(both.begin(), both.begin() + static_cast<std::ptrdiff_t>(total));
+    counts.assign(both.begin() + static_cast<std::ptrdiff_t>(total), both.end());
+  }
+  for (int64_t i = 0; i < total; ++i) {
+    const double sum = sums[static_cast<size_t>(i)], n = counts[static_cast<size_t>(i)];
     nll += sum;
-    r.tokens += n;
-    r.batch_mean_loss += sum / static_cast<double>(n);
-    r.batch_mean_ppl += std::exp(sum / static_cast<double>(n));
+    r.tokens += static_cast<int64_t>(n);
+    r.batch_mean_loss += sum / n;
+    r.batch_mean_ppl += std::exp(sum / n);
     ++n_batches;
   }
   m->train();
@@ -70,47 +85,86 @@ void add_eval_metrics(TrainEvent& ev, const std::string& split, const EvalResult
 
 }  // namespace
 
-torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink) {
-  const auto acc = cfg.string("trainer.accelerator");
-  const auto& devs = cfg.at("trainer.devices");
+namespace {
+
+std::vector<int64_t> device_indices(const nlohmann::json& devs) {
   std::vector<int64_t> idx;
   if (devs.is_array()) {
     for (const auto& d : devs) idx.push_back(d.get<int64_t>());
   } else {
     for (int64_t i = 0; i < devs.get<int64_t>(); ++i) idx.push_back(i);
   }
-  const int64_t have = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  return idx;
+}
+
+int64_t cuda_devices() { return torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0; }
+
+}  // namespace
+
+int processes_for(const config::ExperimentConfig& cfg) {
+  const auto acc = cfg.string("trainer.accelerator");
+  const auto& devs = cfg.at("trainer.devices");
+  const auto n = static_cast<int>(device_indices(devs).size());
+  if (acc == "cpu") return devs.is_array() ? 1 : std::max(1, n);
+  if (cuda_devices() == 0) return 1;
+  return std::max(1, n);
+}
+
+torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink, int local_rank, int local_world) {
+  const auto acc = cfg.string("trainer.accelerator");
+  const auto& devs = cfg.at("trainer.devices");
+  const auto idx = device_indices(devs);
+  const int64_t have = cuda_devices();
   if (acc == "cpu" || (acc == "auto" && have == 0)) {
     if (acc == "auto" && (devs.is_array() || idx.size() > 1)) {
       TrainEvent w;
       w.kind = TrainEvent::Kind::warning;
       w.message = "trainer.devices=" + devs.dump() + " names GPUs, but this machine has no CUDA device; training on CPU "
-                  "(set trainer.accelerator=gpu to make this an error)";
+                  "(set trainer.accelerator=gpu to make this an error, or trainer.accelerator=cpu with a device count "
+                  "for several CPU processes)";
       if (sink) sink(w);
     }
     return torch::kCPU;
   }
   if (have == 0)
     throw ConfigError("trainer.accelerator", acc, "a GPU was requested but this machine has no CUDA device (use cpu or auto)");
-  if (idx.size() > 1)
-    throw ConfigError("trainer.devices", devs.dump(), "multi-GPU (DDP) training is not implemented yet; name one GPU, e.g. [0]");
-  if (idx.empty() || idx[0] >= have)
-    throw ConfigError("trainer.devices", devs.dump(), "this machine has " + std::to_string(have) + " CUDA device(s): 0.." +
-                                                          std::to_string(have - 1));
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(idx[0]));
+  for (auto i : idx)
+    if (i < 0 || i >= have)
+      throw ConfigError("trainer.devices", devs.dump(), "this machine has " + std::to_string(have) + " CUDA device(s): 0.." +
+                                                            std::to_string(have - 1));
+  if (idx.empty()) throw ConfigError("trainer.devices", devs.dump(), "names no device");
+  if (local_world <= 1 && idx.size() > 1)
+    throw ConfigError("trainer.devices", devs.dump(),
+                      "several GPUs train in several processes: run `diffmamba train` (it starts one per GPU), "
+                      "torchrun or srun; this process can use one");
+  if (local_world > 1 && static_cast<int64_t>(idx.size()) != local_world && idx.size() != 1)
+    throw ConfigError("trainer.devices", devs.dump(),
+                      "names " + std::to_string(idx.size()) + " GPUs but " + std::to_string(local_world) +
+                          " processes run on this machine");
+  // One device named under a launcher with several processes per machine (torchrun's usual
+  // trainer.devices=1): each process takes the GPU of its local rank.
+  const int64_t mine = local_world <= 1 ? idx[0] : idx.size() == 1 ? local_rank : idx[static_cast<size_t>(local_rank)];
+  if (mine >= have)
+    throw ConfigError("trainer.devices", devs.dump(), "local rank " + std::to_string(local_rank) + " needs CUDA device " +
+                                                          std::to_string(mine) + ", but this machine has " +
+                                                          std::to_string(have));
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(mine));
 }
 
 TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const TrainOptions& opt, const EventSink& sink,
                                   const std::atomic<bool>& cancel) {
+  dist::Group* group = opt.group;
+  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
   auto emit = [&](TrainEvent ev) {
-    if (sink) sink(ev);
+    if (sink && rank == 0) sink(ev);
   };
   auto info = [&](const std::string& msg) {
     TrainEvent ev;
     ev.message = msg;
     emit(ev);
   };
-  const auto device = resolve_device(cfg, sink);
+  const auto device = resolve_device(cfg, rank == 0 ? sink : EventSink{}, group ? group->env().local_rank : 0,
+                                     group ? group->env().local_world : 1);
   const auto precision = cfg.string("trainer.precision");
   // Mixed precision: LibTorch autocast around the forward pass (weights and optimizer stay fp32; our
   // SSD, norms and softmax statistics compute in fp32 inside it). fp16 needs a GPU (loss scaling
@@ -133,14 +187,27 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   const int64_t ebs = cfg.is_null("loader.eval.batch_size") ? bs : cfg.integer("loader.eval.batch_size");
   const int64_t el = cfg.is_null("loader.eval.l_max") ? l_max : cfg.integer("loader.eval.l_max");
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("train.seed"));
-  data::OrderedBatches train_b(corpus.train, bs, l_max, true, 42 + seed);
-  data::OrderedBatches valid_b(corpus.valid, ebs, el, false), test_b(corpus.test, ebs, el, false);
+  data::OrderedBatches train_b(corpus.train, bs, l_max, true, 42 + seed, rank, world);
+  data::OrderedBatches valid_b(corpus.valid, ebs, el, false, 42, rank, world),
+      test_b(corpus.test, ebs, el, false, 42, rank, world);
 
   // Model and optimizer.
   torch::manual_seed(seed);
   model::LanguageModel m(cfg.model_config(corpus.vocab_size()));
   m->to(device);
   m->train();
+  std::unique_ptr<dist::GradSync> grad_sync;
+  if (group) {
+    // Every rank starts from rank 0's weights (as DDP does), and gradients are averaged over the ranks
+    // by c10d's Reducer during backward. Adaptive softmax tail clusters may get no gradient in a step.
+    std::vector<torch::Tensor> state = m->parameters();
+    for (const auto& b : m->buffers()) state.push_back(b);
+    {
+      torch::NoGradGuard ng;
+      group->broadcast(state);
+    }
+    grad_sync = std::make_unique<dist::GradSync>(*group, m->parameters(), bool(m->adaptive_head));
+  }
   const auto betas = cfg.at("optimizer.betas");
   const double lr = cfg.number("optimizer.lr");
   auto optim_ptr = make_adamw(m, lr, betas.at(0).get<double>(), betas.at(1).get<double>(), cfg.number("optimizer.eps"),
@@ -153,6 +220,12 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   if (opt.resume) {
     if (!fs::exists(ckpt)) throw FileError(ckpt, "no checkpoint to resume from");
     auto [p, extra] = load_checkpoint(ckpt, m, optim);
+    const int saved_world = extra.value("world_size", 1);
+    if (saved_world != world)
+      throw ConfigError("world size", std::to_string(world),
+                        "the checkpoint was written by " + std::to_string(saved_world) + " process(es); resume with the "
+                        "same number (the data order depends on it: each process reads its own rows of the global "
+                        "batch)");
     if (extra.value("config_hash", "") != cfg.hash())
       throw FileError(ckpt, "the checkpoint was written for another configuration (hash " + extra.value("config_hash", "?") +
                                 ", this run " + cfg.hash() + ")");
@@ -160,8 +233,9 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
     info("resumed at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch) + ", batch " +
          std::to_string(pos.next_batch) + ")");
   }
-  const nlohmann::json extra = {{"config_hash", cfg.hash()}};
+  const nlohmann::json extra = {{"config_hash", cfg.hash()}, {"world_size", world}};
   auto write_ckpt = [&] {
+    if (rank != 0) return;
     save_checkpoint(ckpt, m, optim, pos, extra);
     TrainEvent ev;
     ev.kind = TrainEvent::Kind::checkpoint;
@@ -184,7 +258,8 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   const auto sched = cfg.string("scheduler.name");
   const int64_t warm = cfg.integer("scheduler.num_warmup_steps"), total = cfg.integer("scheduler.num_training_steps");
   info("model " + cfg.string("model.family") + ": " + std::to_string(m->num_parameters()) + " parameters on " +
-       device.str() + "; " + std::to_string(steps_per_epoch) + " steps per epoch, " + std::to_string(max_steps) +
+       device.str() + (group ? " × " + std::to_string(world) + " processes (" + group->backend() + ")" : std::string()) +
+       "; " + std::to_string(steps_per_epoch) + " steps per epoch, " + std::to_string(max_steps) +
        " steps planned");
 
   auto validate = [&] {
@@ -192,8 +267,8 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
     ev.kind = TrainEvent::Kind::eval;
     ev.step = pos.step;
     ev.epoch = pos.epoch;
-    add_eval_metrics(ev, "val", evaluate(m, valid_b, limit_val, device), corpus.metric);
-    add_eval_metrics(ev, "test", evaluate(m, test_b, limit_val, device), corpus.metric);
+    add_eval_metrics(ev, "val", evaluate(m, valid_b, limit_val, device, group), corpus.metric);
+    add_eval_metrics(ev, "test", evaluate(m, test_b, limit_val, device, group), corpus.metric);
     emit(ev);
   };
 
@@ -210,7 +285,10 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   int64_t in_step = 0;  // batches accumulated toward the next optimizer step
   while (pos.epoch < max_epochs && pos.step < max_steps) {
     while (pos.next_batch < train_b.size() && pos.step < max_steps) {
-      if (cancel.load() && in_step == 0) {
+      // Ranks agree on stopping (any rank's Ctrl-C stops all at the same step boundary).
+      bool stop = in_step == 0 && cancel.load();
+      if (group && in_step == 0) stop = group->allreduce_sum(std::vector<double>{stop ? 1.0 : 0.0})[0] > 0;
+      if (stop) {
         write_ckpt();
         return {"cancelled", pos.step, "cancelled at step " + std::to_string(pos.step)};
       }
@@ -231,15 +309,19 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
       } else {
         loss = m->loss(x.to(device), y.to(device));
       }
-      const double v = pos.step == nan_at ? std::nan("") : loss.item<double>();
+      double v = pos.step == nan_at ? std::nan("") : loss.item<double>();
+      // The global batch's loss (ranks hold equal token counts); every rank then takes the same branch.
+      if (group) v = group->allreduce_sum(std::vector<double>{v})[0] / static_cast<double>(world);
       if (!std::isfinite(v))
         return {"diverged", pos.step,
                 "loss became " + std::to_string(v) + " at step " + std::to_string(pos.step) +
                     "; the last checkpoint (before it) is kept"};
+      // Gradients are all-reduced on the last micro-step of an accumulation only (DDP's no_sync before).
+      if (grad_sync && (in_step + 1 == acc || pos.next_batch + 1 >= train_b.size())) grad_sync->prepare(loss);
       (loss / static_cast<double>(acc)).backward();
       loss_acc += v;
       ++loss_n;
-      tokens_since += y.numel();
+      tokens_since += y.numel() * world;
       ++pos.next_batch;
       ++in_step;
       if (in_step < acc && pos.next_batch < train_b.size()) continue;
@@ -284,7 +366,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   }
   if (val_every > 0 && pos.step % val_every != 0) validate();
   write_ckpt();
-  io::save_model(m, (fs::path(opt.run_dir) / "model.safetensors").string());
+  if (rank == 0) io::save_model(m, (fs::path(opt.run_dir) / "model.safetensors").string());
   const double secs = std::chrono::duration<double>(Clock::now() - t_start).count();
   return {"finished", pos.step, "finished " + std::to_string(pos.step) + " steps in " + std::to_string(secs) + " s"};
 }

@@ -14,6 +14,10 @@
 #include "core/model/language_model.h"
 #include "core/train/events.h"
 
+namespace dm::dist {
+class Group;
+}
+
 namespace dm::train {
 
 struct TrainOutcome {
@@ -27,6 +31,9 @@ struct TrainOptions {
   std::string data_root;   // dataset.data_dir defaults to data_root/<dataset.name>
   bool resume = false;     // continue from run_dir/checkpoint.safetensors
   int threads = 0;
+  // Data-parallel: this process's group (nullptr = one process). Every rank calls train_language_model
+  // with the same config and run_dir; rank 0 alone writes checkpoints and the model and emits events.
+  dist::Group* group = nullptr;
 };
 
 TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const TrainOptions& opt, const EventSink& sink,
@@ -40,6 +47,12 @@ bool no_weight_decay(const std::string& name);
 std::unique_ptr<torch::optim::AdamW> make_adamw(model::LanguageModel& m, double lr, double beta1, double beta2, double eps,
                                                 double weight_decay);
 
-torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink);
+// `local_rank` / `local_world`: this process's place on its machine in a data-parallel run (its GPU is
+// trainer.devices[local_rank]). Several GPUs in one process are refused (they need several processes).
+torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink, int local_rank = 0,
+                             int local_world = 1);
+// How many processes the config asks for: N for trainer.accelerator=cpu trainer.devices=N, the number of
+// GPUs named when CUDA is there, else 1 (a GPU list on a machine without one trains on the CPU, warned).
+int processes_for(const config::ExperimentConfig& cfg);
 
 }  // namespace dm::train

@@ -1,0 +1,28 @@
+// Our own launcher, for `trainer.devices=N` / `--nproc_per_node=N` without torchrun or Slurm: starts N
+// copies of this executable with the environment torchrun would give them (RANK, WORLD_SIZE,
+// LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1, a free MASTER_PORT, DM_LAUNCHER=diffmamba),
+// forwards SIGINT/SIGTERM to all of them, waits for all and returns one exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dm::dist {
+
+struct LaunchOptions {
+  int nproc = 2;
+  std::vector<std::string> argv;  // argv[0] is ignored: the children run this same executable
+  // Intra-op threads per process (OMP_NUM_THREADS, unless the user set it): the cores divided among them.
+  int threads_per_process = 1;
+  // After the first rank fails, how long the others get to notice and end on their own before SIGKILL.
+  int grace_seconds = 150;
+};
+
+// The exit status: 0 when every rank exited 0; else the first failing rank's status (128 + signal for a
+// rank killed by a signal). Messages about dead ranks go to stderr.
+int launch_local(const LaunchOptions& opt);
+
+// A TCP port free on the loopback interface right now (bound to port 0, then released).
+int free_port();
+
+}  // namespace dm::dist
