@@ -1,5 +1,7 @@
 #include "app/cli/doctor_cmd.h"
 
+#include "core/dist/dist.h"
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -31,6 +33,13 @@ int DoctorCommands::run() const {
   if (doctor_->parsed()) {
     std::fputs(dm::ops::format_doctor(dm::ops::doctor()).c_str(), stdout);
     std::printf("intra-op threads  %d\n", static_cast<int>(torch::get_num_threads()));
+    std::string backends;
+    for (const auto& b : dm::dist::available_backends()) backends += (backends.empty() ? "" : ", ") + b;
+    std::printf("distributed       c10d %s (data-parallel: trainer.devices=N, torchrun, srun)\n", backends.c_str());
+    const auto env = dm::dist::from_environment();
+    if (env.active())
+      std::printf("this process      rank %d of %d (local %d of %d), launched by %s, master %s:%d\n", env.rank, env.world,
+                  env.local_rank, env.local_world, env.launcher.c_str(), env.master_addr.c_str(), env.master_port);
     return 0;
   }
   const uint64_t seed =

@@ -49,8 +49,7 @@ int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
       launch_cfg = jobs::config_of_run(rec->config_json, rec->preset, rec->overrides_json);
     }
     if (const int n = train::processes_for(launch_cfg); n > 1) {
-      std::printf("workspace: %s\nstarting %d processes (trainer.devices=%s, trainer.accelerator=%s)\n", ws.root.c_str(),
-                  n, launch_cfg.at("trainer.devices").dump().c_str(), launch_cfg.string("trainer.accelerator").c_str());
+      std::printf("starting %d processes (trainer.devices=%s, trainer.accelerator=%s)\n", n, launch_cfg.at("trainer.devices").dump().c_str(), launch_cfg.string("trainer.accelerator").c_str());
       dist::LaunchOptions lo;
       lo.nproc = n;
       lo.argv = a.argv;

@@ -69,7 +69,10 @@ int launch_local(const LaunchOptions& opt) {
       const std::string key = kv.substr(0, kv.find('='));
       bool replaced = false;
       for (const auto& [k, v] : set) replaced = replaced || k == key;
-      if (key == "OMP_NUM_THREADS") have_omp = true;
+      if (key == "OMP_NUM_THREADS") {
+        if (kv.size() <= key.size() + 1) continue;  // set but empty: as if unset
+        have_omp = true;
+      }
       if (!replaced) out.push_back(kv);
     }
     for (const auto& [k, v] : set) out.push_back(k + "=" + v);

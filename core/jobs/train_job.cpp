@@ -1,5 +1,7 @@
 #include "core/jobs/train_job.h"
 
+#include <c10/util/Exception.h>
+
 #include <memory>
 #include <torch/torch.h>
 
@@ -126,6 +128,14 @@ JobResult train_distributed(const Workspace& ws, const config::ExperimentConfig&
     auto out = train::train_language_model(cfg, topt, on_event, cancel);
     if (session) session->finish(out.status, out.message);
     return {id, out.status, out.message};
+  } catch (const c10::DistBackendError& e) {
+    // Gloo / NCCL: a peer closed its connection or a collective timed out.
+    std::string why = e.what_without_backtrace();
+    if (const auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+    const std::string msg = "rank " + std::to_string(env.rank) + ": lost another rank (it died, or a collective took "
+                            "longer than DM_DIST_TIMEOUT): " + why;
+    if (session) session->finish("failed", msg);
+    throw Error(msg);
   } catch (const std::exception& e) {
     if (session) session->finish("failed", "rank " + std::to_string(env.rank) + ": " + e.what());
     throw;

@@ -222,6 +222,13 @@ SPEC = {
     "$D train --resume ID": dict(bind={"ID": "{crashed}"}, stdout=["resumed at step", "finished"]),
     "$D runs delete ID [--files]": dict(before=throwaway_runs,
                                         bind={"ID": lambda ctx, v: str(ctx.vars["throwaway"][0 if v == "minimal" else 1])}),
+    # --- data-parallel
+    "$D train experiment=demo/diffmamba2-fortunes trainer.accelerator=cpu trainer.devices=2": dict(
+        size={"trainer.max_steps": 6}, stdout=["starting 2 processes", "finished"]),
+    "$VENV/bin/torchrun --no-python --nproc_per_node=2 build/app/diffmamba train experiment=demo/diffmamba2-fortunes": dict(
+        size={"trainer.max_steps": 6}, stdout=["finished"]),
+    "srun --ntasks=8 --ntasks-per-node=4 --gpus-per-task=1 build/app/diffmamba train experiment=lm/diffmamba2-text8": dict(
+        skip="needs a Slurm cluster; tst_dist starts the tasks with srun's environment instead"),
     # --- checkpoints and the tokenizer
     "build/app/diffmamba convert --from DIR --to OUT [--settings alternate|all|quarter|K]": dict(
         bind={"DIR": "{hf}", "OUT": by_variant("{work}/converted", "{work}/converted-alternate")},
