@@ -2,9 +2,12 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <thread>
 #include <filesystem>
 
 #include "app/cli/commands.h"
+#include "core/dist/dist.h"
+#include "core/dist/launcher.h"
 #include "app/cli/console.h"
 #include "core/babilong/babilong.h"
 #include "core/common/error.h"
@@ -116,9 +119,20 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
 }
 
 int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
-  if (a.nproc_per_node != 1)
-    throw ConfigError("nproc_per_node", std::to_string(a.nproc_per_node),
-                      "distributed fine-tuning is not available yet; run with 1 process");
+  if (a.nproc_per_node < 1)
+    throw ConfigError("nproc_per_node", std::to_string(a.nproc_per_node), "must be at least 1");
+  // --nproc_per_node=N without torchrun / srun around us: start the N processes ourselves.
+  const auto env = dist::from_environment();
+  if (a.nproc_per_node > 1 && !env.active()) {
+    std::printf("starting %lld processes (--nproc_per_node)\n", static_cast<long long>(a.nproc_per_node));
+    dist::LaunchOptions lo;
+    lo.nproc = static_cast<int>(a.nproc_per_node);
+    lo.argv = a.argv;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    lo.threads_per_process = std::max(1, cores / lo.nproc);
+    lo.grace_seconds = static_cast<int>(dist::collective_timeout().count() / 1000) + 30;
+    return dist::launch_local(lo);
+  }
   jobs::FinetuneOptions o;
   o.kind = a.kind;
   o.ckpt_path = a.ckpt_path;
@@ -145,9 +159,10 @@ int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
   if (a.kind == "needle" && !o.output_dir.empty()) o.output_dir += "-seed" + std::to_string(a.seed);
   const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
   ConsoleOptions co;
-  co.quiet = a.quiet;
+  co.quiet = a.quiet || env.rank != 0;  // the other ranks print nothing but errors
   co.every = 10;
   const auto r = jobs::run_finetune_job(ws, o, ConsolePrinter(co).sink(), cancel);
+  if (env.rank != 0) return r.status == "cancelled" ? 130 : 0;
   std::printf("run %lld %s (%s); model in %s\n", static_cast<long long>(r.run_id), r.status.c_str(), r.message.c_str(),
               o.output_dir.c_str());
   return r.status == "cancelled" ? 130 : 0;

@@ -82,6 +82,7 @@ struct FinetuneArgs {
   double lr = 3e-4, weight_decay = 0.1;
   int64_t batch_size = 6, grad_accum_steps = 1, max_steps = 500, warmup = 50, save_steps = 100, eval_steps = 100;
   int64_t samples = 1000, max_length = 2048, nproc_per_node = 1;
+  std::vector<std::string> argv;  // the command line, to start the processes of --nproc_per_node
   uint64_t seed = 0;
 };
 int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel);

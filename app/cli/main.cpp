@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
     c->add_option("--seed", fa.seed, "random seed")->capture_default_str();
     c->add_option("--output_dir", fa.output_dir, "folder of the fine-tuned model")->required();
     c->add_option("--max_length", fa.max_length, "tokens per sequence")->capture_default_str();
-    c->add_option("--nproc_per_node", fa.nproc_per_node, "processes (only 1 for now)")->capture_default_str();
+    c->add_option("--nproc_per_node", fa.nproc_per_node, "processes on this machine (data-parallel, c10d Gloo); torchrun / srun set their own")->capture_default_str();
     c->add_option("--workspace", fa.workspace, "workspace folder (default: the user's data location)");
     c->add_option("--name", fa.name, "run name");
     c->add_option("--pg19", fa.pg19_dir, "folder of PG19 books (*.txt)");
@@ -324,7 +324,9 @@ int main(int argc, char** argv) {
     if (*fn || *fp) {
       std::signal(SIGINT, on_sigint);
       std::signal(SIGTERM, on_sigint);
-      return dm::cli::run_finetune(*fn ? fa_needle : fa_pg19, g_cancel);
+      auto& fa_run = *fn ? fa_needle : fa_pg19;
+      fa_run.argv.assign(argv, argv + argc);
+      return dm::cli::run_finetune(fa_run, g_cancel);
     }
     if (*ev) {
       std::signal(SIGINT, on_sigint);

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
+#include "core/dist/dist.h"
 #include "core/io/atomic_file.h"
 #include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
@@ -121,6 +122,19 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   auto& m = tm.model;
   const int64_t pad = tm.codec->eos_id().value_or(0);
 
+  // Data-parallel (torchrun, srun, or --nproc_per_node through our launcher): Gloo on the CPU, where
+  // fine-tuning runs. Every rank builds the same data and model; rank 0's weights are broadcast.
+  const auto denv = dist::from_environment();
+  std::unique_ptr<dist::Group> group;
+  std::unique_ptr<dist::GradSync> grad_sync;
+  if (denv.active()) {
+    group = std::make_unique<dist::Group>(denv);
+    group->connect(torch::kCPU);
+    torch::NoGradGuard ng;
+    group->broadcast(m->parameters());
+  }
+  const int rank = denv.rank, world = denv.world;
+
   // Data.
   std::vector<Example> train, eval;
   if (opt.kind == "needle") {
@@ -143,11 +157,11 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
 
   // Optimiser: AdamW (β 0.9/0.999, ε 1e-8), no decay on A_log, D, dt_bias, biases and norms.
   auto optim_ptr = train::make_adamw(m, opt.lr, 0.9, 0.999, 1e-8, opt.weight_decay);
+  if (group) grad_sync = std::make_unique<dist::GradSync>(*group, m->parameters(), false);
   auto& optim = *optim_ptr;
 
-  // Run record.
-  ws.ensure();
-  store::RunStore db(ws.db_path());
+  // Run record (rank 0's).
+  std::unique_ptr<store::RunStore> db;
   RunSpec rec;
   rec.name = opt.name.empty() ? "finetune-" + opt.kind : opt.name;
   rec.kind = "finetune-" + opt.kind;
@@ -160,14 +174,31 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
                         {"seed", opt.seed}, {"max_length", opt.max_length}, {"output_dir", opt.output_dir},
                         {"tasks", opt.tasks}, {"length", opt.length}, {"samples", opt.samples},
                         {"data_dir", opt.data_dir}, {"pg19_dir", opt.pg19_dir}, {"train_examples", train.size()},
-                        {"eval_examples", eval.size()}};
+                        {"eval_examples", eval.size()}, {"processes", world}};
   rec.config_json = cfg.dump();
   rec.run_dir = opt.output_dir;
-  RunSession session(db, ws, rec);
-  const int64_t run = session.id();
-  const auto run_sink = session.sink(sink);
-  fs::create_directories(opt.output_dir);
+  if (group) rec.device = "cpu × " + std::to_string(world) + " processes (gloo, launched by " + denv.launcher + ")";
+  std::unique_ptr<RunSession> session;
+  if (rank == 0) {
+    try {
+      ws.ensure();
+      db = std::make_unique<store::RunStore>(ws.db_path());
+      session = std::make_unique<RunSession>(*db, ws, rec);
+    } catch (const std::exception& e) {
+      if (group) group->share("finetune-run", std::string("error: ") + e.what());
+      throw;
+    }
+  }
+  int64_t run = session ? session->id() : 0;
+  if (group) {
+    const auto got = group->share("finetune-run", std::to_string(run));
+    if (got.rfind("error: ", 0) == 0) throw Error("rank 0 could not start the run: " + got.substr(7));
+    run = std::stoll(got);
+  }
+  const train::EventSink run_sink = session ? session->sink(sink) : train::EventSink([](const train::TrainEvent&) {});
+  if (rank == 0) fs::create_directories(opt.output_dir);
   auto save_to = [&](const std::string& dir) {
+    if (rank != 0) return;
     if (m->config().backbone == model::Backbone::hf) io::save_hf_directory(m, dir);
     else {
       fs::create_directories(dir);
@@ -178,21 +209,49 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
     else if (fs::exists(fs::path(opt.ckpt_path) / "tokenizer.json", ec))
       fs::copy_file(fs::path(opt.ckpt_path) / "tokenizer.json", fs::path(dir) / "tokenizer.json", fs::copy_options::overwrite_existing, ec);
   };
+  // A global batch (batch_size examples per process) is shared out as HF's DistributedSampler does:
+  // this rank takes items rank, rank + world, … . Losses are the global batch's mean over its labelled
+  // tokens: each rank's NLL sum over the global token count (all-reduced), times the world size because
+  // the Reducer averages gradients; so N processes × batch B train as one process × batch N·B.
+  auto mine = [&](const std::vector<const Example*>& global) {
+    std::vector<const Example*> out;
+    for (size_t j = static_cast<size_t>(rank); j < global.size(); j += static_cast<size_t>(world)) out.push_back(global[j]);
+    return out;
+  };
+  auto nll_sum = [&](const std::vector<const Example*>& part) -> std::pair<torch::Tensor, double> {
+    if (part.empty()) return {torch::zeros({}), 0.0};
+    const auto b = collate(part, pad);
+    const auto l = b.ids.size(1);
+    const auto targets = b.labels.narrow(1, 1, l - 1);
+    const auto valid = targets != -100;
+    auto nll = m->token_nll(b.ids.narrow(1, 0, l - 1), targets, b.mask.narrow(1, 0, l - 1));
+    return {(nll * valid).sum(), valid.sum().item<double>()};
+  };
+  // {sum, count} added over the ranks.
+  auto global_sums = [&](double sum, double count) {
+    if (!group) return std::pair{sum, count};
+    const auto r = group->allreduce_sum(std::vector<double>{sum, count});
+    return std::pair{r[0], r[1]};
+  };
+  const size_t global_batch = static_cast<size_t>(opt.batch_size) * static_cast<size_t>(world);
   auto evaluate = [&] {
     torch::NoGradGuard ng;
     m->eval();
     double sum = 0;
     int64_t n = 0;
-    for (size_t i = 0; i < eval.size(); i += static_cast<size_t>(opt.batch_size)) {
+    for (size_t i = 0; i < eval.size(); i += global_batch) {
       std::vector<const Example*> b;
-      for (size_t j = i; j < std::min(eval.size(), i + static_cast<size_t>(opt.batch_size)); ++j) b.push_back(&eval[j]);
-      sum += batch_loss(m, collate(b, pad)).item<double>() * static_cast<double>(b.size());
+      for (size_t j = i; j < std::min(eval.size(), i + global_batch); ++j) b.push_back(&eval[j]);
+      const auto [s_local, c_local] = nll_sum(mine(b));
+      const auto [s_all, c_all] = global_sums(s_local.item<double>(), c_local);
+      sum += s_all / std::max(c_all, 1.0) * static_cast<double>(b.size());
       n += static_cast<int64_t>(b.size());
     }
     m->train();
     return n ? sum / static_cast<double>(n) : std::nan("");
   };
 
+  std::atomic<bool> stopped{false};  // every rank agreed to stop (someone's Ctrl-C)
   double best = std::numeric_limits<double>::infinity();
   std::vector<torch::Tensor> best_params;
   size_t cursor = 0;
@@ -200,21 +259,30 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   m->train();
   try {
     for (int64_t step = 0; step < opt.max_steps; ++step) {
-      if (cancel.load()) throw Error("cancelled");
+      bool stop = cancel.load();
+      if (group) stop = group->allreduce_sum(std::vector<double>{stop ? 1.0 : 0.0})[0] > 0;  // all ranks stop together
+      if (stop) {
+        stopped = true;
+        throw Error("cancelled");
+      }
       optim.zero_grad();
       double loss_sum = 0;
       for (int64_t a = 0; a < opt.grad_accum_steps; ++a) {
         std::vector<const Example*> b;
-        for (int64_t j = 0; j < opt.batch_size; ++j) {
+        for (size_t j = 0; j < global_batch; ++j) {
           if (cursor >= train.size()) {
             cursor = 0;
             std::shuffle(train.begin(), train.end(), shuffle_rng);
           }
           b.push_back(&train[cursor++]);
         }
-        auto loss = batch_loss(m, collate(b, pad)) / static_cast<double>(opt.grad_accum_steps);
+        const auto [s_local, c_local] = nll_sum(mine(b));
+        const auto [s_all, c_all] = global_sums(s_local.item<double>(), c_local);
+        const double accum = static_cast<double>(opt.grad_accum_steps);
+        auto loss = s_local / std::max(c_all, 1.0) * static_cast<double>(world) / accum;
+        if (grad_sync && a + 1 == opt.grad_accum_steps) grad_sync->prepare(loss);
         loss.backward();
-        loss_sum += loss.item<double>();
+        loss_sum += s_all / std::max(c_all, 1.0) / accum;
       }
       const double lr = opt.lr * train::lr_multiplier("cosine", step, opt.warmup, opt.max_steps);
       for (auto& g : optim.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
@@ -247,7 +315,8 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
       if (done % opt.save_steps == 0) save_to((fs::path(opt.output_dir) / ("checkpoint-" + std::to_string(done))).string());
     }
   } catch (const std::exception& e) {
-    if (session.fail(e, cancel)) return {run, "cancelled", e.what()};
+    if (session && session->fail(e, stopped)) return {run, "cancelled", e.what()};
+    if (!session && stopped.load()) return {run, "cancelled", e.what()};
     throw;
   }
   // The best model by eval loss (load_best_model_at_end), saved as the result.
@@ -257,8 +326,10 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
     for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
   }
   save_to(opt.output_dir);
-  db.add_artifact(run, "model", opt.output_dir, opt.max_steps);
-  session.finish("finished", "best eval loss " + c10::str(best));
+  if (session) {
+    db->add_artifact(run, "model", opt.output_dir, opt.max_steps);
+    session->finish("finished", "best eval loss " + c10::str(best));
+  }
   return {run, "finished", "best eval loss " + c10::str(best)};
 }
 

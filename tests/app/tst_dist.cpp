@@ -17,6 +17,7 @@
 
 #include "core/dist/dist.h"
 #include "core/dist/launcher.h"
+#include "core/io/model_file.h"
 #include "core/io/safetensors.h"
 #include "core/store/run_store.h"
 #include "tests/core/test_util.h"
@@ -123,6 +124,7 @@ class TestDist : public QObject {
   void two_ranks_equal_one_process();
   void torchrun_and_slurm_give_the_same_run();
   void accumulation_under_two_ranks();
+  void finetune_two_ranks_equal_one_process();
   void killed_rank_fails_the_run_and_resume_continues();
   void bad_launches_say_why();
 };
@@ -215,6 +217,37 @@ void TestDist::accumulation_under_two_ranks() {
   QVERIFY2(r2.code == 0, qPrintable(r2.out + r2.err));
   compare_series(series(two, "train/loss"), series(one, "train/loss"), 1e-5, "train/loss, accumulate 2");
   compare_models(two, one, 1e-5);
+}
+
+void TestDist::finetune_two_ranks_equal_one_process() {
+  // Needle fine-tuning of a small HF-backbone Diff-Mamba2 (text8 characters): --nproc_per_node=2 with
+  // --batch_size 2 against one process with --batch_size 4 (HF's distributed sampler interleaving; the
+  // loss of the global batch over its answer tokens, padding masked).
+  QTemporaryDir d;
+  dm::model::LanguageModel m(dm::test::tiny_hf(dm::model::Family::diffmamba2, 2, 27));
+  const QString model = d.filePath("model.safetensors");
+  dm::io::save_model(m, model.toStdString());
+  const QStringList common = {"finetune-needle", "--ckpt_path", model, "--seed", "0", "--tasks", "qa1", "qa2",
+                              "--length", "0k", "--samples", "30", "--max_steps", "8", "--eval_steps", "4",
+                              "--save_steps", "100", "--warmup", "1", "--quiet"};
+  const QString one = d.filePath("one"), two = d.filePath("two");
+  auto r1 = run(DM_CLI_PATH, common + QStringList{"--workspace", one, "--output_dir", d.filePath("out1"), "--batch_size", "4"});
+  QVERIFY2(r1.code == 0, qPrintable(r1.out + r1.err));
+  auto r2 = run(DM_CLI_PATH, common + QStringList{"--workspace", two, "--output_dir", d.filePath("out2"), "--batch_size", "2",
+                                                  "--nproc_per_node=2"});
+  QVERIFY2(r2.code == 0, qPrintable(r2.out + r2.err));
+  QVERIFY2(r2.out.contains("starting 2 processes"), qPrintable(r2.out));
+  compare_series(series(two, "train/loss"), series(one, "train/loss"), 1e-5, "fine-tuning train/loss per step");
+  QCOMPARE(series(two, "train/loss").size(), size_t(8));
+  compare_series(series(two, "eval/loss"), series(one, "eval/loss"), 1e-5, "fine-tuning eval/loss");
+  QCOMPARE(run_count(two), 1);
+  const auto a = dm::io::read_safetensors(d.filePath("out1-seed0/model.safetensors").toStdString());
+  const auto b = dm::io::read_safetensors(d.filePath("out2-seed0/model.safetensors").toStdString());
+  QCOMPARE(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, t] : a.tensors) {
+    QVERIFY2(b.find(name), name.c_str());
+    DM_COMPARE_REL(*b.find(name), t, 1e-5, name.c_str());
+  }
 }
 
 void TestDist::killed_rank_fails_the_run_and_resume_continues() {
