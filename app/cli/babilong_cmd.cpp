@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "app/cli/commands.h"
+#include "app/cli/console.h"
 #include "core/dist/dist.h"
 #include "core/dist/launcher.h"
-#include "app/cli/console.h"
 #include "core/babilong/babilong.h"
 #include "core/common/error.h"
 #include "core/data/codec.h"
@@ -125,13 +125,7 @@ int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
   const auto env = dist::from_environment();
   if (a.nproc_per_node > 1 && !env.active()) {
     std::printf("starting %lld processes (--nproc_per_node)\n", static_cast<long long>(a.nproc_per_node));
-    dist::LaunchOptions lo;
-    lo.nproc = static_cast<int>(a.nproc_per_node);
-    lo.argv = a.argv;
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    lo.threads_per_process = std::max(1, cores / lo.nproc);
-    lo.grace_seconds = static_cast<int>(dist::collective_timeout().count() / 1000) + 30;
-    return dist::launch_local(lo);
+    return dist::launch_local(dist::local_launch(static_cast<int>(a.nproc_per_node), a.argv));
   }
   jobs::FinetuneOptions o;
   o.kind = a.kind;

@@ -92,7 +92,8 @@ struct LensArgs {
   std::string ckpt_path, tokenizer, data, output, lens, workspace, name, data_dir, results, family;
   std::vector<std::string> tasks;
   int64_t per_gpu_batch_size = 1, num_steps = 250, tokens_per_step = 1 << 18, max_seq_len = 2048;
-  int64_t num_examples = 0, samples = 100;
+  int64_t num_examples = 0, samples = 100, nproc_per_node = 1;
+  std::vector<std::string> argv;  // the command line, to start the processes of --nproc_per_node
   double lr = 0.1;
   uint64_t seed = 42;
   bool ssm = false, diffmamba = false, quiet = false;

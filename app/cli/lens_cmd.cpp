@@ -7,6 +7,8 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/console.h"
+#include "core/dist/dist.h"
+#include "core/dist/launcher.h"
 #include "core/common/error.h"
 #include "core/jobs/lens_job.h"
 
@@ -24,6 +26,13 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
                                                     ? fs::path(p).lexically_normal().parent_path().filename().string()
                                                     : fs::path(p).lexically_normal().filename().string(); };
   if (a.action == "train") {
+    if (a.nproc_per_node < 1)
+      throw ConfigError("nproc_per_node", std::to_string(a.nproc_per_node), "must be at least 1");
+    const auto env = dist::from_environment();
+    if (a.nproc_per_node > 1 && !env.active()) {
+      std::printf("starting %lld processes (--nproc_per_node)\n", static_cast<long long>(a.nproc_per_node));
+      return dist::launch_local(dist::local_launch(static_cast<int>(a.nproc_per_node), a.argv));
+    }
     jobs::LensTrainOptions o;
     o.ckpt_path = a.ckpt_path;
     o.tokenizer = a.tokenizer;
@@ -37,9 +46,10 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
     o.lr = a.lr;
     o.seed = a.seed;
     ConsoleOptions co;
-    co.quiet = a.quiet;
+    co.quiet = a.quiet || env.rank != 0;  // the other ranks print nothing but errors
     co.every = 10;
     const auto r = jobs::run_lens_train(ws, o, ConsolePrinter(co).sink(), cancel);
+    if (env.rank != 0) return r.status == "cancelled" ? 130 : 0;
     std::printf("run %lld %s: %s; lens in %s\n", static_cast<long long>(r.run_id), r.status.c_str(), r.message.c_str(),
                 o.output.c_str());
     return r.status == "cancelled" ? 130 : 0;

@@ -212,6 +212,9 @@ int main(int argc, char** argv) {
   lt->add_option("--max_seq_len", la_lens.max_seq_len, "tokens per sequence")->capture_default_str();
   lt->add_option("--lr", la_lens.lr, "SGD learning rate (Nesterov momentum 0.9, linear decay)")->capture_default_str();
   lt->add_option("--seed", la_lens.seed, "data shuffling seed")->capture_default_str();
+  lt->add_option("--nproc_per_node", la_lens.nproc_per_node,
+                 "processes on this machine (data-parallel, c10d Gloo; --tokens_per_step stays global)")
+      ->capture_default_str();
   lt->add_flag("--ssm", la_lens.ssm, "accepted for the seed's command line (every model here is an SSM)");
   auto* le = ln->add_subcommand("eval", "needle probability per layer on BABILong 0k (test_babilong_0k.py)");
   le->add_option("--ckpt_path", la_lens.ckpt_path, "checkpoint")->required();
@@ -317,6 +320,7 @@ int main(int argc, char** argv) {
     }
     if (*ln) {
       for (const auto* sub : ln->get_subcommands()) la_lens.action = sub->get_name();
+      la_lens.argv.assign(argv, argv + argc);
       std::signal(SIGINT, on_sigint);
       std::signal(SIGTERM, on_sigint);
       return dm::cli::run_lens(la_lens, g_cancel);

@@ -50,13 +50,7 @@ int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
     }
     if (const int n = train::processes_for(launch_cfg); n > 1) {
       std::printf("starting %d processes (trainer.devices=%s, trainer.accelerator=%s)\n", n, launch_cfg.at("trainer.devices").dump().c_str(), launch_cfg.string("trainer.accelerator").c_str());
-      dist::LaunchOptions lo;
-      lo.nproc = n;
-      lo.argv = a.argv;
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      lo.threads_per_process = a.threads > 0 ? a.threads : std::max(1, cores / n);
-      lo.grace_seconds = static_cast<int>(dist::collective_timeout().count() / 1000) + 30;
-      return dist::launch_local(lo);
+      return dist::launch_local(dist::local_launch(n, a.argv, a.threads));
     }
   }
   const bool main_rank = env.rank == 0;  // the other ranks print nothing but errors

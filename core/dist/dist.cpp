@@ -202,8 +202,12 @@ void Group::broadcast(std::vector<torch::Tensor> tensors) {
 }
 
 void Group::allreduce_sum(std::vector<torch::Tensor> tensors) {
-  if (tensors.empty()) return;
-  impl_->group().allreduce(tensors)->wait();
+  // One collective per tensor: c10d's allreduce of a list reduces the list's tensors into each other
+  // (its old one-process-many-GPUs form), which is not what is meant here.
+  for (auto& t : tensors) {
+    std::vector<at::Tensor> one{t};
+    impl_->group().allreduce(one)->wait();
+  }
 }
 
 std::vector<double> Group::allreduce_sum(const std::vector<double>& values) {

@@ -60,7 +60,7 @@ class Group {
 
   // Every tensor overwritten by rank 0's (in place).
   void broadcast(std::vector<torch::Tensor> tensors);
-  // Element-wise sum over ranks, in place. Tensors on this group's device.
+  // Element-wise sum over ranks, in place, each tensor on its own. Tensors on this group's device.
   void allreduce_sum(std::vector<torch::Tensor> tensors);
   std::vector<double> allreduce_sum(const std::vector<double>& values);
   // A small string from rank 0 to every rank (through the store).

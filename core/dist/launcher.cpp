@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/common/error.h"
+#include "core/dist/dist.h"
 
 extern char** environ;
 
@@ -45,6 +46,16 @@ int free_port() {
   const int port = ntohs(a.sin_port);
   ::close(fd);
   return port;
+}
+
+LaunchOptions local_launch(int nproc, std::vector<std::string> argv, int threads) {
+  LaunchOptions lo;
+  lo.nproc = nproc;
+  lo.argv = std::move(argv);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  lo.threads_per_process = threads > 0 ? threads : std::max(1, cores / std::max(1, nproc));
+  lo.grace_seconds = static_cast<int>(collective_timeout().count() / 1000) + 30;
+  return lo;
 }
 
 int launch_local(const LaunchOptions& opt) {

@@ -18,6 +18,10 @@ struct LaunchOptions {
   int grace_seconds = 150;
 };
 
+// Options for `nproc` processes of this command line on this machine: the cores shared out among them
+// (or `threads` each when > 0), and the collective timeout + 30 s of grace after a rank fails.
+LaunchOptions local_launch(int nproc, std::vector<std::string> argv, int threads = 0);
+
 // The exit status: 0 when every rank exited 0; else the first failing rank's status (128 + signal for a
 // rank killed by a signal). Messages about dead ranks go to stderr.
 int launch_local(const LaunchOptions& opt);

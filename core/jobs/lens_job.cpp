@@ -11,6 +11,7 @@
 
 #include "core/babilong/babilong.h"
 #include "core/common/error.h"
+#include "core/dist/dist.h"
 #include "core/io/atomic_file.h"
 #include "core/jobs/babilong_job.h"
 #include "core/jobs/model_source.h"
@@ -101,35 +102,71 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
   auto lens = lens::lens_for(m);
   torch::optim::SGD sgd(lens->parameters(), torch::optim::SGDOptions(opt.lr).momentum(opt.momentum).nesterov(true)
                                                 .weight_decay(opt.weight_decay));
+  // Data-parallel (torchrun, srun, --nproc_per_node): tokens_per_step is global, as in the seed; each
+  // micro-step's global batch (per_gpu_batch_size × processes sequences) is shared out interleaved (HF's
+  // DistributedSampler) and the translators' gradients are averaged over the ranks before the step.
+  const auto denv = dist::from_environment();
+  std::unique_ptr<dist::Group> group;
+  if (denv.active()) {
+    group = std::make_unique<dist::Group>(denv);
+    group->connect(torch::kCPU);
+    torch::NoGradGuard ng;
+    group->broadcast(lens->parameters());
+  }
+  const int rank = denv.rank, world = denv.world;
   const int64_t seqs_per_step = std::max<int64_t>(1, opt.tokens_per_step / opt.max_seq_len);
-  const int64_t micro = std::max<int64_t>(1, (seqs_per_step + opt.per_gpu_batch_size - 1) / opt.per_gpu_batch_size);
+  const int64_t global_micro_batch = opt.per_gpu_batch_size * world;
+  const int64_t micro = std::max<int64_t>(1, (seqs_per_step + global_micro_batch - 1) / global_micro_batch);
 
-  ws.ensure();
-  store::RunStore db(ws.db_path());
+  std::unique_ptr<store::RunStore> db;
   const nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source}, {"data", opt.data.empty() ? "fortunes" : opt.data},
                               {"output", opt.output}, {"num_steps", opt.num_steps}, {"tokens_per_step", opt.tokens_per_step},
                               {"per_gpu_batch_size", opt.per_gpu_batch_size}, {"max_seq_len", opt.max_seq_len},
                               {"lr", opt.lr}, {"momentum", opt.momentum}, {"weight_decay", opt.weight_decay},
-                              {"seed", opt.seed}, {"train_chunks", chunks.size()}, {"heldout_chunks", held}};
+                              {"seed", opt.seed}, {"train_chunks", chunks.size()}, {"heldout_chunks", held},
+                              {"processes", world}};
   auto spec = lens_run(opt.name, "lens-train", m, cfg);
   spec.run_dir = opt.output;
-  RunSession session(db, ws, spec);
-  const int64_t run = session.id();
-  const auto run_sink = session.sink(sink);
+  if (group) spec.device = "cpu × " + std::to_string(world) + " processes (gloo, launched by " + denv.launcher + ")";
+  std::unique_ptr<RunSession> session;
+  if (rank == 0) {
+    try {
+      ws.ensure();
+      db = std::make_unique<store::RunStore>(ws.db_path());
+      session = std::make_unique<RunSession>(*db, ws, spec);
+    } catch (const std::exception& e) {
+      if (group) group->share("lens-run", std::string("error: ") + e.what());
+      throw;
+    }
+  }
+  int64_t run = session ? session->id() : 0;
+  if (group) {
+    const auto got = group->share("lens-run", std::to_string(run));
+    if (got.rfind("error: ", 0) == 0) throw Error("rank 0 could not start the run: " + got.substr(7));
+    run = std::stoll(got);
+  }
+  const train::EventSink run_sink = session ? session->sink(sink) : train::EventSink([](const train::TrainEvent&) {});
+  std::atomic<bool> stopped{false};
   const auto before = lens_kl(m, lens, heldout);
   size_t cursor = 0;
   int64_t tokens = 0;
   const auto t0 = Clock::now();
   try {
     for (int64_t step = 0; step < opt.num_steps; ++step) {
-      if (cancel.load()) throw Error("cancelled");
+      bool stop = cancel.load();
+      if (group) stop = group->allreduce_sum(std::vector<double>{stop ? 1.0 : 0.0})[0] > 0;  // all ranks together
+      if (stop) {
+        stopped = true;
+        throw Error("cancelled");
+      }
       sgd.zero_grad();
       double loss_sum = 0;
       for (int64_t a = 0; a < micro; ++a) {
         std::vector<torch::Tensor> batch;
-        for (int64_t b = 0; b < opt.per_gpu_batch_size; ++b) {
+        for (int64_t b = 0; b < global_micro_batch; ++b) {
           if (cursor >= chunks.size()) cursor = 0;
-          batch.push_back(chunks[cursor++]);
+          if (b % world == rank) batch.push_back(chunks[cursor]);
+          ++cursor;
         }
         const auto ids = torch::stack(batch);
         std::vector<torch::Tensor> hidden;
@@ -145,7 +182,16 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
           kl.backward();
           loss_sum += kl.item<double>();
         }
-        tokens += ids.numel();
+        tokens += ids.numel() * world;
+      }
+      if (group) {
+        // Equal sequences per rank: the mean of the ranks' gradients is the global batch's.
+        std::vector<torch::Tensor> grads;
+        for (auto& p : lens->parameters())
+          if (p.grad().defined()) grads.push_back(p.mutable_grad());
+        group->allreduce_sum(grads);
+        for (auto& g : grads) g.div_(static_cast<double>(world));
+        loss_sum = group->allreduce_sum(std::vector<double>{loss_sum})[0] / static_cast<double>(world);
       }
       const double lr = opt.lr * (1.0 - static_cast<double>(step) / static_cast<double>(opt.num_steps));
       for (auto& g : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
@@ -163,23 +209,25 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
       run_sink(ev);
     }
   } catch (const std::exception& e) {
-    if (session.fail(e, cancel)) return {run, "cancelled", e.what()};
+    if (session && session->fail(e, stopped)) return {run, "cancelled", e.what()};
+    if (!session && stopped.load()) return {run, "cancelled", e.what()};
     throw;
   }
   const auto after = lens_kl(m, lens, heldout);
+  if (!session) return {run, "finished", "rank " + std::to_string(rank) + " done"};
   for (size_t i = 0; i < after.size(); ++i) {
-    session.add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_before", before[i]);
-    session.add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_after", after[i]);
+    session->add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_before", before[i]);
+    session->add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_after", after[i]);
   }
   lens::save_lens(lens, m, opt.output, opt.ckpt_path);
-  db.add_artifact(run, "lens", opt.output, opt.num_steps);
+  db->add_artifact(run, "lens", opt.output, opt.num_steps);
   double mb = 0, ma = 0;
   for (size_t i = 0; i < after.size(); ++i) {
     mb += before[i] / static_cast<double>(after.size());
     ma += after[i] / static_cast<double>(after.size());
   }
   const auto msg = "held-out KL per block, mean " + c10::str(mb) + " → " + c10::str(ma);
-  session.finish("finished", msg);
+  session->finish("finished", msg);
   return {run, "finished", msg};
 }
 

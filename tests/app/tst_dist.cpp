@@ -125,6 +125,7 @@ class TestDist : public QObject {
   void torchrun_and_slurm_give_the_same_run();
   void accumulation_under_two_ranks();
   void finetune_two_ranks_equal_one_process();
+  void lens_two_ranks_equal_one_process();
   void killed_rank_fails_the_run_and_resume_continues();
   void bad_launches_say_why();
 };
@@ -244,6 +245,37 @@ void TestDist::finetune_two_ranks_equal_one_process() {
   const auto a = dm::io::read_safetensors(d.filePath("out1-seed0/model.safetensors").toStdString());
   const auto b = dm::io::read_safetensors(d.filePath("out2-seed0/model.safetensors").toStdString());
   QCOMPARE(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, t] : a.tensors) {
+    QVERIFY2(b.find(name), name.c_str());
+    DM_COMPARE_REL(*b.find(name), t, 1e-5, name.c_str());
+  }
+}
+
+void TestDist::lens_two_ranks_equal_one_process() {
+  // Tuned-lens training: --tokens_per_step is global (the seed's), so 2 processes × 2 sequences per pass
+  // take the steps of 1 process × 4.
+  QTemporaryDir d;
+  dm::model::LanguageModel m(dm::test::tiny_hf(dm::model::Family::mamba2, 3, 27));
+  const QString model = d.filePath("model.safetensors");
+  dm::io::save_model(m, model.toStdString());
+  QFile text(d.filePath("text.txt"));
+  QVERIFY(text.open(QIODevice::WriteOnly));
+  for (int i = 0; i < 400; ++i) text.write(QString("the cat number %1 sat on the mat and looked at the dog\n").arg(i * 7919 % 1000).toUtf8());
+  text.close();
+  const QStringList common = {"lens", "train", "--model.name", model, "--data.name", d.filePath("text.txt"), "--num_steps",
+                              "5", "--tokens_per_step", "1024", "--max_seq_len", "128", "--quiet"};
+  const QString one = d.filePath("one"), two = d.filePath("two");
+  auto r1 = run(DM_CLI_PATH, common + QStringList{"--workspace", one, "--output", d.filePath("lens1"), "--per_gpu_batch_size", "4"});
+  QVERIFY2(r1.code == 0, qPrintable(r1.out + r1.err));
+  auto r2 = run(DM_CLI_PATH, common + QStringList{"--workspace", two, "--output", d.filePath("lens2"), "--per_gpu_batch_size",
+                                                  "2", "--nproc_per_node=2"});
+  QVERIFY2(r2.code == 0, qPrintable(r2.out + r2.err));
+  compare_series(series(two, "lens/kl"), series(one, "lens/kl"), 1e-5, "lens/kl per step");
+  QCOMPARE(series(two, "lens/kl").size(), size_t(5));
+  QCOMPARE(run_count(two), 1);
+  const auto a = dm::io::read_safetensors(d.filePath("lens1/params.safetensors").toStdString());
+  const auto b = dm::io::read_safetensors(d.filePath("lens2/params.safetensors").toStdString());
+  QVERIFY(!a.tensors.empty());
   for (const auto& [name, t] : a.tensors) {
     QVERIFY2(b.find(name), name.c_str());
     DM_COMPARE_REL(*b.find(name), t, 1e-5, name.c_str());
