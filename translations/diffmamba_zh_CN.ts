@@ -91,6 +91,18 @@
         <source>Preset not saved</source>
         <translation>预设未保存</translation>
     </message>
+    <message>
+        <source>trainer.devices and trainer.accelerator decide it: several devices train as several data-parallel processes (PyTorch c10d), which the window starts as child processes</source>
+        <translation>由 trainer.devices 和 trainer.accelerator 决定：多个设备以多个数据并行进程训练（PyTorch c10d），由窗口作为子进程启动</translation>
+    </message>
+    <message>
+        <source>Runs as %1 data-parallel processes (one per device), started by the window as child processes</source>
+        <translation>以 %1 个数据并行进程运行（每个设备一个），由窗口作为子进程启动</translation>
+    </message>
+    <message>
+        <source>Runs as 1 process, inside the window</source>
+        <translation>以 1 个进程在窗口内运行</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::JobQueue</name>

@@ -98,6 +98,12 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   cmdRow->addWidget(copy);
   top->addLayout(cmdRow);
 
+  processesLabel_ = new QLabel(this);
+  processesLabel_->setObjectName("processesLabel");
+  processesLabel_->setToolTip(tr("trainer.devices and trainer.accelerator decide it: several devices train as several "
+                                 "data-parallel processes (PyTorch c10d), which the window starts as child processes"));
+  top->addWidget(processesLabel_);
+
   auto* buttons = new QHBoxLayout;
   run_ = new QPushButton(tr("Run"), this);
   run_->setObjectName("runButton");
@@ -327,6 +333,10 @@ void ExperimentForm::revalidate() {
   for (const auto& a : arguments()) args.push_back(a.toStdString());
   try {
     config::resolve(args);
+    const int n = processesFor(arguments());
+    processesLabel_->setText(n > 1 ? tr("Runs as %1 data-parallel processes (one per device), started by the window as "
+                                        "child processes").arg(n)
+                                   : tr("Runs as 1 process, inside the window"));
   } catch (const ConfigError& e) {
     err = QString::fromUtf8(e.what());
     if (auto* w = editor(QString::fromStdString(e.parameter()))) w->setStyleSheet("background: #fde7ea;");

@@ -49,6 +49,8 @@ class ExperimentForm : public QWidget {
   QPushButton* runButton() const { return run_; }
   QPushButton* runBothButton() const { return runBoth_; }
   QLabel* errorLabel() const { return errorLabel_; }
+  // "1 process in this window" or "N processes (…), started as child processes of the window".
+  QLabel* processesLabel() const { return processesLabel_; }
 
  signals:
   void runRequested(const QStringList& args, const QString& name);
@@ -76,6 +78,7 @@ class ExperimentForm : public QWidget {
   QLineEdit* nameEdit_ = nullptr;
   QLineEdit* filterEdit_ = nullptr;
   QLineEdit* commandEdit_ = nullptr;
+  QLabel* processesLabel_ = nullptr;
   QLabel* errorLabel_ = nullptr;
   QPushButton* run_ = nullptr;
   QPushButton* runBoth_ = nullptr;

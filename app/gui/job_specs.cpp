@@ -4,12 +4,22 @@
 #include "app/gui/job_specs.h"
 
 #include <ATen/Parallel.h>
+#include <signal.h>
 
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QProcess>
+#include <QRegularExpression>
+#include <memory>
+
+#include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/jobs/babilong_job.h"
 #include "core/jobs/finetune_job.h"
 #include "core/jobs/lens_job.h"
 #include "core/jobs/train_job.h"
+#include "core/store/run_store.h"
+#include "core/train/trainer.h"
 
 namespace dm {
 namespace gui {
@@ -43,7 +53,92 @@ JobWork workIn(const QString& root, Run run) {
   };
 }
 
+// The `diffmamba` command beside this executable (an installed or built tree), else the build's own.
+QString cliPath() {
+  const QString here = QCoreApplication::applicationDirPath() + QStringLiteral("/diffmamba");
+  if (QFileInfo(here).isExecutable()) return here;
+#ifdef DM_CLI_BUILD_PATH
+  if (QFileInfo(QStringLiteral(DM_CLI_BUILD_PATH)).isExecutable()) return QStringLiteral(DM_CLI_BUILD_PATH);
+#endif
+  return QStringLiteral("diffmamba");
+}
+
+// A data-parallel job: `diffmamba <args>` as a child process of the window (its ranks are the
+// launcher's children; the window never loads N trainers into itself). Its run id comes from the
+// "run N started" line; its metrics are read back from the run store as rank 0 commits them and sent on
+// as step / eval events, so progress and live curves arrive as for any job. Cancel sends SIGINT, which
+// the launcher forwards: every rank stops at the same step boundary with a checkpoint.
+JobOutcome runChildJob(const QStringList& args, const jobs::Workspace& w, int64_t maxSteps,
+                       const train::EventSink& sink, const std::atomic<bool>& cancel) {
+  QProcess p;
+  p.setProgram(cliPath());
+  p.setArguments(args);
+  p.setProcessChannelMode(QProcess::MergedChannels);
+  p.start();
+  if (!p.waitForStarted(10000))
+    throw Error("could not start " + p.program().toStdString() + ": " + p.errorString().toStdString());
+  static const QRegularExpression started(QStringLiteral("run (\\d+) started"));
+  QByteArray output;
+  int64_t run = 0, cursor = 0;
+  std::unique_ptr<store::RunStore> db;
+  bool interrupted = false;
+  auto poll = [&] {
+    output += p.readAll();
+    if (!run) {
+      const auto m = started.match(QString::fromUtf8(output));
+      if (!m.hasMatch()) return;
+      run = m.captured(1).toLongLong();
+      train::TrainEvent ev;
+      ev.run_id = run;
+      ev.message = "run " + std::to_string(run) + " started as child processes: " + args.join(' ').toStdString();
+      sink(ev);
+    }
+    if (!db) db = std::make_unique<store::RunStore>(w.db_path());
+    // Rows in commit order, one event per step and kind (train/… rows are step events, the rest eval).
+    train::TrainEvent cur;
+    bool open = false;
+    auto flush = [&] {
+      if (open && !cur.metrics.empty()) sink(cur);
+      open = false;
+    };
+    for (const auto& row : db->metrics_since(run, cursor)) {
+      const bool is_train = row.name.rfind("train/", 0) == 0;
+      const auto kind = is_train ? train::TrainEvent::Kind::step : train::TrainEvent::Kind::eval;
+      if (!open || cur.step != row.step || cur.kind != kind) {
+        flush();
+        cur = train::TrainEvent{};
+        cur.kind = kind;
+        cur.run_id = run;
+        cur.step = row.step;
+        cur.epoch = row.epoch;
+        cur.progress = maxSteps > 0 ? std::min(1.0, static_cast<double>(row.step) / static_cast<double>(maxSteps)) : 0.0;
+        open = true;
+      }
+      if (row.name == "train/tokens_per_s") cur.tokens_per_s = row.value;
+      cur.metrics.emplace_back(row.name, row.value);
+    }
+    flush();
+  };
+  while (!p.waitForFinished(250)) {
+    if (cancel.load() && !interrupted && p.processId() > 0) {
+      ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+      interrupted = true;
+    }
+    poll();
+  }
+  poll();
+  const QString tail = QString::fromUtf8(output).trimmed().section(QLatin1Char('\n'), -3);
+  if (!run) throw Error("diffmamba train stopped before its run started (exit " + std::to_string(p.exitCode()) + "): " +
+                        tail.toStdString());
+  const auto rec = db->run(run);
+  const std::string status = rec ? rec->status : "failed";
+  if (status == "finished" || status == "cancelled" || status == "diverged") return {run, status, rec->message};
+  throw Error(rec && !rec->message.empty() ? rec->message : tail.toStdString());
+}
+
 }  // namespace
+
+int processesFor(const QStringList& args) { return train::processes_for(config::resolve(toStd(args))); }
 
 bool torchCudaAvailable() { return torch::cuda::is_available(); }
 
@@ -69,9 +164,14 @@ JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QS
   spec.commandLine = commandLine(words + args);
   jobs::TrainJobOptions opt;
   opt.name = s(name);
-  spec.work = workIn(workspace, [argv = toStd(args), opt](const jobs::Workspace& w, const train::EventSink& sink,
-                                                          const std::atomic<bool>& cancel) {
-    return outcome(jobs::run_train_job(w, config::resolve(argv), opt, sink, cancel));
+  QStringList child = {"train", "--workspace", workspace};
+  if (!name.isEmpty()) child << "--name" << name;
+  child += args;
+  spec.work = workIn(workspace, [argv = toStd(args), opt, child](const jobs::Workspace& w, const train::EventSink& sink,
+                                                                 const std::atomic<bool>& cancel) {
+    const auto cfg = config::resolve(argv);
+    if (train::processes_for(cfg) > 1) return runChildJob(child, w, cfg.integer("trainer.max_steps"), sink, cancel);
+    return outcome(jobs::run_train_job(w, cfg, opt, sink, cancel));
   });
   return spec;
 }
@@ -83,7 +183,17 @@ JobSpec resumeJobSpec(const QString& workspace, int64_t runId) {
   spec.commandLine = commandLine({"diffmamba", "train", "--workspace", workspace, "--resume", QString::number(runId)});
   jobs::TrainJobOptions opt;
   opt.resume_run = runId;
-  spec.work = workIn(workspace, [opt](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
+  const QStringList child = {"train", "--workspace", workspace, "--resume", QString::number(runId)};
+  spec.work = workIn(workspace, [opt, child](const jobs::Workspace& w, const train::EventSink& sink,
+                                             const std::atomic<bool>& cancel) {
+    config::ExperimentConfig stored;
+    {
+      store::RunStore db(w.db_path());
+      if (const auto rec = db.run(opt.resume_run))
+        stored = jobs::config_of_run(rec->config_json, rec->preset, rec->overrides_json);
+    }
+    if (!stored.tree.is_null() && train::processes_for(stored) > 1)
+      return runChildJob(child, w, stored.integer("trainer.max_steps"), sink, cancel);
     return outcome(jobs::run_train_job(w, config::ExperimentConfig{}, opt, sink, cancel));
   });
   return spec;

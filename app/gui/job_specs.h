@@ -39,6 +39,10 @@ struct LensSpec {
 JobSpec lensTrainJobSpec(const QString& workspace, const LensSpec& s);
 JobSpec lensEvalJobSpec(const QString& workspace, const LensSpec& s);
 
+// How many processes `diffmamba train <args>` runs as (trainer.devices / trainer.accelerator); throws
+// ConfigError for invalid arguments.
+int processesFor(const QStringList& args);
+
 // Quotes an argument for a POSIX shell when needed (for the command lines shown to the user).
 QString shellQuote(const QString& arg);
 

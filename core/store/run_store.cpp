@@ -403,6 +403,18 @@ std::vector<MetricRow> RunStore::metrics(int64_t run, const std::string& name) c
   return out;
 }
 
+std::vector<MetricRow> RunStore::metrics_since(int64_t run, int64_t& cursor) const {
+  Stmt s(db_, "SELECT rowid, step, epoch, name, value, wall_time FROM metrics WHERE rowid > ? AND run_id = ? ORDER BY rowid");
+  s.bind(1, cursor);
+  s.bind(2, run);
+  std::vector<MetricRow> out;
+  while (s.step()) {
+    cursor = s.i(0);
+    out.push_back({s.i(1), s.i(2), s.t(3), s.d(4), s.d(5)});
+  }
+  return out;
+}
+
 std::vector<std::string> RunStore::metric_names(int64_t run) const {
   Stmt s(db_, "SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name");
   s.bind(1, run);

@@ -87,6 +87,9 @@ class RunStore {
   void flush();
   std::vector<MetricRow> metrics(int64_t run, const std::string& name = "") const;
   int64_t last_step(int64_t run) const;  // highest step with a metric, -1 if none
+  // The rows committed after `cursor` (a row number this returns; start at 0), in commit order: for a
+  // reader following a run another process writes. `cursor` is advanced past the rows returned.
+  std::vector<MetricRow> metrics_since(int64_t run, int64_t& cursor) const;
   // The names of the run's metrics, sorted (a DISTINCT query: no metric rows are loaded).
   std::vector<std::string> metric_names(int64_t run) const;
   // Each metric's row at its highest step, sorted by name (one grouped query).

@@ -70,6 +70,7 @@ class TestGui : public QObject {
   void initTestCase();
   void experiment_form_validates_like_the_cli();
   void launch_watch_and_cancel();
+  void data_parallel_run_from_the_window();
   void results_compare_hover_and_export();
   void runs_browser_filter_diff_delete();
   void close_asks_and_stops_jobs();
@@ -202,6 +203,46 @@ void TestGui::launch_watch_and_cancel() {
   QCOMPARE(rec->status, std::string("cancelled"));
   QVERIFY(QFileInfo::exists(QString::fromStdString(rec->run_dir) + "/checkpoint.safetensors"));
   QVERIFY(db.last_step(rec->id) >= 5);
+}
+
+void TestGui::data_parallel_run_from_the_window() {
+  // trainer.accelerator=cpu trainer.devices=2: the form says 2 processes; the run goes as child processes
+  // of the window, its curve fills from the run store, and Cancel stops both ranks with a checkpoint.
+  QTemporaryDir ws;
+  MainWindow w(ws.path());
+  w.show();
+  auto* form = w.experiments();
+  form->setPreset("demo/mamba2-fortunes");
+  setTiny(form, 40);
+  QVERIFY(form->processesLabel()->text().contains("1 process"));
+  QVERIFY(form->setValue("trainer.accelerator", "cpu"));
+  QVERIFY(form->setValue("trainer.devices", "2"));
+  QVERIFY2(form->validationError().isEmpty(), qPrintable(form->validationError()));
+  QVERIFY2(form->processesLabel()->text().contains("2 data-parallel processes"), qPrintable(form->processesLabel()->text()));
+  QSignalSpy finished(w.queue(), &JobQueue::jobFinished);
+  QTest::mouseClick(form->runButton(), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 240000);
+  const auto* job = w.queue()->job(1);
+  QVERIFY2(job->state == JobState::Done, qPrintable(job->message));
+  QVERIFY(job->runId > 0);
+  QTRY_COMPARE_WITH_TIMEOUT(w.monitor()->pointCount(job->runId), 40, 5000);
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    QCOMPARE(db.runs().size(), size_t(1));
+    QVERIFY2(QString::fromStdString(db.run(job->runId)->device).contains("2 processes"), db.run(job->runId)->device.c_str());
+  }
+  // A long one, cancelled from the queue page.
+  setTiny(form, 100000);
+  QTest::mouseClick(form->runButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(w.queue()->job(2) && w.queue()->job(2)->step >= 6, 120000);
+  w.queueView()->selectJob(2);
+  QTest::mouseClick(w.queueView()->findChild<QPushButton*>("cancelJob"), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
+  QCOMPARE(w.queue()->job(2)->state, JobState::Cancelled);
+  dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+  const auto rec = db.run(w.queue()->job(2)->runId);
+  QCOMPARE(rec->status, std::string("cancelled"));
+  QVERIFY(QFileInfo::exists(QString::fromStdString(rec->run_dir) + "/checkpoint.safetensors"));
 }
 
 void TestGui::results_compare_hover_and_export() {
