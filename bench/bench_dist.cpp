@@ -6,6 +6,7 @@
 //   bench_dist [--procs 2] [--steps 12]      the table
 //   bench_dist --case one THREADS STEPS      (internal) one process
 //   bench_dist --case ranks STEPS            (internal) one rank of a launched group
+//   bench_dist --nccl [--steps 20]           on a GPU: step time with a 1-rank NCCL group + Reducer vs none
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -64,6 +65,46 @@ double time_steps(int64_t batch, int steps, dm::dist::Group* group, double* allr
   return s;
 }
 
+// One GPU: the same steps (batch 8 × 512 on cuda:0) without any process group, then with a one-rank
+// NCCL group and the Reducer, alternated three times; the NCCL/Reducer overhead is their ratio.
+int run_nccl(int steps) {
+  if (!torch::cuda::is_available()) {
+    std::printf("bench_dist --nccl: skipped, no CUDA device\n");
+    return 77;
+  }
+  const torch::Device dev(torch::kCUDA, 0);
+  dm::dist::Env env;
+  env.world = 1;
+  env.master_port = dm::dist::free_port();
+  dm::dist::Group group(env);
+  group.connect(dev);
+  torch::manual_seed(0);
+  dm::model::LanguageModel m(bench_model());
+  m->to(dev);
+  auto opt = dm::train::make_adamw(m, 5e-4, 0.9, 0.98, 1e-8, 0.1);
+  dm::dist::GradSync sync(group, m->parameters(), false);
+  auto ids = torch::randint(0, 256, {kGlobalBatch, kLength + 1}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  auto x = ids.narrow(1, 0, kLength), y = ids.narrow(1, 1, kLength);
+  auto timed = [&](bool with_sync) {
+    return median_seconds(3, steps, [&] {
+      opt->zero_grad();
+      auto loss = m->loss(x, y);
+      if (with_sync) sync.prepare(loss);
+      loss.backward();
+      opt->step();
+      torch::cuda::synchronize();
+    });
+  };
+  std::printf("| round | no process group, median step s | 1-rank NCCL + Reducer, median step s | overhead |\n");
+  std::printf("|---:|---:|---:|---:|\n");
+  for (int round = 1; round <= 3; ++round) {
+    const double plain = timed(false), nccl = timed(true);
+    std::printf("| %d | %.6f | %.6f | %+.1f %% |\n", round, plain, nccl, 100.0 * (nccl / plain - 1.0));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int run_one(int threads, int steps) {
   torch::set_num_threads(threads);
   int64_t params = 0;
@@ -117,9 +158,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   int procs = 2, steps = 12;
+  bool nccl = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--nccl") nccl = true;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--procs") procs = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--steps") steps = std::atoi(argv[i + 1]);
+  }
+  if (nccl) {
+    dm::init_runtime(0);
+    return run_nccl(std::max(steps, 20));
   }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::printf("LibTorch %s, %d cores; diffmamba2 lm backbone 4 × [mixer, mixer, FFN], d_model 256, global batch "

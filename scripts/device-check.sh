@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The device check (issue 9): on a machine with an NVIDIA GPU, python3's torch as LibTorch, CMake, ninja and
-# nvcc, but no Qt and no network, builds core + kernels + CLI + bench_kernels, then runs `diffmamba doctor`,
-# `diffmamba selfcheck` (CPU oracles, then every CUDA kernel against the fp64 reference) and bench_kernels.
+# nvcc, but no Qt and no network, builds core + kernels + CLI + bench_kernels + bench_dist, then runs
+# `diffmamba doctor`, `diffmamba selfcheck` (CPU oracles, then every CUDA kernel against the fp64 reference),
+# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group).
 # Everything it prints goes to $OUT/device-check.log; the benchmark table to $OUT/bench-table.md.
 # The Debian packages the core needs come from .device-deps/ (scripts/fetch-device-deps.sh), unpacked with
 # dpkg -x into the build folder. Without a GPU the CUDA steps say SKIPPED and why (rehearsal).
@@ -87,8 +88,8 @@ cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDM_GUI=OFF
 grep -E "^(yaml-cpp|nlohmann_json|CLI11)_DIR|^SQLite3_INCLUDE_DIR|^SQLite3_LIBRARY" "$BUILD/CMakeCache.txt"
 record configure ok
 
-step "build diffmamba + bench_kernels with $JOBS jobs (ptxas -v reports in $OUT/build.log)"
-cmake --build "$BUILD" -j "$JOBS" --target diffmamba bench_kernels >"$OUT/build.log" 2>&1
+step "build diffmamba + bench_kernels + bench_dist with $JOBS jobs (ptxas -v reports in $OUT/build.log)"
+cmake --build "$BUILD" -j "$JOBS" --target diffmamba bench_kernels bench_dist >"$OUT/build.log" 2>&1
 rc=$?
 grep -E "error|ptxas info    : Used|spill" "$OUT/build.log" | grep -v " 0 bytes spill" | sort | uniq -c | head -40
 tail -n 3 "$OUT/build.log"
@@ -122,6 +123,8 @@ run_step doctor 30 ./app/diffmamba doctor
 run_step "selfcheck cpu" 60 ./app/diffmamba selfcheck --device cpu
 run_step "selfcheck cuda" 120 ./app/diffmamba selfcheck --device cuda
 TEE_TO=$OUT/bench.txt run_step bench_kernels 240 ./bench/bench_kernels "$@"
+# Data-parallel overhead on one GPU (issue 17): a 1-rank NCCL group with the Reducer vs no group.
+TEE_TO=$OUT/bench-nccl.txt run_step "bench_dist nccl" 90 ./bench/bench_dist --nccl --steps 20
 grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
 [ -s "$OUT/bench-table.md" ] && { echo; cat "$OUT/bench-table.md"; } || rm -f "$OUT/bench-table.md"
 

@@ -11,6 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev libyaml-cpp0.7                 # yaml-cpp
   libsqlite3-dev libsqlite3-0                    # SQLite
   libutf8proc-dev libutf8proc2                   # utf8proc (found through pkg-config)
+  libgloo-dev                                    # Gloo's headers for c10d's ProcessGroupGloo.hpp (code: LibTorch)
   pkgconf pkgconf-bin libpkgconf3                # pkg-config itself, in case the device lacks it
 )
 

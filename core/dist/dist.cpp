@@ -130,7 +130,10 @@ struct Group::Impl {
 };
 
 Group::Group(const Env& e) : env_(e), impl_(std::make_unique<Impl>()) {
-  if (!e.active()) throw Error("dist::Group: a process group needs a world size above 1");
+  // A world of one is allowed (benchmarks measure a backend's own cost that way); it still needs a port.
+  if (e.world < 1 || e.master_port <= 0)
+    throw Error("dist::Group: a process group needs a world size and MASTER_PORT (got " + std::to_string(e.world) +
+                ", port " + std::to_string(e.master_port) + ")");
   const auto timeout = collective_timeout();
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(e.master_port);
