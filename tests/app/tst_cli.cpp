@@ -349,7 +349,7 @@ void TestCli::babilong_pipeline() {
   QCOMPARE(tuned->config().family, dm::model::Family::diffmamba2);
   // Bad input: clear errors, exit code 2.
   auto np = run({"finetune-needle", "--ckpt_path", d.filePath("tiny.safetensors"), "--output_dir", d.filePath("x"),
-                 "--nproc_per_node", "2"});
+                 "--workspace", d.filePath("ws"), "--nproc_per_node", "0"});
   QCOMPARE(np.code, 2);
   QVERIFY2(np.err.contains("nproc_per_node"), qPrintable(np.err));
   auto bad_len = run({"eval-babilong", "--ckpt_path", d.filePath("tiny.safetensors"), "--workspace", d.filePath("ws"),
