@@ -119,14 +119,8 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
 }
 
 int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
-  if (a.nproc_per_node < 1)
-    throw ConfigError("nproc_per_node", std::to_string(a.nproc_per_node), "must be at least 1");
-  // --nproc_per_node=N without torchrun / srun around us: start the N processes ourselves.
+  if (const auto rc = dist::launch_nproc_per_node(a.nproc_per_node, a.argv)) return *rc;
   const auto env = dist::from_environment();
-  if (a.nproc_per_node > 1 && !env.active()) {
-    std::printf("starting %lld processes (--nproc_per_node)\n", static_cast<long long>(a.nproc_per_node));
-    return dist::launch_local(dist::local_launch(static_cast<int>(a.nproc_per_node), a.argv));
-  }
   jobs::FinetuneOptions o;
   o.kind = a.kind;
   o.ckpt_path = a.ckpt_path;

@@ -26,13 +26,8 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
                                                     ? fs::path(p).lexically_normal().parent_path().filename().string()
                                                     : fs::path(p).lexically_normal().filename().string(); };
   if (a.action == "train") {
-    if (a.nproc_per_node < 1)
-      throw ConfigError("nproc_per_node", std::to_string(a.nproc_per_node), "must be at least 1");
+    if (const auto rc = dist::launch_nproc_per_node(a.nproc_per_node, a.argv)) return *rc;
     const auto env = dist::from_environment();
-    if (a.nproc_per_node > 1 && !env.active()) {
-      std::printf("starting %lld processes (--nproc_per_node)\n", static_cast<long long>(a.nproc_per_node));
-      return dist::launch_local(dist::local_launch(static_cast<int>(a.nproc_per_node), a.argv));
-    }
     jobs::LensTrainOptions o;
     o.ckpt_path = a.ckpt_path;
     o.tokenizer = a.tokenizer;

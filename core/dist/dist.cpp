@@ -233,6 +233,16 @@ std::string Group::share(const std::string& key, const std::string& value_on_ran
 
 void Group::barrier() { impl_->group().barrier()->wait(); }
 
+std::unique_ptr<Group> join_cpu_group(const std::vector<torch::Tensor>& state) {
+  const auto env = from_environment();
+  if (!env.active()) return nullptr;
+  auto group = std::make_unique<Group>(env);
+  group->connect(torch::kCPU);
+  torch::NoGradGuard ng;
+  group->broadcast(state);
+  return group;
+}
+
 struct GradSync::Impl {
   std::unique_ptr<c10d::Reducer> reducer;
   bool find_unused = false;

@@ -58,6 +58,13 @@ LaunchOptions local_launch(int nproc, std::vector<std::string> argv, int threads
   return lo;
 }
 
+std::optional<int> launch_nproc_per_node(int64_t n, const std::vector<std::string>& argv) {
+  if (n < 1) throw ConfigError("nproc_per_node", std::to_string(n), "must be at least 1");
+  if (n == 1 || from_environment().active()) return std::nullopt;
+  std::printf("starting %lld processes (--nproc_per_node)\n", static_cast<long long>(n));
+  return launch_local(local_launch(static_cast<int>(n), argv));
+}
+
 int launch_local(const LaunchOptions& opt) {
   if (opt.nproc < 1) throw Error("launch: the number of processes must be at least 1");
   const std::string port = std::to_string(free_port());

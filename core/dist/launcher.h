@@ -4,6 +4,8 @@
 // forwards SIGINT/SIGTERM to all of them, waits for all and returns one exit status.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,11 @@ struct LaunchOptions {
 // Options for `nproc` processes of this command line on this machine: the cores shared out among them
 // (or `threads` each when > 0), and the collective timeout + 30 s of grace after a rank fails.
 LaunchOptions local_launch(int nproc, std::vector<std::string> argv, int threads = 0);
+
+// --nproc_per_node=N of a command that is not already one of torchrun's or srun's ranks: starts the N
+// processes (saying so on stdout) and returns their exit status. std::nullopt: this process does the work
+// itself (N == 1, or a launcher started it). Throws ConfigError for N < 1.
+std::optional<int> launch_nproc_per_node(int64_t n, const std::vector<std::string>& argv);
 
 // The exit status: 0 when every rank exited 0; else the first failing rank's status (128 + signal for a
 // rank killed by a signal). Messages about dead ranks go to stderr.

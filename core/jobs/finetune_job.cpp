@@ -124,16 +124,9 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
 
   // Data-parallel (torchrun, srun, or --nproc_per_node through our launcher): Gloo on the CPU, where
   // fine-tuning runs. Every rank builds the same data and model; rank 0's weights are broadcast.
-  const auto denv = dist::from_environment();
-  std::unique_ptr<dist::Group> group;
+  const auto group = dist::join_cpu_group(m->parameters());
   std::unique_ptr<dist::GradSync> grad_sync;
-  if (denv.active()) {
-    group = std::make_unique<dist::Group>(denv);
-    group->connect(torch::kCPU);
-    torch::NoGradGuard ng;
-    group->broadcast(m->parameters());
-  }
-  const int rank = denv.rank, world = denv.world;
+  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
 
   // Data.
   std::vector<Example> train, eval;
@@ -161,7 +154,6 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   auto& optim = *optim_ptr;
 
   // Run record (rank 0's).
-  std::unique_ptr<store::RunStore> db;
   RunSpec rec;
   rec.name = opt.name.empty() ? "finetune-" + opt.kind : opt.name;
   rec.kind = "finetune-" + opt.kind;
@@ -177,25 +169,11 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
                         {"eval_examples", eval.size()}, {"processes", world}};
   rec.config_json = cfg.dump();
   rec.run_dir = opt.output_dir;
-  if (group) rec.device = "cpu × " + std::to_string(world) + " processes (gloo, launched by " + denv.launcher + ")";
-  std::unique_ptr<RunSession> session;
-  if (rank == 0) {
-    try {
-      ws.ensure();
-      db = std::make_unique<store::RunStore>(ws.db_path());
-      session = std::make_unique<RunSession>(*db, ws, rec);
-    } catch (const std::exception& e) {
-      if (group) group->share("finetune-run", std::string("error: ") + e.what());
-      throw;
-    }
-  }
-  int64_t run = session ? session->id() : 0;
-  if (group) {
-    const auto got = group->share("finetune-run", std::to_string(run));
-    if (got.rfind("error: ", 0) == 0) throw Error("rank 0 could not start the run: " + got.substr(7));
-    run = std::stoll(got);
-  }
-  const train::EventSink run_sink = session ? session->sink(sink) : train::EventSink([](const train::TrainEvent&) {});
+  if (group) rec.device = group->describe();
+  auto shared = open_shared_run(ws, rec, group.get(), "finetune-run");
+  auto& session = shared.session;
+  const int64_t run = shared.id;
+  const train::EventSink run_sink = shared.sink(sink);
   if (rank == 0) fs::create_directories(opt.output_dir);
   auto save_to = [&](const std::string& dir) {
     if (rank != 0) return;
@@ -327,7 +305,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   }
   save_to(opt.output_dir);
   if (session) {
-    db->add_artifact(run, "model", opt.output_dir, opt.max_steps);
+    shared.db->add_artifact(run, "model", opt.output_dir, opt.max_steps);
     session->finish("finished", "best eval loss " + c10::str(best));
   }
   return {run, "finished", "best eval loss " + c10::str(best)};

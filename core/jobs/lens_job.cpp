@@ -105,20 +105,12 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
   // Data-parallel (torchrun, srun, --nproc_per_node): tokens_per_step is global, as in the seed; each
   // micro-step's global batch (per_gpu_batch_size × processes sequences) is shared out interleaved (HF's
   // DistributedSampler) and the translators' gradients are averaged over the ranks before the step.
-  const auto denv = dist::from_environment();
-  std::unique_ptr<dist::Group> group;
-  if (denv.active()) {
-    group = std::make_unique<dist::Group>(denv);
-    group->connect(torch::kCPU);
-    torch::NoGradGuard ng;
-    group->broadcast(lens->parameters());
-  }
-  const int rank = denv.rank, world = denv.world;
+  const auto group = dist::join_cpu_group(lens->parameters());
+  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
   const int64_t seqs_per_step = std::max<int64_t>(1, opt.tokens_per_step / opt.max_seq_len);
   const int64_t global_micro_batch = opt.per_gpu_batch_size * world;
   const int64_t micro = std::max<int64_t>(1, (seqs_per_step + global_micro_batch - 1) / global_micro_batch);
 
-  std::unique_ptr<store::RunStore> db;
   const nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source}, {"data", opt.data.empty() ? "fortunes" : opt.data},
                               {"output", opt.output}, {"num_steps", opt.num_steps}, {"tokens_per_step", opt.tokens_per_step},
                               {"per_gpu_batch_size", opt.per_gpu_batch_size}, {"max_seq_len", opt.max_seq_len},
@@ -127,25 +119,11 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
                               {"processes", world}};
   auto spec = lens_run(opt.name, "lens-train", m, cfg);
   spec.run_dir = opt.output;
-  if (group) spec.device = "cpu × " + std::to_string(world) + " processes (gloo, launched by " + denv.launcher + ")";
-  std::unique_ptr<RunSession> session;
-  if (rank == 0) {
-    try {
-      ws.ensure();
-      db = std::make_unique<store::RunStore>(ws.db_path());
-      session = std::make_unique<RunSession>(*db, ws, spec);
-    } catch (const std::exception& e) {
-      if (group) group->share("lens-run", std::string("error: ") + e.what());
-      throw;
-    }
-  }
-  int64_t run = session ? session->id() : 0;
-  if (group) {
-    const auto got = group->share("lens-run", std::to_string(run));
-    if (got.rfind("error: ", 0) == 0) throw Error("rank 0 could not start the run: " + got.substr(7));
-    run = std::stoll(got);
-  }
-  const train::EventSink run_sink = session ? session->sink(sink) : train::EventSink([](const train::TrainEvent&) {});
+  if (group) spec.device = group->describe();
+  auto shared = open_shared_run(ws, spec, group.get(), "lens-run");
+  auto& session = shared.session;
+  const int64_t run = shared.id;
+  const train::EventSink run_sink = shared.sink(sink);
   std::atomic<bool> stopped{false};
   const auto before = lens_kl(m, lens, heldout);
   size_t cursor = 0;
@@ -220,7 +198,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
     session->add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_after", after[i]);
   }
   lens::save_lens(lens, m, opt.output, opt.ckpt_path);
-  db->add_artifact(run, "lens", opt.output, opt.num_steps);
+  shared.db->add_artifact(run, "lens", opt.output, opt.num_steps);
   double mb = 0, ma = 0;
   for (size_t i = 0; i < after.size(); ++i) {
     mb += before[i] / static_cast<double>(after.size());

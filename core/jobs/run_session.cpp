@@ -12,6 +12,7 @@
 
 #include "core/common/error.h"
 #include "core/common/hash.h"
+#include "core/dist/dist.h"
 
 #ifndef DM_GIT_REV
 #define DM_GIT_REV "unknown"
@@ -244,6 +245,32 @@ bool RunSession::fail(const std::exception& e, const std::atomic<bool>& cancel) 
   const bool cancelled = cancel.load();
   finish(cancelled ? "cancelled" : "failed", e.what());
   return cancelled;
+}
+
+train::EventSink SharedRun::sink(const train::EventSink& user) const {
+  if (session) return session->sink(user);
+  return [](const train::TrainEvent&) {};
+}
+
+SharedRun open_shared_run(const Workspace& ws, const RunSpec& spec, dist::Group* group, const std::string& key) {
+  SharedRun r;
+  if (!group || group->rank() == 0) {
+    try {
+      ws.ensure();
+      r.db = std::make_unique<store::RunStore>(ws.db_path());
+      r.session = std::make_unique<RunSession>(*r.db, ws, spec);
+      r.id = r.session->id();
+    } catch (const std::exception& e) {
+      if (group) group->share(key, std::string("error: ") + e.what());
+      throw;
+    }
+  }
+  if (group) {
+    const auto got = group->share(key, std::to_string(r.id));
+    if (got.rfind("error: ", 0) == 0) throw Error("rank 0 could not start the run: " + got.substr(7));
+    r.id = std::stoll(got);
+  }
+  return r;
 }
 
 }  // namespace dm::jobs

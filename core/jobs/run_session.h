@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -15,6 +16,10 @@
 #include "core/jobs/workspace.h"
 #include "core/store/run_store.h"
 #include "core/train/events.h"
+
+namespace dm::dist {
+class Group;
+}
 
 namespace dm::jobs {
 
@@ -94,5 +99,18 @@ class RunSession {
   std::condition_variable wake_;
   bool stop_ = false;
 };
+
+// A run opened for a job that may run as several processes (data-parallel): rank 0, or the only process,
+// opens the database and the session; every rank learns the run id through `group`'s store under `key`.
+// An error opening it on rank 0 reaches the other ranks as an Error naming it (they do not wait out the
+// timeout). `group` may be null (one process).
+struct SharedRun {
+  std::unique_ptr<store::RunStore> db;  // rank 0 only; outlives the session
+  std::unique_ptr<RunSession> session;  // rank 0 only
+  int64_t id = 0;
+  // The session's sink, or (other ranks) one that drops every event.
+  train::EventSink sink(const train::EventSink& user) const;
+};
+SharedRun open_shared_run(const Workspace& ws, const RunSpec& spec, dist::Group* group, const std::string& key);
 
 }  // namespace dm::jobs

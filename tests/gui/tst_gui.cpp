@@ -61,6 +61,23 @@ void setTiny(ExperimentForm* form, int steps) {
   QVERIFY(form->setValue("trainer.max_steps", QString::number(steps)));
 }
 
+// Job 2: the form's current settings with 100000 steps, started with Run, cancelled from the queue page
+// once past step 6; it must stop at a step boundary as `cancelled` and keep its checkpoint.
+void cancelLongRun(MainWindow& w, QSignalSpy& finished, const QString& ws) {
+  setTiny(w.experiments(), 100000);
+  QTest::mouseClick(w.experiments()->runButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(w.queue()->job(2) && w.queue()->job(2)->step >= 6, 120000);
+  w.queueView()->selectJob(2);
+  QTest::mouseClick(w.queueView()->findChild<QPushButton*>("cancelJob"), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
+  QCOMPARE(w.queue()->job(2)->state, JobState::Cancelled);
+  dm::store::RunStore db(QDir(ws).filePath("runs.db").toStdString());
+  const auto rec = db.run(w.queue()->job(2)->runId);
+  QCOMPARE(rec->status, std::string("cancelled"));
+  QVERIFY(QFileInfo::exists(QString::fromStdString(rec->run_dir) + "/checkpoint.safetensors"));
+  QVERIFY(db.last_step(rec->id) >= 5);
+}
+
 }  // namespace
 
 class TestGui : public QObject {
@@ -191,18 +208,7 @@ void TestGui::launch_watch_and_cancel() {
 
   // A long run, cancelled from the queue page: it stops at a step boundary and keeps its checkpoint.
   form->setPreset("demo/mamba2-fortunes");
-  setTiny(form, 100000);
-  QTest::mouseClick(form->runButton(), Qt::LeftButton);
-  QTRY_VERIFY_WITH_TIMEOUT(w.queue()->job(2) && w.queue()->job(2)->step >= 6, 120000);
-  w.queueView()->selectJob(2);
-  QTest::mouseClick(w.queueView()->findChild<QPushButton*>("cancelJob"), Qt::LeftButton);
-  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
-  QCOMPARE(w.queue()->job(2)->state, JobState::Cancelled);
-  dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
-  const auto rec = db.run(w.queue()->job(2)->runId);
-  QCOMPARE(rec->status, std::string("cancelled"));
-  QVERIFY(QFileInfo::exists(QString::fromStdString(rec->run_dir) + "/checkpoint.safetensors"));
-  QVERIFY(db.last_step(rec->id) >= 5);
+  cancelLongRun(w, finished, ws.path());
 }
 
 void TestGui::data_parallel_run_from_the_window() {
@@ -231,18 +237,8 @@ void TestGui::data_parallel_run_from_the_window() {
     QCOMPARE(db.runs().size(), size_t(1));
     QVERIFY2(QString::fromStdString(db.run(job->runId)->device).contains("2 processes"), db.run(job->runId)->device.c_str());
   }
-  // A long one, cancelled from the queue page.
-  setTiny(form, 100000);
-  QTest::mouseClick(form->runButton(), Qt::LeftButton);
-  QTRY_VERIFY_WITH_TIMEOUT(w.queue()->job(2) && w.queue()->job(2)->step >= 6, 120000);
-  w.queueView()->selectJob(2);
-  QTest::mouseClick(w.queueView()->findChild<QPushButton*>("cancelJob"), Qt::LeftButton);
-  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
-  QCOMPARE(w.queue()->job(2)->state, JobState::Cancelled);
-  dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
-  const auto rec = db.run(w.queue()->job(2)->runId);
-  QCOMPARE(rec->status, std::string("cancelled"));
-  QVERIFY(QFileInfo::exists(QString::fromStdString(rec->run_dir) + "/checkpoint.safetensors"));
+  // A long one (both ranks), cancelled from the queue page.
+  cancelLongRun(w, finished, ws.path());
 }
 
 void TestGui::results_compare_hover_and_export() {
