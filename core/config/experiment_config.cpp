@@ -290,6 +290,9 @@ model::ModelConfig ExperimentConfig::model_config(int64_t vocab_size) const {
   c.dropsoft = number("task.dropsoft");
   c.cutoffs.clear();
   for (const auto& v : at("task.cutoffs")) c.cutoffs.push_back(static_cast<int64_t>(v.get<double>()));
+  // Runs stored before the key existed had no cluster logits.
+  const auto fc = nlohmann::json::json_pointer("/task/faithful_clusters");
+  c.faithful_clusters = tree.contains(fc) && tree.at(fc).is_boolean() && tree.at(fc).get<bool>();
   return c;
 }
 

@@ -97,6 +97,10 @@ const std::vector<KeySpec>& schema() {
        "adaptive softmax cluster boundaries (token ids; used when task.div_val > 1)", 1.0, 1e12},
       num("task.dropemb", 0.25, "dropout on the input embedding", 0.0, 1.0),
       num("task.dropsoft", 0.25, "dropout before the output projection (only with a projection, i.e. div_val > 1)", 0.0, 1.0),
+      {"task.faithful_clusters", KeyType::boolean, false,
+       "div_val 1 (text8, enwik8): add the published head's 3 dummy cluster logits (trainable, zero-initialised) "
+       "to the softmax, for log-probabilities comparable bit for bit with the Python runs; false: the softmax is over "
+       "the symbols alone (the per-token output bias is there either way)"},
   };
   return keys;
 }

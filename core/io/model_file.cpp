@@ -1,5 +1,8 @@
 #include "core/io/model_file.h"
 
+#include <cstdio>
+#include <mutex>
+
 #include <nlohmann/json.hpp>
 #include <set>
 #include <torch/torch.h>
@@ -46,7 +49,21 @@ model::LanguageModel load_model(const std::string& path) {
   }();
   torch::NoGradGuard no_grad;
   std::set<std::string> used;
+  // Files written before the lm backbone had its output bias: the model they hold had none, i.e. a zero
+  // bias. Said once per process.
+  const bool legacy_bias = m->output_bias.defined() && !file.find("output_bias") &&
+                           !nlohmann::json::parse(cfg_text->second).contains("output_bias");
+  if (legacy_bias) {
+    m->output_bias.zero_();
+    used.insert("output_bias");
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::fprintf(stderr, "note: %s predates the output bias; it loads with a zero bias (as it was trained)\n",
+                   path.c_str());
+    });
+  }
   for (auto& item : m->named_parameters()) {
+    if (used.count(item.key())) continue;
     const auto* t = file.find(item.key());
     if (!t) throw FileError(path, "missing tensor '" + item.key() + "'");
     if (t->sizes() != item.value().sizes())

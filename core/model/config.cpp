@@ -173,6 +173,8 @@ nlohmann::json ModelConfig::to_json() const {
   j["cutoffs"] = cutoffs;
   j["dropsoft"] = dropsoft;
   j["ffn_expand"] = ffn_expand;
+  j["output_bias"] = output_bias;
+  j["faithful_clusters"] = faithful_clusters;
   return j;
 }
 
@@ -223,6 +225,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     get("cutoffs", c.cutoffs);
     get("dropsoft", c.dropsoft);
     get("ffn_expand", c.ffn_expand);
+    // Files written before the output bias have no key: they expect one (load_model fills it with zeros).
+    get("output_bias", c.output_bias);
+    get("faithful_clusters", c.faithful_clusters);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("model config", "(json)", std::string("malformed: ") + e.what());
   }

@@ -70,6 +70,14 @@ struct ModelConfig : MixerConfig {
   std::vector<int64_t> cutoffs = {19997, 39997, 199997};
   double dropsoft = 0.0;  // the seed's task.dropsoft (only with a projection, i.e. div_val > 1)
   int64_t ffn_expand = 4;
+  // The plain tied softmax of the lm backbone (div_val 1: text8, enwik8) as published: a trainable
+  // per-token output bias (`output_bias` [V], U(±D^-1/2)), and optionally the 3 dummy cluster logits the
+  // seed's adaptive softmax keeps because its cutoffs exceed the vocabulary (`cluster_weight` [C, D] and
+  // `cluster_bias` [C], zero-initialised, in the softmax's normaliser; C = cutoffs.size()).
+  bool output_bias = true;
+  bool faithful_clusters = false;
+  bool has_output_bias() const { return backbone == Backbone::lm && div_val == 1 && output_bias; }
+  bool has_cluster_logits() const { return backbone == Backbone::lm && div_val == 1 && faithful_clusters; }
 
   // The seed's defaults: LM experiments (expand 2, head_dim 128, d_state 64) and AntonV/mamba2-370m-hf.
   static ModelConfig lm_defaults(Family family);

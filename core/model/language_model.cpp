@@ -43,8 +43,19 @@ LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
   else if (!cfg_.tie_embeddings)
     lm_head = register_module("lm_head",
                               Dense(cfg_.d_model, cfg_.vocab_size, false));
+  if (cfg_.has_output_bias()) output_bias = register_parameter("output_bias", torch::zeros({cfg_.vocab_size}));
+  if (cfg_.has_cluster_logits()) {
+    const auto c = static_cast<int64_t>(cfg_.cutoffs.size());
+    cluster_weight = register_parameter("cluster_weight", torch::zeros({c, cfg_.d_model}));
+    cluster_bias = register_parameter("cluster_bias", torch::zeros({c}));
+  }
   if (init_skipped()) return;
   torch::NoGradGuard no_grad;
+  // The seed's per-token biases: U(±bias_scale · D^-1/2), bias_scale 1.
+  if (output_bias.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(cfg_.d_model));
+    output_bias.uniform_(-bound, bound);
+  }
   if (cfg_.div_val > 1) {
     // AdaptiveEmbedding initialises itself (per-cluster widths).
   } else if (cfg_.backbone == Backbone::lm) {
@@ -83,7 +94,14 @@ torch::Tensor LanguageModelImpl::head(const torch::Tensor& h) {
   auto x = h;
   if (backbone->norm_f) x = backbone->norm_f->forward(x.to(backbone->norm_f->weight.scalar_type()));
   const auto& w = cfg_.tie_embeddings ? backbone->embeddings->weight : lm_head->weight;
-  return torch::matmul(x.to(w.scalar_type()), w.t()).to(torch::promote_types(w.scalar_type(), torch::kFloat));
+  const auto out_type = torch::promote_types(w.scalar_type(), torch::kFloat);
+  auto logits = torch::matmul(x.to(w.scalar_type()), w.t()).to(out_type);
+  if (output_bias.defined()) logits = logits + output_bias.to(out_type);
+  if (!cluster_weight.defined()) return logits;
+  // The seed's head softmax runs over the V tokens and the C cluster logits; every target is a token.
+  auto clusters = torch::matmul(x.to(cluster_weight.scalar_type()), cluster_weight.t()).to(out_type) +
+                  cluster_bias.to(out_type);
+  return torch::log_softmax(torch::cat({logits, clusters}, -1), -1).narrow(-1, 0, cfg_.vocab_size);
 }
 
 torch::Tensor LanguageModelImpl::forward_ex(const torch::Tensor& ids, std::vector<torch::Tensor>* all,
@@ -130,6 +148,11 @@ torch::Tensor LanguageModelImpl::token_nll(const torch::Tensor& ids, const torch
   auto h = hidden(ids, nullptr, nullptr, mask);
   if (adaptive_head) return adaptive_head->nll(h.reshape({-1, h.size(-1)}), targets.reshape({-1})).view(targets.sizes());
   auto logits = head(h);
+  if (cluster_weight.defined()) {  // already log-probabilities (normalised with the cluster logits)
+    const auto valid = targets != -100;
+    const auto picked = logits.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1);
+    return -(picked * valid);
+  }
   return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}),
                                               torch::nn::functional::CrossEntropyFuncOptions()
                                                   .ignore_index(-100)

@@ -54,7 +54,8 @@ class LanguageModelImpl : public torch::nn::Module {
   torch::Tensor hidden(const torch::Tensor& ids, std::vector<torch::Tensor>* all = nullptr, DecodeState* state = nullptr,
                        const torch::Tensor& mask = {});
 
-  // The final hidden state [.., D] → logits (norm_f for hf, then the head).
+  // The final hidden state [.., D] → logits (norm_f for hf, then the head). With the cluster logits these
+  // are log-probabilities, normalised together with the C dummy clusters (so they sum to less than 1).
   torch::Tensor head(const torch::Tensor& h);
   torch::Tensor embed(const torch::Tensor& ids);
 
@@ -63,6 +64,8 @@ class LanguageModelImpl : public torch::nn::Module {
 
   Mamba2Backbone backbone{nullptr};
   Dense lm_head{nullptr};  // only when !tie_embeddings
+  torch::Tensor output_bias;                    // [V] when config().has_output_bias()
+  torch::Tensor cluster_weight, cluster_bias;   // [C, D], [C] when config().has_cluster_logits()
   AdaptiveSoftmax adaptive_head{nullptr};  // div_val > 1: registered as "lm_head"
 
  private:

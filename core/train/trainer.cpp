@@ -25,6 +25,9 @@ bool no_decay(const std::string& name) {
   auto ends = [&](const std::string& s) {
     return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
   };
+  // The lm head's per-token output bias and cluster bias are biases too (the seed decays them, as it does every
+  // parameter outside its backbone; see docs/design.md).
+  if (name == "output_bias" || name == "cluster_bias") return true;
   return ends(".A_log") || ends(".D") || ends(".dt_bias") || ends(".bias") || name.find(".norm.") != std::string::npos ||
          name.find(".subln.") != std::string::npos || name.find(".norm_f.") != std::string::npos;
 }

@@ -30,6 +30,7 @@ class TestAdaptive : public QObject {
   void embedding_matches_definition();
   void softmax_matches_definition();
   void model_names_shapes_and_decoding();
+  void initialised_as_published();
 };
 
 void TestAdaptive::embedding_matches_definition() {
@@ -128,6 +129,28 @@ void TestAdaptive::model_names_shapes_and_decoding() {
   DM_COMPARE_REL(torch::stack(steps, 1), full, 1e-4, "decoding with the adaptive head");
   auto targets = torch::randint(0, 60, {2, 11}, torch::kLong);
   DM_COMPARE_REL(m->token_nll(ids, targets), -full.gather(2, targets.unsqueeze(2)).squeeze(2), 1e-5, "token_nll");
+}
+
+void TestAdaptive::initialised_as_published() {
+  // upstream.md §6.2 for the WT103 head: per-token biases of the head and of every tail U(±bias_scale·D^-1/2),
+  // cluster logits and the head projection zero (the same per-token bias as the div_val-1 head's output_bias).
+  auto c = small_cfg();
+  c.vocab_size = 4000;
+  c.cutoffs = {1000, 2000, 3000};
+  c.d_model = 64;
+  torch::manual_seed(0);
+  AdaptiveEmbedding emb(c);
+  AdaptiveSoftmax sm(c, emb);
+  const double bound = 1.0 / 8.0;
+  QCOMPARE(sm->biases.size(), size_t(4));
+  for (const auto& b : sm->biases) {
+    QVERIFY(b.abs().max().item<double>() <= bound);
+    // Uniform on ±bound: standard deviation bound/√3 (1000 draws: within 10 %).
+    QVERIFY(std::abs(b.std().item<double>() - bound / std::sqrt(3.0)) < 0.1 * bound / std::sqrt(3.0));
+  }
+  QCOMPARE(sm->cluster_weight.abs().sum().item<double>(), 0.0);
+  QCOMPARE(sm->cluster_bias.abs().sum().item<double>(), 0.0);
+  QCOMPARE(sm->head_proj.abs().sum().item<double>(), 0.0);
 }
 
 QTEST_APPLESS_MAIN(TestAdaptive)

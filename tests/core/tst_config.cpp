@@ -174,6 +174,14 @@ void TestConfig::model_config_follows_keys() {
   QCOMPARE(m.emb_dropout, 0.1);
   QCOMPARE(m.family, dm::model::Family::diffmamba2);
   QCOMPARE(m.backbone, dm::model::Backbone::lm);
+  QVERIFY(m.has_output_bias());
+  QVERIFY(!m.has_cluster_logits());
+  auto f = resolve({"experiment=lm/diffmamba2-text8", "task.faithful_clusters=true"});
+  QVERIFY(f.model_config(27).has_cluster_logits());
+  QVERIFY(!resolve({"experiment=lm/diffmamba2-wt103", "task.faithful_clusters=true"}).model_config(300000).has_cluster_logits());
+  // A run stored before the key existed builds the model it was trained with (no cluster logits).
+  f.tree["task"].erase("faithful_clusters");
+  QVERIFY(!f.model_config(27).has_cluster_logits());
 }
 
 void TestConfig::user_presets_round_trip() {

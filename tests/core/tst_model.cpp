@@ -2,9 +2,13 @@
 // λ_init, closed-form parameter counts, parameter names, and construction-time validation.
 #include <torch/torch.h>
 
+#include <QTemporaryDir>
 #include <QtTest>
+#include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/io/model_file.h"
+#include "core/io/safetensors.h"
 #include "core/model/language_model.h"
 #include "tests/core/test_util.h"
 
@@ -40,6 +44,8 @@ int64_t model_params(const ModelConfig& c) {
   const int64_t pair = 2 * mixer_params(d, c.expand / 2, c.head_dim / 2, c.d_state, c.n_groups, c.conv_kernel,
                                         c.use_bias, c.use_conv_bias) + 2 * d;  // + lambda_q1 + subln
   int64_t total = c.vocab_size * d + (c.tie_embeddings ? 0 : c.vocab_size * d);
+  if (c.has_output_bias()) total += c.vocab_size;                                             // output_bias
+  if (c.has_cluster_logits()) total += static_cast<int64_t>(c.cutoffs.size()) * (d + 1);      // cluster logits
   if (c.backbone == Backbone::hf) {
     for (int64_t i = 0; i < c.n_layers; ++i) total += d + (c.is_diff_block(i) ? pair : full);
     total += d;  // norm_f
@@ -78,6 +84,9 @@ class TestModel : public QObject {
   void invalid_hyperparameters_raise_at_construction();
   void mixer_initialisation();
   void layers_match_libtorch_init_and_skip_it();
+  void published_head_bias_and_clusters();
+  void output_bias_in_files_and_legacy_files();
+  void output_bias_learns_the_unigram();
 };
 
 void TestModel::decoding_matches_forward_data() {
@@ -235,7 +244,8 @@ void TestModel::lm_block_forward_formula() {
   auto ids = torch::randint(0, cfg.vocab_size, {1, 5}, torch::kLong);
   auto hs = m->backbone->embeddings->forward(ids) * std::sqrt(double(cfg.d_model));
   for (auto& b : m->backbone->layers) hs = b->forward(hs);
-  DM_COMPARE_REL(m->forward(ids), torch::matmul(hs, m->backbone->embeddings->weight.t()), 1e-12, "lm model logits");
+  DM_COMPARE_REL(m->forward(ids), torch::matmul(hs, m->backbone->embeddings->weight.t()) + m->output_bias, 1e-12,
+                 "lm model logits (tied output + per-token bias)");
   // In training mode dropout is active and the output changes.
   m->train();
   QVERIFY((blk->forward(x) - blk->layer_norm->forward(x + f)).abs().max().item<double>() > 1e-6);
@@ -275,6 +285,9 @@ void TestModel::model_counts_match_closed_form_data() {
   QTest::newRow("lm mamba2 64x2") << int(Backbone::lm) << int(Family::mamba2) << 64 << 2 << true << false;
   QTest::newRow("lm diffmamba2 64x2") << int(Backbone::lm) << int(Family::diffmamba2) << 64 << 2 << true << false;
   QTest::newRow("lm diffmamba2 128x3 untied") << int(Backbone::lm) << int(Family::diffmamba2) << 128 << 3 << false << false;
+  QTest::newRow("lm mamba2 64x2 cluster logits (bias column: faithful_clusters)") << int(Backbone::lm)
+                                                                                    << int(Family::mamba2) << 64 << 2
+                                                                                    << true << true;
   QTest::newRow("hf mamba2 64x5 bias") << int(Backbone::hf) << int(Family::mamba2) << 64 << 5 << true << true;
   QTest::newRow("hf diffmamba2 64x5") << int(Backbone::hf) << int(Family::diffmamba2) << 64 << 5 << true << false;
   QTest::newRow("hf diffmamba2 96x4 untied bias") << int(Backbone::hf) << int(Family::diffmamba2) << 96 << 4 << false << true;
@@ -291,10 +304,14 @@ void TestModel::model_counts_match_closed_form() {
   cfg.d_model = d;
   cfg.n_layers = layers;
   cfg.tie_embeddings = tied;
-  cfg.use_bias = bias;
+  // The lm rows use the bias column for the published head's cluster logits (the lm mixers have no bias).
+  if (cfg.backbone == Backbone::lm) cfg.faithful_clusters = bias;
+  else cfg.use_bias = bias;
   LanguageModel m(cfg);
   QCOMPARE(m->num_parameters(), model_params(cfg));
   QCOMPARE(bool(m->lm_head), !tied);
+  QCOMPARE(m->output_bias.defined(), cfg.backbone == Backbone::lm);
+  QCOMPARE(m->cluster_weight.defined(), cfg.backbone == Backbone::lm && bias);
 }
 
 void TestModel::hf_370m_names_and_counts() {
@@ -427,4 +444,147 @@ void TestModel::layers_match_libtorch_init_and_skip_it() {
 }
 
 QTEST_APPLESS_MAIN(TestModel)
+void TestModel::published_head_bias_and_clusters() {
+  // The published div_val-1 output layer, written from its formula by tests/data/make_fixtures.py
+  // published_head: tied weight + per-token bias, and (faithful_clusters) the 3 cluster logits in the
+  // head softmax.
+  const auto ref = dm::io::read_safetensors(std::string(DM_TEST_DATA) + "/lm_head/published_head.safetensors");
+  const auto h = *ref.find("h");
+  for (bool faithful : {true, false}) {
+    auto cfg = small(Backbone::lm, Family::mamba2);
+    cfg.vocab_size = 27;
+    cfg.d_model = 16;
+    cfg.head_dim = 8;
+    cfg.faithful_clusters = faithful;
+    LanguageModel m(cfg);
+    m->eval();
+    torch::NoGradGuard ng;
+    m->backbone->embeddings->weight.copy_(*ref.find("weight"));
+    m->output_bias.copy_(*ref.find("output_bias"));
+    if (faithful) {
+      m->cluster_weight.copy_(*ref.find("cluster_weight"));
+      m->cluster_bias.copy_(*ref.find("cluster_bias"));
+    }
+    const auto got = faithful ? m->head(h) : torch::log_softmax(m->head(h), -1);
+    DM_COMPARE_REL(got, *ref.find(faithful ? "logp_faithful" : "logp_bias_only"), 1e-6,
+                   faithful ? "log-probs with the cluster logits" : "log-probs with the output bias");
+    if (faithful) {  // the dummy clusters keep some probability: the tokens' sum below 1
+      const double mass = got.exp().sum(-1).max().item<double>();
+      QVERIFY2(mass < 1.0 - 1e-4, qPrintable(QString::number(mass)));
+    }
+  }
+  // The loss path agrees with the head: token_nll = −log p(target) through the whole model.
+  auto cfg = small(Backbone::lm, Family::mamba2);
+  cfg.faithful_clusters = true;
+  LanguageModel m(cfg);
+  m->eval();
+  torch::NoGradGuard ng;
+  m->cluster_bias.fill_(0.7);
+  auto ids = torch::randint(0, cfg.vocab_size, {2, 9});
+  auto targets = torch::randint(0, cfg.vocab_size, {2, 9});
+  targets[0][3] = -100;
+  const auto nll = m->token_nll(ids, targets);
+  const auto logp = m->forward(ids);
+  QCOMPARE(nll[0][3].item<double>(), 0.0);
+  DM_COMPARE_REL(nll[1], -logp[1].gather(-1, targets[1].unsqueeze(-1)).squeeze(-1), 1e-6, "token_nll vs the head");
+}
+
+void TestModel::output_bias_in_files_and_legacy_files() {
+  auto cfg = small(Backbone::lm, Family::diffmamba2);
+  LanguageModel m(cfg);
+  // Initialised as published: U(±D^-1/2), not zero.
+  QVERIFY(m->output_bias.abs().max().item<double>() <= 1.0 / std::sqrt(32.0));
+  QVERIFY(m->output_bias.abs().max().item<double>() > 0.05);
+  QTemporaryDir d;
+  const std::string path = d.filePath("m.safetensors").toStdString();
+  dm::io::save_model(m, path);
+  const auto file = dm::io::read_safetensors(path);
+  QVERIFY(file.find("output_bias"));
+  auto back = dm::io::load_model(path);
+  QVERIFY(torch::equal(back->output_bias, m->output_bias));
+  // A file from before the bias (no tensor, no config key) loads with a zero bias.
+  dm::io::NamedTensors old;
+  for (const auto& [name, t] : file.tensors)
+    if (name != "output_bias") old.emplace_back(name, t);
+  auto meta = file.metadata;
+  auto j = nlohmann::json::parse(meta.at("dm_model_config"));
+  j.erase("output_bias");
+  j.erase("faithful_clusters");
+  meta["dm_model_config"] = j.dump();
+  const std::string legacy = d.filePath("old.safetensors").toStdString();
+  dm::io::write_safetensors(legacy, old, meta);
+  auto loaded = dm::io::load_model(legacy);
+  QCOMPARE(loaded->output_bias.abs().sum().item<double>(), 0.0);
+  // A file that says it has the bias but lacks the tensor is damaged.
+  meta["dm_model_config"] = nlohmann::json::parse(file.metadata.at("dm_model_config")).dump();
+  dm::io::write_safetensors(legacy, old, meta);
+  QVERIFY(dm::test::error_of([&] { dm::io::load_model(legacy); }).contains("output_bias"));
+}
+
+void TestModel::output_bias_learns_the_unigram() {
+  // A skewed text8-style stream (symbol 5 is 70 % of it, the rest uniform): the same tiny model, same seed,
+  // with and without the output bias, 20 AdamW steps. The bias is a direct unigram term: the model with it
+  // ends with the lower held-out loss, and its bias grew most for symbol 5.
+  auto draw = [](int64_t rows, uint64_t seed) {
+    auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    auto other = torch::randint(0, 27, {rows, 33}, g, torch::kLong);
+    auto skew = torch::rand({rows, 33}, g) < 0.7;
+    return torch::where(skew, torch::full_like(other, 5), other);
+  };
+  const auto held = draw(8, 99);
+  std::vector<double> final_loss;
+  for (bool with_bias : {true, false}) {
+    auto cfg = small(Backbone::lm, Family::mamba2);
+    cfg.vocab_size = 27;
+    cfg.n_layers = 1;
+    cfg.output_bias = with_bias;
+    torch::manual_seed(3);
+    LanguageModel m(cfg);
+    torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
+    const auto bias_before = with_bias ? m->output_bias.detach().clone() : torch::Tensor();
+    for (int step = 0; step < 20; ++step) {
+      const auto b = draw(8, static_cast<uint64_t>(step));
+      opt.zero_grad();
+      m->loss(b.narrow(1, 0, 32), b.narrow(1, 1, 32)).backward();
+      opt.step();
+    }
+    m->eval();
+    torch::NoGradGuard ng;
+    final_loss.push_back(m->loss(held.narrow(1, 0, 32), held.narrow(1, 1, 32)).item<double>());
+    // The bias moved most toward the frequent symbol.
+    if (with_bias) QCOMPARE((m->output_bias - bias_before).argmax().item<int64_t>(), int64_t{5});
+  }
+  qInfo("held-out loss after 20 steps: with output bias %.4f, without %.4f", final_loss[0], final_loss[1]);
+  QVERIFY2(final_loss[0] < final_loss[1], qPrintable(QString("%1 vs %2").arg(final_loss[0]).arg(final_loss[1])));
+
+  // The bias alone (every other parameter frozen) learns the unigram: the held-out loss falls and the
+  // frequent symbol gets the largest bias.
+  auto cfg = small(Backbone::lm, Family::mamba2);
+  cfg.vocab_size = 27;
+  cfg.n_layers = 1;
+  torch::manual_seed(3);
+  LanguageModel m(cfg);
+  for (auto& p : m->parameters()) p.requires_grad_(false);
+  m->output_bias.requires_grad_(true);
+  auto held_loss = [&] {
+    torch::NoGradGuard ng;
+    m->eval();
+    const double l = m->loss(held.narrow(1, 0, 32), held.narrow(1, 1, 32)).item<double>();
+    m->train();
+    return l;
+  };
+  const double before = held_loss();
+  torch::optim::Adam opt({m->output_bias}, torch::optim::AdamOptions(0.05));
+  for (int step = 0; step < 100; ++step) {
+    const auto b = draw(8, 1000 + static_cast<uint64_t>(step));
+    opt.zero_grad();
+    m->loss(b.narrow(1, 0, 32), b.narrow(1, 1, 32)).backward();
+    opt.step();
+  }
+  const double after = held_loss();
+  qInfo("bias only: held-out loss %.4f -> %.4f", before, after);
+  QVERIFY(after < before - 0.1);
+  QCOMPARE(m->output_bias.argmax().item<int64_t>(), int64_t{5});
+}
+
 #include "tst_model.moc"

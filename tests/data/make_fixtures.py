@@ -1,6 +1,6 @@
 """Writes the checked-in fixtures under tests/data/ with the reference Python stack.
 
-    python3 tests/data/make_fixtures.py [torch_save] [tiny_mamba2] [tokenizer] [padded_batches]
+    python3 tests/data/make_fixtures.py [torch_save] [tiny_mamba2] [tokenizer] [padded_batches] [published_head]
 
 (no names: all of them).
 
@@ -231,6 +231,28 @@ def padded_batches(out: pathlib.Path) -> None:
         print(name, "loss with mask", res.loss.item(), "without", unmasked.loss.item())
 
 
+def published_head(out: pathlib.Path) -> None:
+    """The output layer of the published language_modeling code for div_val 1 (text8, enwik8), written from
+    its formula (ProjectedAdaptiveLogSoftmax with cutoffs beyond the vocabulary): the head softmax runs over
+    the V tokens (tied weight + per-token bias) and the 3 cluster logits, and every target is a head token,
+    so log p(token) = log_softmax([h·Wᵀ + b, h·Cᵀ + c])[:V]. Also the bias-only softmax (no clusters)."""
+    torch.manual_seed(7)
+    v, d, n = 27, 16, 12
+    h = torch.randn(n, d, dtype=torch.float64)
+    w = 0.3 * torch.randn(v, d, dtype=torch.float64)
+    b = (torch.rand(v, dtype=torch.float64) * 2 - 1) / math.sqrt(d)
+    cw = 0.2 * torch.randn(3, d, dtype=torch.float64)
+    cb = 0.5 * torch.randn(3, dtype=torch.float64)
+    head_weight = torch.cat([w, cw], 0)  # weight[0:cutoffs[0]] is every row when cutoffs[0] >= V
+    head_bias = torch.cat([b, cb], 0)
+    faithful = torch.log_softmax(h @ head_weight.T + head_bias, 1)[:, :v]
+    bias_only = torch.log_softmax(h @ w.T + b, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({"h": h.float(), "weight": w.float(), "output_bias": b.float(), "cluster_weight": cw.float(),
+               "cluster_bias": cb.float(), "logp_faithful": faithful.float(), "logp_bias_only": bias_only.float()},
+              out / "published_head.safetensors")
+
+
 TRICKY = [
     "Hello world! This is a test.",
     "The capital of France is",
@@ -287,7 +309,8 @@ if __name__ == "__main__":
     makers = {"torch_save": lambda: torch_save_files(HERE / "torch_save"),
               "tiny_mamba2": lambda: tiny_mamba2(HERE / "checkpoints"),
               "tokenizer": lambda: tokenizer_fixture(HERE / "tokenizer"),
-              "padded_batches": lambda: padded_batches(HERE / "checkpoints")}
+              "padded_batches": lambda: padded_batches(HERE / "checkpoints"),
+              "published_head": lambda: published_head(HERE / "lm_head")}
     names = sys.argv[1:] or list(makers)
     for n in names:
         if n not in makers:
