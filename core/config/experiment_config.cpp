@@ -23,19 +23,29 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-json yaml_to_json(const YAML::Node& n) {
+// Presets and overrides never need deep nesting or aliases. A self-referencing alias (`&a [*a]`) makes a
+// cyclic node graph and nested aliases ("billion laughs") an exponential one: both are cut off by a depth
+// limit and a budget of values, with a message instead of a crash or a hang.
+constexpr int kYamlMaxDepth = 32;
+constexpr int64_t kYamlMaxValues = 100000;
+
+json yaml_to_json(const YAML::Node& n, int depth, int64_t& budget) {
+  if (depth > kYamlMaxDepth || --budget < 0)
+    throw ConfigError("YAML", "(value)", "nests deeper than " + std::to_string(kYamlMaxDepth) + " levels or holds more than " +
+                                            std::to_string(kYamlMaxValues) +
+                                            " values (a self-referencing or repeated alias?); presets need neither");
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Sequence: {
       json a = json::array();
-      for (const auto& e : n) a.push_back(yaml_to_json(e));
+      for (const auto& e : n) a.push_back(yaml_to_json(e, depth + 1, budget));
       return a;
     }
     case YAML::NodeType::Map: {
       json o = json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second, depth + 1, budget);
       return o;
     }
     case YAML::NodeType::Scalar: {
@@ -60,6 +70,11 @@ json yaml_to_json(const YAML::Node& n) {
     }
   }
   return nullptr;
+}
+
+json yaml_to_json(const YAML::Node& n) {
+  int64_t budget = kYamlMaxValues;
+  return yaml_to_json(n, 0, budget);
 }
 
 json::json_pointer pointer(const std::string& dotted) {
@@ -192,6 +207,12 @@ std::vector<std::string> presets_under(const fs::path& root, const std::string& 
 }
 
 fs::path preset_path(const std::string& preset) {
+  // A preset is a name inside a presets folder, never a path out of it.
+  const fs::path rel(preset);
+  bool escapes = preset.empty() || rel.is_absolute();
+  for (const auto& part : rel) escapes = escapes || part == ".." || part == ".";
+  if (escapes)
+    throw ConfigError("experiment", preset, "is not a preset name (names like lm/mamba2-text8 or user/<name>; no paths)");
   if (preset.rfind("user/", 0) == 0) return fs::path(user_preset_dir()) / (preset.substr(5) + ".yaml");
   return fs::path(resource_dir()) / "presets" / (preset + ".yaml");
 }
@@ -324,7 +345,7 @@ ExperimentConfig resolve(const std::vector<std::string>& args) {
     }
     json node;
     try {
-      node = yaml_to_json(YAML::LoadFile(path.string()));
+      node = yaml_to_json(YAML::Load(io::read_file(path.string())));  // read_file refuses FIFOs and devices
     } catch (const YAML::Exception& e) {
       throw FileError(path.string(), std::string("not valid YAML: ") + e.what());
     }

@@ -8,6 +8,7 @@
 #include "core/common/error.h"
 #include "core/data/byte_level.h"
 #include "core/data/tokenizer_impl.h"
+#include "core/io/atomic_file.h"
 
 namespace dm::data {
 
@@ -62,14 +63,10 @@ BpeTokenizer BpeTokenizer::from_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw FileError(path, "tokenizer file does not exist");
   if (std::filesystem::is_directory(path, ec)) throw FileError(path, "is a folder, expected a tokenizer.json file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, "cannot open the tokenizer file for reading");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw FileError(path, "read error");
+  const std::string text = io::read_file(path);  // regular files only: a FIFO is refused, never waited on
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(buf.str());
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw FileError(path, std::string("invalid JSON in tokenizer file (truncated or damaged?): ") + e.what());
   }

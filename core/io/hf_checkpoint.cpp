@@ -175,7 +175,12 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
     c.dt_limit_min = number_of(lim[0], "time_step_limit", origin);
     c.dt_limit_max = number_of(lim[1], "time_step_limit", origin);
   }
+  // Checked before anything divides by them (head_dim 0 was a SIGFPE).
+  for (const auto& [key, v] : {std::pair<const char*, int64_t>{"hidden_size", c.d_model}, {"head_dim", c.head_dim},
+                               {"expand", c.expand}, {"num_hidden_layers", c.n_layers}, {"vocab_size", c.vocab_size}})
+    if (v <= 0) throw FileError(origin, std::string(key) + " = " + std::to_string(v) + " must be positive");
   const int64_t heads = get_or<int64_t>(j, "num_heads", c.expand * c.d_model / c.head_dim, origin);
+  if (heads <= 0) throw FileError(origin, "num_heads = " + std::to_string(heads) + " must be positive");
   if (heads * c.head_dim != c.expand * c.d_model)
     throw FileError(origin, "num_heads · head_dim = " + std::to_string(heads * c.head_dim) + " must equal expand · hidden_size = " +
                                 std::to_string(c.expand * c.d_model));

@@ -115,6 +115,9 @@ void TestCli::errors_exit_non_zero() {
   auto missing = run({"train", "--workspace", d.path(), "dataset.name=text8", "trainer.precision=32"});
   QCOMPARE(missing.code, 2);
   QVERIFY2(missing.err.contains("get_text8.sh"), qPrintable(missing.err));
+  auto threads = run({"--threads", "100000", "doctor"});
+  QVERIFY(threads.code != 0);
+  QVERIFY2(threads.err.contains("--threads") && threads.err.contains("range"), qPrintable(threads.err));
   auto no_run = run({"runs", "show", "7", "--workspace", d.path()});
   QCOMPARE(no_run.code, 2);
   QVERIFY2(no_run.err.contains("run 7 does not exist"), qPrintable(no_run.err));

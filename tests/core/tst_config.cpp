@@ -3,12 +3,14 @@
 #include <torch/torch.h>
 
 #include <QTemporaryDir>
+#include <QElapsedTimer>
 #include <QtTest>
 #include <fstream>
 
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/config/schema.h"
+#include "tests/core/test_util.h"
 
 using dm::config::resolve;
 
@@ -45,6 +47,7 @@ class TestConfig : public QObject {
   void broken_preset_names_file();
   void model_config_follows_keys();
   void user_presets_round_trip();
+  void hostile_yaml_and_preset_names();
 };
 
 void TestConfig::seed_readme_line() {
@@ -216,6 +219,29 @@ void TestConfig::user_presets_round_trip() {
   }
   QCOMPARE(QDir(d.filePath("presets")).entryList(QDir::Files).size(), 1);
   qunsetenv("DM_USER_PRESETS");
+}
+
+void TestConfig::hostile_yaml_and_preset_names() {
+  // A self-referencing alias (a SIGSEGV before) and a "billion laughs" preset (minutes and gigabytes):
+  // refused at once with a message.
+  QVERIFY(dm::test::error_of([] { resolve({"description=&a [*a]"}); }).contains("alias"));
+  QTemporaryDir d;
+  qputenv("DM_USER_PRESETS", d.filePath("presets").toUtf8());
+  QDir(d.path()).mkpath("presets");
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c)
+    laughs += std::string(1, c) + ": &" + c + " [" + std::string("*") + char(c - 1) + ", *" + char(c - 1) + ", *" +
+              char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) +
+              ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + "]\n";
+  std::ofstream(d.filePath("presets/laughs.yaml").toStdString()) << laughs;
+  QElapsedTimer t;
+  t.start();
+  QVERIFY(dm::test::error_of([] { resolve({"experiment=user/laughs"}); }).contains("values"));
+  QVERIFY2(t.elapsed() < 5000, "the alias bomb was expanded");
+  // Preset names stay inside the presets folders.
+  for (const char* bad : {"../../x", "/etc/passwd", "user/../x", "lm/../../x", "./lm/mamba2-text8"})
+    QVERIFY2(dm::test::error_of([&] { resolve({std::string("experiment=") + bad}); }).contains("not a preset name"), bad);
+  QVERIFY(resolve({"experiment=lm/mamba2-text8"}).preset == "lm/mamba2-text8");
 }
 
 QTEST_APPLESS_MAIN(TestConfig)

@@ -309,6 +309,12 @@ void TestHf::transformers5_config_floats() {
   QCOMPARE(c.n_groups, int64_t{2});
   j["time_step_limit"][1] = {{"__float__", "banana"}};
   QVERIFY(error_of([&] { io::model_config_from_hf(j, "config.json"); }).contains("time_step_limit"));
+  // Sizes are checked before anything divides by them (head_dim 0 was a SIGFPE in `logits`).
+  for (const char* key : {"head_dim", "hidden_size", "expand", "num_heads", "num_hidden_layers"}) {
+    auto bad = io::parse_json_lenient(io::read_file(fixture("checkpoints/mamba2_tiny_bin/config.json")), "config.json");
+    bad[key] = 0;
+    QVERIFY2(error_of([&] { io::model_config_from_hf(bad, "config.json"); }).contains(key), key);
+  }
 }
 
 

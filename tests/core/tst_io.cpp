@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <QElapsedTimer>
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
@@ -54,6 +56,7 @@ class TestIo : public QObject {
   void model_file_defects_are_reported();
   void npy_layout();
   void mapped_tensors_and_page_release();
+  void fifos_and_folders_are_refused_at_once();
 };
 
 void TestIo::safetensors_round_trip() {
@@ -268,6 +271,20 @@ void TestIo::mapped_tensors_and_page_release() {
   dm::io::MappedFile::release_pages(heap);
   QVERIFY(torch::equal(heap, copy));
   QVERIFY(torch::equal(y, torch::arange(10)));
+}
+
+void TestIo::fifos_and_folders_are_refused_at_once() {
+  // A FIFO in place of a weights file, a config or a preset must be refused, not waited on (issue 19).
+  QTemporaryDir d;
+  const std::string fifo = d.filePath("model.safetensors").toStdString();
+  QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+  QElapsedTimer t;
+  t.start();
+  QVERIFY(dm::test::error_of([&] { dm::io::read_file(fifo); }).contains("not a regular file"));
+  QVERIFY(dm::test::error_of([&] { dm::io::MappedFile::open(fifo); }).contains("not a regular file"));
+  QVERIFY(dm::test::error_of([&] { dm::io::read_safetensors(fifo); }).contains("not a regular file"));
+  QVERIFY(dm::test::error_of([&] { dm::io::read_file(d.path().toStdString()); }).contains("not a regular file"));
+  QVERIFY2(t.elapsed() < 2000, "refusing took too long");
 }
 
 QTEST_APPLESS_MAIN(TestIo)
