@@ -31,6 +31,13 @@ std::string config_keys_help() {
 
 int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
   const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
+  if (a.resume > 0 && !a.overrides.empty()) {
+    std::string given;
+    for (const auto& o : a.overrides) given += (given.empty() ? "" : " ") + o;
+    throw ConfigError("--resume", std::to_string(a.resume),
+                      "continues the run with its stored configuration, so overrides (" + given +
+                          ") cannot apply; start a new run to change settings");
+  }
   config::ExperimentConfig cfg;
   if (a.resume == 0 || a.print_config) cfg = config::resolve(a.overrides);
   if (a.print_config) {

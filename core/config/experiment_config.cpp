@@ -88,10 +88,17 @@ json::json_pointer pointer(const std::string& dotted) {
 std::string show(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string range_text(const KeySpec& s) {
+  // Whole bounds in full (1048576, not 1.04858e+06); others as the shortest text that reads back.
+  auto bound = [](double x) {
+    std::ostringstream b;
+    if (std::abs(x) < 1e15 && x == std::floor(x)) b << static_cast<long long>(x);
+    else b << x;
+    return b.str();
+  };
   std::ostringstream os;
   const bool lo = s.min > -1e299, hi = s.max < 1e299;
-  if (lo && hi) os << "in " << (s.exclusive_min ? "(" : "[") << s.min << ", " << s.max << "]";
-  else if (lo) os << (s.exclusive_min ? "> " : ">= ") << s.min;
+  if (lo && hi) os << "in " << (s.exclusive_min ? "(" : "[") << bound(s.min) << ", " << bound(s.max) << "]";
+  else if (lo) os << (s.exclusive_min ? "> " : ">= ") << bound(s.min);
   return os.str();
 }
 
@@ -145,6 +152,8 @@ json normalize(const KeySpec& s, const json& v) {
       bad_value(s, v);
     case KeyType::number_list:
       if (!v.is_array() || v.empty()) bad_value(s, v);
+      if (s.list_size > 0 && v.size() != s.list_size)
+        bad_value(s, v, "exactly " + std::to_string(s.list_size) + " values");
       for (const auto& e : v) {
         if (!e.is_number()) bad_value(s, v);
         check_range(s, v, e.get<double>());

@@ -19,6 +19,7 @@ struct KeySpec {
   std::vector<std::string> choices;  // for KeyType::choice
   bool nullable = false;             // null accepted (e.g. "inherit" or "off")
   bool exclusive_min = false;        // value must be > min, not >=
+  size_t list_size = 0;              // number_list: exactly this many values (0: any number)
 };
 
 const std::vector<KeySpec>& schema();

@@ -118,6 +118,9 @@ void TestCli::errors_exit_non_zero() {
   auto threads = run({"--threads", "100000", "doctor"});
   QVERIFY(threads.code != 0);
   QVERIFY2(threads.err.contains("--threads") && threads.err.contains("range"), qPrintable(threads.err));
+  auto resume_override = run({"train", "--workspace", d.path(), "--resume", "1", "loader.l_max=64"});
+  QCOMPARE(resume_override.code, 2);
+  QVERIFY2(resume_override.err.contains("stored configuration"), qPrintable(resume_override.err));
   auto no_run = run({"runs", "show", "7", "--workspace", d.path()});
   QCOMPARE(no_run.code, 2);
   QVERIFY2(no_run.err.contains("run 7 does not exist"), qPrintable(no_run.err));

@@ -100,7 +100,11 @@ void TestConfig::wrong_types_and_ranges_data() {
   QTest::addColumn<QString>("expect");
   QTest::newRow("lr <= 0") << "optimizer.lr=0" << "optimizer.lr = 0: must be number in (0, 10]";
   QTest::newRow("lr text") << "optimizer.lr=fast" << "optimizer.lr = fast";
-  QTest::newRow("l_max < 1") << "loader.l_max=0" << "loader.l_max = 0: must be integer >= 1";
+  QTest::newRow("l_max < 1") << "loader.l_max=0" << "loader.l_max = 0: must be integer in [1, 1048576]";
+  QTest::newRow("l_max huge") << "loader.l_max=9223372036854775807" << "must be integer in [1, 1048576]";
+  QTest::newRow("layers huge") << "model.n_layers=100000" << "model.n_layers = 100000: must be integer in [1, 1024]";
+  QTest::newRow("d_state huge") << "model.d_state=1000000" << "in [1, 4096]";
+  QTest::newRow("betas one value") << "optimizer.betas=[0.9]" << "exactly 2 values";
   QTest::newRow("l_max float") << "loader.l_max=5.5" << "must be integer";
   QTest::newRow("precision") << "trainer.precision=8" << "32|16|bf16";
   QTest::newRow("devices negative") << "trainer.devices=[-1]" << "indices are integers >= 0";
