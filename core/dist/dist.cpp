@@ -231,6 +231,8 @@ std::string Group::share(const std::string& key, const std::string& value_on_ran
   return {v.begin(), v.end()};
 }
 
+bool Group::any(bool mine) { return allreduce_sum(std::vector<double>{mine ? 1.0 : 0.0})[0] > 0; }
+
 void Group::barrier() { impl_->group().barrier()->wait(); }
 
 std::unique_ptr<Group> join_cpu_group(const std::vector<torch::Tensor>& state) {

@@ -65,6 +65,8 @@ class Group {
   std::vector<double> allreduce_sum(const std::vector<double>& values);
   // A small string from rank 0 to every rank (through the store).
   std::string share(const std::string& key, const std::string& value_on_rank0);
+  // True on every rank when `mine` is true on any (e.g. someone's Ctrl-C: all stop at the same step).
+  bool any(bool mine);
   void barrier();
 
   struct Impl;

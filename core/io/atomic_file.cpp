@@ -63,15 +63,19 @@ void remove_tree(const std::string& path) {
     throw FileError(path, std::string("cannot delete: ") + std::strerror(errno));
 }
 
-std::string read_file(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read.
+int open_regular_file(const std::string& path, struct stat& st) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw FileError(path, std::string("cannot open for reading: ") + std::strerror(errno));
-  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw FileError(path, "not a regular file (a folder, FIFO or device is not read)");
   }
+  return fd;
+}
+
+std::string read_file(const std::string& path) {
+  struct stat st {};
+  const int fd = open_regular_file(path, st);
   std::string out;
   out.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <sys/stat.h>
 #include <string_view>
 
 namespace dm::io {
@@ -13,5 +14,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 void remove_tree(const std::string& path);
 // Reads a whole file; throws FileError when it is missing or unreadable.
 std::string read_file(const std::string& path);
+// A read-only descriptor of `path` if it is a regular file, opened O_NONBLOCK so that a FIFO is refused at
+// once instead of waiting for a writer; `st` receives its stat. Throws FileError otherwise.
+int open_regular_file(const std::string& path, struct stat& st);
 
 }  // namespace dm::io

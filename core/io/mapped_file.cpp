@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/common/error.h"
+#include "core/io/atomic_file.h"
 
 namespace dm::io {
 namespace {
@@ -22,14 +23,8 @@ std::map<uintptr_t, uintptr_t> g_live;
 }  // namespace
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
-  // O_NONBLOCK: a FIFO in place of a weights file must not block the open; it is refused just below.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw FileError(path, "not a regular file");
-  }
+  const int fd = open_regular_file(path, st);  // a FIFO in place of a weights file is refused, never waited on
   const auto size = static_cast<size_t>(st.st_size);
   void* data = nullptr;
   if (size > 0) {

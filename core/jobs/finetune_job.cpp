@@ -238,7 +238,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   try {
     for (int64_t step = 0; step < opt.max_steps; ++step) {
       bool stop = cancel.load();
-      if (group) stop = group->allreduce_sum(std::vector<double>{stop ? 1.0 : 0.0})[0] > 0;  // all ranks stop together
+      if (group) stop = group->any(stop);  // every rank stops at the same step
       if (stop) {
         stopped = true;
         throw Error("cancelled");

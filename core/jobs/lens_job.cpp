@@ -132,7 +132,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
   try {
     for (int64_t step = 0; step < opt.num_steps; ++step) {
       bool stop = cancel.load();
-      if (group) stop = group->allreduce_sum(std::vector<double>{stop ? 1.0 : 0.0})[0] > 0;  // all ranks together
+      if (group) stop = group->any(stop);  // every rank stops at the same step
       if (stop) {
         stopped = true;
         throw Error("cancelled");

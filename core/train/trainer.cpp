@@ -290,7 +290,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
     while (pos.next_batch < train_b.size() && pos.step < max_steps) {
       // Ranks agree on stopping (any rank's Ctrl-C stops all at the same step boundary).
       bool stop = in_step == 0 && cancel.load();
-      if (group && in_step == 0) stop = group->allreduce_sum(std::vector<double>{stop ? 1.0 : 0.0})[0] > 0;
+      if (group && in_step == 0) stop = group->any(stop);
       if (stop) {
         write_ckpt();
         return {"cancelled", pos.step, "cancelled at step " + std::to_string(pos.step)};
