@@ -135,7 +135,7 @@ def prepare(ctx):
 
 def start_and_kill(ctx):
     """A training run killed with SIGKILL after its first checkpoint: it must show as crashed."""
-    p = subprocess.Popen([ctx.cli, "train", "experiment=demo/mamba2-fortunes", "trainer.max_steps=12",
+    p = subprocess.Popen([ctx.cli, "train", "experiment=demo/mamba2-fortunes", "trainer.max_steps=300",
                           "trainer.checkpoint_every_n_steps=2", "trainer.val_check_interval=100", "--name", "killed"],
                          cwd=ctx.work, env=ctx.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -152,9 +152,11 @@ def start_and_kill(ctx):
         if row and row[1] is not None and row[1] >= 3:
             run = row[0]
             break
+    alive = p.poll() is None
     p.send_signal(signal.SIGKILL)
     p.wait()
     assert run is not None, "the run to kill never reached step 3"
+    assert alive, "the run to kill finished before it could be killed (make it longer)"
     ctx.vars["crashed"] = run
 
 
