@@ -23,9 +23,12 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw FileError(path, "cannot create temporary file " + tmp + ": " + errno_text());
+  // A fresh, unpredictable name created with O_EXCL (mkostemp): a file or symlink planted in the folder is
+  // never opened, so a write cannot be redirected outside it.
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) throw FileError(path, "cannot create a temporary file in " + dir.string() + ": " + errno_text());
+  ::fchmod(fd, 0644);
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);

@@ -69,8 +69,10 @@ void MappedFile::release_pages(const torch::Tensor& t) {
 torch::Tensor MappedFile::tensor(const std::shared_ptr<MappedFile>& file, size_t offset, int64_t numel,
                                  torch::ScalarType dtype) {
   const size_t esize = c10::elementSize(dtype);
+  if (numel < 0 || offset > file->size_ || static_cast<uint64_t>(numel) > (file->size_ - offset) / esize)
+    throw FileError(file->path_, "a tensor spans past the end of the file (truncated?)");
   const size_t nbytes = static_cast<size_t>(numel) * esize;
-  if (offset > file->size_ || nbytes > file->size_ - offset)
+  if (nbytes > file->size_ - offset)
     throw FileError(file->path_, "a tensor spans past the end of the file (truncated?)");
   char* p = static_cast<char*>(file->data_) + offset;
   const auto opts = torch::TensorOptions().dtype(dtype);

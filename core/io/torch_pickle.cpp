@@ -24,15 +24,18 @@ struct Obj {
   std::string s;                        // Str; Global: "module.name"; Storage: record key
   std::vector<Ref> items;               // Tuple, List
   std::vector<std::pair<Ref, Ref>> kv;  // Dict, in insertion order
+  size_t depth = 0;                     // containers: how deep the values they hold nest
   torch::ScalarType dtype = torch::kFloat;
   torch::Tensor tensor;  // Tensor; Storage: its 1-D data once loaded
 };
 
-Ref make(Obj::Kind k) {
-  auto o = std::make_shared<Obj>();
-  o->kind = k;
-  return o;
-}
+// Limits of the unpickler. Every object it creates is charged to a budget proportional to data.pkl
+// (a state dict needs a few hundred bytes of objects per tensor; a pickle that builds far more than its
+// own size in objects is not one), and containers nest at most kMaxDepth deep (a state dict needs 4).
+constexpr size_t kMaxDepth = 100;
+constexpr size_t kObjBytes = sizeof(Obj) + 32;  // the object and its shared_ptr control block
+constexpr size_t kMaxPickleBytes = size_t{64} << 20;  // a state dict of 100,000 tensors pickles to ~15 MB
+size_t budget_for(size_t pickle_bytes) { return (size_t{64} << 20) + 32 * pickle_bytes; }
 
 const char* kind_name(Obj::Kind k) {
   switch (k) {
@@ -72,7 +75,22 @@ bool allowed_function(const std::string& g) {
 class Unpickler {
  public:
   Unpickler(std::string_view code, std::string origin, std::function<torch::Tensor(const Obj&)> load_storage)
-      : code_(code), origin_(std::move(origin)), load_storage_(std::move(load_storage)) {}
+      : code_(code), origin_(std::move(origin)), load_storage_(std::move(load_storage)), budget_(budget_for(code.size())) {}
+  // Objects are freed without recursion, however deep the pickle nested them (a chain of 200,000 tuples
+  // would otherwise overflow the call stack in shared_ptr destructors), and cycles made through the memo
+  // are broken: every object is held by the arena, its links are cut, then the arena is released.
+  ~Unpickler() {
+    stack_.clear();
+    memo_.clear();
+    storages_.clear();
+    for (auto& o : arena_) {
+      o->items.clear();
+      o->kv.clear();
+    }
+    arena_.clear();
+  }
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
 
   Ref run() {
     for (;;) {
@@ -86,53 +104,55 @@ class Unpickler {
           if (!stack_.empty()) fail(at, "the pickle leaves extra values on the stack");
           return v;
         }
-        case '(': push(make(Obj::Kind::Mark)); break;
-        case 'N': push(make(Obj::Kind::None)); break;
+        case '(': push(make(Obj::Kind::Mark, at)); break;
+        case 'N': push(make(Obj::Kind::None, at)); break;
         case 0x88: case 0x89: {  // NEWTRUE, NEWFALSE
-          auto b = make(Obj::Kind::Bool);
+          auto b = make(Obj::Kind::Bool, at);
           b->i = op == 0x88;
           push(b);
           break;
         }
-        case 'K': push(integer(static_cast<uint8_t>(bytes(1)[0]))); break;  // BININT1
-        case 'M': push(integer(static_cast<int64_t>(le(2)))); break;        // BININT2
-        case 'J': push(integer(static_cast<int32_t>(le(4)))); break;        // BININT
+        case 'K': push(integer(static_cast<uint8_t>(bytes(1)[0]), at)); break;  // BININT1
+        case 'M': push(integer(static_cast<int64_t>(le(2)), at)); break;        // BININT2
+        case 'J': push(integer(static_cast<int32_t>(le(4)), at)); break;        // BININT
         case 0x8a: {                                                        // LONG1
           const auto n = static_cast<uint8_t>(bytes(1)[0]);
           if (n > 8) fail(at, "an integer of " + std::to_string(n) + " bytes is too large");
           uint64_t v = n ? le(n) : 0;
           if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~uint64_t{0} << (8 * n);  // sign-extend
-          push(integer(static_cast<int64_t>(v)));
+          push(integer(static_cast<int64_t>(v), at));
           break;
         }
         case 'G': {  // BINFLOAT, big-endian
           uint64_t v = 0;
           for (char c : bytes(8)) v = (v << 8) | static_cast<uint8_t>(c);
-          auto o = make(Obj::Kind::Float);
+          auto o = make(Obj::Kind::Float, at);
           std::memcpy(&o->f, &v, 8);
           push(o);
           break;
         }
-        case 'X': push(str(bytes(le(4)))); break;                     // BINUNICODE
-        case 0x8c: push(str(bytes(static_cast<uint8_t>(bytes(1)[0])))); break;  // SHORT_BINUNICODE
-        case 0x8d: push(str(bytes(le(8)))); break;                    // BINUNICODE8
-        case 'T': push(str(bytes(le(4)))); break;                     // BINSTRING
-        case 'U': push(str(bytes(static_cast<uint8_t>(bytes(1)[0])))); break;  // SHORT_BINSTRING
-        case 'B': push(str(bytes(le(4)))); break;                     // BINBYTES
-        case 'C': push(str(bytes(static_cast<uint8_t>(bytes(1)[0])))); break;  // SHORT_BINBYTES
-        case ')': push(make(Obj::Kind::Tuple)); break;
-        case ']': push(make(Obj::Kind::List)); break;
-        case '}': push(make(Obj::Kind::Dict)); break;
+        case 'X': push(str(bytes(le(4)), at)); break;                     // BINUNICODE
+        case 0x8c: push(str(bytes(static_cast<uint8_t>(bytes(1)[0])), at)); break;  // SHORT_BINUNICODE
+        case 0x8d: push(str(bytes(le(8)), at)); break;                    // BINUNICODE8
+        case 'T': push(str(bytes(le(4)), at)); break;                     // BINSTRING
+        case 'U': push(str(bytes(static_cast<uint8_t>(bytes(1)[0])), at)); break;  // SHORT_BINSTRING
+        case 'B': push(str(bytes(le(4)), at)); break;                     // BINBYTES
+        case 'C': push(str(bytes(static_cast<uint8_t>(bytes(1)[0])), at)); break;  // SHORT_BINBYTES
+        case ')': push(make(Obj::Kind::Tuple, at)); break;
+        case ']': push(make(Obj::Kind::List, at)); break;
+        case '}': push(make(Obj::Kind::Dict, at)); break;
         case 't': {
-          auto t = make(Obj::Kind::Tuple);
+          auto t = make(Obj::Kind::Tuple, at);
           t->items = pop_to_mark(at);
+          contain(*t, t->items, at);
           push(t);
           break;
         }
         case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
-          auto t = make(Obj::Kind::Tuple);
+          auto t = make(Obj::Kind::Tuple, at);
           t->items.resize(static_cast<size_t>(op - 0x84));
           for (auto it = t->items.rbegin(); it != t->items.rend(); ++it) *it = pop(at);
+          contain(*t, t->items, at);
           push(t);
           break;
         }
@@ -167,24 +187,30 @@ class Unpickler {
         }
         case 's': {  // SETITEM
           auto v = pop(at), k = pop(at);
-          as(top(at), Obj::Kind::Dict, at)->kv.emplace_back(k, v);
+          auto d = as(top(at), Obj::Kind::Dict, at);
+          contain(*d, {k, v}, at);
+          d->kv.emplace_back(k, v);
           break;
         }
         case 'u': {  // SETITEMS
           auto items = pop_to_mark(at);
           if (items.size() % 2) fail(at, "SETITEMS with an odd number of values");
           auto d = as(top(at), Obj::Kind::Dict, at);
+          contain(*d, items, at);
           for (size_t i = 0; i < items.size(); i += 2) d->kv.emplace_back(items[i], items[i + 1]);
           break;
         }
         case 'a': {  // APPEND
           auto v = pop(at);
-          as(top(at), Obj::Kind::List, at)->items.push_back(v);
+          auto l = as(top(at), Obj::Kind::List, at);
+          contain(*l, {v}, at);
+          l->items.push_back(v);
           break;
         }
         case 'e': {  // APPENDS
           auto items = pop_to_mark(at);
           auto l = as(top(at), Obj::Kind::List, at);
+          contain(*l, items, at);
           l->items.insert(l->items.end(), items.begin(), items.end());
           break;
         }
@@ -220,20 +246,42 @@ class Unpickler {
     pos_ = nl + 1;
     return s;
   }
-  static Ref integer(int64_t v) {
-    auto o = make(Obj::Kind::Int);
+  // Every object is made here: charged to the budget and held by the arena (see the destructor).
+  Ref make(Obj::Kind k, size_t at, size_t extra_bytes = 0) {
+    charge(kObjBytes + extra_bytes, at);
+    auto o = std::make_shared<Obj>();
+    o->kind = k;
+    arena_.push_back(o);
+    return o;
+  }
+  void charge(size_t bytes, size_t at) {
+    if (bytes > budget_ - used_)
+      fail(at, "the pickle builds more than " + std::to_string(budget_ >> 20) + " MiB of objects from " +
+                   std::to_string(code_.size()) + " bytes; a state dict never does (refusing a memory bomb)");
+    used_ += bytes;
+  }
+  // `c` gains `children`: charged, and its nesting depth is kept (a state dict nests 4 deep).
+  void contain(Obj& c, std::initializer_list<Ref> children, size_t at) { contain(c, std::vector<Ref>(children), at); }
+  void contain(Obj& c, const std::vector<Ref>& children, size_t at) {
+    charge(children.size() * sizeof(Ref), at);
+    for (const auto& x : children) c.depth = std::max(c.depth, x->depth + 1);
+    if (c.depth > kMaxDepth)
+      fail(at, "containers nest more than " + std::to_string(kMaxDepth) + " deep; a state dict nests 4 (refused)");
+  }
+  Ref integer(int64_t v, size_t at) {
+    auto o = make(Obj::Kind::Int, at);
     o->i = v;
     return o;
   }
-  static Ref str(std::string_view v) {
-    auto o = make(Obj::Kind::Str);
+  Ref str(std::string_view v, size_t at) {
+    auto o = make(Obj::Kind::Str, at, v.size());
     o->s = std::string(v);
     return o;
   }
   Ref global(const std::string& name, size_t at) {
     if (!allowed_function(name) && !storage_classes().count(name))
       fail(at, "refers to the Python object '" + name + "', which a state dict does not contain; refusing to run it");
-    auto g = make(Obj::Kind::Global);
+    auto g = make(Obj::Kind::Global, at);
     g->s = name;
     return g;
   }
@@ -286,7 +334,7 @@ class Unpickler {
     if (cls == storage_classes().end()) fail(at, "'" + it[1]->s + "' is not a storage class");
     auto& s = storages_[it[2]->s];
     if (!s) {
-      s = make(Obj::Kind::Storage);
+      s = make(Obj::Kind::Storage, at);
       s->s = it[2]->s;
       s->dtype = cls->second;
       s->i = it[4]->i;
@@ -303,7 +351,7 @@ class Unpickler {
     const auto& a = args.items;
     if (fn.s == "collections.OrderedDict") {
       if (!a.empty()) fail(at, "OrderedDict with arguments");
-      return make(Obj::Kind::Dict);
+      return make(Obj::Kind::Dict, at);
     }
     if (fn.s == "torch._utils._rebuild_tensor_v2" || fn.s == "torch._utils._rebuild_tensor") {
       if (a.size() < 4 || a[0]->kind != Obj::Kind::Storage || a[1]->kind != Obj::Kind::Int)
@@ -311,16 +359,22 @@ class Unpickler {
       const auto& st = *a[0];
       const auto size = ints(a[2], at), stride = ints(a[3], at);
       if (size.size() != stride.size()) fail(at, "tensor size and stride differ in length");
-      int64_t last = a[1]->i;  // offset of the last element, must lie inside the storage
-      bool empty = false;
+      // The offset of the last element must lie inside the storage; computed with overflow checks (sizes
+      // and strides near 2^63 would otherwise wrap around to an offset that looks valid).
+      int64_t last = a[1]->i;
+      bool empty = false, overflow = false;
       for (size_t d = 0; d < size.size(); ++d) {
         empty |= size[d] == 0;
-        last += (size[d] - 1) * stride[d];
+        int64_t step = 0;
+        overflow |= size[d] > 0 && (__builtin_mul_overflow(size[d] - 1, stride[d], &step) ||
+                                    __builtin_add_overflow(last, step, &last));
       }
+      if (size.size() > 64) fail(at, "a tensor with " + std::to_string(size.size()) + " dimensions");
+      if (!empty && overflow) fail(at, "a tensor's sizes and strides overflow a 64-bit offset");
       if (!empty && (a[1]->i < 0 || last >= st.i))
         fail(at, "a tensor reaches element " + std::to_string(last) + " of storage '" + st.s + "', which has " +
                      std::to_string(st.i));
-      auto t = make(Obj::Kind::Tensor);
+      auto t = make(Obj::Kind::Tensor, at);
       t->tensor = empty ? torch::empty(size, torch::TensorOptions().dtype(st.dtype))
                         : st.tensor.as_strided(size, stride, a[1]->i);
       return t;
@@ -336,12 +390,22 @@ class Unpickler {
   std::string origin_;
   std::function<torch::Tensor(const Obj&)> load_storage_;
   size_t pos_ = 0;
+  size_t budget_, used_ = 0;
+  std::vector<Ref> arena_;
   std::vector<Ref> stack_;
   std::unordered_map<uint64_t, Ref> memo_;
   std::map<std::string, Ref> storages_;
 };
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Whether the zip entry `name` is stored uncompressed (method 0 in its local header; bytes 8-9).
+bool stored_entry(const MappedFile& file, caffe2::serialize::PyTorchStreamReader& reader, const std::string& name) {
+  const auto at = reader.getRecordHeaderOffset(name);
+  const auto b = file.bytes();
+  if (at > b.size() || b.size() - at < 30) throw FileError(file.path(), "zip entry '" + name + "' lies past the end");
+  return static_cast<uint8_t>(b[at + 8]) == 0 && static_cast<uint8_t>(b[at + 9]) == 0;
+}
 
 }  // namespace
 
@@ -363,6 +427,14 @@ NamedTensors read_torch_state_dict(const std::string& path) {
       if (order != "little") throw FileError(path, "stores " + order + "-endian data; only little-endian is supported");
     }
     if (!reader->hasRecord("data.pkl")) throw FileError(path, "has no data.pkl: not a torch.save archive");
+    // Its declared size is checked before the reader allocates it: a zip bomb (a small compressed entry that
+    // claims gigabytes) is refused instead of inflated.
+    const auto declared = reader->getRecordSize("data.pkl");
+    if (declared > kMaxPickleBytes || (stored_entry(*file, *reader, "data.pkl") && declared > file->bytes().size()))
+      throw FileError(path, "data.pkl claims " + std::to_string(declared) + " bytes in a file of " +
+                                std::to_string(file->bytes().size()) + " (at most " +
+                                std::to_string(kMaxPickleBytes >> 20) + " MiB, and never more than the file " +
+                                "when stored); refusing a damaged or hostile archive");
     auto [ptr, n] = reader->getRecord("data.pkl");
     pickle.assign(static_cast<const char*>(ptr.get()), n);
   } catch (const c10::Error& e) {
@@ -372,8 +444,15 @@ NamedTensors read_torch_state_dict(const std::string& path) {
     const std::string rec = "data/" + s.s;
     try {
       if (!reader->hasRecord(rec)) throw FileError(path, "the archive has no record '" + rec + "'");
-      const auto need = static_cast<size_t>(s.i) * c10::elementSize(s.dtype);
+      const auto esize = c10::elementSize(s.dtype);
       const auto have = reader->getRecordSize(rec);
+      if (static_cast<uint64_t>(s.i) > file->bytes().size() / esize)
+        throw FileError(path, "storage '" + s.s + "' claims " + std::to_string(s.i) + " elements, more than the " +
+                                  std::to_string(file->bytes().size()) + "-byte file holds");
+      const auto need = static_cast<size_t>(s.i) * esize;
+      // Storages are mapped, not inflated: only a stored (uncompressed) entry is valid, as torch.save writes.
+      if (!stored_entry(*file, *reader, rec))
+        throw FileError(path, "record '" + rec + "' is compressed; torch.save stores tensors uncompressed");
       if (have < need)
         throw FileError(path, "record '" + rec + "' has " + std::to_string(have) + " bytes, its storage needs " +
                                   std::to_string(need));
@@ -382,7 +461,8 @@ NamedTensors read_torch_state_dict(const std::string& path) {
       throw FileError(path, "damaged record '" + rec + "': " + first_line(e.what_without_backtrace()));
     }
   };
-  auto root = Unpickler(pickle, path, load_storage).run();
+  Unpickler unpickler(pickle, path, load_storage);  // alive until the tensors are taken out of its objects
+  auto root = unpickler.run();
   if (root->kind != Obj::Kind::Dict)
     throw FileError(path, std::string("holds a ") + kind_name(root->kind) + ", not a state dict");
   NamedTensors out;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <QElapsedTimer>
 
 #include "core/common/error.h"
@@ -57,6 +58,7 @@ class TestIo : public QObject {
   void npy_layout();
   void mapped_tensors_and_page_release();
   void fifos_and_folders_are_refused_at_once();
+  void atomic_write_never_follows_a_planted_link();
 };
 
 void TestIo::safetensors_round_trip() {
@@ -285,6 +287,25 @@ void TestIo::fifos_and_folders_are_refused_at_once() {
   QVERIFY(dm::test::error_of([&] { dm::io::read_safetensors(fifo); }).contains("not a regular file"));
   QVERIFY(dm::test::error_of([&] { dm::io::read_file(d.path().toStdString()); }).contains("not a regular file"));
   QVERIFY2(t.elapsed() < 2000, "refusing took too long");
+}
+
+void TestIo::atomic_write_never_follows_a_planted_link() {
+  // The old temporary name (.NAME.tmp-PID) planted as a symlink to a file outside the folder: the write
+  // must land in the target and leave the outside file alone (issue 19).
+  QTemporaryDir d;
+  QDir(d.path()).mkpath("run");
+  const std::string outside = d.filePath("outside.txt").toStdString();
+  std::ofstream(outside) << "keep me";
+  const std::string planted = d.filePath("run/.model.safetensors.tmp-" + QString::number(::getpid())).toStdString();
+  QCOMPARE(::symlink(outside.c_str(), planted.c_str()), 0);
+  const std::string target = d.filePath("run/model.safetensors").toStdString();
+  dm::io::write_file_atomic(target, "new bytes");
+  QCOMPARE(QString::fromStdString(dm::io::read_file(outside)), QString("keep me"));
+  QCOMPARE(QString::fromStdString(dm::io::read_file(target)), QString("new bytes"));
+  QCOMPARE(QFileInfo(QString::fromStdString(target)).permissions() & QFileDevice::ReadOther, QFileDevice::ReadOther);
+  // No temporary file of ours is left behind.
+  const auto left = QDir(d.filePath("run")).entryList(QDir::Files | QDir::Hidden | QDir::System);
+  QCOMPARE(left.size(), 2);  // the target and the planted link
 }
 
 QTEST_APPLESS_MAIN(TestIo)
