@@ -1,4 +1,5 @@
 #include "core/io/hf_checkpoint.h"
+#include "core/io/model_file.h"
 
 #include <cmath>
 #include <filesystem>
@@ -275,6 +276,11 @@ model::LanguageModel load_hf_directory(const std::string& dir) {
   if (cfg.tie_embeddings) tensors.erase("lm_head.weight");
   else if (!tensors.count("lm_head.weight"))
     throw FileError(dir, "tie_word_embeddings is false but there is no lm_head.weight");
+  {
+    NamedTensors held;
+    for (const auto& [name, tf] : tensors) held.emplace_back(name, tf.first);
+    check_config_fits_weights(cfg, held, 0, cfg_path);
+  }
   model::LanguageModel m = [&] {
     model::SkipInit skip;  // every parameter is overwritten below
     return model::LanguageModel(cfg);

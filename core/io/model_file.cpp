@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <torch/torch.h>
 
 #include "core/common/error.h"
@@ -27,6 +28,38 @@ void save_model(const model::LanguageModel& model, const std::string& path,
   write_safetensors(path, tensors, meta);
 }
 
+void check_config_fits_weights(const model::ModelConfig& cfg, const NamedTensors& weights, double allowance,
+                               const std::string& where) {
+  double held = 0;
+  int64_t blocks = 0;
+  const std::string layer_prefix = "backbone.layers.";
+  for (const auto& [name, t] : weights) {
+    held += static_cast<double>(t.numel());
+    // "backbone.layers.<k>." (our names and HF's once their "model."/"backbone." prefix is normalised)
+    const auto at = name.find(layer_prefix);
+    if (at == std::string::npos) continue;
+    const auto digits = name.substr(at + layer_prefix.size(), name.find('.', at + layer_prefix.size()) - at - layer_prefix.size());
+    if (!digits.empty() && digits.size() < 10 && digits.find_first_not_of("0123456789") == std::string::npos)
+      blocks = std::max<int64_t>(blocks, std::stoll(digits) + 1);
+  }
+  const double want = cfg.parameter_count();
+  // Small differences are left to the per-tensor comparison after building, which names the tensor; a
+  // config describing over twice what the file holds is refused here, before it allocates anything.
+  if (want > 2 * (held + allowance) + (1 << 20)) {
+    std::ostringstream os;
+    os.precision(6);
+    os << "the config describes " << want << " parameters in " << cfg.num_blocks() << " blocks (n_layers " << cfg.n_layers
+       << ", d_model " << cfg.d_model << ", vocab_size " << cfg.vocab_size << "), but the weights hold " << held
+       << " in " << blocks << " blocks; the config does not match the weights (nothing was built)";
+    throw FileError(where, os.str());
+  }
+  try {
+    cfg.check_memory_budget();
+  } catch (const ConfigError& e) {
+    throw FileError(where, e.what());
+  }
+}
+
 model::LanguageModel load_model(const std::string& path) {
   const auto file = read_safetensors(path);
   auto fmt = file.metadata.find("dm_format");
@@ -43,6 +76,9 @@ model::LanguageModel load_model(const std::string& path) {
   } catch (const ConfigError& e) {
     throw FileError(path, std::string("stored model config is invalid: ") + e.what());
   }
+  const bool legacy_file = !file.find("output_bias") && !nlohmann::json::parse(cfg_text->second).contains("output_bias");
+  check_config_fits_weights(cfg, file.tensors, legacy_file && cfg.has_output_bias() ? static_cast<double>(cfg.vocab_size) : 0,
+                            path);
   model::LanguageModel m = [&] {
     model::SkipInit skip;  // every parameter is overwritten below
     return model::LanguageModel(cfg);
@@ -51,8 +87,7 @@ model::LanguageModel load_model(const std::string& path) {
   std::set<std::string> used;
   // Files written before the lm backbone had its output bias: the model they hold had none, i.e. a zero
   // bias. Said once per process.
-  const bool legacy_bias = m->output_bias.defined() && !file.find("output_bias") &&
-                           !nlohmann::json::parse(cfg_text->second).contains("output_bias");
+  const bool legacy_bias = m->output_bias.defined() && legacy_file;
   if (legacy_bias) {
     m->output_bias.zero_();
     used.insert("output_bias");

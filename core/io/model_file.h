@@ -17,4 +17,12 @@ void save_model(const model::LanguageModel& model, const std::string& path,
 // is not ours, is damaged, or its tensors do not match the config.
 model::LanguageModel load_model(const std::string& path);
 
+// Before a model is built from a config that came with a weights file: refuses (FileError on `where`)
+// when the config describes over twice the parameters the file holds (plus `allowance`, parameters a loader
+// fills itself; smaller mismatches are named tensor by tensor after building), naming its block count and
+// the file's, and when the model would not fit the memory budget. So a config.json or metadata claiming a
+// million layers fails at once instead of allocating.
+void check_config_fits_weights(const model::ModelConfig& cfg, const std::vector<std::pair<std::string, torch::Tensor>>& weights,
+                               double allowance, const std::string& where);
+
 }  // namespace dm::io

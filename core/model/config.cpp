@@ -1,6 +1,8 @@
 #include "core/model/config.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -16,8 +18,21 @@ std::string str(T v) {
   return os.str();
 }
 
+// No size of a real model comes near 2^24 (16,777,216); a larger one in a config is a typo or a hostile
+// file, and products of sizes stay far from int64 overflow below it.
+constexpr int64_t kMaxSize = int64_t{1} << 24;
+
 void positive(const std::string& name, int64_t v) {
   if (v <= 0) throw ConfigError(name, str(v), "must be a positive integer");
+  if (v > kMaxSize) throw ConfigError(name, str(v), "must be at most " + str(kMaxSize));
+}
+
+double mixer_parameters(const MixerConfig& m) {
+  const double d = static_cast<double>(m.d_model), di = static_cast<double>(m.d_inner()),
+               h = static_cast<double>(m.n_heads()), c = static_cast<double>(m.conv_dim()),
+               rows = static_cast<double>(m.in_proj_rows());
+  return d * rows + (m.use_bias ? rows : 0) + c * static_cast<double>(m.conv_kernel) + (m.use_conv_bias ? c : 0) +
+         3 * h + di + di * d + (m.use_bias ? d : 0);
 }
 
 }  // namespace
@@ -139,6 +154,67 @@ void ModelConfig::validate() const {
     if (cutoffs[i] <= 0 || (i > 0 && cutoffs[i] <= cutoffs[i - 1]))
       throw ConfigError("cutoffs", "[…]", "must be positive and strictly increasing");
   if (!(initializer_range > 0)) throw ConfigError("initializer_range", str(initializer_range), "must be > 0");
+}
+
+double ModelConfig::parameter_count() const {
+  const double d = static_cast<double>(d_model), v = static_cast<double>(vocab_size);
+  double n = 0;
+  for (int64_t b = 0; b < num_blocks(); ++b) {
+    n += backbone == Backbone::hf ? d : 2 * d;  // RMSNorm, or LayerNorm weight and bias
+    if (is_ffn_block(b)) {
+      const double e = static_cast<double>(ffn_expand) * d;
+      n += d * e + e + e * d + d;
+    } else if (is_diff_block(b)) {
+      n += 2 * mixer_parameters(half_mixer()) + 2 * d;  // two mixers, λ_q1, subln
+    } else {
+      n += mixer_parameters(full_mixer());
+    }
+    if (b > (int64_t{1} << 20)) return n * static_cast<double>(num_blocks()) / static_cast<double>(b + 1);
+  }
+  if (backbone == Backbone::hf) n += d;  // norm_f
+  if (div_val > 1) {
+    // Adaptive input: per cluster i a [size_i, d / div_val^i] table and a [d, d / div_val^i] projection;
+    // adaptive softmax: the head projection [d, d], a bias per token and the cluster logits.
+    std::vector<int64_t> bounds{0};
+    for (auto c : cutoffs)
+      if (c > bounds.back() && c < vocab_size) bounds.push_back(c);
+    bounds.push_back(vocab_size);
+    int64_t di = d_model;
+    for (size_t i = 0; i + 1 < bounds.size(); ++i, di /= div_val)
+      n += static_cast<double>(bounds[i + 1] - bounds[i]) * static_cast<double>(di) + d * static_cast<double>(di);
+    const double clusters = static_cast<double>(bounds.size()) - 2;
+    n += d * d + v + clusters * d + clusters;
+  } else {
+    n += v * d;                      // embedding
+    if (!tie_embeddings) n += v * d;  // lm_head
+  }
+  if (has_output_bias()) n += v;
+  if (has_cluster_logits()) n += static_cast<double>(cutoffs.size()) * (d + 1);
+  return n;
+}
+
+double model_memory_budget_bytes() {
+  if (const char* env = std::getenv("DM_MAX_MODEL_GB"); env && *env) {
+    char* end = nullptr;
+    const double gb = std::strtod(env, &end);
+    if (end == env || *end || !(gb > 0)) throw ConfigError("DM_MAX_MODEL_GB", env, "must be a positive number of GiB");
+    return gb * 1073741824.0;
+  }
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 64.0 * 1073741824.0;
+}
+
+void ModelConfig::check_memory_budget() const {
+  const double params = parameter_count(), bytes = 4 * params, budget = model_memory_budget_bytes();
+  if (bytes > budget) {
+    std::ostringstream os;
+    os.precision(3);
+    os << "describes a model of " << params << " parameters (" << bytes / 1073741824.0 << " GiB in fp32), more than the "
+       << budget / 1073741824.0 << " GiB memory budget (DM_MAX_MODEL_GB; default: this machine's memory)";
+    throw ConfigError("model (n_layers " + str(n_layers) + ", d_model " + str(d_model) + ", vocab_size " +
+                          str(vocab_size) + ")",
+                      "the config", os.str());
+  }
 }
 
 nlohmann::json ModelConfig::to_json() const {

@@ -92,9 +92,18 @@ struct ModelConfig : MixerConfig {
   bool is_diff_block(int64_t block) const;
 
   void validate() const;
+  // The number of parameters the model built from this config holds (closed form: exact for every real
+  // model; extrapolated from the first 2^20 blocks beyond that).
+  double parameter_count() const;
+  // Throws ConfigError when the parameters (fp32) would exceed the memory budget: DM_MAX_MODEL_GB, by default
+  // this machine's physical memory. Checked before anything is allocated.
+  void check_memory_budget() const;
   nlohmann::json to_json() const;
   static ModelConfig from_json(const nlohmann::json& j);
 };
+
+// The budget check_memory_budget uses, in bytes.
+double model_memory_budget_bytes();
 
 // λ_init(ℓ) = 0.8 − 0.6·exp(−0.3·ℓ), ℓ the block's 0-based position (never stored, always recomputed).
 double lambda_init(int64_t layer_index);

@@ -37,6 +37,7 @@ Mamba2BackboneImpl::Mamba2BackboneImpl(const ModelConfig& cfg) {
 
 LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
   cfg_.validate();
+  cfg_.check_memory_budget();
   backbone = register_module("backbone", Mamba2Backbone(cfg_));
   if (cfg_.div_val > 1)
     adaptive_head = register_module("lm_head", AdaptiveSoftmax(adaptive_config(cfg_), backbone->adaptive_embeddings));

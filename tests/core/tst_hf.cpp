@@ -161,6 +161,13 @@ void TestHf::damaged_directories() {
   j["state_size"] = 16;
   write(d.filePath("config.json").toStdString(), j.dump());
   QVERIFY(error_of([&] { io::load_hf_directory(dir); }).contains("has shape"));
+  // A config claiming a million layers for a file that holds a few: refused before anything is built.
+  j["state_size"] = 8;
+  j["num_hidden_layers"] = 1000000;
+  write(d.filePath("config.json").toStdString(), j.dump());
+  const auto many = error_of([&] { io::load_hf_directory(dir); });
+  QVERIFY2(many.contains("config.json") && many.contains("1000000 blocks") && many.contains("nothing was built"),
+           qPrintable(many));
   // Untied config without a head, broken JSON, a "pytorch_model.bin" that is not a torch.save file.
   j["state_size"] = 8;
   j["tie_word_embeddings"] = false;

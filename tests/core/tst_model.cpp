@@ -2,6 +2,7 @@
 // λ_init, closed-form parameter counts, parameter names, and construction-time validation.
 #include <torch/torch.h>
 
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,7 @@ class TestModel : public QObject {
   void model_counts_match_closed_form_data();
   void model_counts_match_closed_form();
   void hf_370m_names_and_counts();
+  void memory_budget_refuses_before_building();
   void invalid_hyperparameters_raise_at_construction();
   void mixer_initialisation();
   void layers_match_libtorch_init_and_skip_it();
@@ -309,9 +311,50 @@ void TestModel::model_counts_match_closed_form() {
   else cfg.use_bias = bias;
   LanguageModel m(cfg);
   QCOMPARE(m->num_parameters(), model_params(cfg));
+  // The library's own count (used to refuse a model before building it) agrees with the built model.
+  QCOMPARE(cfg.parameter_count(), static_cast<double>(m->num_parameters()));
   QCOMPARE(bool(m->lm_head), !tied);
   QCOMPARE(m->output_bias.defined(), cfg.backbone == Backbone::lm);
   QCOMPARE(m->cluster_weight.defined(), cfg.backbone == Backbone::lm && bias);
+}
+
+void TestModel::memory_budget_refuses_before_building() {
+  // The adaptive (WikiText-103) head and the 370M hf models: the closed form matches what is built.
+  auto wt = small(Backbone::lm, Family::diffmamba2);
+  wt.vocab_size = 1000;
+  wt.div_val = 4;
+  wt.cutoffs = {100, 300};
+  QCOMPARE(wt.parameter_count(), static_cast<double>(LanguageModel(wt)->num_parameters()));
+  for (auto fam : {Family::mamba2, Family::diffmamba2}) {
+    const auto cfg = ModelConfig::hf_370m(fam);
+    dm::model::SkipInit skip;
+    QCOMPARE(cfg.parameter_count(), static_cast<double>(LanguageModel(cfg)->num_parameters()));
+  }
+  // A million layers: refused at once, naming the sizes and the budget, with nothing allocated.
+  auto huge = small(Backbone::hf, Family::mamba2);
+  huge.n_layers = 1000000;
+  huge.d_model = 4096;
+  QElapsedTimer t;
+  t.start();
+  QString e;
+  try {
+    LanguageModel m(huge);
+  } catch (const dm::ConfigError& err) {
+    e = err.what();
+  }
+  QVERIFY2(e.contains("n_layers 1000000") && e.contains("memory budget") && e.contains("DM_MAX_MODEL_GB"), qPrintable(e));
+  QVERIFY2(t.elapsed() < 5000, "the refusal must not build anything");
+  // The budget is an option: a tiny one refuses the 370M model, a broken value is named.
+  qputenv("DM_MAX_MODEL_GB", "0.5");
+  QVERIFY_THROWS_EXCEPTION(dm::ConfigError, ModelConfig::hf_370m(Family::mamba2).check_memory_budget());
+  small(Backbone::lm, Family::mamba2).check_memory_budget();  // a small one still fits
+  qputenv("DM_MAX_MODEL_GB", "lots");
+  QVERIFY_THROWS_EXCEPTION(dm::ConfigError, small(Backbone::lm, Family::mamba2).check_memory_budget());
+  qunsetenv("DM_MAX_MODEL_GB");
+  // Sizes beyond 2^24 are refused by validation, before any product of them can overflow.
+  auto wide = small(Backbone::hf, Family::mamba2);
+  wide.d_model = int64_t{1} << 40;
+  QVERIFY_THROWS_EXCEPTION(dm::ConfigError, wide.validate());
 }
 
 void TestModel::hf_370m_names_and_counts() {
