@@ -8,6 +8,10 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <cctype>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/common/error.h"
@@ -118,6 +122,47 @@ std::vector<int64_t> reap_dead_runs(store::RunStore& db, double stale_after_s) {
   return changed;
 }
 
+RunLock::RunLock(const std::string& run_dir, int64_t run_id) {
+  const std::string path = (fs::path(run_dir) / ".lock").string();
+  std::error_code mk;
+  fs::create_directories(run_dir, mk);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw FileError(run_dir, "cannot lock run " + std::to_string(run_id) + "'s folder (" + std::strerror(errno) +
+                                 "); is the workspace read-only or the disk full?");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[512] = {0};
+    const auto n = ::pread(fd_, buf, sizeof buf - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("another process");
+    while (!holder.empty() && std::isspace(static_cast<unsigned char>(holder.back()))) holder.pop_back();
+    if (err == EWOULDBLOCK)
+      throw Error("run " + std::to_string(run_id) + " is in use by " + holder + " (" + path +
+                  " is locked); stop that process first");
+    throw FileError(path, std::string("cannot lock: ") + std::strerror(err));
+  }
+  const auto me = this_process();
+  const std::string who = "process " + std::to_string(me.pid) + " on " + me.host + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, who.data(), who.size(), 0) != static_cast<ssize_t>(who.size())) {
+    // The lock holds without its text; only the message of a refused second process loses the holder.
+  }
+  // Nobody else writes in this folder now: the temporaries of killed writes can go.
+  std::error_code ec;
+  for (fs::directory_iterator it(run_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    const auto at = name.rfind(".tmp-");
+    if (name.size() > 1 && name[0] == '.' && at != std::string::npos && name.size() - at == 11 &&
+        it->symlink_status(ec).type() != fs::file_type::directory)
+      ::unlink(it->path().c_str());
+  }
+}
+
+RunLock::~RunLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
 RunSession::RunSession(store::RunStore& db, const Workspace& ws, const RunSpec& spec)
     : db_(db), uncaught_at_open_(std::uncaught_exceptions()), opened_(store::unix_now()) {
   reap_dead_runs(db_);
@@ -144,6 +189,7 @@ RunSession::RunSession(store::RunStore& db, const Workspace& ws, const RunSpec& 
     fs::create_directories(run_dir_, ec);
   }
   db_.set_field(id_, "run_dir", run_dir_);
+  lock_ = std::make_unique<RunLock>(run_dir_, id_);
   db_.set_field(id_, "started_at", store::now_utc());
   record_ = *db_.run(id_);
   last_beat_ = opened_;
@@ -160,9 +206,15 @@ RunSession::RunSession(store::RunStore& db, const Workspace& ws, int64_t id)
     throw Error("run " + std::to_string(id) + " is still running (process " + std::to_string(rec->pid) + " on " +
                 rec->host + "); stop it first");
   const auto me = this_process();
-  db_.claim(id, me.host, me.pid, me.start);
-  db_.set_field(id, "git_rev", DM_GIT_REV);
   run_dir_ = rec->run_dir.empty() ? ws.run_dir(id) : rec->run_dir;
+  lock_ = std::make_unique<RunLock>(run_dir_, id);  // a second process resuming this run stops here...
+  if (!db_.claim(id, me.host, me.pid, me.start)) {  // ...or here, on another host sharing the workspace
+    const auto now = db_.run(id);
+    throw Error("run " + std::to_string(id) + " was taken by process " + std::to_string(now ? now->pid : 0) + " on " +
+                (now ? now->host : std::string("?")) + " while this one was starting; it is " +
+                (now ? now->status : std::string("gone")));
+  }
+  db_.set_field(id, "git_rev", DM_GIT_REV);
   if (rec->run_dir.empty()) db_.set_field(id, "run_dir", run_dir_);
   record_ = *db_.run(id);
   last_step_ = record_.last_step;

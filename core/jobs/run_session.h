@@ -47,6 +47,22 @@ inline constexpr double kStaleAfterSeconds = 300;
 // `stale_after_s`. Returns the ids it changed.
 std::vector<int64_t> reap_dead_runs(store::RunStore& db, double stale_after_s = kStaleAfterSeconds);
 
+// The advisory lock (flock) a process holds on a run folder while it writes there: `<run_dir>/.lock`,
+// holding "host pid". A second holder is refused with the first one's host and pid. The lock goes with
+// the process (also on kill -9). Taking it also deletes the temporary files a killed write left behind
+// (".NAME.tmp-XXXXXX"), since no other writer can be active in the folder. A folder that cannot be
+// created or written is an Error naming it.
+class RunLock {
+ public:
+  RunLock(const std::string& run_dir, int64_t run_id);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 class RunSession {
  public:
   // Opens a new run: status running, this host and process, started_at, heartbeat.
@@ -88,6 +104,7 @@ class RunSession {
   int64_t id_ = 0;
   std::string run_dir_;
   store::RunRecord record_;
+  std::unique_ptr<RunLock> lock_;
   bool closed_ = false;
   int uncaught_at_open_ = 0;
   int64_t last_step_ = -1;

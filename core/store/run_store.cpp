@@ -249,13 +249,16 @@ void RunStore::set_field(int64_t run, const std::string& column, const std::stri
   s.step();
 }
 
-void RunStore::claim(int64_t run, const std::string& host, int64_t pid, const std::string& process_start) {
+bool RunStore::claim(int64_t run, const std::string& host, int64_t pid, const std::string& process_start) {
   flush();
+  // One statement, so two processes resuming the same run cannot both see it free and both take it.
   Stmt s(db_,
          "UPDATE runs SET status = 'running', message = '', ended_at = NULL, host = ?, pid = ?, process_start = ?, "
-         "heartbeat = ?, started_at = COALESCE(NULLIF(started_at, ''), ?) WHERE id = ?");
+         "heartbeat = ?, started_at = COALESCE(NULLIF(started_at, ''), ?) "
+         "WHERE id = ? AND status NOT IN ('running', 'finished')");
   s.bind(1, host).bind(2, pid).bind(3, process_start).bind(4, unix_now()).bind(5, now_utc()).bind(6, run);
   s.step();
+  return sqlite3_changes(db_) > 0;
 }
 
 void RunStore::heartbeat(int64_t run, int64_t step) {

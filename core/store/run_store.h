@@ -69,8 +69,9 @@ class RunStore {
   int64_t create_run(const RunRecord& r);  // returns the new id; sets created_at
   void update_status(int64_t run, const std::string& status, const std::string& message = "");
   void set_field(int64_t run, const std::string& column, const std::string& value);  // started_at, ended_at, device, run_dir, host, git_rev, name
-  // Claims the run for a process (host, pid, process start) and clears its end: status running.
-  void claim(int64_t run, const std::string& host, int64_t pid, const std::string& process_start);
+  // Claims the run for a process (host, pid, process start) and clears its end: status running. Atomic:
+  // false (nothing changed) when the run is already running or finished.
+  bool claim(int64_t run, const std::string& host, int64_t pid, const std::string& process_start);
   // A sign of life: heartbeat = now, last_step = max(last_step, step).
   void heartbeat(int64_t run, int64_t step);
   // Marks a run crashed only if it is still `running` and still claimed by `pid` (another process may

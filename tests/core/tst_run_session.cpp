@@ -50,6 +50,7 @@ class TestRunSession : public QObject {
   void other_host_goes_stale();
   void exception_marks_failed_and_cancel_cancelled();
   void resume_refuses_live_and_finished_runs();
+  void one_process_owns_a_run_folder();
   void one_hash_for_every_config();
   void event_shapes();
 };
@@ -201,6 +202,50 @@ void TestRunSession::resume_refuses_live_and_finished_runs() {
   QCOMPARE(r.pid, me.pid);
   QVERIFY(r.message.empty());
   resumed.finish("finished");
+}
+
+void TestRunSession::one_process_owns_a_run_folder() {
+  QTemporaryDir d;
+  jobs::Workspace ws{d.path().toStdString()};
+  ws.ensure();
+  store::RunStore db(ws.db_path());
+  const auto me = jobs::this_process();
+  const int64_t dead = insert_running(db, me.host, dead_pid(), "", store::unix_now());
+  jobs::reap_dead_runs(db);
+  const auto dir = ws.run_dir(dead);
+  QVERIFY(QDir().mkpath(QString::fromStdString(dir)));
+  // Temporaries a killed write left behind go when the folder is taken; other files stay.
+  const auto left = QString::fromStdString(dir) + "/.model.safetensors.tmp-Ab12Cd";
+  const auto keep = QString::fromStdString(dir) + "/.notes.tmp-keep-this-one";
+  QFile(left).open(QIODevice::WriteOnly);
+  QFile(keep).open(QIODevice::WriteOnly);
+  {
+    // Another holder of the folder (flock is per open file, so a second lock here behaves as a second process).
+    jobs::RunLock other(dir, dead);
+    QVERIFY(!QFile::exists(left));
+    QVERIFY(QFile::exists(keep));
+    try {
+      jobs::RunSession again(db, ws, dead);
+      QFAIL("resumed a run whose folder another process holds");
+    } catch (const Error& e) {
+      const QString m = e.what();
+      QVERIFY2(m.contains("in use by process " + QString::number(me.pid) + " on " + QString::fromStdString(me.host)),
+               e.what());
+    }
+    QCOMPARE(QString::fromStdString(db.run(dead)->status), QString("crashed"));  // untouched
+  }
+  // The claim is one statement: of two processes that both saw the run free, only the first gets it.
+  QVERIFY(db.claim(dead, "host-a", 11, ""));
+  QVERIFY(!db.claim(dead, "host-b", 22, ""));
+  QCOMPARE(db.run(dead)->pid, int64_t{11});
+  db.update_status(dead, "crashed");
+  // Free again: resumed, and the lock goes with the session.
+  {
+    jobs::RunSession resumed(db, ws, dead);
+    QVERIFY_THROWS_EXCEPTION(Error, jobs::RunLock(dir, dead));
+    resumed.finish("failed", "test");
+  }
+  jobs::RunLock after(dir, dead);
 }
 
 void TestRunSession::one_hash_for_every_config() {
