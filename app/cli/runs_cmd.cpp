@@ -20,6 +20,9 @@ int run_runs(const RunsArgs& a) {
     return a.action == "list" ? 0 : 2;
   }
   store::RunStore db(ws.db_path());
+  if (db.read_only())
+    std::fprintf(stderr, "note: the workspace %s is read-only: runs can be listed, shown and exported, not changed\n",
+                 ws.root.c_str());
   // A run whose process died shows as crashed here, never as running.
   const auto reaped = jobs::reap_dead_runs(db);
   for (const auto id : reaped) {

@@ -99,6 +99,7 @@ ProcessIdentity this_process() {
 
 std::vector<int64_t> reap_dead_runs(store::RunStore& db, double stale_after_s) {
   std::vector<int64_t> changed;
+  if (db.read_only()) return changed;  // browsing a read-only workspace changes nothing
   const auto me = this_process();
   const double now = store::unix_now();
   for (const auto& r : db.runs_with_status("running")) {

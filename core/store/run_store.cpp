@@ -1,6 +1,12 @@
 #include "core/store/run_store.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
 #include <ctime>
 #include <thread>
 #include <sqlite3.h>
@@ -66,11 +72,31 @@ const char* kMigrations[] = {
     )sql",
 };
 
+// The database's last error with its cause said plainly: the file, SQLite's message, and what a full disk,
+// a read-only workspace or an I/O error means for the user (with the OS error behind it).
+std::string db_error(sqlite3* db) {
+  const int os_errno = errno;  // SQLite may not keep it (sqlite3_system_errno is 0 after some failed writes)
+  const char* file = sqlite3_db_filename(db, "main");
+  std::string m = std::string("run database ") + (file && *file ? file : "") + ": " + sqlite3_errmsg(db);
+  const int sys = sqlite3_system_errno(db) ? sqlite3_system_errno(db) : os_errno;
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_FULL: m += " (the disk holding the workspace is full; nothing of this write was kept)"; break;
+    case SQLITE_READONLY: m += " (the workspace is read-only: browsing works, writes are unavailable)"; break;
+    case SQLITE_IOERR:
+      m += std::string(" (the system refused a read or write") + (sys ? std::string(": ") + std::strerror(sys) : std::string()) +
+           "; is the disk full, over a quota or failing?)";
+      break;
+    case SQLITE_CORRUPT: case SQLITE_NOTADB: m += " (the file is damaged or not a run database)"; break;
+    default: break;
+  }
+  return m;
+}
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) {
     if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
-      throw Error(std::string("run store: ") + sqlite3_errmsg(db) + " in: " + sql);
+      throw Error(db_error(db) + " (preparing: " + sql + ")");
   }
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
@@ -80,7 +106,7 @@ class Stmt {
     const int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw Error(std::string("run store: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+    throw Error(db_error(sqlite3_db_handle(s_)));
   }
   void reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
   int64_t i(int c) const { return sqlite3_column_int64(s_, c); }
@@ -130,7 +156,57 @@ std::string utc_of(double unix_seconds) {
   return buf;
 }
 
-RunStore::RunStore(const std::string& path) : path_(path) {
+namespace {
+
+// Whether this process may write the database and create its -wal / -shm files beside it.
+bool writable(const std::string& path) {
+  const auto dir = std::filesystem::path(path).has_parent_path() ? std::filesystem::path(path).parent_path().string() : ".";
+  if (::access(dir.c_str(), W_OK) != 0) return false;
+  return ::access(path.c_str(), F_OK) != 0 || ::access(path.c_str(), W_OK) == 0;
+}
+
+// A URI for sqlite3_open_v2 naming `path` (percent-encoding what a URI may not hold).
+std::string file_uri(const std::string& path) {
+  std::string u = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || std::strchr("/-_.~", c)) {
+      u += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      u += hex;
+    }
+  }
+  return u;
+}
+
+}  // namespace
+
+RunStore::RunStore(const std::string& path, Access access) : path_(path) {
+  if (access == Access::read_only || !writable(path)) {
+    // A read-only workspace (permissions, a read-only mount, an archive): browsed as it is. immutable=1
+    // because a WAL database cannot otherwise be read where its -shm file cannot be created.
+    read_only_ = true;
+    const auto uri = file_uri(path) + "?immutable=1";
+    if (sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+        SQLITE_OK) {
+      const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw FileError(path, "cannot open the run database read-only: " + why);
+    }
+    try {
+      const int v = schema_version();
+      if (v != kSchemaVersion)
+        throw Error("its schema version is " + std::to_string(v) + " and this program reads " +
+                    std::to_string(kSchemaVersion) + "; open it once where it is writable to upgrade it");
+    } catch (const Error& e) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw FileError(path, std::string("not a usable run database (opened read-only): ") + e.what());
+    }
+    return;
+  }
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -173,10 +249,16 @@ RunStore::~RunStore() {
 void RunStore::exec(const std::string& sql) const {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    throw Error("run store: " + msg);
+    throw Error(db_error(db_));
   }
+}
+
+void RunStore::rollback_after_error() noexcept {
+  // SQLite has already rolled back after some errors (a full disk during COMMIT): a ROLLBACK then fails
+  // with "no transaction is active", which must not replace the error that says why.
+  if (sqlite3_get_autocommit(db_)) return;
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 void RunStore::in_transaction(const std::function<void()>& body) {
@@ -185,7 +267,7 @@ void RunStore::in_transaction(const std::function<void()>& body) {
     body();
     exec("COMMIT");
   } catch (...) {
-    exec("ROLLBACK");
+    rollback_after_error();
     throw;
   }
 }
@@ -214,7 +296,7 @@ void RunStore::migrate() {
       }
       exec("COMMIT");
     } catch (...) {
-      exec("ROLLBACK");
+      rollback_after_error();
       throw;
     }
   }

@@ -59,8 +59,11 @@ struct LensPoint {
 
 class RunStore {
  public:
-  // Opens (creating or migrating) `path`. Throws FileError when it is not a usable database.
-  explicit RunStore(const std::string& path);
+  enum class Access { read_write, read_only };
+  // Opens (creating or migrating) `path`. Throws FileError when it is not a usable database. Opened
+  // read-only when asked, or when this process cannot write the file or its folder (a read-only
+  // workspace): every query works, writes fail with an error saying the workspace is read-only.
+  explicit RunStore(const std::string& path, Access access = Access::read_write);
   ~RunStore();
   RunStore(const RunStore&) = delete;
   RunStore& operator=(const RunStore&) = delete;
@@ -107,16 +110,19 @@ class RunStore {
   std::string integrity_check() const;   // "ok" when healthy
 
   const std::string& path() const { return path_; }
+  bool read_only() const { return read_only_; }
 
  private:
   void exec(const std::string& sql) const;
   void in_transaction(const std::function<void()>& body);  // BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw
   void migrate();
+  void rollback_after_error() noexcept;
 
   sqlite3* db_ = nullptr;
   std::string path_;
   std::vector<std::pair<int64_t, MetricRow>> pending_;
   size_t batch_ = 64;
+  bool read_only_ = false;
 };
 
 // ISO-8601 UTC timestamp of now, of a Unix time; the Unix time of now (seconds).

@@ -9,6 +9,11 @@
 #include <sqlite3.h>
 #include <mutex>
 #include <thread>
+#include <csignal>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/common/error.h"
 #include "core/store/run_store.h"
@@ -43,6 +48,8 @@ class TestStore : public QObject {
   void reader_while_writer_commits();
   void not_a_database();
   void concurrent_first_open();
+  void read_only_workspace_is_browsable();
+  void write_errors_say_their_cause();
 };
 
 void TestStore::records_and_metrics() {
@@ -160,6 +167,98 @@ void TestStore::reader_while_writer_commits() {
   QVERIFY2(reader_error.empty(), reader_error.c_str());
   QVERIFY(reads > 0);
   QCOMPARE(int(writer.metrics(id).size()), 3000);
+}
+
+namespace {
+
+// Runs `body` in a child process and returns its exit status (0: every check passed; else the number of
+// the failed check). Used where a check needs a process-wide setting (another user, a file size limit).
+template <typename F>
+int in_child(F body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+}  // namespace
+
+void TestStore::read_only_workspace_is_browsable() {
+  QTemporaryDir d;
+  const auto path = d.filePath("runs.db").toStdString();
+  int64_t id = 0;
+  {
+    RunStore db(path);
+    id = db.create_run(sample("kept"));
+    db.add_metric(id, {5, 0, "train/loss", 1.5, 0.1});
+  }
+  // Asked for read-only: every query works; a write is refused with a message saying why.
+  {
+    RunStore db(path, RunStore::Access::read_only);
+    QVERIFY(db.read_only());
+    QCOMPARE(int(db.runs().size()), 1);
+    QCOMPARE(db.metrics(id, "train/loss").size(), size_t{1});
+    try {
+      db.update_status(id, "finished");
+      QFAIL("a read-only store accepted a write");
+    } catch (const dm::Error& e) {
+      QVERIFY2(QString(e.what()).contains("read-only") && QString(e.what()).contains("runs.db"), e.what());
+    }
+  }
+  // A workspace this process cannot write (permissions; checked as an unprivileged user when the tests
+  // run as root, since root writes anyway): opened read-only by itself, never changed.
+  QFile::setPermissions(d.path(), QFileDevice::ReadOwner | QFileDevice::ExeOwner | QFileDevice::ReadOther |
+                                      QFileDevice::ExeOther | QFileDevice::ReadGroup | QFileDevice::ExeGroup);
+  ::chmod(path.c_str(), 0444);
+  auto bytes_of = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  const auto before = bytes_of(path);
+  const int rc = in_child([&] {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) return 1;
+    try {
+      RunStore db(path);
+      if (!db.read_only()) return 2;
+      if (db.runs().size() != 1 || db.runs()[0].name != "kept") return 3;
+      if (db.metrics(id).size() != 1) return 4;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 5;
+    }
+    return 0;
+  });
+  QFile::setPermissions(d.path(), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+  QCOMPARE(rc, 0);
+  QVERIFY(bytes_of(path) == before);
+}
+
+void TestStore::write_errors_say_their_cause() {
+  // A write the file system refuses (here: the file size limit, as a full disk would) reports SQLite's
+  // error with its cause, never the "cannot rollback - no transaction is active" that used to hide it.
+  QTemporaryDir d;
+  const auto path = d.filePath("runs.db").toStdString();
+  const int rc = in_child([&] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    try {
+      RunStore db(path);
+      const auto id = db.create_run(sample("big"));
+      struct rlimit lim {65536, 65536};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+      for (int64_t step = 0; step < 100000; ++step) db.add_metric(id, {step, 0, std::string(200, 'm'), 1.0, 0.0});
+      db.flush();
+      return 1;  // 20 MB of metrics under a 64 kB limit must fail
+    } catch (const dm::Error& e) {
+      const QString m = e.what();
+      std::fprintf(stderr, "%s\n", e.what());
+      if (m.contains("no transaction is active")) return 2;
+      if (!m.contains("runs.db")) return 3;
+      if (!m.contains("disk is full") && !m.contains("disk full")) return 4;
+      return 0;
+    }
+  });
+  QCOMPARE(rc, 0);
 }
 
 void TestStore::not_a_database() {
