@@ -1,4 +1,5 @@
 // `diffmamba`: the headless front end of Diff-Mamba Studio.
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -351,6 +352,19 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "\nerror (LibTorch): %s\n", e.what_without_backtrace());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "\nerror: out of memory: this job needs more memory than the machine (or its limit) gives; "
+                         "try a smaller model, batch or context (DM_MAX_MODEL_GB bounds the model size checked up front)\n");
+    return 3;
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "\nerror: malformed JSON input (%s)\n", e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "\nerror: a value that should be a number is not one (%s)\n", e.what());
+    return 2;
+  } catch (const std::out_of_range& e) {
+    std::fprintf(stderr, "\nerror: a number or position is out of range (%s)\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());

@@ -426,6 +426,8 @@ std::vector<Record> read_records(const std::string& path, const std::string& tas
     if (o.contains("input_tokens") && o.at("input_tokens").is_number_integer()) r.input_tokens = o.at("input_tokens");
     out.push_back(std::move(r));
   }
+  if (out.empty())
+    throw FileError(path, "holds no BABILong records (an empty file would be scored as 0 %, so it is refused)");
   return out;
 }
 

@@ -56,8 +56,11 @@ torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
   auto value_of = [&](const std::string& key) {
     const auto k = h.find("'" + key + "'");
     if (k == std::string::npos) throw FileError(origin, ".npy header has no '" + key + "'");
-    auto p = h.find(':', k) + 1;
+    auto p = h.find(':', k);
+    if (p == std::string::npos) throw FileError(origin, ".npy header has no value for '" + key + "'");
+    ++p;
     while (p < h.size() && h[p] == ' ') ++p;
+    if (p >= h.size()) throw FileError(origin, ".npy header has no value for '" + key + "'");
     return p;
   };
   auto p = value_of("descr");
@@ -69,22 +72,33 @@ torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
   else if (descr == "<i8") st = torch::kLong;
   else if (descr == "<i4") st = torch::kInt;
   else throw FileError(origin, "dtype '" + descr + "' is not supported (float32, float64, int32, int64 little-endian)");
-  const bool fortran = h.compare(value_of("fortran_order"), 4, "True") == 0;
+  const bool fortran = h.compare(value_of("fortran_order"), 4, "True") == 0;  // value_of < h.size(): no throw
   p = value_of("shape");
   const auto close = h.find(')', p);
   if (h[p] != '(' || close == std::string::npos) throw FileError(origin, ".npy shape is not a tuple");
+  // Sizes are read digit by digit and their product checked against the bytes present before anything is
+  // allocated (a hostile header may claim any shape).
   std::vector<int64_t> shape;
+  uint64_t n = 1;
+  const size_t off = start + hlen, have = b.size() - off, esize = c10::elementSize(st);
   for (size_t i = p + 1; i < close;) {
     while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
     if (i >= close) break;
-    size_t used = 0;
-    shape.push_back(std::stoll(h.substr(i, close - i), &used));
-    i += used;
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; i < close && h[i] >= '0' && h[i] <= '9'; ++i, ++digits) {
+      v = v * 10 + static_cast<uint64_t>(h[i] - '0');
+      if (v > (uint64_t{1} << 40)) throw FileError(origin, ".npy shape has a size above 2^40");
+    }
+    if (digits == 0 || (i < close && h[i] != ',' && h[i] != ' ') || shape.size() >= 32)
+      throw FileError(origin, ".npy shape is not a tuple of at most 32 non-negative integers");
+    shape.push_back(static_cast<int64_t>(v));
+    if (__builtin_mul_overflow(n, v, &n)) throw FileError(origin, ".npy shape claims more elements than the file holds");
   }
-  const int64_t n = c10::multiply_integers(shape);
-  const size_t nbytes = static_cast<size_t>(n) * c10::elementSize(st), off = start + hlen;
-  if (b.size() - off != nbytes)
-    throw FileError(origin, "has " + std::to_string(b.size() - off) + " data bytes, its shape needs " + std::to_string(nbytes));
+  if (n > have / esize || n * esize != have)
+    throw FileError(origin, "has " + std::to_string(have) + " data bytes, its shape needs " +
+                                (n > have / esize ? std::string("more") : std::to_string(n * esize)));
+  const size_t nbytes = n * esize;
   std::vector<int64_t> stored = shape;
   if (fortran) std::reverse(stored.begin(), stored.end());
   auto t = torch::empty(stored, torch::TensorOptions().dtype(st));

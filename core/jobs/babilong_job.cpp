@@ -80,6 +80,8 @@ torch::Tensor score_seed_results(const std::string& folder, const std::string& m
                                  const std::string& prompt_name, std::vector<std::string>* missing) {
   auto acc = torch::zeros({static_cast<int64_t>(tasks.size()), static_cast<int64_t>(lengths.size())}, torch::kDouble);
   auto a = acc.accessor<double, 2>();
+  if (tasks.empty() || lengths.empty()) throw ConfigError("tasks / lengths", "(none)", "name at least one task and one length");
+  size_t found = 0;
   for (size_t ti = 0; ti < tasks.size(); ++ti) {
     babilong::task_labels(tasks[ti]);  // validates the task name
     for (size_t li = 0; li < lengths.size(); ++li) {
@@ -90,7 +92,9 @@ torch::Tensor score_seed_results(const std::string& folder, const std::string& m
         continue;
       }
       const auto rows = babilong::parse_csv(io::read_file(path.string()), path.string());
-      if (rows.empty()) continue;
+      // A missing cell counts 0 as in plot.py, but a present file without answers is a broken run, not 0 %.
+      if (rows.size() < 2)
+        throw FileError(path.string(), rows.empty() ? "is empty: no answers to score" : "has a header but no answers to score");
       int target = -1, output = -1, question = -1;
       for (size_t c = 0; c < rows[0].size(); ++c) {
         if (rows[0][c] == "target") target = static_cast<int>(c);
@@ -107,8 +111,13 @@ torch::Tensor score_seed_results(const std::string& folder, const std::string& m
         correct += babilong::compare_answers(cell(target), cell(output), cell(question), tasks[ti]);
       }
       a[static_cast<int64_t>(ti)][static_cast<int64_t>(li)] = total ? 100.0 * static_cast<double>(correct) / total : 0.0;
+      ++found;
     }
   }
+  if (found == 0)
+    throw FileError((fs::path(folder) / model_name).string(),
+                    "holds none of the " + std::to_string(tasks.size() * lengths.size()) + " result files to score (e.g. " +
+                        tasks[0] + "_" + lengths[0] + "_" + prompt_name + ".csv); nothing was scored");
   return acc;
 }
 

@@ -232,7 +232,10 @@ std::map<int64_t, double> parse_seed_lens_results(const std::string& text, const
     const std::string body = (*it)[2];
     std::smatch m;
     if (!std::regex_search(body, m, avg)) throw FileError(origin, "layer " + (*it)[1].str() + " has no 'avg' value");
-    out[std::stoll((*it)[1])] = std::stod(m[1]);
+    const std::string layer = (*it)[1];
+    if (layer.size() > 9) throw FileError(origin, "layer number " + layer + " is not below 10^9");
+    const double value = std::strtod(m[1].str().c_str(), nullptr);  // overflow gives ±inf, as Python reads it
+    out[std::stoll(layer)] = value;
   }
   if (out.empty()) throw FileError(origin, "is not a tuned-lens result ({layer: {'sum': …, 'total': …, 'avg': …}, …})");
   return out;

@@ -93,7 +93,13 @@ TunedLens load_lens(const std::string& path, model::LanguageModel& m) {
     return it->second;
   };
   if (meta("format") != kLensFormat) throw FileError(file, "lens format '" + meta("format") + "' is not supported");
-  const int64_t layers = std::stoll(meta("num_hidden_layers")), width = std::stoll(meta("d_model"));
+  auto count = [&](const std::string& k) {
+    const auto v = meta(k);
+    if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
+      throw FileError(file, "metadata " + k + " = '" + v + "' is not a whole number below 10^9");
+    return static_cast<int64_t>(std::stoll(v));
+  };
+  const int64_t layers = count("num_hidden_layers"), width = count("d_model");
   const auto want_layers = static_cast<int64_t>(m->backbone->layers.size());
   if (layers != want_layers || width != m->config().d_model)
     throw FileError(file, "was trained for a model with " + std::to_string(layers) + " blocks of width " +
