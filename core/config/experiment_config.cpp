@@ -357,11 +357,21 @@ ExperimentConfig resolve(const std::vector<std::string>& args) {
       node = yaml_to_json(YAML::Load(io::read_file(path.string())));  // read_file refuses FIFOs and devices
     } catch (const YAML::Exception& e) {
       throw FileError(path.string(), std::string("not valid YAML: ") + e.what());
+    } catch (const ConfigError& e) {
+      throw FileError(path.string(), e.rule());
     }
     merge_preset(cfg.tree, node, "", path.string());
     cfg.tree["experiment"] = cfg.preset;
   }
-  for (const auto& [k, v] : sets) set_key(cfg.tree, k, parse_value(v));
+  for (const auto& [k, v] : sets) {
+    json value;
+    try {
+      value = parse_value(v);
+    } catch (const ConfigError& e) {
+      throw ConfigError(k, v, e.rule());
+    }
+    set_key(cfg.tree, k, value);
+  }
   // Cross-key rules: the model must be constructible (vocabulary size does not matter here).
   try {
     cfg.model_config(1).validate();
