@@ -11,6 +11,7 @@
 #include "core/common/error.h"
 #include "core/common/hash.h"
 #include "core/config/schema.h"
+#include "core/data/byte_level.h"
 #include "core/io/atomic_file.h"
 
 #ifndef DM_RESOURCE_DIR
@@ -332,6 +333,12 @@ ExperimentConfig resolve(const std::vector<std::string>& args) {
   for (const auto& s : schema()) cfg.tree[pointer(s.key)] = s.default_value;
   std::vector<std::pair<std::string, std::string>> sets;
   for (const auto& a : args) {
+    // Every key and value ends up in JSON (the stored config, its hash): text only.
+    try {
+      data::byte_level::validate_utf8(a, "override");
+    } catch (const Error& e) {
+      throw ConfigError("override", "(not UTF-8 text)", e.what());
+    }
     const auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0)
       throw ConfigError(a, "(no value)", "overrides are written key=value, e.g. loader.l_max=512");
@@ -354,7 +361,13 @@ ExperimentConfig resolve(const std::vector<std::string>& args) {
     }
     json node;
     try {
-      node = yaml_to_json(YAML::Load(io::read_file(path.string())));  // read_file refuses FIFOs and devices
+      const auto text = io::read_file(path.string());  // read_file refuses FIFOs and devices
+      try {
+        data::byte_level::validate_utf8(text, "preset");
+      } catch (const Error& e) {
+        throw FileError(path.string(), e.what());
+      }
+      node = yaml_to_json(YAML::Load(text));
     } catch (const YAML::Exception& e) {
       throw FileError(path.string(), std::string("not valid YAML: ") + e.what());
     } catch (const ConfigError& e) {
