@@ -275,6 +275,10 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <source>run %1 crashed: %2</source>
         <translation>运行 %1 已崩溃：%2</translation>
     </message>
+    <message>
+        <source>this workspace is read-only: its runs can be browsed, compared and plotted, but no job can write to it</source>
+        <translation>此工作区为只读：可以浏览、比较和绘制其中的运行，但任何任务都不能写入</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::MonitorView</name>

@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -26,6 +27,7 @@
 #include "app/gui/results_view.h"
 #include "app/gui/runs_browser.h"
 #include "app/gui/settings.h"
+#include "core/common/error.h"
 #include "core/jobs/train_job.h"
 #include "core/store/run_store.h"
 
@@ -126,7 +128,12 @@ QString MainWindow::openWorkspace(const QString& path) {
   if (queue_->pendingCount() > 0) return tr("Jobs are queued or running; switch workspaces when they are done.");
   try {
     const jobs::Workspace ws{QDir(path).absolutePath().toStdString()};
-    ws.ensure();
+    try {
+      ws.ensure();
+    } catch (const FileError&) {
+      // A workspace that cannot be written (shared, archived, a read-only mount) is still browsed.
+      if (!QFileInfo::exists(QString::fromStdString(ws.db_path()))) throw;
+    }
     auto store = std::make_shared<store::RunStore>(ws.db_path());
     store_ = std::move(store);
     workspace_ = QString::fromStdString(ws.root);
@@ -141,6 +148,8 @@ QString MainWindow::openWorkspace(const QString& path) {
   welcome_->setVisible(store_->runs().empty());
   updateRecentMenu();
   appendLog(tr("workspace %1").arg(workspace_));
+  if (store_->read_only())
+    appendLog(tr("this workspace is read-only: its runs can be browsed, compared and plotted, but no job can write to it"));
   return {};
 }
 
