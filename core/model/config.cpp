@@ -217,6 +217,25 @@ void ModelConfig::check_memory_budget() const {
   }
 }
 
+void ModelConfig::check_training_budget(int64_t batch, int64_t seq_len) const {
+  check_memory_budget();
+  // A lower bound, so a run that could fit is never refused: fp32 weights, gradients and AdamW's two
+  // moments (16 bytes a parameter), the residual stream kept at every block's input and output for the
+  // backward pass, and the logits of a plain softmax.
+  const double tokens = static_cast<double>(batch) * static_cast<double>(seq_len), d = static_cast<double>(d_model);
+  double bytes = 16 * parameter_count() + 2 * 4 * tokens * d * static_cast<double>(num_blocks());
+  if (div_val == 1) bytes += 4 * tokens * static_cast<double>(vocab_size);
+  const double budget = model_memory_budget_bytes();
+  if (bytes > budget) {
+    std::ostringstream os;
+    os.precision(3);
+    os << "training needs at least " << bytes / 1073741824.0 << " GiB (weights, gradients, optimizer state and "
+       << "activations for " << batch << " × " << seq_len << " tokens), more than the " << budget / 1073741824.0
+       << " GiB memory budget (DM_MAX_MODEL_GB; default: this machine's memory); lower loader.batch_size or loader.l_max";
+    throw ConfigError("loader.batch_size × loader.l_max", str(batch) + " × " + str(seq_len), os.str());
+  }
+}
+
 nlohmann::json ModelConfig::to_json() const {
   nlohmann::json j;
   j["backbone"] = to_string(backbone);

@@ -98,6 +98,10 @@ struct ModelConfig : MixerConfig {
   // Throws ConfigError when the parameters (fp32) would exceed the memory budget: DM_MAX_MODEL_GB, by default
   // this machine's physical memory. Checked before anything is allocated.
   void check_memory_budget() const;
+  // The same before training on the CPU, with a lower bound of what training `batch` sequences of
+  // `seq_len` tokens needs (weights, gradients, AdamW state, the residual stream, the logits): refuses
+  // only runs that cannot fit. ConfigError names loader.batch_size and loader.l_max.
+  void check_training_budget(int64_t batch, int64_t seq_len) const;
   nlohmann::json to_json() const;
   static ModelConfig from_json(const nlohmann::json& j);
 };

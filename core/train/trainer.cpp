@@ -190,6 +190,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   const int64_t ebs = cfg.is_null("loader.eval.batch_size") ? bs : cfg.integer("loader.eval.batch_size");
   const int64_t el = cfg.is_null("loader.eval.l_max") ? l_max : cfg.integer("loader.eval.l_max");
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("train.seed"));
+  if (device.is_cpu()) cfg.model_config(corpus.vocab_size()).check_training_budget(bs, l_max);
   data::OrderedBatches train_b(corpus.train, bs, l_max, true, 42 + seed, rank, world);
   data::OrderedBatches valid_b(corpus.valid, ebs, el, false, 42, rank, world),
       test_b(corpus.test, ebs, el, false, 42, rank, world);

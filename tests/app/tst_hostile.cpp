@@ -278,6 +278,8 @@ void TestHostile::hostile_inputs_data() {
   QTest::newRow("override: n_layers 100000") << train({"model.n_layers=100000"}) << QStringList{"n_layers"};
   QTest::newRow("override: d_state 1000000") << train({"model.d_state=1000000"}) << QStringList{"d_state"};
   QTest::newRow("override: l_max 2^63-1") << train({"loader.l_max=9223372036854775807"}) << QStringList{"l_max"};
+  QTest::newRow("override: 65536 × 2^20 tokens a batch")
+      << train({"loader.batch_size=65536", "loader.l_max=1048576"}) << QStringList{"loader.l_max", "memory budget"};
   QTest::newRow("override: betas [0.9]") << train({"optimizer.betas=[0.9]"}) << QStringList{"betas"};
   QTest::newRow("option: --threads 100000") << train({"--threads", "100000"}) << QStringList{"threads"};
   // BABILong inputs, result CSVs, matrices, tokenizers, lens results

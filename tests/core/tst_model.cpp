@@ -348,6 +348,14 @@ void TestModel::memory_budget_refuses_before_building() {
   qputenv("DM_MAX_MODEL_GB", "0.5");
   QVERIFY_THROWS_EXCEPTION(dm::ConfigError, ModelConfig::hf_370m(Family::mamba2).check_memory_budget());
   small(Backbone::lm, Family::mamba2).check_memory_budget();  // a small one still fits
+  // Training: a lower bound of weights, gradients, optimizer state and activations against the same budget.
+  small(Backbone::lm, Family::mamba2).check_training_budget(8, 512);
+  try {
+    small(Backbone::lm, Family::mamba2).check_training_budget(4096, 1 << 20);
+    QFAIL("4096 × 2^20 tokens fit half a GiB");
+  } catch (const dm::ConfigError& err) {
+    QVERIFY2(QString(err.what()).contains("loader.l_max") && QString(err.what()).contains("4096 × 1048576"), err.what());
+  }
   qputenv("DM_MAX_MODEL_GB", "lots");
   QVERIFY_THROWS_EXCEPTION(dm::ConfigError, small(Backbone::lm, Family::mamba2).check_memory_budget());
   qunsetenv("DM_MAX_MODEL_GB");
