@@ -279,6 +279,38 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <source>this workspace is read-only: its runs can be browsed, compared and plotted, but no job can write to it</source>
         <translation>此工作区为只读：可以浏览、比较和绘制其中的运行，但任何任务都不能写入</translation>
     </message>
+    <message>
+        <source>Diff-Mamba Studio — no workspace open</source>
+        <translation>Diff-Mamba Studio — 未打开工作区</translation>
+    </message>
+    <message>
+        <source>Diff-Mamba Studio — %1 (read-only)</source>
+        <translation>Diff-Mamba Studio — %1（只读）</translation>
+    </message>
+    <message>
+        <source>Open another folder…</source>
+        <translation>打开其他文件夹…</translation>
+    </message>
+    <message>
+        <source>Create a new workspace…</source>
+        <translation>新建工作区…</translation>
+    </message>
+    <message>
+        <source>Continue without</source>
+        <translation>不打开工作区继续</translation>
+    </message>
+    <message>
+        <source>Folder to create the workspace in</source>
+        <translation>新建工作区所在的文件夹</translation>
+    </message>
+    <message>
+        <source>No workspace is open, so this job has nowhere to write. Open or create one.</source>
+        <translation>未打开工作区，此任务无处写入。请打开或新建一个工作区。</translation>
+    </message>
+    <message>
+        <source>The workspace %1 is read-only: its runs can be browsed, but jobs need a workspace they can write. Open or create another.</source>
+        <translation>工作区 %1 为只读：可以浏览其中的运行，但任务需要可写的工作区。请打开或新建另一个工作区。</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::MonitorView</name>

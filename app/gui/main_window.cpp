@@ -17,6 +17,7 @@
 #include <QPushButton>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include "app/gui/experiment_form.h"
@@ -70,6 +71,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   connect(form_, &ExperimentForm::runRequested, this, &MainWindow::enqueueTrain);
   connect(form_, &ExperimentForm::runBothRequested, this,
           [this](const QStringList& mamba, const QStringList& diff, const QString& name) {
+            if (!ensureWritableWorkspace()) return;
             const QString base = name.isEmpty() ? QString() : name + " ";
             enqueueTrain(mamba, base + "(Mamba2)");
             enqueueTrain(diff, base + "(Diff-Mamba2)");
@@ -102,6 +104,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     tabs_->setCurrentWidget(monitor_);
   });
   connect(runs_, &RunsBrowser::resumeRequested, this, [this](int64_t id) {
+    if (!ensureWritableWorkspace()) return;
     queue_->enqueue(resumeJobSpec(workspace_, id));
     tabs_->setCurrentWidget(queueView_);
   });
@@ -114,7 +117,20 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   if (path.isEmpty()) path = settings::workspace();
   if (path.isEmpty()) path = QString::fromStdString(jobs::Workspace::default_location().root);
   const QString err = openWorkspace(path);
-  if (!err.isEmpty()) appendLog(err);
+  if (!err.isEmpty()) {
+    // Nothing is open: say why in a dialog once the window shows, and offer another folder. Until one opens,
+    // no job can start (ensureWritableWorkspace) and nothing is written anywhere.
+    appendLog(err);
+    setWindowTitle(tr("Diff-Mamba Studio — no workspace open"));
+    welcome_->hide();  // it speaks of an empty workspace
+    QTimer::singleShot(0, this, [this, err] {
+      const QString other = askForWorkspace(err);
+      if (!other.isEmpty()) {
+        const QString again = openWorkspace(other);
+        if (!again.isEmpty()) appendLog(again);
+      }
+    });
+  }
   resize(1280, 860);
 }
 
@@ -128,20 +144,21 @@ QString MainWindow::openWorkspace(const QString& path) {
   if (queue_->pendingCount() > 0) return tr("Jobs are queued or running; switch workspaces when they are done.");
   try {
     const jobs::Workspace ws{QDir(path).absolutePath().toStdString()};
-    try {
-      ws.ensure();
-    } catch (const FileError&) {
-      // A workspace that cannot be written (shared, archived, a read-only mount) is still browsed.
-      if (!QFileInfo::exists(QString::fromStdString(ws.db_path()))) throw;
-    }
-    auto store = std::make_shared<store::RunStore>(ws.db_path());
+    const bool existing = QFileInfo::exists(QString::fromStdString(ws.db_path()));
+    // An existing database is opened before anything is created beside it: a damaged one leaves the folder
+    // as it was. A workspace that cannot be written (shared, archived, a read-only mount) is still browsed.
+    std::shared_ptr<store::RunStore> store;
+    if (existing) store = std::make_shared<store::RunStore>(ws.db_path());
+    if (!store || !store->read_only()) ws.ensure();
+    if (!store) store = std::make_shared<store::RunStore>(ws.db_path());
     store_ = std::move(store);
     workspace_ = QString::fromStdString(ws.root);
   } catch (const std::exception& e) {
     return tr("Cannot open the workspace %1: %2").arg(path, QString::fromUtf8(e.what()));
   }
   settings::setWorkspace(workspace_);
-  setWindowTitle(tr("Diff-Mamba Studio — %1").arg(workspace_));
+  setWindowTitle(store_->read_only() ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)
+                                     : tr("Diff-Mamba Studio — %1").arg(workspace_));
   monitor_->setStore(store_);
   results_->setStore(store_);
   runs_->setStore(store_);
@@ -151,6 +168,38 @@ QString MainWindow::openWorkspace(const QString& path) {
   if (store_->read_only())
     appendLog(tr("this workspace is read-only: its runs can be browsed, compared and plotted, but no job can write to it"));
   return {};
+}
+
+QString MainWindow::askForWorkspace(const QString& why) {
+  if (chooseWorkspace_) return chooseWorkspace_(why);
+  QMessageBox box(QMessageBox::Warning, tr("Workspace"), why, QMessageBox::NoButton, this);
+  auto* open = box.addButton(tr("Open another folder…"), QMessageBox::AcceptRole);
+  auto* create = box.addButton(tr("Create a new workspace…"), QMessageBox::AcceptRole);
+  box.addButton(tr("Continue without"), QMessageBox::RejectRole);
+  box.exec();
+  if (box.clickedButton() == open)
+    return QFileDialog::getExistingDirectory(this, tr("Workspace folder"), workspace_);
+  if (box.clickedButton() == create) {
+    const QString parent = QFileDialog::getExistingDirectory(this, tr("Folder to create the workspace in"));
+    if (parent.isEmpty()) return {};
+    return QDir(parent).filePath(QStringLiteral("diffmamba-workspace"));
+  }
+  return {};
+}
+
+bool MainWindow::ensureWritableWorkspace() {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (store_ && !store_->read_only()) return true;
+    const QString why = !store_ ? tr("No workspace is open, so this job has nowhere to write. Open or create one.")
+                                : tr("The workspace %1 is read-only: its runs can be browsed, but jobs need a "
+                                     "workspace they can write. Open or create another.")
+                                      .arg(workspace_);
+    const QString other = askForWorkspace(why);
+    if (other.isEmpty()) return false;
+    const QString err = openWorkspace(other);
+    if (!err.isEmpty()) appendLog(err);
+  }
+  return store_ && !store_->read_only();
 }
 
 void MainWindow::buildWelcome() {
@@ -227,12 +276,14 @@ QStringList MainWindow::deviceArguments() const {
 }
 
 void MainWindow::enqueueTrain(const QStringList& args, const QString& name) {
+  if (!ensureWritableWorkspace()) return;
   queue_->enqueue(trainJobSpec(workspace_, args + deviceArguments(), name));
   tabs_->setCurrentWidget(queueView_);
 }
 
 QuickComparison* MainWindow::startQuickComparison(const QuickOptions& options) {
   if (quick_ && quick_->running()) return quick_;
+  if (!ensureWritableWorkspace()) return nullptr;
   delete quick_;
   QuickOptions o = options;
   o.trainOverrides += deviceArguments();

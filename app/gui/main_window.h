@@ -56,6 +56,13 @@ class MainWindow : public QMainWindow {
   QuickComparison* startQuickComparison(const QuickOptions& options);
   // Asked when closing with jobs queued or running; default: a message box. Tests replace it.
   void setStopJobsQuestion(std::function<bool()> ask) { askStopJobs_ = std::move(ask); }
+  // Asked when a workspace cannot be opened (at start, or when a job needs one and none is open or it is
+  // read-only): gets the reason, returns a folder to open instead, or "" to go on without. Default: a
+  // dialog offering to open another folder or create a new one. Tests replace it.
+  void setWorkspaceChooser(std::function<QString(const QString& why)> choose) { chooseWorkspace_ = std::move(choose); }
+  // Whether jobs can run: a workspace is open and writable. Otherwise asks (see setWorkspaceChooser),
+  // opens what was chosen, and says whether that worked. Every way of starting a job goes through it.
+  bool ensureWritableWorkspace();
 
   // Extra training arguments the settings imply (the device); appended to every training job.
   QStringList deviceArguments() const;
@@ -72,8 +79,11 @@ class MainWindow : public QMainWindow {
   void showSettings();
   void updateRecentMenu();
 
+  QString askForWorkspace(const QString& why);
+
   QString workspace_;
   std::shared_ptr<store::RunStore> store_;
+  std::function<QString(const QString&)> chooseWorkspace_;
   JobQueue* queue_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   ExperimentForm* form_ = nullptr;

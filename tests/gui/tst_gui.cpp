@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -94,6 +95,8 @@ class TestGui : public QObject {
   void queue_takes_every_event_kind();
   void runs_browser_shows_dead_runs_as_crashed();
   void quick_comparison_end_to_end();
+  void workspace_that_cannot_open_writes_nothing();
+  void help_and_version_print_without_a_display();
 
  private:
   QTemporaryDir home_;
@@ -477,6 +480,73 @@ void TestGui::quick_comparison_end_to_end() {
   QVERIFY(w.results()->plot()->plottableCount() > 0);
   const auto& r = q->result();
   for (int f = 0; f < 2; ++f) QVERIFY(r.train[f] && r.needle[f] && r.eval[f] && r.lens[f]);
+}
+
+void TestGui::workspace_that_cannot_open_writes_nothing() {
+  // A damaged runs.db: the window says why (the chooser is asked), opens nothing, creates nothing beside the
+  // damaged file, and no job can start, so nothing lands in the launch folder either.
+  QTemporaryDir bad, launch, good;
+  QFile junk(bad.filePath("runs.db"));
+  QVERIFY(junk.open(QIODevice::WriteOnly));
+  junk.write(QByteArray(4096, 'x'));
+  junk.close();
+  const QString before = QDir::currentPath();
+  QDir::setCurrent(launch.path());
+  QStringList asked;
+  QString answer;
+  {
+    MainWindow w(bad.path());
+    w.setWorkspaceChooser([&](const QString& why) {
+      asked << why;
+      return answer;
+    });
+    QTest::qWait(50);  // the start-up question is asked once the event loop runs
+    QCOMPARE(asked.size(), 1);
+    QVERIFY2(asked[0].contains("runs.db"), qPrintable(asked[0]));
+    QVERIFY(w.workspace().isEmpty());
+    QVERIFY2(w.windowTitle().contains("no workspace"), qPrintable(w.windowTitle()));
+    QVERIFY(!w.welcome()->isVisible());
+    // Run, Run both, Quick comparison: each asks, none is queued.
+    emit w.experiments()->runRequested({"experiment=demo/mamba2-fortunes", "trainer.max_steps=2"}, "x");
+    emit w.experiments()->runBothRequested({"experiment=demo/mamba2-fortunes"}, {"experiment=demo/diffmamba2-fortunes"}, "y");
+    QVERIFY(w.startQuickComparison(QuickOptions{}) == nullptr);
+    QCOMPARE(asked.size(), 4);
+    QVERIFY2(asked[1].contains("No workspace is open"), qPrintable(asked[1]));
+    QCOMPARE(w.queue()->pendingCount(), 0);
+    // Choosing a good folder opens it, and the job goes there.
+    answer = good.filePath("ws");
+    emit w.experiments()->runRequested({"experiment=demo/mamba2-fortunes", "trainer.max_steps=2"}, "z");
+    QCOMPARE(w.workspace(), QDir(answer).absolutePath());
+    QCOMPARE(w.queue()->pendingCount(), 1);
+    w.queue()->cancelAll();
+    w.queue()->waitForIdle(60000);
+  }
+  QDir::setCurrent(before);
+  QCOMPARE(QDir(bad.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden), QStringList{"runs.db"});
+  QCOMPARE(junk.size(), qint64{4096});
+  QVERIFY2(QDir(launch.path()).isEmpty(), qPrintable(QDir(launch.path()).entryList().join(", ")));
+}
+
+void TestGui::help_and_version_print_without_a_display() {
+  for (const auto& [arg, want] : {std::pair{QString("--help"), QString("--workspace <DIR>")},
+                                  std::pair{QString("--version"), QString("diffmamba-studio 0.1.0")}}) {
+    QProcess p;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.remove("DISPLAY");
+    env.remove("WAYLAND_DISPLAY");
+    env.remove("QT_QPA_PLATFORM");
+    p.setProcessEnvironment(env);
+    p.start(DM_STUDIO_PATH, {arg});
+    QVERIFY(p.waitForFinished(30000));
+    QCOMPARE(p.exitCode(), 0);
+    const QString out = QString::fromUtf8(p.readAllStandardOutput());
+    QVERIFY2(out.contains(want), qPrintable(out + QString::fromUtf8(p.readAllStandardError())));
+  }
+  QProcess bad;
+  bad.start(DM_STUDIO_PATH, {"--no-such-option"});
+  QVERIFY(bad.waitForFinished(30000));
+  QCOMPARE(bad.exitCode(), 1);
+  QVERIFY(QString::fromUtf8(bad.readAllStandardError()).contains("no-such-option"));
 }
 
 QTEST_MAIN(TestGui)
