@@ -241,7 +241,14 @@ QString compareToolTip(const Matrix& model, const Matrix& baseline, int row, int
   text += QStringLiteral("%1: %2%3\n").arg(options.modelName, QString::number(m, 'f', d), sdSuffix(model, row, col, d));
   text += QStringLiteral("%1: %2%3\n")
               .arg(options.baselineName, QString::number(b, 'f', d), sdSuffix(baseline, row, col, d));
-  text += QStringLiteral("ratio: %1 (%2)").arg(QString::number(ratioValue(m, b), 'f', d), verdict);
+  // plot_compare.py draws 0 where either score is 0; the tool tip says what that 0 stands for.
+  if (m == 0.0 && b == 0.0)
+    text += QStringLiteral("ratio: undefined (0 / 0: both score 0; drawn as 0)");
+  else if (m == 0.0 || b == 0.0)
+    text += QStringLiteral("ratio: undefined (%1 scores 0; drawn as 0) — %2")
+                .arg(m == 0.0 ? options.modelName : options.baselineName, verdict);
+  else
+    text += QStringLiteral("ratio: %1 (%2)").arg(QString::number(ratioValue(m, b), 'f', d), verdict);
   if (model.hasStddev() || baseline.hasStddev()) text += QStringLiteral("\n± = sd over seeds");
   return text;
 }

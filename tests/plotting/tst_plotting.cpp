@@ -445,6 +445,11 @@ void TestPlotting::multiSeedMeansAndStd() {
   QVERIFY2(tip.contains("Diff-Mamba: 6.00 ± 3.46") && tip.contains("Mamba: 6.00 ± 0.00") &&
                tip.contains("ratio: 1.00 (equal)") && tip.startsWith("qa2 · 1k"),
            qPrintable(tip));
+  // A ratio with a zero score is undefined, and the tool tip says so instead of "0.00 (equal)".
+  const Matrix zeros = matrix(1, 2, {0, 0}, {"qa1"}, {"0k", "1k"}), some = matrix(1, 2, {0, 5}, {"qa1"}, {"0k", "1k"});
+  const QString both = compareToolTip(zeros, zeros, 0, 0, c), one = compareToolTip(zeros, some, 0, 1, c);
+  QVERIFY2(both.contains("ratio: undefined (0 / 0") && !both.contains("equal"), qPrintable(both));
+  QVERIFY2(one.contains("ratio: undefined (Diff-Mamba scores 0") && one.contains("Diff-Mamba worse"), qPrintable(one));
 
   // "±sd" without a standard deviation is refused, not silently dropped.
   h.showStd = true;
