@@ -559,10 +559,6 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
 <context>
     <name>dm::gui::RunsBrowser</name>
     <message>
-        <source>filter: text in any column, or key=value (e.g. model.family=diffmamba2)</source>
-        <translation>筛选：任意列中的文本，或 key=value（例如 model.family=diffmamba2）</translation>
-    </message>
-    <message>
         <source>any status</source>
         <translation>任意状态</translation>
     </message>
@@ -727,6 +723,18 @@ folder: %6
     <message>
         <source>diverged</source>
         <translation>已发散</translation>
+    </message>
+    <message>
+        <source>filter: words, or key=value, key!=v, key&lt;n, key&gt;=n, key~text (e.g. model.family=diffmamba2 d_model&gt;32 val/bpc&lt;1.5)</source>
+        <translation>筛选：文字，或 key=value、key!=v、key&lt;n、key&gt;=n、key~text（例如 model.family=diffmamba2 d_model&gt;32 val/bpc&lt;1.5）</translation>
+    </message>
+    <message>
+        <source>No run matches. Filter syntax: %1</source>
+        <translation>没有匹配的运行。筛选语法：%1</translation>
+    </message>
+    <message>
+        <source>No run matches: no run has %1. Filter syntax: %2</source>
+        <translation>没有匹配的运行：没有运行具有 %1。筛选语法：%2</translation>
     </message>
 </context>
 <context>

@@ -27,6 +27,7 @@ struct RunsArgs {
   std::string csv;
   bool files = false;  // delete: also remove the run folder
   bool all = false;    // list: archived runs too
+  std::string filter;  // list: the runs filter (core/store/run_filter.h)
 };
 int run_runs(const RunsArgs& a);
 

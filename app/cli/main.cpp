@@ -80,7 +80,11 @@ int main(int argc, char** argv) {
   auto* r = app.add_subcommand("runs", "List, show, export or delete the runs of a workspace");
   r->add_option("--workspace", ra.workspace, "workspace folder (default: the user's data location)");
   r->require_subcommand(1);
-  r->add_subcommand("list", "one line per run (archived runs with --all)")->add_flag("--all", ra.all, "also archived runs");
+  auto* rl = r->add_subcommand("list", "one line per run (archived runs with --all)");
+  rl->add_flag("--all", ra.all, "also archived runs");
+  rl->add_option("--filter", ra.filter,
+                 "only runs that match, e.g. \"model.family=diffmamba2 d_model>32 val/bpc<1.5 name~needle\" "
+                 "(= != < <= > >= ~ over fields, config keys and last metric values; words match any field)");
   auto* rs = r->add_subcommand("show", "a run's record, last metric values and config");
   rs->add_option("id", ra.id, "run id")->required();
   auto* re = r->add_subcommand("export", "a run's metrics as CSV");

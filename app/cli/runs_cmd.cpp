@@ -9,6 +9,7 @@
 #include "core/io/atomic_file.h"
 #include "core/jobs/run_session.h"
 #include "core/jobs/train_job.h"
+#include "core/store/run_filter.h"
 #include "core/store/run_store.h"
 
 namespace dm::cli {
@@ -35,12 +36,19 @@ int run_runs(const RunsArgs& a) {
   }
   if (a.action == "list") {
     std::printf("%5s  %-28s %-10s %-11s %7s  %-12s %s\n", "id", "name", "family", "status", "steps", "val", "created");
-    int hidden = 0;
+    int hidden = 0, shown = 0;
+    const auto filter = store::RunFilter::parse(a.filter);
+    std::vector<store::RunFields> every;
     for (const auto& r : db.runs()) {
       if (r.archived && !a.all) {
         ++hidden;
         continue;
       }
+      if (!filter.empty()) {
+        every.push_back(store::run_fields(r, db.last_metrics(r.id)));
+        if (!filter.matches(every.back())) continue;
+      }
+      ++shown;
       std::string val = "–";
       for (const char* m : {"val/bpc", "val/ppl"}) {  // two lookups by name; val/ppl wins when both exist
         auto rows = db.metrics(r.id, m);
@@ -53,6 +61,12 @@ int run_runs(const RunsArgs& a) {
       std::printf("%5lld  %-28s %-10s %-11s %7lld  %-12s %s\n", static_cast<long long>(r.id), r.name.c_str(),
                   r.family.c_str(), (r.status + (r.archived ? "*" : "")).c_str(),
                   static_cast<long long>(std::max<int64_t>(0, db.last_step(r.id))), val.c_str(), r.created_at.c_str());
+    }
+    if (!filter.empty() && shown == 0) {
+      std::string unknown;
+      for (const auto& k : filter.unknown_keys(every)) unknown += (unknown.empty() ? "" : ", ") + k;
+      std::printf("no run matches '%s'%s (filter syntax: %s)\n", a.filter.c_str(),
+                  unknown.empty() ? "" : ("; no run has " + unknown).c_str(), store::RunFilter::syntax());
     }
     if (a.all && hidden == 0) std::printf("(* = archived)\n");
     if (hidden > 0) std::printf("(%d archived run%s not shown: runs list --all)\n", hidden, hidden == 1 ? "" : "s");

@@ -18,8 +18,10 @@
 #include <QVBoxLayout>
 #include <nlohmann/json.hpp>
 
+#include "core/common/error.h"
 #include "core/io/atomic_file.h"
 #include "core/jobs/run_session.h"
+#include "core/store/run_filter.h"
 #include "core/store/run_store.h"
 
 namespace dm {
@@ -63,7 +65,8 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* bar = new QHBoxLayout;
   filter_ = new QLineEdit(this);
   filter_->setObjectName("runsFilter");
-  filter_->setPlaceholderText(tr("filter: text in any column, or key=value (e.g. model.family=diffmamba2)"));
+  filter_->setPlaceholderText(tr("filter: words, or key=value, key!=v, key<n, key>=n, key~text (e.g. model.family=diffmamba2 "
+                                  "d_model>32 val/bpc<1.5)"));
   filter_->setClearButtonEnabled(true);
   status_ = new QComboBox(this);
   status_->setObjectName("runsStatus");
@@ -84,6 +87,11 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   bar->addWidget(showArchived_);
   bar->addWidget(refresh);
   layout->addLayout(bar);
+  hint_ = new QLabel(this);
+  hint_->setObjectName("runsFilterHint");
+  hint_->setWordWrap(true);
+  hint_->hide();
+  layout->addWidget(hint_);
 
   auto* split = new QSplitter(Qt::Vertical, this);
   table_ = new QTableWidget(0, ColCount, split);
@@ -192,7 +200,9 @@ void RunsBrowser::refresh() {
   const auto keepDiff = diffWith_->currentData();
   diffWith_->clear();
   diffWith_->addItem(tr("(none)"), 0);
+  fields_.clear();
   for (const auto& r : store_->runs()) {
+    fields_[r.id] = store::run_fields(r, store_->last_metrics(r.id));
     const int row = table_->rowCount();
     table_->insertRow(row);
     auto* idItem = new NumberItem(r.id);
@@ -220,29 +230,38 @@ void RunsBrowser::refresh() {
   if (keep) selectRun(keep);
 }
 
-bool RunsBrowser::matches(int row, const QString& text) const {
-  if (text.isEmpty()) return true;
-  if (text.contains('=') && store_) {
-    const QString key = text.section('=', 0, 0).trimmed(), want = text.section('=', 1).trimmed();
-    const auto r = store_->run(table_->item(row, ColId)->data(Qt::UserRole).toLongLong());
-    if (!r) return false;
-    const auto cfg = flatConfig(*r);
-    auto it = cfg.find(key);
-    return it != cfg.end() && it.value() == want;
-  }
-  for (int c = 0; c < ColCount; ++c)
-    if (table_->item(row, c) && table_->item(row, c)->text().contains(text, Qt::CaseInsensitive)) return true;
-  return false;
-}
-
 void RunsBrowser::applyFilter() {
   const QString text = filter_->text().trimmed(), status = status_->currentData().toString();
+  store::RunFilter filter;
+  QString error;
+  try {
+    filter = store::RunFilter::parse(text.toStdString());
+  } catch (const Error& e) {
+    error = QString::fromUtf8(e.what());  // shown below; every row stays listed until the filter reads
+  }
+  int shown = 0;
   for (int row = 0; row < table_->rowCount(); ++row) {
+    const auto id = table_->item(row, ColId)->data(Qt::UserRole).toLongLong();
     const bool archived = table_->item(row, ColId)->data(Qt::UserRole + 1).toBool();
-    const bool ok = matches(row, text) && (status.isEmpty() || table_->item(row, ColStatus)->text() == status) &&
+    const auto f = fields_.find(id);
+    const bool ok = (f == fields_.end() || filter.matches(f->second)) &&
+                    (status.isEmpty() || table_->item(row, ColStatus)->text() == status) &&
                     (!archived || showArchived_->isChecked());
     table_->setRowHidden(row, !ok);
+    shown += ok;
   }
+  if (!error.isEmpty()) {
+    hint_->setText(error);
+  } else if (shown == 0 && table_->rowCount() > 0 && !filter.empty()) {
+    std::vector<store::RunFields> all;
+    for (const auto& [id, f] : fields_) all.push_back(f);
+    QStringList unknown;
+    for (const auto& k : filter.unknown_keys(all)) unknown << QString::fromStdString(k);
+    hint_->setText(unknown.isEmpty() ? tr("No run matches. Filter syntax: %1").arg(QString::fromUtf8(store::RunFilter::syntax()))
+                                     : tr("No run matches: no run has %1. Filter syntax: %2")
+                                           .arg(unknown.join(", "), QString::fromUtf8(store::RunFilter::syntax())));
+  }
+  hint_->setVisible(!error.isEmpty() || (shown == 0 && table_->rowCount() > 0 && !filter.empty()));
 }
 
 void RunsBrowser::setFilterText(const QString& text) { filter_->setText(text); }

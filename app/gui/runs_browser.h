@@ -1,20 +1,26 @@
-// The Runs page: every run of the workspace database in a sortable table, filtered by text (any
-// column, or `key=value` on the resolved config), status and kind; the selected run's record and
+// The Runs page: every run of the workspace database in a sortable table, filtered by the runs filter
+// language (core/store/run_filter.h: key=value, !=, <, <=, >, >=, ~ over fields, config keys and metrics,
+// plus free words), status and kind; the selected run's record and
 // config, its differences from another run, archive, delete (optionally with its folder), open its folder.
 #pragma once
 
 #include <QList>
 #include <QWidget>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 
 class QCheckBox;
 class QComboBox;
+class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QTableWidget;
 
 namespace dm::store {
 class RunStore;
+using RunFields = std::map<std::string, std::string>;
 }
 
 namespace dm {
@@ -43,6 +49,9 @@ class RunsBrowser : public QWidget {
   QString deleteRun(int64_t id, bool files);
 
   QTableWidget* table() const { return table_; }
+  // Under the filter: why nothing matches (unknown keys, the syntax) or the filter's syntax error; hidden
+  // when rows match.
+  QLabel* filterHint() const { return hint_; }
   QPlainTextEdit* details() const { return details_; }
 
  signals:
@@ -60,7 +69,7 @@ class RunsBrowser : public QWidget {
  private:
   void applyFilter();
   void showDetails();
-  bool matches(int row, const QString& text) const;
+
   bool reapDead();  // true when a run was marked crashed
 
   std::shared_ptr<store::RunStore> store_;
@@ -70,6 +79,9 @@ class RunsBrowser : public QWidget {
   QCheckBox* showArchived_ = nullptr;
   QTableWidget* table_ = nullptr;
   QPlainTextEdit* details_ = nullptr;
+  QLabel* hint_ = nullptr;
+  // What the filter reads, per run id: built once per refresh, so typing never queries the database.
+  std::map<int64_t, store::RunFields> fields_;
 };
 
 }  // namespace gui

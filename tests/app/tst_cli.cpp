@@ -432,6 +432,14 @@ void TestCli::runs_archive() {
   auto u = run({"runs", "--workspace", ws, "unarchive", "2"});
   QVERIFY2(u.code == 0, qPrintable(u.out + u.err));
   QVERIFY(run({"runs", "list", "--workspace", ws}).out.contains("old-run"));
+  // --filter: the runs filter language (fields, config keys, metrics).
+  auto f = run({"runs", "list", "--workspace", ws, "--filter", "name~OLD id>=2"});
+  QVERIFY2(f.code == 0 && f.out.contains("old-run") && !f.out.contains("kept-run"), qPrintable(f.out + f.err));
+  auto none = run({"runs", "list", "--workspace", ws, "--filter", "model.d_model>32"});
+  QVERIFY2(none.code == 0 && none.out.contains("no run matches") && none.out.contains("no run has model.d_model"),
+           qPrintable(none.out));
+  auto syntax = run({"runs", "list", "--workspace", ws, "--filter", "id>"});
+  QVERIFY2(syntax.code == 2 && syntax.err.contains("needs a key and a value"), qPrintable(syntax.err));
   auto bad = run({"runs", "--workspace", ws, "archive", "9"});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("run 9 does not exist"), qPrintable(bad.err));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/common/error.h"
+#include "core/store/run_filter.h"
 #include "core/store/run_store.h"
 
 using dm::store::MetricRow;
@@ -50,6 +51,7 @@ class TestStore : public QObject {
   void concurrent_first_open();
   void read_only_workspace_is_browsable();
   void write_errors_say_their_cause();
+  void filter_language();
 };
 
 void TestStore::records_and_metrics() {
@@ -259,6 +261,36 @@ void TestStore::write_errors_say_their_cause() {
     }
   });
   QCOMPARE(rc, 0);
+}
+
+void TestStore::filter_language() {
+  using dm::store::RunFilter;
+  auto r = sample("needle run");
+  r.id = 7;
+  r.kind = "finetune-needle";
+  r.config_json = R"({"model": {"d_model": 64, "family": "diffmamba2"}, "loader": {"l_max": 128, "eval": {"l_max": 256}},
+                      "samples": 100, "tag": "A/B"})";
+  const auto f = dm::store::run_fields(r, {{10, 0, "val/loss", 0.75, 1.0}, {10, 0, "train/loss", 1.5, 1.0}});
+  auto yes = [&](const char* text) { return RunFilter::parse(text).matches(f); };
+  QVERIFY(yes("model.d_model=64") && yes("model.d_model=64.0") && yes("d_model>32") && yes("d_model>=64"));
+  QVERIFY(!yes("d_model>64") && !yes("d_model<64") && yes("d_model<=64") && yes("d_model!=63"));
+  QVERIFY(yes("l_max=128") && yes("loader.eval.l_max=256"));  // the shortest key that ends in l_max
+  QVERIFY(yes("kind=finetune-needle") && yes("kind~NEEDLE") && !yes("kind=train") && yes("kind!=train"));
+  QVERIFY(yes("val/loss<1") && !yes("train/loss<1") && yes("samples>=100") && yes("id=7"));
+  QVERIFY(yes("needle run") && !yes("run needle") && yes("NEEDLE") && yes("tag=A/B"));  // a phrase, any field
+  QVERIFY(yes("family=diffmamba2 d_model>32 val/loss<=0.75 needle"));                 // every part must hold
+  QVERIFY(!yes("family=diffmamba2 d_model>100"));
+  QVERIFY(!yes("nosuchkey=1") && !yes("nosuchkey!=1"));  // a key the run lacks never matches
+  QVERIFY(RunFilter::parse("").empty() && RunFilter::parse("").matches(f));
+  QCOMPARE(RunFilter::parse("nosuchkey=1 d_model>1").unknown_keys({f}), std::vector<std::string>{"nosuchkey"});
+  for (const char* bad : {"d_model>", "=64", "a!b", "x~"}) {
+    try {
+      RunFilter::parse(bad);
+      QFAIL(bad);
+    } catch (const dm::ConfigError& e) {
+      QVERIFY2(QString(e.what()).contains(bad) && QString(e.what()).contains("key=value"), e.what());
+    }
+  }
 }
 
 void TestStore::not_a_database() {

@@ -325,6 +325,9 @@ void TestGui::runs_browser_filter_diff_delete() {
       r.run_dir = QDir(ws.path()).filePath(QString("runs/x-") + fam).toStdString();
       (std::string(fam) == "mamba2" ? m : d) = db.create_run(r);
     }
+    db.add_metric(m, {10, 0, "val/bpc", 1.6, 1.0});
+    db.add_metric(d, {10, 0, "val/bpc", 1.3, 1.0});
+    db.flush();
   }
   QVERIFY(QDir().mkpath(QDir(ws.path()).filePath("runs/x-diffmamba2")));
   RunsBrowser b;
@@ -335,6 +338,23 @@ void TestGui::runs_browser_filter_diff_delete() {
   QCOMPARE(b.visibleRuns(), QList<int64_t>{d});
   b.setFilterText("run mamba2");
   QCOMPARE(b.visibleRuns(), QList<int64_t>{m});
+  // The filter language: comparisons over config keys (also by their last part), fields and metrics.
+  b.setFilterText("val/bpc<1.5");
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{d});
+  b.setFilterText("family!=mamba2 l_max<=64");
+  QCOMPARE(b.visibleRuns(), QList<int64_t>{d});
+  b.setFilterText("name~RUN val/bpc>=1.3");
+  QCOMPARE(b.visibleRuns().size(), 2);
+  QVERIFY(b.filterHint()->isHidden());
+  b.setFilterText("loader.l_max>64");
+  QVERIFY(b.visibleRuns().isEmpty());
+  QVERIFY2(!b.filterHint()->isHidden() && b.filterHint()->text().contains("No run matches"), qPrintable(b.filterHint()->text()));
+  b.setFilterText("nosuchkey=1");
+  QVERIFY2(b.filterHint()->text().contains("no run has nosuchkey"), qPrintable(b.filterHint()->text()));
+  b.setFilterText("l_max>");
+  QVERIFY2(!b.filterHint()->isHidden() && b.filterHint()->text().contains("needs a key and a value"),
+           qPrintable(b.filterHint()->text()));
+  QCOMPARE(b.visibleRuns().size(), 2);  // an unreadable filter hides nothing
   b.setFilterText("");
   b.setStatusFilter("failed");
   QVERIFY(b.visibleRuns().isEmpty());
