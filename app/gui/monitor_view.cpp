@@ -14,7 +14,9 @@
 
 #include "app/figures/figure_data.h"
 #include "core/store/run_store.h"
+#include "plotting/curve_graph.h"
 #include "plotting/curve_plot.h"
+#include "plotting/style.h"
 
 namespace dm {
 namespace gui {
@@ -178,6 +180,12 @@ void MonitorView::setSmoothing(double weight) { smoothing_->setValue(static_cast
 void MonitorView::setWallTime(bool on) { xAxis_->setCurrentIndex(on ? 1 : 0); }
 void MonitorView::setLogY(bool on) { logY_->setChecked(on); }
 
+QColor MonitorView::curveColor(int64_t runId) const {
+  auto it = curveOf_.constFind(runId);
+  if (it == curveOf_.constEnd()) return {};
+  return curves_->smoothedGraph(it.value())->pen().color();
+}
+
 int MonitorView::pointCount(int64_t runId) const {
   auto it = curveOf_.constFind(runId);
   return it == curveOf_.constEnd() ? -1 : curves_->pointCount(it.value());
@@ -199,7 +207,8 @@ void MonitorView::rebuild() {
   const auto loaded = figures::runCurves(*store_, std::vector<int64_t>(runs.begin(), runs.end()), m.toStdString(), false);
   for (int i = 0; i < runs.size(); ++i) {
     const auto& rc = loaded[static_cast<size_t>(i)];
-    const int c = curves_->addCurve(rc.label);
+    // A run's colour comes from its id, so it keeps it when other runs are shown or hidden.
+    const int c = curves_->addCurve(rc.label, plotting::seriesColor(static_cast<int>(runs[i] % 1000003)));
     curveOf_.insert(runs[i], c);
     if (rc.steps.empty()) continue;
     curves_->appendPoints(c, rc.steps, rc.values, rc.wallSeconds);

@@ -5,6 +5,7 @@
 
 #include <QHash>
 #include <QList>
+#include <QColor>
 #include <QWidget>
 #include <memory>
 
@@ -49,6 +50,7 @@ class MonitorView : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   plotting::CurvePlot* curves() const { return curves_.get(); }
   int pointCount(int64_t runId) const;  // of the current metric, -1 when the run is not shown
+  QColor curveColor(int64_t runId) const;  // its curve's colour (from the run id), invalid when not shown
 
  public slots:
   // Live points from the queue; those of shown runs and the current metric are appended.

@@ -22,6 +22,7 @@
 #include <qcustomplot.h>
 
 #include "app/gui/experiment_form.h"
+#include "plotting/style.h"
 #include "app/gui/job_queue.h"
 #include "core/jobs/run_session.h"
 #include "app/gui/main_window.h"
@@ -96,6 +97,7 @@ class TestGui : public QObject {
   void runs_browser_shows_dead_runs_as_crashed();
   void quick_comparison_end_to_end();
   void workspace_that_cannot_open_writes_nothing();
+  void monitor_colours_follow_run_ids();
   void help_and_version_print_without_a_display();
 
  private:
@@ -567,6 +569,36 @@ void TestGui::help_and_version_print_without_a_display() {
   QVERIFY(bad.waitForFinished(30000));
   QCOMPARE(bad.exitCode(), 1);
   QVERIFY(QString::fromUtf8(bad.readAllStandardError()).contains("no-such-option"));
+}
+
+void TestGui::monitor_colours_follow_run_ids() {
+  // A run keeps its colour when other runs are shown or hidden: the colour comes from its id.
+  QTemporaryDir ws;
+  std::vector<int64_t> ids;
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    for (const char* name : {"a", "b", "c"}) {
+      const auto id = dm::test::add_finished_run(db, name, "train", "mamba2");
+      for (int step = 1; step <= 5; ++step) db.add_metric(id, {step, 0, "train/loss", 3.0 - 0.1 * step, 0.1 * step});
+      ids.push_back(id);
+    }
+    db.flush();
+  }
+  MonitorView v;
+  v.setStore(std::make_shared<dm::store::RunStore>(QDir(ws.path()).filePath("runs.db").toStdString()));
+  v.setRunShown(ids[1], true);
+  v.setMetric("train/loss");
+  const QColor b = v.curveColor(ids[1]);
+  QVERIFY(b.isValid());
+  QCOMPARE(b, dm::plotting::seriesColor(static_cast<int>(ids[1])));
+  v.setRunShown(ids[0], true);
+  v.setRunShown(ids[2], true);
+  QCOMPARE(v.curveColor(ids[1]), b);
+  v.setRunShown(ids[0], false);
+  QCOMPARE(v.curveColor(ids[1]), b);
+  QCOMPARE(v.curveColor(ids[2]), dm::plotting::seriesColor(static_cast<int>(ids[2])));
+  QVERIFY(v.curveColor(ids[2]) != b);
+  QVERIFY(!v.curveColor(ids[0]).isValid());
 }
 
 QTEST_MAIN(TestGui)
