@@ -555,6 +555,26 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
             <numerusform>已将 %n 个文件写入 %1</numerusform>
         </translation>
     </message>
+    <message>
+        <source> in</source>
+        <translation> 英寸</translation>
+    </message>
+    <message>
+        <source>default</source>
+        <translation>默认</translation>
+    </message>
+    <message>
+        <source> dpi</source>
+        <translation> dpi</translation>
+    </message>
+    <message>
+        <source>Export size</source>
+        <translation>导出尺寸</translation>
+    </message>
+    <message>
+        <source>Wrote %1 and its numbers %2</source>
+        <translation>已写入 %1 及其数据 %2</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::RunsBrowser</name>

@@ -8,6 +8,8 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSpinBox>
+#include <QDoubleSpinBox>
 #include <QListWidget>
 #include <QMessageBox>
 #include <QMouseEvent>
@@ -84,6 +86,29 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   form->addRow(logY_);
   form->addRow(lines_);
   form->addRow(drawButton);
+  // Export size: inches (0 = the figure's default) and PNG resolution.
+  widthIn_ = new QDoubleSpinBox(left);
+  widthIn_->setObjectName("exportWidth");
+  heightIn_ = new QDoubleSpinBox(left);
+  heightIn_->setObjectName("exportHeight");
+  for (auto* sb : {widthIn_, heightIn_}) {
+    sb->setRange(0.0, 40.0);
+    sb->setSingleStep(0.5);
+    sb->setDecimals(1);
+    sb->setSuffix(tr(" in"));
+    sb->setSpecialValueText(tr("default"));
+  }
+  dpi_ = new QSpinBox(left);
+  dpi_->setObjectName("exportDpi");
+  dpi_->setRange(50, 1200);
+  dpi_->setValue(300);
+  dpi_->setSuffix(tr(" dpi"));
+  auto* sizeRow = new QHBoxLayout;
+  sizeRow->addWidget(widthIn_);
+  sizeRow->addWidget(new QLabel(QStringLiteral("×"), left));
+  sizeRow->addWidget(heightIn_);
+  sizeRow->addWidget(dpi_);
+  form->addRow(tr("Export size"), sizeRow);
   form->addRow(exportButton);
   form->addRow(exportAllButton);
 
@@ -290,14 +315,47 @@ QString ResultsView::exportTo(const QString& path) {
       writeCsv(drawn_, path);
       return {};
     }
-    const plotting::FigureSize size = drawn_ == Figure::Lens ? plotting::FigureSize{14, 6, 300} : plotting::FigureSize{};
+    plotting::FigureSize size = drawn_ == Figure::Lens ? plotting::FigureSize{14, 6, 300} : plotting::FigureSize{};
+    if (widthIn_->value() > 0) size.widthIn = widthIn_->value();
+    if (heightIn_->value() > 0) size.heightIn = heightIn_->value();
+    size.dpi = dpi_->value();
+    if (!fi.dir().exists() && !QDir().mkpath(fi.dir().path())) return tr("Cannot create the folder %1").arg(fi.dir().path());
     plotting::exportFigure(plot_, path, size);
-    writeCsv(drawn_, fi.dir().filePath(fi.completeBaseName() + ".csv"));
+    const QString csv = fi.dir().filePath(fi.completeBaseName() + ".csv");
+    writeCsv(drawn_, csv);
     plot_->replot();  // back to the widget's own size
+    status_->setText(tr("Wrote %1 and its numbers %2").arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(csv)));
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());
   }
   return {};
+}
+
+void ResultsView::setExportSize(double widthIn, double heightIn, double dpi) {
+  widthIn_->setValue(widthIn);
+  heightIn_->setValue(heightIn);
+  dpi_->setValue(static_cast<int>(dpi));
+}
+
+QString ResultsView::suggestedPath(const QString& ext) const {
+  const QString folder = store_ ? QFileInfo(QString::fromStdString(store_->path())).dir().filePath(QStringLiteral("figures"))
+                                : QDir::home().filePath(QStringLiteral("figures"));
+  auto clean = [](QString s) {
+    s = s.toLower();
+    for (auto& ch : s)
+      if (!ch.isLetterOrNumber() && ch != '-' && ch != '.') ch = '-';
+    while (s.contains("--")) s.replace("--", "-");
+    return s.left(60);
+  };
+  QString stem;
+  switch (drawn_) {
+    case Figure::Heatmap: stem = "babilong-" + clean(modelName_); break;
+    case Figure::Compare: stem = "compare-" + clean(modelName_) + "-vs-" + clean(baselineName_); break;
+    case Figure::Ratio: stem = "compare-" + clean(modelName_) + "-vs-" + clean(baselineName_) + "-ratio"; break;
+    case Figure::Lens: stem = QStringLiteral("compared-lens"); break;
+  }
+  if (stem.endsWith('-')) stem.chop(1);
+  return QDir(folder).filePath(stem + "." + ext);
 }
 
 QStringList ResultsView::exportAll(const QString& folder, QString* error) {
@@ -320,7 +378,7 @@ QStringList ResultsView::exportAll(const QString& folder, QString* error) {
       problems << QStringLiteral("%1: %2").arg(it.stem, err);
       continue;
     }
-    for (const char* ext : {"pdf", "png"}) {
+    for (const char* ext : {"pdf", "png", "svg"}) {
       const QString path = QDir(folder).filePath(it.stem + "." + ext);
       const QString e = exportTo(path);
       if (e.isEmpty())
@@ -335,19 +393,27 @@ QStringList ResultsView::exportAll(const QString& folder, QString* error) {
     const auto keepModel = selected(modelRuns_);
     select(modelRuns_, selected(baselineRuns_));
     if (drawFigure(Figure::Heatmap).isEmpty()) {
-      const QString path = QDir(folder).filePath("babilong-baseline.pdf");
-      if (exportTo(path).isEmpty()) written << path << QDir(folder).filePath("babilong-baseline.csv");
+      for (const char* ext : {"pdf", "png", "svg"}) {
+        const QString path = QDir(folder).filePath(QStringLiteral("babilong-baseline.") + ext);
+        if (exportTo(path).isEmpty()) written << path;
+      }
+      written << QDir(folder).filePath("babilong-baseline.csv");
     }
     select(modelRuns_, keepModel);
   }
   if (error) *error = problems.join('\n');
   setFigure(keep);
   draw();
+  status_->setText(tr("%n file(s) written to %1", nullptr, static_cast<int>(written.size())).arg(QDir::toNativeSeparators(folder)) +
+                   (problems.isEmpty() ? QString() : "\n" + problems.join('\n')));
   return written;
 }
 
 void ResultsView::onExportClicked() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), QString(),
+  if (!haveFigure_ && !draw().isEmpty()) return;
+  const QString suggested = suggestedPath(QStringLiteral("pdf"));
+  QDir().mkpath(QFileInfo(suggested).path());
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), suggested,
                                                     tr("PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)"));
   if (path.isEmpty()) return;
   const QString err = exportTo(path);
@@ -355,12 +421,11 @@ void ResultsView::onExportClicked() {
 }
 
 void ResultsView::onExportAllClicked() {
-  const QString folder = QFileDialog::getExistingDirectory(this, tr("Export all figures to"));
+  const QString suggested = QFileInfo(suggestedPath(QStringLiteral("pdf"))).path();
+  QDir().mkpath(suggested);
+  const QString folder = QFileDialog::getExistingDirectory(this, tr("Export all figures to"), suggested);
   if (folder.isEmpty()) return;
-  QString err;
-  const auto files = exportAll(folder, &err);
-  status_->setText(tr("%n file(s) written to %1", nullptr, static_cast<int>(files.size())).arg(folder) +
-                   (err.isEmpty() ? QString() : "\n" + err));
+  exportAll(folder);  // says what it wrote (and what failed) in the page
 }
 
 }  // namespace gui

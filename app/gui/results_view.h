@@ -15,7 +15,9 @@
 class QCheckBox;
 class QComboBox;
 class QCustomPlot;
+class QDoubleSpinBox;
 class QLabel;
+class QSpinBox;
 class QListWidget;
 class QMouseEvent;
 
@@ -50,11 +52,18 @@ class ResultsView : public QWidget {
   QString draw();
   QString toolTipAt(const QPoint& widgetPos) const;  // what hovering there shows ("" outside cells)
 
-  // Export the current figure (format from the suffix) and its numbers as <stem>.csv; error or "".
+  // Export the current figure (format from the suffix) and its numbers as <stem>.csv; error or "". On
+  // success the page says what was written, with the paths.
   QString exportTo(const QString& path);
-  // Every figure the selection allows (heatmaps of both sides, compare, ratio, lens) as PDF + PNG +
+  // Every figure the selection allows (heatmaps of both sides, compare, ratio, lens) as PDF, PNG, SVG and
   // CSV into `folder`; returns the files written, or throws nothing and reports errors in `error`.
   QStringList exportAll(const QString& folder, QString* error = nullptr);
+  // Where an export of the drawn figure is suggested: <workspace>/figures/<name of the figure and its runs>.<ext>.
+  QString suggestedPath(const QString& ext) const;
+  // The export size: width and height in inches (0: the figure's default, 8 × 5, the lens chart 14 × 6)
+  // and the resolution of PNGs.
+  void setExportSize(double widthIn, double heightIn, double dpi);
+  QLabel* status() const { return status_; }
 
   QCustomPlot* plot() const { return plot_; }
 
@@ -79,6 +88,9 @@ class ResultsView : public QWidget {
   QCheckBox* logY_ = nullptr;
   QCheckBox* lines_ = nullptr;
   QLabel* status_ = nullptr;
+  QDoubleSpinBox* widthIn_ = nullptr;
+  QDoubleSpinBox* heightIn_ = nullptr;
+  QSpinBox* dpi_ = nullptr;
   QCustomPlot* plot_ = nullptr;
   Figure drawn_ = Figure::Heatmap;
   bool haveFigure_ = false;

@@ -295,15 +295,28 @@ void TestGui::results_compare_hover_and_export() {
   QVERIFY(csv.open(QIODevice::ReadOnly));
   const QString text = QString::fromUtf8(csv.readAll());
   QVERIFY2(text.contains("qa1,0k,50,30,") && text.contains("win"), qPrintable(text));
+  // The page confirms with the paths; the size and resolution are the user's to set.
+  QVERIFY2(r->status()->text().contains("compare.png") && r->status()->text().contains("compare.csv"),
+           qPrintable(r->status()->text()));
+  r->setExportSize(4, 2, 100);
+  QCOMPARE(r->exportTo(out.filePath("small.png")), QString());
+  QCOMPARE(QImage(out.filePath("small.png")).size(), QSize(400, 200));
+  r->setExportSize(0, 0, 300);
+  // Suggested: the workspace's figures folder, named after the figure and its runs.
+  const QString suggested = r->suggestedPath("pdf");
+  QVERIFY2(suggested.startsWith(QDir(ws.path()).filePath("figures/compare-")) && suggested.endsWith(".pdf"),
+           qPrintable(suggested));
   // Export all: heatmaps, compare, ratio and the lens chart of the selected runs.
   r->setLensRuns(la, lb);
   QString err;
   const auto files = r->exportAll(out.filePath("all"), &err);
   QVERIFY2(err.isEmpty(), qPrintable(err));
   for (const char* f : {"babilong-model.pdf", "compare.pdf", "compare-ratio.png", "compared-lens.pdf", "compared-lens.csv",
-                        "babilong-baseline.pdf"})
+                        "babilong-baseline.pdf", "babilong-model.svg", "compare-ratio.svg", "compared-lens.png",
+                        "babilong-baseline.png", "babilong-baseline.svg"})
     QVERIFY2(QFileInfo::exists(out.filePath(QString("all/") + f)), f);
-  QVERIFY(files.size() >= 12);
+  QVERIFY(files.size() >= 19);
+  QVERIFY2(r->status()->text().contains(QString::number(files.size()) + " file"), qPrintable(r->status()->text()));
   // The lens chart itself.
   r->setFigure(ResultsView::Figure::Lens);
   QCOMPARE(r->draw(), QString());
