@@ -100,7 +100,7 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
   o.seed = a.seed;
   o.data_dir = a.data_dir;
   o.pg19_dir = a.pg19_dir;
-  o.prompt = {a.instruction, a.examples, a.post_prompt};
+  o.prompt = {a.instruction, a.examples, a.post_prompt, a.answer_cue};
   o.max_new_tokens = a.max_new_tokens;
   o.results_folder = a.results_folder;
   o.model_name = a.model_name;

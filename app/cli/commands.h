@@ -71,7 +71,7 @@ struct EvalBabilongArgs {
   std::vector<std::string> tasks, lengths;
   int64_t samples = 100, max_new_tokens = 20;
   uint64_t seed = 0;
-  bool instruction = false, examples = false, post_prompt = false, quiet = false;
+  bool instruction = false, examples = false, post_prompt = false, answer_cue = false, quiet = false;
 };
 int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel);
 

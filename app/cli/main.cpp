@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   ev->add_flag("--instruction", ea.instruction, "add BABILong's task instruction (the seed evaluates without)");
   ev->add_flag("--examples", ea.examples, "add BABILong's in-context examples");
   ev->add_flag("--post_prompt", ea.post_prompt, "add BABILong's answer-format post prompt");
+  ev->add_flag("--answer_cue", ea.answer_cue, "end the prompt with \" Answer:\" as the needle fine-tuning does (the seed does not)");
   ev->add_option("--results_folder", ea.results_folder, "also write the seed's CSVs and acc_<model>.npy under this folder");
   ev->add_option("--model_name", ea.model_name, "model folder name under --results_folder");
   ev->add_flag("--quiet", ea.quiet, "no progress lines");

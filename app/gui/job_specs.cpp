@@ -203,10 +203,12 @@ JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& n) {
   JobSpec spec;
   spec.kind = QStringLiteral("finetune-needle");
   spec.title = n.name;
-  spec.commandLine = commandLine({"diffmamba", "finetune-needle", "--workspace", workspace, "--ckpt_path", n.ckptPath,
+  spec.commandLine = commandLine(QStringList{"diffmamba", "finetune-needle", "--workspace", workspace, "--ckpt_path", n.ckptPath,
                                   "--output_dir", n.outputDir, "--max_steps", QString::number(n.maxSteps), "--samples",
-                                  QString::number(n.samples), "--batch_size", QString::number(n.batchSize), "--seed",
-                                  QString::number(n.seed), "--name", n.name});
+                                  QString::number(n.samples), "--batch_size", QString::number(n.batchSize), "--lr",
+                                  QString::number(n.lr), "--seed", QString::number(n.seed), "--name", n.name,
+                                  "--warmup", QString::number(std::min<int64_t>(20, n.maxSteps / 5)), "--max_length",
+                                  "512", "--tasks"} + n.tasks);
   jobs::FinetuneOptions o;
   o.kind = "needle";
   o.ckpt_path = s(n.ckptPath);
@@ -216,10 +218,11 @@ JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& n) {
   o.samples = n.samples;
   o.batch_size = n.batchSize;
   o.seed = n.seed;
-  o.warmup = std::min<int64_t>(10, n.maxSteps / 5);
+  o.tasks = toStd(n.tasks);
+  o.warmup = std::min<int64_t>(20, n.maxSteps / 5);
   o.eval_steps = o.save_steps = n.maxSteps;
   o.max_length = 512;
-  o.lr = 1e-3;
+  o.lr = n.lr;
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     return outcome(jobs::run_finetune_job(w, o, sink, cancel));
   });
@@ -233,7 +236,8 @@ JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& e) {
   spec.commandLine = commandLine(QStringList{"diffmamba", "eval-babilong", "--workspace", workspace, "--ckpt_path", e.ckptPath,
                                              "--samples", QString::number(e.samples), "--max_new_tokens",
                                              QString::number(e.maxNewTokens), "--name", e.name, "--tasks"} +
-                                 e.tasks + QStringList{"--lengths"} + e.lengths);
+                                 e.tasks + QStringList{"--lengths"} + e.lengths +
+                                 (e.answerCue ? QStringList{"--answer_cue"} : QStringList{}));
   jobs::BabilongEvalOptions o;
   o.ckpt_path = s(e.ckptPath);
   o.name = s(e.name);
@@ -241,6 +245,7 @@ JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& e) {
   o.lengths = toStd(e.lengths);
   o.samples = e.samples;
   o.max_new_tokens = e.maxNewTokens;
+  o.prompt.answer_cue = e.answerCue;
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_babilong_eval(w, o, sink, cancel);
     return JobOutcome{r.run_id, r.status, ""};

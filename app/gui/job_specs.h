@@ -20,7 +20,9 @@ JobSpec resumeJobSpec(const QString& workspace, int64_t runId);
 
 struct NeedleSpec {
   QString ckptPath, outputDir, name;
+  QStringList tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"};
   int64_t maxSteps = 60, samples = 200, batchSize = 4;
+  double lr = 1e-3;
   uint64_t seed = 0;
 };
 JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& s);
@@ -28,7 +30,8 @@ JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& s);
 struct EvalSpec {
   QString ckptPath, name;
   QStringList tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"}, lengths = {"0k", "1k"};
-  int64_t samples = 20, maxNewTokens = 4;
+  int64_t samples = 20, maxNewTokens = 20;  // 20: the seed's; a character-level answer needs its letters
+  bool answerCue = false;                    // end the prompt with " Answer:" (eval-babilong --answer_cue)
 };
 JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& s);
 

@@ -40,8 +40,11 @@ void QuickComparison::stage(int f, int index, const QString& input) {
     n.ckptPath = input;
     n.outputDir = base + "-needle";
     n.name = QStringLiteral("quick %1 needle").arg(fam);
+    n.tasks = opt_.needleTasks;
     n.maxSteps = opt_.needleSteps;
     n.samples = opt_.needleSamples;
+    n.batchSize = opt_.needleBatch;
+    n.lr = opt_.needleLr;
     spec = finetuneNeedleJobSpec(workspace_, n);
   } else if (index == 2) {
     EvalSpec e;
@@ -50,6 +53,7 @@ void QuickComparison::stage(int f, int index, const QString& input) {
     e.tasks = opt_.tasks;
     e.lengths = opt_.lengths;
     e.samples = opt_.evalSamples;
+    e.answerCue = true;
     spec = evalBabilongJobSpec(workspace_, e);
   } else {
     LensSpec l;

@@ -319,13 +319,14 @@ std::string format_prompt(const Record& r, const PromptOptions& o) {
   const std::string examples = o.examples ? it->second.examples : "";
   const std::string post = o.post_prompt ? it->second.post_prompt : "";
   return strip(instruction + "\n\n" + examples + "\n\n" + post + "\n\n<context>\n" + strip(r.input) +
-               "\n</context>\n\nQuestion: " + r.question);
+               "\n</context>\n\nQuestion: " + r.question) +
+         (o.answer_cue ? " Answer:" : "");
 }
 
 std::string prompt_name(const PromptOptions& o) {
   auto yn = [](bool b) { return b ? std::string("yes") : std::string("no"); };
   return "instruction_" + yn(o.instruction) + "_examples_" + yn(o.examples) + "_post_prompt_" + yn(o.post_prompt) +
-         "_chat_template_no_system_prompt_no";
+         "_chat_template_no_system_prompt_no" + (o.answer_cue ? "_answer_cue_yes" : "");
 }
 
 std::string finetune_prompt(const Record& r) {

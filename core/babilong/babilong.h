@@ -57,13 +57,16 @@ Record build_record(const Sample& s, const std::string& length, const data::Code
                     std::mt19937_64& rng, int64_t reserve = kPromptReserve);
 
 // Which parts of BABILong's DEFAULT_PROMPTS go into the prompt (the seed evaluates none: no_instruct).
+// `answer_cue` ends the prompt with " Answer:" as the needle fine-tuning text does (the seed's evaluation
+// does not; a small character-level model fine-tuned on "… Answer: <target>" needs the cue to answer).
 struct PromptOptions {
-  bool instruction = false, examples = false, post_prompt = false;
+  bool instruction = false, examples = false, post_prompt = false, answer_cue = false;
 };
 // BABILong's template "{instruction}\n\n{examples}\n\n{post_prompt}\n\n<context>\n{context}\n</context>\n\n
-// Question: {question}" with the context stripped, then the whole string stripped.
+// Question: {question}" with the context stripped, then the whole string stripped; then " Answer:" when
+// answer_cue is set.
 std::string format_prompt(const Record& r, const PromptOptions& o = {});
-// The seed's name of a prompt configuration (file names of its CSVs).
+// The seed's name of a prompt configuration (file names of its CSVs); "_answer_cue_yes" added when set.
 std::string prompt_name(const PromptOptions& o = {});
 // The needle fine-tuning text (finetune_needle.py): "<context> \n{input}\n</context>\n\nQuestion: {question} Answer: ";
 // the answer follows it.

@@ -324,6 +324,12 @@ model::ModelConfig ExperimentConfig::model_config(int64_t vocab_size) const {
   // Runs stored before the key existed had no cluster logits.
   const auto fc = nlohmann::json::json_pointer("/task/faithful_clusters");
   c.faithful_clusters = tree.contains(fc) && tree.at(fc).is_boolean() && tree.at(fc).get<bool>();
+  // Runs stored before the key existed used the LM backbone.
+  const auto bb = nlohmann::json::json_pointer("/model/backbone");
+  if (tree.contains(bb) && tree.at(bb).is_string() && tree.at(bb).get<std::string>() == "hf") {
+    c.backbone = model::Backbone::hf;
+    c.diff_layers = "alternate";
+  }
   return c;
 }
 

@@ -55,6 +55,8 @@ const std::vector<KeySpec>& schema() {
       {"dataset.data_dir", KeyType::string, "",
        "folder holding the corpus files ('' = <workspace>/data/<dataset.name>)"},
       choice("model.family", "mamba2", "mixer family: mamba2 or diffmamba2", {"mamba2", "diffmamba2"}),
+      choice("model.backbone", "lm", "lm: the seed's LM backbone ([mixer, mixer, FFN] post-LN); hf: the HF Mamba2 "
+             "backbone (pre-norm residual blocks, RMSNorm, tied head; Diff-Mamba2 in alternate blocks)", {"lm", "hf"}),
       integer("model.d_model", 1024, "model width", 1, 65536),
       integer("model.n_layers", 16, "number of [mixer, mixer, FFN] layers", 1, 1024),
       num("model.dropout", 0.0, "dropout on every sub-layer output and inside the FFN", 0.0, 1.0),

@@ -490,7 +490,7 @@ void TestGui::quick_comparison_end_to_end() {
   w.show();
   QVERIFY(w.welcome()->isVisible());  // an empty workspace offers the Quick comparison
   QuickOptions o;
-  o.trainOverrides = kTiny + QStringList{"trainer.max_steps=6"};
+  o.trainOverrides += kTiny + QStringList{"trainer.max_steps=6"};  // the default HF backbone kept
   o.needleSteps = 2;
   o.needleSamples = 20;
   o.tasks = {"qa1", "qa2"};
