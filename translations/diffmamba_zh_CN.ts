@@ -268,8 +268,8 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <translation>快速对比(&amp;C)</translation>
     </message>
     <message>
-        <source>&lt;b&gt;Welcome.&lt;/b&gt; This workspace is empty. &lt;b&gt;Quick comparison&lt;/b&gt; trains a tiny Mamba2 and Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them and trains tuned lenses, then shows every figure (about 2 minutes on 2 CPU cores). It is a demonstration of the workflow: %1 questions per task and length, tiny models, not the paper&apos;s numbers.</source>
-        <translation>&lt;b&gt;欢迎！&lt;/b&gt;此工作区为空。&lt;b&gt;快速对比&lt;/b&gt;会在内置语料上训练小型 Mamba2 和 Diff-Mamba2，在 BABILong needle 数据上微调并评估，再训练 tuned lens，最后显示全部图表（在 2 个 CPU 核心上约需 2 分钟）。这只是演示工作流程：每个任务和长度 %1 个问题、模型很小，并非论文中的结果。</translation>
+        <source>&lt;b&gt;Welcome.&lt;/b&gt; This workspace is empty. &lt;b&gt;Quick comparison&lt;/b&gt; trains a tiny Mamba2 and Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them and trains tuned lenses, then shows every figure (about 3 minutes on 2 CPU cores). It is a demonstration of the workflow: %1 questions per task and length, tiny models, not the paper&apos;s numbers.</source>
+        <translation>&lt;b&gt;欢迎！&lt;/b&gt;此工作区为空。&lt;b&gt;快速对比&lt;/b&gt;会在内置语料上训练小型 Mamba2 和 Diff-Mamba2，在 BABILong needle 数据上微调并评估，再训练 tuned lens，最后显示全部图表（在 2 个 CPU 核心上约需 3 分钟）。这只是演示工作流程：每个任务和长度 %1 个问题、模型很小，并非论文中的结果。</translation>
     </message>
     <message>
         <source>run %1 crashed: %2</source>

@@ -209,7 +209,7 @@ void MainWindow::buildWelcome() {
   auto* l = new QHBoxLayout(welcome_);
   auto* text = new QLabel(tr("<b>Welcome.</b> This workspace is empty. <b>Quick comparison</b> trains a tiny Mamba2 and "
                              "Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them "
-                             "and trains tuned lenses, then shows every figure (about 2 minutes on 2 CPU cores). It is "
+                             "and trains tuned lenses, then shows every figure (about 3 minutes on 2 CPU cores). It is "
                              "a demonstration of the workflow: %1 questions per task and length, tiny models, not the "
                              "paper's numbers.")
                               .arg(QuickOptions{}.evalSamples),

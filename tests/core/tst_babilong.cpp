@@ -151,6 +151,13 @@ void TestBabilong::prompt_strings() {
   QVERIFY(full.find("that.\n\n<context>\nMary moved") != std::string::npos);
   QCOMPARE(QString::fromStdString(babilong::finetune_prompt(r)),
            QString("<context> \n  Mary moved to the bathroom.  \n</context>\n\nQuestion: Where is Mary?  Answer: "));
+  // The answer cue ends the evaluation prompt as the fine-tuning text ends, and names its CSVs apart.
+  babilong::PromptOptions cue;
+  cue.answer_cue = true;
+  QCOMPARE(QString::fromStdString(babilong::format_prompt(r, cue)),
+           QString("<context>\nMary moved to the bathroom.\n</context>\n\nQuestion: Where is Mary? Answer:"));
+  QCOMPARE(QString::fromStdString(babilong::prompt_name(cue)),
+           QString("instruction_no_examples_no_post_prompt_no_chat_template_no_system_prompt_no_answer_cue_yes"));
   r.task = "qa7";
   QVERIFY(error_of<ConfigError>([&] { babilong::format_prompt(r, {true, false, false}); }).contains("qa1"));
 }

@@ -189,6 +189,15 @@ void TestConfig::model_config_follows_keys() {
   // A run stored before the key existed builds the model it was trained with (no cluster logits).
   f.tree["task"].erase("faithful_clusters");
   QVERIFY(!f.model_config(27).has_cluster_logits());
+  // model.backbone=hf: the HF Mamba2 backbone (no output bias, Diff-Mamba2 in alternate blocks).
+  auto h = resolve({"experiment=demo/diffmamba2-fortunes", "model.backbone=hf"});
+  QCOMPARE(h.model_config(27).backbone, dm::model::Backbone::hf);
+  QCOMPARE(QString::fromStdString(h.model_config(27).diff_layers), QString("alternate"));
+  QVERIFY(!h.model_config(27).has_output_bias());
+  QVERIFY(error_of({"model.backbone=gpt"}).contains("hf"));
+  // A run stored before the key existed used the LM backbone.
+  h.tree["model"].erase("backbone");
+  QCOMPARE(h.model_config(27).backbone, dm::model::Backbone::lm);
 }
 
 void TestConfig::user_presets_round_trip() {
