@@ -19,7 +19,9 @@
 #include "app/gui/quick_comparison.h"
 #include "app/gui/queue_view.h"
 #include <QPushButton>
+#include "core/jobs/workspace.h"
 #include "core/runtime.h"
+#include "core/store/run_store.h"
 
 namespace {
 
@@ -105,7 +107,18 @@ int main(int argc, char** argv) {
     const auto busy = stats(measure([&] { return !done; }, 3600 * 1000));
     std::printf("\n| Quick comparison (default settings) | wall s | UI p99 latency ms | UI max ms |\n|---|---|---|---|\n");
     std::printf("| %s | %.0f | %.2f | %.2f |\n", ok ? "finished" : "FAILED", wall.elapsed() / 1000.0, busy.p99, busy.max);
-    return ok ? 0 : 1;
+    if (!ok) return 1;
+    // The accuracy cells both evaluation runs recorded (percent, with their sample counts).
+    const dm::store::RunStore db(dm::jobs::Workspace{ws.path().toStdString()}.db_path());
+    const char* names[2] = {"Mamba2", "Diff-Mamba2"};
+    std::printf("\n| BABILong accuracy %% (samples per cell) | %s | %s |\n|---|---|---|\n", names[0], names[1]);
+    const auto mamba = db.eval_cells(q->result().eval[0]), diff = db.eval_cells(q->result().eval[1]);
+    for (size_t i = 0; i < mamba.size() && i < diff.size(); ++i)
+      if (mamba[i].metric == "accuracy")
+        std::printf("| %s %s | %.1f (%lld) | %.1f (%lld) |\n", mamba[i].task.c_str(), mamba[i].length.c_str(),
+                    mamba[i].value, static_cast<long long>(mamba[i].samples), diff[i].value,
+                    static_cast<long long>(diff[i].samples));
+    return 0;
   }
 
   // The demo preset (the Quick comparison's first stage), watched in the Monitor.
