@@ -121,6 +121,20 @@ struct PlotArgs {
 // Built only with the plotting library (Qt 6 + QCustomPlot); elsewhere it explains that and returns 2.
 int run_plot(const PlotArgs& a);
 
+// Several figures in one offscreen application (e.g. those of the Quick comparison); stops at the first error.
+int run_plots(const std::vector<PlotArgs>& all);
+
+struct QuickArgs {
+  std::string workspace, figures;      // figures: default <workspace>/figures/quick-comparison
+  std::vector<std::string> overrides;  // training key=value, after the defaults (e.g. trainer.max_steps=…)
+  std::vector<std::string> tasks, lengths;
+  int64_t needle_steps = 0, needle_samples = 0, eval_samples = 0, lens_steps = 0, lens_tokens_per_step = 0,
+          lens_samples = 0;  // 0 = the Quick comparison's setting
+  uint64_t seed = 0;
+  bool no_figures = false, quiet = false;
+};
+int run_quick_comparison(const QuickArgs& a, std::atomic<bool>& cancel);
+
 // Every configuration key with type, default and documentation (for --help).
 std::string config_keys_help();
 

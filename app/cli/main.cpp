@@ -37,6 +37,7 @@ std::string default_out_dir() {
 }  // namespace
 
 #ifndef DM_HAVE_PLOTTING
+int dm::cli::run_plots(const std::vector<PlotArgs>& all) { return all.empty() ? 0 : run_plot(all[0]); }
 int dm::cli::run_plot(const PlotArgs&) {
   throw dm::Error("this diffmamba was built without the plotting library (it needs Qt 6 Widgets, Svg, PrintSupport and "
                   "QCustomPlot's Qt 6 build; configure with -DDM_GUI=ON). Copy the result files to a machine with it.");
@@ -247,6 +248,27 @@ int main(int argc, char** argv) {
 
   dm::cli::PlotArgs pa;
   pa.results_folder = "scripts/babilong_evals";
+  dm::cli::QuickArgs qa;
+  auto* qc = app.add_subcommand("quick-comparison",
+                                "The window's Quick comparison, headless: train, needle-fine-tune, evaluate on BABILong and "
+                                "lens-analyse a tiny Mamba2 and Diff-Mamba2, print the accuracy cells with their 95 % "
+                                "intervals and write the figures (key=value arguments go to both trainings)");
+  qc->add_option("--workspace", qa.workspace, "workspace folder (default: the user's data location)");
+  qc->add_option("--figures", qa.figures, "folder of the figures (default: <workspace>/figures/quick-comparison)");
+  qc->add_flag("--no-figures", qa.no_figures, "print the cells only");
+  qc->add_option("--tasks", qa.tasks, "evaluated tasks (default qa1 … qa5)");
+  qc->add_option("--lengths", qa.lengths, "evaluated lengths (default 0k 1k)");
+  qc->add_option("--needle_steps", qa.needle_steps, "needle fine-tuning steps (default 500)")->check(CLI::PositiveNumber);
+  qc->add_option("--needle_samples", qa.needle_samples, "needle samples per task (default 2000)")->check(CLI::PositiveNumber);
+  qc->add_option("--samples", qa.eval_samples, "evaluated samples per cell (default 40)")->check(CLI::PositiveNumber);
+  qc->add_option("--lens_steps", qa.lens_steps, "lens training steps (default 20)")->check(CLI::PositiveNumber);
+  qc->add_option("--lens_tokens_per_step", qa.lens_tokens_per_step, "lens tokens per step (default 4096)")
+      ->check(CLI::PositiveNumber);
+  qc->add_option("--lens_samples", qa.lens_samples, "lens evaluation samples per task (default 20)")->check(CLI::PositiveNumber);
+  qc->add_option("--seed", qa.seed, "seed of the needle data, its fine-tuning and the evaluated samples")->capture_default_str();
+  qc->add_flag("--quiet", qa.quiet, "no progress lines");
+  qc->allow_extras();
+
   auto* pl = app.add_subcommand("plot", "Draw the paper's figures offscreen (PDF / PNG / SVG + CSV) from result files or runs");
   pl->require_subcommand(1);
   auto* ph = pl->add_subcommand("heatmap", "BABILong accuracy, tasks × context lengths (plot.py)");
@@ -346,6 +368,12 @@ int main(int argc, char** argv) {
       std::signal(SIGINT, on_sigint);
       std::signal(SIGTERM, on_sigint);
       return dm::cli::run_eval_babilong(ea, g_cancel);
+    }
+    if (*qc) {
+      qa.overrides = qc->remaining();
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return dm::cli::run_quick_comparison(qa, g_cancel);
     }
     if (*pl) {
       for (const auto* sub : pl->get_subcommands()) pa.action = sub->get_name();

@@ -288,11 +288,7 @@ int plotCurves(const PlotArgs& a) {
   return 0;
 }
 
-}  // namespace
-
-int run_plot(const PlotArgs& a) {
-  if (!a.output_file.empty()) checkSuffix(a.output_file);
-  auto app = offscreenApp();
+int plotOne(const PlotArgs& a) {
   try {
     if (a.action == "heatmap") return plotHeatmap(a);
     if (a.action == "compare") return plotCompare(a, a.ratio);
@@ -303,6 +299,19 @@ int run_plot(const PlotArgs& a) {
     throw Error(e.what());
   }
   throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves");
+}
+
+}  // namespace
+
+int run_plot(const PlotArgs& a) { return run_plots({a}); }
+
+int run_plots(const std::vector<PlotArgs>& all) {
+  for (const auto& a : all)
+    if (!a.output_file.empty()) checkSuffix(a.output_file);
+  auto app = offscreenApp();
+  for (const auto& a : all)
+    if (const int rc = plotOne(a)) return rc;
+  return 0;
 }
 
 }  // namespace dm::cli

@@ -26,6 +26,13 @@ namespace gui {
 namespace {
 
 std::string s(const QString& q) { return q.toStdString(); }
+QString q(const std::string& x) { return QString::fromStdString(x); }
+QString num(int64_t n) { return QString::number(n); }
+QStringList qList(const std::vector<std::string>& v) {
+  QStringList out;
+  for (const auto& x : v) out << q(x);
+  return out;
+}
 
 std::vector<std::string> toStd(const QStringList& l) {
   std::vector<std::string> out;
@@ -199,53 +206,37 @@ JobSpec resumeJobSpec(const QString& workspace, int64_t runId) {
   return spec;
 }
 
-JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& n) {
+JobSpec finetuneJobSpec(const QString& workspace, const jobs::FinetuneOptions& o) {
   JobSpec spec;
-  spec.kind = QStringLiteral("finetune-needle");
-  spec.title = n.name;
-  spec.commandLine = commandLine(QStringList{"diffmamba", "finetune-needle", "--workspace", workspace, "--ckpt_path", n.ckptPath,
-                                  "--output_dir", n.outputDir, "--max_steps", QString::number(n.maxSteps), "--samples",
-                                  QString::number(n.samples), "--batch_size", QString::number(n.batchSize), "--lr",
-                                  QString::number(n.lr), "--seed", QString::number(n.seed), "--name", n.name,
-                                  "--warmup", QString::number(std::min<int64_t>(20, n.maxSteps / 5)), "--max_length",
-                                  "512", "--tasks"} + n.tasks);
-  jobs::FinetuneOptions o;
-  o.kind = "needle";
-  o.ckpt_path = s(n.ckptPath);
-  o.output_dir = s(n.outputDir);
-  o.name = s(n.name);
-  o.max_steps = n.maxSteps;
-  o.samples = n.samples;
-  o.batch_size = n.batchSize;
-  o.seed = n.seed;
-  o.tasks = toStd(n.tasks);
-  o.warmup = std::min<int64_t>(20, n.maxSteps / 5);
-  o.eval_steps = o.save_steps = n.maxSteps;
-  o.max_length = 512;
-  o.lr = n.lr;
+  spec.kind = q("finetune-" + o.kind);
+  spec.title = q(o.name);
+  // `finetune-needle` appends -seed<N> to --output_dir as the seed does: show the folder it is given.
+  QString out = q(o.output_dir);
+  const QString suffix = QStringLiteral("-seed%1").arg(o.seed);
+  if (o.kind == "needle" && out.endsWith(suffix)) out.chop(suffix.size());
+  QStringList words = {"diffmamba", q("finetune-" + o.kind), "--workspace", workspace, "--ckpt_path", q(o.ckpt_path),
+                       "--output_dir", out, "--max_steps", num(o.max_steps), "--batch_size", num(o.batch_size), "--lr",
+                       QString::number(o.lr), "--warmup", num(o.warmup), "--eval_steps", num(o.eval_steps), "--save_steps",
+                       num(o.save_steps), "--max_length", num(o.max_length), "--seed", QString::number(o.seed)};
+  if (!o.name.empty()) words << "--name" << q(o.name);
+  if (o.kind == "needle") words << "--samples" << num(o.samples) << "--tasks" << qList(o.tasks);
+  spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     return outcome(jobs::run_finetune_job(w, o, sink, cancel));
   });
   return spec;
 }
 
-JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& e) {
+JobSpec evalBabilongJobSpec(const QString& workspace, const jobs::BabilongEvalOptions& o) {
   JobSpec spec;
   spec.kind = QStringLiteral("eval-babilong");
-  spec.title = e.name;
-  spec.commandLine = commandLine(QStringList{"diffmamba", "eval-babilong", "--workspace", workspace, "--ckpt_path", e.ckptPath,
-                                             "--samples", QString::number(e.samples), "--max_new_tokens",
-                                             QString::number(e.maxNewTokens), "--name", e.name, "--tasks"} +
-                                 e.tasks + QStringList{"--lengths"} + e.lengths +
-                                 (e.answerCue ? QStringList{"--answer_cue"} : QStringList{}));
-  jobs::BabilongEvalOptions o;
-  o.ckpt_path = s(e.ckptPath);
-  o.name = s(e.name);
-  o.tasks = toStd(e.tasks);
-  o.lengths = toStd(e.lengths);
-  o.samples = e.samples;
-  o.max_new_tokens = e.maxNewTokens;
-  o.prompt.answer_cue = e.answerCue;
+  spec.title = q(o.name);
+  QStringList words = {"diffmamba", "eval-babilong", "--workspace", workspace, "--ckpt_path", q(o.ckpt_path), "--samples",
+                       num(o.samples), "--max_new_tokens", num(o.max_new_tokens), "--seed", QString::number(o.seed)};
+  if (!o.name.empty()) words << "--name" << q(o.name);
+  words << "--tasks" << qList(o.tasks) << "--lengths" << qList(o.lengths);
+  if (o.prompt.answer_cue) words << "--answer_cue";
+  spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_babilong_eval(w, o, sink, cancel);
     return JobOutcome{r.run_id, r.status, ""};
@@ -253,38 +244,29 @@ JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& e) {
   return spec;
 }
 
-JobSpec lensTrainJobSpec(const QString& workspace, const LensSpec& l) {
+JobSpec lensTrainJobSpec(const QString& workspace, const jobs::LensTrainOptions& o) {
   JobSpec spec;
   spec.kind = QStringLiteral("lens-train");
-  spec.title = l.name;
-  spec.commandLine = commandLine({"diffmamba", "lens", "train", "--workspace", workspace, "--model.name", l.ckptPath,
-                                  "--output", l.lensDir, "--num_steps", QString::number(l.steps), "--tokens_per_step",
-                                  QString::number(l.tokensPerStep), "--max_seq_len", QString::number(l.maxSeqLen),
-                                  "--name", l.name});
-  jobs::LensTrainOptions o;
-  o.ckpt_path = s(l.ckptPath);
-  o.output = s(l.lensDir);
-  o.name = s(l.name);
-  o.num_steps = l.steps;
-  o.tokens_per_step = l.tokensPerStep;
-  o.max_seq_len = l.maxSeqLen;
+  spec.title = q(o.name);
+  QStringList words = {"diffmamba", "lens", "train", "--workspace", workspace, "--model.name", q(o.ckpt_path), "--output",
+                       q(o.output), "--num_steps", num(o.num_steps), "--tokens_per_step", num(o.tokens_per_step),
+                       "--max_seq_len", num(o.max_seq_len)};
+  if (!o.name.empty()) words << "--name" << q(o.name);
+  spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     return outcome(jobs::run_lens_train(w, o, sink, cancel));
   });
   return spec;
 }
 
-JobSpec lensEvalJobSpec(const QString& workspace, const LensSpec& l) {
+JobSpec lensEvalJobSpec(const QString& workspace, const jobs::LensEvalOptions& o) {
   JobSpec spec;
   spec.kind = QStringLiteral("lens-eval");
-  spec.title = l.name;
-  spec.commandLine = commandLine({"diffmamba", "lens", "eval", "--workspace", workspace, "--ckpt_path", l.ckptPath, "--lens",
-                                  l.lensDir, "--samples", QString::number(l.samples), "--name", l.name});
-  jobs::LensEvalOptions o;
-  o.ckpt_path = s(l.ckptPath);
-  o.lens = s(l.lensDir);
-  o.name = s(l.name);
-  o.samples = l.samples;
+  spec.title = q(o.name);
+  QStringList words = {"diffmamba", "lens", "eval", "--workspace", workspace, "--ckpt_path", q(o.ckpt_path), "--lens",
+                       q(o.lens), "--samples", num(o.samples)};
+  if (!o.name.empty()) words << "--name" << q(o.name);
+  spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_lens_eval(w, o, sink, cancel);
     return JobOutcome{r.run_id, r.status, ""};

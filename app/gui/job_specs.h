@@ -10,6 +10,13 @@
 
 #include "app/gui/job_queue.h"
 
+namespace dm::jobs {
+struct FinetuneOptions;
+struct BabilongEvalOptions;
+struct LensTrainOptions;
+struct LensEvalOptions;
+}  // namespace dm::jobs
+
 namespace dm {
 namespace gui {
 
@@ -18,29 +25,12 @@ JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QS
 // `diffmamba train --resume ID`.
 JobSpec resumeJobSpec(const QString& workspace, int64_t runId);
 
-struct NeedleSpec {
-  QString ckptPath, outputDir, name;
-  QStringList tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"};
-  int64_t maxSteps = 60, samples = 200, batchSize = 4;
-  double lr = 1e-3;
-  uint64_t seed = 0;
-};
-JobSpec finetuneNeedleJobSpec(const QString& workspace, const NeedleSpec& s);
-
-struct EvalSpec {
-  QString ckptPath, name;
-  QStringList tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"}, lengths = {"0k", "1k"};
-  int64_t samples = 20, maxNewTokens = 20;  // 20: the seed's; a character-level answer needs its letters
-  bool answerCue = false;                    // end the prompt with " Answer:" (eval-babilong --answer_cue)
-};
-JobSpec evalBabilongJobSpec(const QString& workspace, const EvalSpec& s);
-
-struct LensSpec {
-  QString ckptPath, lensDir, name;
-  int64_t steps = 20, tokensPerStep = 4096, maxSeqLen = 256, samples = 20;
-};
-JobSpec lensTrainJobSpec(const QString& workspace, const LensSpec& s);
-JobSpec lensEvalJobSpec(const QString& workspace, const LensSpec& s);
+// The stages of the Quick comparison (core/jobs/quick_comparison.h builds their options), each with the
+// `diffmamba …` command line that does the same.
+JobSpec finetuneJobSpec(const QString& workspace, const jobs::FinetuneOptions& o);
+JobSpec evalBabilongJobSpec(const QString& workspace, const jobs::BabilongEvalOptions& o);
+JobSpec lensTrainJobSpec(const QString& workspace, const jobs::LensTrainOptions& o);
+JobSpec lensEvalJobSpec(const QString& workspace, const jobs::LensEvalOptions& o);
 
 // How many processes `diffmamba train <args>` runs as (trainer.devices / trainer.accelerator); throws
 // ConfigError for invalid arguments.

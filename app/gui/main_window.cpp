@@ -212,7 +212,7 @@ void MainWindow::buildWelcome() {
                              "and trains tuned lenses, then shows every figure (about 3 minutes on 2 CPU cores). It is "
                              "a demonstration of the workflow: %1 questions per task and length, tiny models, not the "
                              "paper's numbers.")
-                              .arg(QuickOptions{}.evalSamples),
+                              .arg(QuickOptions{}.eval_samples),
                           welcome_);
   text->setWordWrap(true);
   auto* go = new QPushButton(tr("Run quick comparison"), welcome_);
@@ -286,7 +286,7 @@ QuickComparison* MainWindow::startQuickComparison(const QuickOptions& options) {
   if (!ensureWritableWorkspace()) return nullptr;
   delete quick_;
   QuickOptions o = options;
-  o.trainOverrides += deviceArguments();
+  for (const auto& a : deviceArguments()) o.train_overrides.push_back(a.toStdString());
   quick_ = new QuickComparison(queue_, workspace_, o, this);
   connect(quick_, &QuickComparison::progress, this, [this](const QString& t) { statusBar()->showMessage(t); });
   connect(quick_, &QuickComparison::finished, this, [this](bool ok, const QString& message) {

@@ -19,16 +19,20 @@ namespace dm::store {
 class RunStore;
 }
 
+namespace dm::jobs {
+struct QuickComparisonOptions;
+}
+
 namespace dm {
 namespace gui {
 
+using QuickOptions = jobs::QuickComparisonOptions;
 class ExperimentForm;
 class MonitorView;
 class QueueView;
 class QuickComparison;
 class ResultsView;
 class RunsBrowser;
-struct QuickOptions;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT

@@ -1,6 +1,9 @@
-#include "app/gui/quick_comparison.h"
+// LibTorch first (the jobs' option headers include it): Qt's `slots` macro must not precede it.
+#include "core/jobs/babilong_job.h"
+#include "core/jobs/finetune_job.h"
+#include "core/jobs/lens_job.h"
 
-#include <QDir>
+#include "app/gui/quick_comparison.h"
 
 #include "app/gui/job_specs.h"
 
@@ -8,10 +11,13 @@ namespace dm {
 namespace gui {
 namespace {
 
-const char* const kFamily[2] = {"mamba2", "diffmamba2"};
+QStringList toQt(const std::vector<std::string>& v) {
+  QStringList out;
+  for (const auto& x : v) out << QString::fromStdString(x);
+  return out;
+}
 
 }  // namespace
-
 QuickComparison::QuickComparison(JobQueue* queue, const QString& workspace, const QuickOptions& options, QObject* parent)
     : QObject(parent), queue_(queue), workspace_(workspace), opt_(options) {
   connect(queue_, &JobQueue::jobFinished, this, &QuickComparison::failed);
@@ -23,69 +29,36 @@ void QuickComparison::start() {
   done_ = 0;
   result_ = {};
   jobs_.clear();
-  for (int f = 0; f < 2; ++f) stage(f, 0, QString());
+  for (int f = 0; f < 2; ++f) stage(f, 0, std::string());
 }
 
 // Stage index: 0 train, 1 needle fine-tune, 2 BABILong evaluation, 3 lens training, 4 lens evaluation.
-// `input` is the previous stage's model (or lens) location.
-void QuickComparison::stage(int f, int index, const QString& input) {
-  const QString fam = QString::fromLatin1(kFamily[f]);
-  const QString base = QDir(workspace_).filePath(QStringLiteral("quick-comparison/") + fam);
+// `input` is the trained model (stage 1); later stages find the fine-tuned model in its folder.
+void QuickComparison::stage(int f, int index, const std::string& input) {
+  const jobs::Workspace ws{workspace_.toStdString()};
   JobSpec spec;
-  if (index == 0) {
-    spec = trainJobSpec(workspace_, QStringList{"experiment=demo/" + fam + "-fortunes"} + opt_.trainOverrides,
-                        QStringLiteral("quick %1").arg(fam));
-  } else if (index == 1) {
-    NeedleSpec n;
-    n.ckptPath = input;
-    n.outputDir = base + "-needle";
-    n.name = QStringLiteral("quick %1 needle").arg(fam);
-    n.tasks = opt_.needleTasks;
-    n.maxSteps = opt_.needleSteps;
-    n.samples = opt_.needleSamples;
-    n.batchSize = opt_.needleBatch;
-    n.lr = opt_.needleLr;
-    spec = finetuneNeedleJobSpec(workspace_, n);
-  } else if (index == 2) {
-    EvalSpec e;
-    e.ckptPath = input;
-    e.name = QStringLiteral("quick %1 BABILong").arg(fam);
-    e.tasks = opt_.tasks;
-    e.lengths = opt_.lengths;
-    e.samples = opt_.evalSamples;
-    e.answerCue = true;
-    spec = evalBabilongJobSpec(workspace_, e);
-  } else {
-    LensSpec l;
-    l.ckptPath = input;
-    l.lensDir = base + "-lens";
-    l.name = (index == 3 ? QStringLiteral("quick %1 lens") : QStringLiteral("quick %1 lens eval")).arg(fam);
-    l.steps = opt_.lensSteps;
-    l.tokensPerStep = opt_.lensTokensPerStep;
-    l.samples = opt_.lensSamples;
-    spec = index == 3 ? lensTrainJobSpec(workspace_, l) : lensEvalJobSpec(workspace_, l);
-  }
-  const QString needleDir = base + "-needle";
-  spec.onSuccess = [this, f, index, needleDir](const JobOutcome& out) {
+  if (index == 0)
+    spec = trainJobSpec(workspace_, toQt(jobs::quick_train_args(opt_, f)), QString::fromStdString(jobs::quick_stage_name(f, 0)));
+  else if (index == 1)
+    spec = finetuneJobSpec(workspace_, jobs::quick_needle_options(ws, opt_, f, input));
+  else if (index == 2)
+    spec = evalBabilongJobSpec(workspace_, jobs::quick_eval_options(ws, opt_, f));
+  else if (index == 3)
+    spec = lensTrainJobSpec(workspace_, jobs::quick_lens_train_options(ws, opt_, f));
+  else
+    spec = lensEvalJobSpec(workspace_, jobs::quick_lens_eval_options(ws, opt_, f));
+  spec.onSuccess = [this, f, index, ws](const JobOutcome& out) {
     ++done_;
     emit progress(tr("Quick comparison: %1 of %2 stages done").arg(done_).arg(2 * stageCount()));
-    if (index == 0) {
-      result_.train[f] = out.runId;
-      stage(f, 1, QDir(workspace_).filePath(QStringLiteral("runs/%1/model.safetensors").arg(out.runId)));
-    } else if (index == 1) {
-      result_.needle[f] = out.runId;
-      stage(f, 2, needleDir);
-    } else if (index == 2) {
-      result_.eval[f] = out.runId;
-      stage(f, 3, needleDir);
-    } else if (index == 3) {
-      stage(f, 4, needleDir);
-    } else {
-      result_.lens[f] = out.runId;
-      if (done_ == 2 * stageCount()) {
-        running_ = false;
-        emit finished(true, tr("Quick comparison finished"));
-      }
+    if (index == 0) result_.train[f] = out.runId;
+    if (index == 1) result_.needle[f] = out.runId;
+    if (index == 2) result_.eval[f] = out.runId;
+    if (index == 4) result_.lens[f] = out.runId;
+    if (index < 4) {
+      stage(f, index + 1, index == 0 ? jobs::quick_trained_model(ws, out.runId) : std::string());
+    } else if (done_ == 2 * stageCount()) {
+      running_ = false;
+      emit finished(true, tr("Quick comparison finished"));
     }
   };
   jobs_ << queue_->enqueue(std::move(spec));

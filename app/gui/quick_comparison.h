@@ -8,23 +8,14 @@
 #include <QStringList>
 
 #include "app/gui/job_queue.h"
+#include "core/jobs/quick_comparison.h"
 
 namespace dm {
 namespace gui {
 
-// The defaults were measured on a 2-core machine (bench/RESULTS.md, "Quick comparison"): the seed's LM
-// backbone ([mixer, mixer, FFN] post-LN) at demo size stays at chance on qa1 after 1,000 needle steps,
-// the HF backbone (the one of the seed's BABILong models) reaches 55–62 % in 500; answers are decoded for 20
-// tokens (a character model spells them) after the fine-tuning's " Answer:" cue.
-struct QuickOptions {
-  QStringList trainOverrides = {"model.backbone=hf"};  // added to both demo presets (e.g. trainer.max_steps=…)
-  QStringList needleTasks = {"qa1"};
-  int64_t needleSteps = 500, needleSamples = 2000, needleBatch = 16;
-  double needleLr = 3e-3;
-  QStringList tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"}, lengths = {"0k", "1k"};
-  int64_t evalSamples = 40;
-  int64_t lensSteps = 20, lensTokensPerStep = 4096, lensSamples = 20;
-};
+// The settings and every stage's options come from core (core/jobs/quick_comparison.h), shared with
+// `diffmamba quick-comparison`; here the stages run as queue jobs, both families side by side.
+using QuickOptions = jobs::QuickComparisonOptions;
 
 struct QuickResult {
   int64_t train[2] = {0, 0}, needle[2] = {0, 0}, eval[2] = {0, 0}, lens[2] = {0, 0};  // [mamba2, diffmamba2]
@@ -46,7 +37,7 @@ class QuickComparison : public QObject {
   void finished(bool ok, const QString& message);
 
  private:
-  void stage(int family, int index, const QString& input);
+  void stage(int family, int index, const std::string& input);
   void failed(int jobId, JobState state);
 
   JobQueue* queue_;

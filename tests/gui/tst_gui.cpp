@@ -490,15 +490,16 @@ void TestGui::quick_comparison_end_to_end() {
   w.show();
   QVERIFY(w.welcome()->isVisible());  // an empty workspace offers the Quick comparison
   QuickOptions o;
-  o.trainOverrides += kTiny + QStringList{"trainer.max_steps=6"};  // the default HF backbone kept
-  o.needleSteps = 2;
-  o.needleSamples = 20;
+  for (const auto& a : kTiny + QStringList{"trainer.max_steps=6"})  // the default HF backbone kept
+    o.train_overrides.push_back(a.toStdString());
+  o.needle_steps = 2;
+  o.needle_samples = 20;
   o.tasks = {"qa1", "qa2"};
   o.lengths = {"0k"};
-  o.evalSamples = 3;
-  o.lensSteps = 2;
-  o.lensTokensPerStep = 256;
-  o.lensSamples = 2;
+  o.eval_samples = 3;
+  o.lens_steps = 2;
+  o.lens_tokens_per_step = 256;
+  o.lens_samples = 2;
   auto* q = w.startQuickComparison(o);
   QVERIFY(!w.welcome()->isVisible());
   QSignalSpy done(q, &QuickComparison::finished);

@@ -1,0 +1,70 @@
+// The Quick comparison pipeline, shared by `diffmamba quick-comparison` and the window's Quick comparison:
+// for Mamba2 and Diff-Mamba2 alike, train the demo preset on the default corpus → fine-tune on BABILong
+// needles → evaluate BABILong → train a tuned lens → evaluate it. This file owns the settings (measured on
+// a 2-core machine, bench/RESULTS.md "Quick comparison") and how each stage's options follow from the
+// previous stage's output, so the CLI's sequential run and the window's queued one do the same work.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/jobs/workspace.h"
+#include "core/train/events.h"
+
+// No LibTorch here: the window's headers include this one (the stage builders' option types are complete in
+// finetune_job.h, babilong_job.h and lens_job.h).
+namespace dm::jobs {
+
+struct FinetuneOptions;
+struct BabilongEvalOptions;
+struct LensTrainOptions;
+struct LensEvalOptions;
+
+// The seed's LM backbone ([mixer, mixer, FFN] post-LN) at demo size stays at chance on qa1 after 1,000
+// needle steps; the HF backbone (the seed's BABILong models') reaches 55–62 % in 500. Answers are decoded
+// for 20 tokens (a character-level model spells them) after the fine-tuning's " Answer:" cue.
+struct QuickComparisonOptions {
+  std::vector<std::string> train_overrides = {"model.backbone=hf"};  // after experiment=demo/<family>-fortunes
+  std::vector<std::string> needle_tasks = {"qa1"};
+  int64_t needle_steps = 500, needle_samples = 2000, needle_batch = 16;
+  double needle_lr = 3e-3;
+  std::vector<std::string> tasks = {"qa1", "qa2", "qa3", "qa4", "qa5"}, lengths = {"0k", "1k"};
+  int64_t eval_samples = 40, max_new_tokens = 20;
+  bool answer_cue = true;
+  int64_t lens_steps = 20, lens_tokens_per_step = 4096, lens_max_seq_len = 256, lens_samples = 20;
+  uint64_t seed = 0;
+};
+
+// The two families compared, baseline first: "mamba2", "diffmamba2".
+const std::vector<std::string>& quick_families();
+
+// Stage 0: the arguments of `diffmamba train` for family f (0 Mamba2, 1 Diff-Mamba2) and the run's name.
+std::vector<std::string> quick_train_args(const QuickComparisonOptions& o, int f);
+std::string quick_stage_name(int f, int stage);  // "quick mamba2", "quick mamba2 needle", …
+// Where family f's fine-tuned model and its lens go: <workspace>/quick-comparison/<family>-needle-seed<N>
+// (the folder `diffmamba finetune-needle --output_dir …/<family>-needle --seed N` writes) and <family>-lens.
+std::string quick_needle_dir(const Workspace& ws, int f, uint64_t seed);
+std::string quick_lens_dir(const Workspace& ws, int f);
+// The model file stage 0 leaves for stage 1.
+std::string quick_trained_model(const Workspace& ws, int64_t train_run);
+// Stages 1–4, from the previous stage's output.
+FinetuneOptions quick_needle_options(const Workspace& ws, const QuickComparisonOptions& o, int f, const std::string& model);
+BabilongEvalOptions quick_eval_options(const Workspace& ws, const QuickComparisonOptions& o, int f);
+LensTrainOptions quick_lens_train_options(const Workspace& ws, const QuickComparisonOptions& o, int f);
+LensEvalOptions quick_lens_eval_options(const Workspace& ws, const QuickComparisonOptions& o, int f);
+
+struct QuickComparisonResult {
+  std::string status = "finished";  // or "cancelled" / the stage's status that stopped the pipeline
+  std::string message;
+  int64_t train[2] = {0, 0}, needle[2] = {0, 0}, eval[2] = {0, 0}, lens[2] = {0, 0};  // [mamba2, diffmamba2]
+  std::vector<double> accuracy[2];  // tasks × lengths row-major, percent, from the evaluations
+};
+
+// Every stage of both families on the calling thread (Mamba2 first). A stage that does not finish stops
+// the pipeline: its status and message are returned. Exceptions propagate (the stage's run is failed).
+QuickComparisonResult run_quick_comparison(const Workspace& ws, const QuickComparisonOptions& o,
+                                           const train::EventSink& sink, const std::atomic<bool>& cancel);
+
+}  // namespace dm::jobs
