@@ -30,6 +30,13 @@ QString Matrix::rowLabel(int r) const { return r < rowLabels.size() ? rowLabels[
 
 QString Matrix::colLabel(int c) const { return c < colLabels.size() ? colLabels[c] : QString::number(c + 1); }
 
+int64_t Matrix::samplesAt(int r, int c) const {
+  at(r, c);  // bounds
+  if (samples.empty()) return 0;
+  const double n = samples[static_cast<size_t>(r) * static_cast<size_t>(cols) + static_cast<size_t>(c)];
+  return n > 0 ? static_cast<int64_t>(n) : 0;
+}
+
 void Matrix::validate(const QString& what) const {
   if (rows < 1 || cols < 1)
     throw PlotError(QStringLiteral("%1: the matrix is %2; it needs at least one row and one column")
@@ -45,6 +52,12 @@ void Matrix::validate(const QString& what) const {
     throw PlotError(QStringLiteral("%1: %2 standard deviations for a %3 matrix (expected 0 or %4)")
                         .arg(what)
                         .arg(stddev.size())
+                        .arg(shapeText(rows, cols))
+                        .arg(n));
+  if (!samples.empty() && samples.size() != n)
+    throw PlotError(QStringLiteral("%1: %2 sample counts for a %3 matrix (expected 0 or %4)")
+                        .arg(what)
+                        .arg(samples.size())
                         .arg(shapeText(rows, cols))
                         .arg(n));
   if (!rowLabels.isEmpty() && rowLabels.size() != rows)
@@ -86,6 +99,7 @@ Matrix meanOverSeeds(const std::vector<Matrix>& seeds) {
   for (const Matrix& m : seeds)
     for (size_t i = 0; i < n; ++i) out.values[i] += m.values[i];
   for (double& v : out.values) v /= k;
+  if (seeds.size() == 1) out.samples = first.samples;  // one run: its own sample counts
   if (seeds.size() > 1) {
     out.stddev.assign(n, 0.0);
     for (const Matrix& m : seeds)

@@ -3,6 +3,7 @@
 // Nothing here knows about tensors or databases; the app converts its query results into these.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -16,11 +17,16 @@ struct Matrix {
   int rows = 0, cols = 0;
   std::vector<double> values;        // row-major, rows * cols
   std::vector<double> stddev;        // empty, or rows * cols per-cell standard deviation (multi-seed means)
+  // empty, or rows * cols: how many samples each value (a percent accuracy) was measured on, for its
+  // binomial 95 % interval (0 = unknown). Means over seeds carry none.
+  std::vector<double> samples;
   QStringList rowLabels, colLabels;  // empty (numbered 1…n) or exactly rows / cols entries
 
   double at(int r, int c) const;    // throws PlotError outside the matrix
   double sdAt(int r, int c) const;  // throws PlotError when there is no stddev
   bool hasStddev() const { return !stddev.empty(); }
+  bool hasSamples() const { return !samples.empty(); }
+  int64_t samplesAt(int r, int c) const;  // 0 when there are none
   QString rowLabel(int r) const;  // the label, or "r+1" when there are no labels
   QString colLabel(int c) const;
 
@@ -30,7 +36,7 @@ struct Matrix {
 
 // Per-cell mean and sample standard deviation (n − 1, as core's aggregate_seeds) of equally shaped
 // matrices with equal labels; one matrix gives the matrix itself without stddev. Throws PlotError on an
-// empty list, differing shapes or differing labels.
+// empty list, differing shapes or differing labels. One matrix keeps its sample counts; a mean has none.
 Matrix meanOverSeeds(const std::vector<Matrix>& seeds);
 
 // One curve: y against x (step or seconds), in order of x.

@@ -4,6 +4,7 @@
 
 #include <qcustomplot.h>
 
+#include "core/common/stats.h"
 #include "plotting/colors.h"
 #include "plotting/errors.h"
 #include "plotting/figure.h"
@@ -99,14 +100,113 @@ Matrix pairLabels(const Matrix& model, const Matrix& baseline, const QString& fi
   return labels;
 }
 
-void addColorBar(QCustomPlot* plot, const Style& style) {
+// A legend entry that is a colour swatch and a text (the heatmaps have no plottables to stand for).
+class SwatchItem : public QCPAbstractLegendItem {
+ public:
+  SwatchItem(QCPLegend* legend, const QColor& color, const QString& text) : QCPAbstractLegendItem(legend), color_(color), text_(text) {}
+
+ protected:
+  void draw(QCPPainter* painter) override {
+    painter->setFont(mFont);
+    painter->setPen(QPen(mTextColor));
+    const QSize icon = mParentLegend->iconSize();
+    const int rowHeight = std::max(icon.height(), QFontMetrics(mFont).height());
+    const QRect swatch(mRect.x(), mRect.y() + (rowHeight - icon.height()) / 2, icon.width(), icon.height());
+    painter->setRenderHint(QPainter::Antialiasing, false);  // crisp swatch edges, alike on screen and in files
+    painter->setBrush(color_);
+    painter->setPen(QPen(Qt::black, 1.0));
+    painter->drawRect(swatch);
+    painter->setPen(QPen(mTextColor));
+    painter->drawText(mRect.x() + icon.width() + mParentLegend->iconTextPadding(), mRect.y(), mRect.width(), rowHeight,
+                      Qt::AlignLeft | Qt::AlignVCenter, text_);
+  }
+  QSize minimumOuterSizeHint() const override {
+    const QSize icon = mParentLegend->iconSize();
+    const QFontMetrics fm(mFont);
+    return QSize(icon.width() + mParentLegend->iconTextPadding() + fm.horizontalAdvance(text_) + mMargins.left() + mMargins.right(),
+                 std::max(icon.height(), fm.height()) + mMargins.top() + mMargins.bottom());
+  }
+
+ private:
+  QColor color_;
+  QString text_;
+};
+
+// The legend below the grid: one swatch per colour the figure uses, two per row.
+void addLegend(QCustomPlot* plot, const std::vector<std::pair<QColor, QString>>& entries, const Style& style,
+               const QString& note = QString()) {
+  QCPLayoutGrid* layout = plot->plotLayout();
+  int row = layout->rowCount();
+  if (!entries.empty()) {
+    auto* legend = new QCPLegend;
+    legend->setObjectName(QStringLiteral("heatmapLegend"));
+    layout->addElement(row, 0, legend);
+    layout->setRowStretchFactor(row, 0.001);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(2);
+    legend->setBorderPen(Qt::NoPen);
+    legend->setBrush(Qt::NoBrush);
+    legend->setFont(styleFont(style, style.legendPt));
+    legend->setTextColor(style.foreground);
+    legend->setIconSize(16, 12);
+    legend->setMargins(QMargins(4, 2, 4, 2));
+    legend->setRowSpacing(0);
+    legend->setColumnSpacing(12);
+    for (const auto& [color, text] : entries) {
+      auto* item = new SwatchItem(legend, color, text);
+      item->setFont(legend->font());
+      item->setTextColor(style.foreground);
+      legend->addItem(item);
+    }
+    ++row;
+  }
+  if (!note.isEmpty()) {  // one line under the swatches saying how to read the numbers
+    auto* text = new QCPTextElement(plot, note, styleFont(style, style.legendPt * 0.9));
+    text->setObjectName(QStringLiteral("legendNote"));
+    text->setTextColor(style.foreground);
+    layout->addElement(row, 0, text);
+    layout->setRowStretchFactor(row, 0.001);
+  }
+}
+
+void addTitle(QCustomPlot* plot, const QString& title, const Style& style) {
+  if (title.isEmpty()) return;
+  QCPLayoutGrid* layout = plot->plotLayout();
+  layout->insertRow(0);
+  auto* text = new QCPTextElement(plot, title, styleFont(style, style.axisLabelPt, true));
+  text->setObjectName(QStringLiteral("title"));
+  text->setTextColor(style.foreground);
+  layout->addElement(0, 0, text);
+  layout->setRowStretchFactor(0, 0.001);
+}
+
+// "40", or "20–40" when the cells' counts differ.
+QString sampleRange(const Matrix& m) {
+  int64_t lo = -1, hi = 0;
+  for (int r = 0; r < m.rows; ++r)
+    for (int c = 0; c < m.cols; ++c) {
+      const int64_t n = m.samplesAt(r, c);
+      lo = lo < 0 ? n : std::min(lo, n);
+      hi = std::max(hi, n);
+    }
+  return lo == hi ? QString::number(hi) : QStringLiteral("%1–%2").arg(lo).arg(hi);
+}
+
+QString signedText(double d) { return (d > 0 ? QStringLiteral("+") : QString()) + QString::number(d, 'f', 1); }
+
+QString intervalLine(double percent, int64_t n) {
+  const auto i = stats::wilson(percent / 100.0, n);
+  return QStringLiteral("[%1–%2]").arg(100 * i.low, 0, 'f', 0).arg(100 * i.high, 0, 'f', 0);
+}
+
+void addColorBar(QCustomPlot* plot, const Style& style, Palette palette, const QString& label) {
   auto* scale = new QCPColorScale(plot);
   plot->plotLayout()->addElement(0, 1, scale);
   scale->setType(QCPAxis::atRight);
   QCPColorGradient gradient;
   gradient.clearColorStops();
   gradient.setColorInterpolation(QCPColorGradient::ciRGB);
-  for (int i = 0; i <= 16; ++i) gradient.setColorStopAt(i / 16.0, scoreScaleAt(i / 16.0));
+  for (int i = 0; i <= 16; ++i) gradient.setColorStopAt(i / 16.0, scoreScaleAt(i / 16.0, palette));
   gradient.setLevelCount(256);
   scale->setGradient(gradient);
   scale->setDataRange(QCPRange(0, 100));
@@ -116,6 +216,7 @@ void addColorBar(QCustomPlot* plot, const Style& style) {
   ticker->setTickStep(20);
   scale->axis()->setTicker(ticker);
   scale->axis()->setSubTicks(false);
+  scale->axis()->setLabel(label);
   scale->setRangeDrag(false);
   scale->setRangeZoom(false);
   auto* group = new QCPMarginGroup(plot);
@@ -147,15 +248,21 @@ void drawHeatmap(QCustomPlot* plot, const Matrix& scores, const HeatmapOptions& 
   for (int r = 0; r < scores.rows; ++r)
     for (int c = 0; c < scores.cols; ++c) {
       const double v = scores.at(r, c);
-      const QColor fill = scoreColor(v);
+      const QColor fill = scoreColor(v, options.palette);
       addRect(plot, r, c, QBrush(fill), cellLine, cellItemName(r, c));
       if (options.annotate) {
         const double sd = options.showStd ? scores.sdAt(r, c) : 0.0;
-        addText(plot, r, c, annotationText(v, options.decimals, options.showStd ? &sd : nullptr),
-                annotationTextColor(fill), options.style);
+        QString text = annotationText(v, options.decimals, options.showStd ? &sd : nullptr);
+        if (!options.showStd && options.showIntervals && scores.samplesAt(r, c) > 0)
+          text += QLatin1Char('\n') + intervalLine(v, scores.samplesAt(r, c));
+        addText(plot, r, c, text, annotationTextColor(fill), options.style);
       }
     }
-  if (options.colorBar) addColorBar(plot, options.style);
+  if (options.colorBar) addColorBar(plot, options.style, options.palette, options.colorBarLabel);
+  if (options.showIntervals && !options.showStd && scores.hasSamples())
+    addLegend(plot, {}, options.style,
+              QStringLiteral("[lo–hi]: the 95 % interval of each accuracy (Wilson; %1 samples per cell)").arg(sampleRange(scores)));
+  addTitle(plot, options.title, options.style);
 }
 
 void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline, const CompareOptions& options) {
@@ -166,11 +273,13 @@ void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline,
     throw PlotError(QStringLiteral("compare heatmap: \"±sd\" was requested but the %1 matrix has no per-cell "
                                    "standard deviation (give a mean over several seeds)")
                         .arg(options.modelName));
+  const bool withIntervals = options.intervals && model.hasSamples() && baseline.hasSamples();
   setupGrid(plot, labels, options.xLabel, options.yLabel, options.style);
+  auto fillAt = [&](int r, int c) {
+    return compareVerdictColor(compareVerdict(model, baseline, r, c, options.intervals), options.palette);
+  };
   for (int r = 0; r < labels.rows; ++r)
-    for (int c = 0; c < labels.cols; ++c)
-      addRect(plot, r, c, QBrush(compareCellColor(model.at(r, c), baseline.at(r, c))), QPen(kGridGrey, 1.0),
-              cellItemName(r, c));
+    for (int c = 0; c < labels.cols; ++c) addRect(plot, r, c, QBrush(fillAt(r, c)), QPen(kGridGrey, 1.0), cellItemName(r, c));
   // Borders after all fills, so a neighbour's grey line never covers a black edge.
   for (int r = 0; r < labels.rows; ++r)
     for (int c = 0; c < labels.cols; ++c)
@@ -180,10 +289,56 @@ void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline,
     for (int r = 0; r < labels.rows; ++r)
       for (int c = 0; c < labels.cols; ++c) {
         const double sd = options.showStd ? model.sdAt(r, c) : 0.0;
-        const QColor fill = compareCellColor(model.at(r, c), baseline.at(r, c));
-        addText(plot, r, c, annotationText(model.at(r, c), options.decimals, options.showStd ? &sd : nullptr),
-                annotationTextColor(fill), options.style);
+        QString text = annotationText(model.at(r, c), options.decimals, options.showStd ? &sd : nullptr);
+        if (!options.showStd && withIntervals && model.samplesAt(r, c) > 0 && baseline.samplesAt(r, c) > 0)
+          text += QStringLiteral("\nΔ %1").arg(signedText(model.at(r, c) - baseline.at(r, c)));
+        addText(plot, r, c, text, annotationTextColor(fillAt(r, c)), options.style);
       }
+  if (options.legend) {
+    const QString& m = options.modelName;
+    const QString& b = options.baselineName;
+    const Palette p = options.palette;
+    std::vector<std::pair<QColor, QString>> entries;
+    QString note;
+    if (withIntervals) {
+      entries = {{compareVerdictColor(CompareVerdict::ClearlyBetter, p), QStringLiteral("%1 higher (clear)").arg(m)},
+                 {compareVerdictColor(CompareVerdict::ClearlyWorse, p), QStringLiteral("%1 higher (clear)").arg(b)},
+                 {compareVerdictColor(CompareVerdict::Better, p), QStringLiteral("%1 higher (within noise)").arg(m)},
+                 {compareVerdictColor(CompareVerdict::Worse, p), QStringLiteral("%1 higher (within noise)").arg(b)},
+                 {compareVerdictColor(CompareVerdict::Equal, p), QStringLiteral("equal")}};
+      note = QStringLiteral("Cells: the first model's accuracy (%) and Δ, the difference. Clear: the 95 % interval "
+                            "of Δ excludes 0.");
+    } else {
+      entries = {{compareVerdictColor(CompareVerdict::Better, p), QStringLiteral("%1 higher").arg(m)},
+                 {compareVerdictColor(CompareVerdict::Worse, p), QStringLiteral("%1 higher").arg(b)},
+                 {compareVerdictColor(CompareVerdict::Equal, p), QStringLiteral("equal")}};
+      note = QStringLiteral("Cells: the first model's accuracy (%).");
+    }
+    addLegend(plot, entries, options.style, note);
+  }
+  addTitle(plot, options.title, options.style);
+}
+
+CompareVerdict compareVerdict(const Matrix& model, const Matrix& baseline, int r, int c, bool intervals) {
+  const double m = model.at(r, c), b = baseline.at(r, c);
+  if (m == b) return CompareVerdict::Equal;
+  const int64_t nm = model.samplesAt(r, c), nb = baseline.samplesAt(r, c);
+  if (intervals && nm > 0 && nb > 0) {
+    const bool clear = !stats::newcombe_difference(m / 100.0, nm, b / 100.0, nb).contains(0.0);
+    if (clear) return m > b ? CompareVerdict::ClearlyBetter : CompareVerdict::ClearlyWorse;
+  }
+  return m > b ? CompareVerdict::Better : CompareVerdict::Worse;
+}
+
+QColor compareVerdictColor(CompareVerdict v, Palette p) {
+  switch (v) {
+    case CompareVerdict::ClearlyBetter: return compareClearWinColor(p);
+    case CompareVerdict::ClearlyWorse: return compareClearLoseColor(p);
+    case CompareVerdict::Better: return compareWinColor(p);
+    case CompareVerdict::Worse: return compareLoseColor(p);
+    case CompareVerdict::Equal: break;
+  }
+  return QColor(Qt::white);
 }
 
 Matrix ratioMatrix(const Matrix& model, const Matrix& baseline) {
@@ -204,22 +359,39 @@ void drawRatio(QCustomPlot* plot, const Matrix& model, const Matrix& baseline, c
                                    "(give means over several seeds for both models)")
                         .arg(model.hasStddev() ? options.baselineName : options.modelName));
   setupGrid(plot, ratio, options.xLabel, options.yLabel, options.style);
+  // A ratio with a zero score is undefined: the seed draws it as a white 0; here it says so.
+  auto undefinedAt = [&](int r, int c) { return model.at(r, c) == 0.0 || baseline.at(r, c) == 0.0; };
+  auto ratioFill = [&](int r, int c) {
+    return undefinedAt(r, c) && options.palette == Palette::ColorBlind ? missingColor()
+                                                                       : ratioCellColor(model.at(r, c), baseline.at(r, c), options.palette);
+  };
   for (int r = 0; r < ratio.rows; ++r)
     for (int c = 0; c < ratio.cols; ++c)
-      addRect(plot, r, c, QBrush(ratioCellColor(model.at(r, c), baseline.at(r, c))), Qt::NoPen, cellItemName(r, c));
+      addRect(plot, r, c, QBrush(ratioFill(r, c)), Qt::NoPen, cellItemName(r, c));
   for (int r = 0; r < ratio.rows; ++r)
     for (int c = 0; c < ratio.cols; ++c) addRect(plot, r, c, Qt::NoBrush, QPen(Qt::black, 1.0), borderItemName(r, c));
   if (options.annotate)
     for (int r = 0; r < ratio.rows; ++r)
       for (int c = 0; c < ratio.cols; ++c) {
-        QString text = QString::number(ratio.at(r, c), 'f', options.decimals);
+        QString text = !undefinedAt(r, c) ? QString::number(ratio.at(r, c), 'f', options.decimals)
+                       : model.at(r, c) == baseline.at(r, c) ? QStringLiteral("0 / 0")
+                                                              : QStringLiteral("n/a");
         if (options.showStd)
           text += QStringLiteral("\n±%1 / ±%2")
                       .arg(QString::number(model.sdAt(r, c), 'f', options.decimals),
                            QString::number(baseline.sdAt(r, c), 'f', options.decimals));
-        addText(plot, r, c, text, annotationTextColor(ratioCellColor(model.at(r, c), baseline.at(r, c))),
-                options.style);
+        addText(plot, r, c, text, annotationTextColor(ratioFill(r, c)), options.style);
       }
+  if (options.legend) {
+    const Palette p = options.palette;
+    addLegend(plot,
+              {{ratioCellColor(2, 1, p), QStringLiteral("%1 higher").arg(options.modelName)},
+               {ratioCellColor(1, 2, p), QStringLiteral("%1 higher").arg(options.baselineName)},
+               {p == Palette::ColorBlind ? missingColor() : QColor(Qt::white), QStringLiteral("undefined: a score is 0")}},
+              options.style,
+              QStringLiteral("Numbers: higher / lower accuracy; darker = larger ratio; 0 / 0: both score 0."));
+  }
+  addTitle(plot, options.title, options.style);
 }
 
 QString heatmapToolTip(const Matrix& scores, int row, int col, int decimals) {
@@ -227,6 +399,10 @@ QString heatmapToolTip(const Matrix& scores, int row, int col, int decimals) {
       QStringLiteral("%1 · %2: %3")
           .arg(scores.rowLabel(row), scores.colLabel(col), QString::number(scores.at(row, col), 'f', decimals));
   if (scores.hasStddev()) text += sdSuffix(scores, row, col, decimals) + QStringLiteral(" (sd over seeds)");
+  if (const int64_t n = scores.samplesAt(row, col); n > 0) {
+    const auto i = stats::wilson(scores.at(row, col) / 100.0, n);
+    text += QStringLiteral("\n95 % interval %1–%2 (Wilson, %3 samples)").arg(100 * i.low, 0, 'f', 1).arg(100 * i.high, 0, 'f', 1).arg(n);
+  }
   return text;
 }
 
@@ -250,6 +426,17 @@ QString compareToolTip(const Matrix& model, const Matrix& baseline, int row, int
   else
     text += QStringLiteral("ratio: %1 (%2)").arg(QString::number(ratioValue(m, b), 'f', d), verdict);
   if (model.hasStddev() || baseline.hasStddev()) text += QStringLiteral("\n± = sd over seeds");
+  const int64_t nm = model.samplesAt(row, col), nb = baseline.samplesAt(row, col);
+  if (nm > 0 && nb > 0) {
+    const auto i = stats::newcombe_difference(m / 100.0, nm, b / 100.0, nb);
+    text += QStringLiteral("\ndifference %1, 95 % interval %2 to %3 (Newcombe; %4 and %5 samples): %6")
+                .arg(signedText(m - b))
+                .arg(100 * i.low, 0, 'f', 1)
+                .arg(100 * i.high, 0, 'f', 1)
+                .arg(nm)
+                .arg(nb)
+                .arg(i.contains(0.0) ? QStringLiteral("within sampling noise") : QStringLiteral("clear"));
+  }
   return text;
 }
 

@@ -5,6 +5,7 @@
 
 #include <QString>
 
+#include "plotting/colors.h"
 #include "plotting/data.h"
 #include "plotting/style.h"
 
@@ -19,6 +20,11 @@ struct HeatmapOptions {
   bool annotate = true;  // write each cell's value in it
   bool showStd = false;  // second annotation line "±sd"; needs Matrix::stddev (throws PlotError otherwise)
   bool colorBar = true;  // score heatmap only
+  // With Matrix::samples (and no showStd): a second line "[lo–hi]", the 95 % Wilson interval of the cell.
+  bool showIntervals = true;
+  QString title;                                        // above the figure (e.g. naming the run); empty: none
+  QString colorBarLabel = QStringLiteral("Accuracy (%)");
+  Palette palette = Palette::ColorBlind;
   Style style = paperStyle();
 };
 
@@ -30,8 +36,19 @@ struct CompareOptions {
   int decimals = 2;
   bool annotate = true;
   bool showStd = false;  // compare: "±sd" of the model; ratio: "±sd model / ±sd baseline"
+  // compare with both matrices' samples: a difference whose 95 % Newcombe interval excludes 0 gets the
+  // strong tint, one within sampling noise the pale tint, and the cell's second line is "Δ +x.x".
+  bool intervals = true;
+  bool legend = true;  // what each colour means, below the grid
+  QString title;       // above the figure; empty: none
+  Palette palette = Palette::ColorBlind;
   Style style = paperStyle();
 };
+
+// How a compare cell is classified (and coloured).
+enum class CompareVerdict { Equal, Better, Worse, ClearlyBetter, ClearlyWorse };
+CompareVerdict compareVerdict(const Matrix& model, const Matrix& baseline, int row, int col, bool intervals = true);
+QColor compareVerdictColor(CompareVerdict v, Palette p);
 
 // Score heatmap: cells coloured by scoreColor (fixed 0…100 scale), white cell lines, colour bar.
 // Throws PlotError on an invalid matrix.
@@ -51,7 +68,8 @@ Matrix ratioMatrix(const Matrix& model, const Matrix& baseline);
 // Cell text: the value with `decimals` places, and "±sd" on a second line when sd is given.
 QString annotationText(double value, int decimals, const double* sd = nullptr);
 
-// Tool tips for the app: "qa1 · 4k: 12.34 ± 1.20 (sd over seeds)" / with both models and the ratio.
+// Tool tips for the app: "qa1 · 4k: 12.34 ± 1.20 (sd over seeds)" / with both models and the ratio; with
+// sample counts, the 95 % intervals of the scores and of their difference.
 QString heatmapToolTip(const Matrix& scores, int row, int col, int decimals = 2);
 QString compareToolTip(const Matrix& model, const Matrix& baseline, int row, int col,
                        const CompareOptions& options = {});

@@ -575,6 +575,30 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <source>Wrote %1 and its numbers %2</source>
         <translation>已写入 %1 及其数据 %2</translation>
     </message>
+    <message>
+        <source>Colour-blind safe (viridis, blue / orange)</source>
+        <translation>色盲友好（viridis，蓝 / 橙）</translation>
+    </message>
+    <message>
+        <source>Seed&apos;s red / green</source>
+        <translation>原始脚本的红 / 绿</translation>
+    </message>
+    <message>
+        <source>Colours</source>
+        <translation>配色</translation>
+    </message>
+    <message>
+        <source>BABILong accuracy: %1</source>
+        <translation>BABILong 准确率：%1</translation>
+    </message>
+    <message>
+        <source>%1 vs %2: BABILong accuracy</source>
+        <translation>%1 对比 %2：BABILong 准确率</translation>
+    </message>
+    <message>
+        <source>%1 vs %2: BABILong accuracy ratio</source>
+        <translation>%1 对比 %2：BABILong 准确率之比</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::RunsBrowser</name>

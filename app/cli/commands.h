@@ -113,6 +113,8 @@ struct PlotArgs {
   int64_t diff_run = 0, mamba_run = 0;
   // figure
   std::string output_file, csv, metric = "loss", x = "step";
+  std::string palette = "colorblind";  // or seed (the published scripts' red / green)
+  std::string title;                   // default: names the runs or models; "none": no title
   bool ratio = false, std_line = false, log = false, log_x = false, lines = false, raw_lens = false, no_csv = false,
        no_npy = false;
   int start_layer = 0, end_layer = 0;  // 0 = the data's first / last

@@ -308,6 +308,12 @@ int main(int argc, char** argv) {
   pv->add_option("--smoothing", pa.smoothing, "TensorBoard smoothing weight")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   pv->add_flag("--log-y", pa.log, "log-scale y");
   pv->add_flag("--log-x", pa.log_x, "log-scale x");
+  for (auto* c : {ph, pc, pr}) {
+    c->add_option("--palette", pa.palette, "cell colours: colorblind (viridis, blue / orange) or seed (red / green)")
+        ->check(CLI::IsMember({"colorblind", "seed"}))
+        ->capture_default_str();
+    c->add_option("--title", pa.title, "figure title (default: names the runs or models; 'none': no title)");
+  }
   for (auto* c : {ph, pc, pr, pn, pv}) {
     c->add_option("--output_file", pa.output_file, "figure file, .pdf / .png / .svg (default: the seed's name and place)");
     c->add_option("--csv", pa.csv, "the numbers drawn (default: the figure's name with .csv)");

@@ -128,6 +128,27 @@ void checkSuffix(const std::string& output) {
     throw ConfigError("--output_file", output, "must end in .pdf, .png or .svg");
 }
 
+plotting::Palette paletteOf(const PlotArgs& a) {
+  plotting::Palette p;
+  if (!plotting::paletteFromName(q(a.palette), &p)) throw ConfigError("--palette", a.palette, "colorblind or seed");
+  return p;
+}
+
+// The figure's title: --title, none with --title none, else `fallback`.
+QString titleOf(const PlotArgs& a, const std::string& fallback) {
+  if (a.title == "none") return QString();
+  return q(a.title.empty() ? fallback : a.title);
+}
+
+std::string runNames(const store::RunStore& db, const std::vector<int64_t>& runs) {
+  std::string s;
+  for (auto id : runs) {
+    const auto rec = db.run(id);
+    s += (s.empty() ? "" : ", ") + (rec && !rec->name.empty() ? rec->name + " (run " + std::to_string(id) + ")" : "run " + std::to_string(id));
+  }
+  return s;
+}
+
 void save(QCustomPlot& plot, const std::string& output, const plotting::FigureSize& size) {
   ensureParent(output);
   plotting::exportFigure(&plot, q(output), size);
@@ -136,14 +157,16 @@ void save(QCustomPlot& plot, const std::string& output, const plotting::FigureSi
 
 int plotHeatmap(const PlotArgs& a) {
   Matrix m;
-  std::string output = a.output_file;
+  std::string output = a.output_file, title;
   if (!a.runs.empty()) {
     auto db = openStore(a.workspace);
     m = runsModel(*db, a.runs, a);
+    title = "BABILong accuracy: " + runNames(*db, a.runs) + (a.runs.size() > 1 ? ", mean" : "");
     if (output.empty()) output = "babilong-" + runsTag(a.runs) + ".pdf";
   } else {
     if (a.model_name.empty()) throw ConfigError("--model_name", "", "give the model's name (or --run ID)");
     m = seedModel(a, a.model_name, a.seeds);
+    title = "BABILong accuracy: " + a.model_name + (a.seeds.empty() ? "" : ", mean of seeds" + joinSeeds(a.seeds));
     if (output.empty()) {
       fs::path parent = a.results_folder;
       if (a.seeds.empty() && fs::path(a.results_folder).filename() == a.model_name) parent = parent.parent_path();
@@ -155,6 +178,8 @@ int plotHeatmap(const PlotArgs& a) {
   QCustomPlot plot;
   plotting::HeatmapOptions o;
   o.showStd = a.std_line && m.hasStddev();
+  o.palette = paletteOf(a);
+  o.title = titleOf(a, title);
   plotting::drawHeatmap(&plot, m, o);
   save(plot, output, sizeFor(a, 8, 5, 300));
   if (!a.no_csv) {
@@ -204,6 +229,8 @@ int plotCompare(const PlotArgs& a, bool ratio) {
   o.modelName = q(modelName);
   o.baselineName = q(baseName);
   o.showStd = a.std_line && model.hasStddev() && base.hasStddev();
+  o.palette = paletteOf(a);
+  o.title = titleOf(a, modelName + " vs " + baseName + (ratio ? ": BABILong accuracy ratio" : ": BABILong accuracy"));
   if (ratio)
     plotting::drawRatio(&plot, model, base, o);
   else

@@ -155,11 +155,11 @@ plotting::Matrix seedAccuracy(const std::string& folder, const std::string& name
 plotting::Matrix runAccuracy(const store::RunStore& db, int64_t run, std::vector<std::string> tasks,
                              std::vector<std::string> lengths, std::vector<std::string>* missing) {
   requireRun(db, run);
-  std::map<std::pair<std::string, std::string>, double> cells;
+  std::map<std::pair<std::string, std::string>, std::pair<double, int64_t>> cells;  // value, samples
   std::set<std::string> haveTasks, haveLengths;
   for (const auto& c : db.eval_cells(run)) {
     if (c.metric != "accuracy") continue;
-    cells[{c.task, c.length}] = c.value;
+    cells[{c.task, c.length}] = {c.value, c.samples};
     haveTasks.insert(c.task);
     haveLengths.insert(c.length);
   }
@@ -178,7 +178,8 @@ plotting::Matrix runAccuracy(const store::RunStore& db, int64_t run, std::vector
   for (const auto& t : tasks)
     for (const auto& l : lengths) {
       auto it = cells.find({t, l});
-      m.values.push_back(it == cells.end() ? 0.0 : it->second);
+      m.values.push_back(it == cells.end() ? 0.0 : it->second.first);
+      m.samples.push_back(it == cells.end() ? 0.0 : static_cast<double>(it->second.second));
       if (it == cells.end() && missing) missing->push_back(t + " · " + l);
     }
   return m;

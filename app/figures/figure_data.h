@@ -41,8 +41,8 @@ plotting::Matrix accuracyFromNpy(const std::string& path, const std::vector<std:
                                  const std::vector<std::string>& lengths);
 
 // A run's BABILong accuracy ("accuracy" eval cells). Empty tasks / lengths: every one the run has,
-// tasks by name and lengths by size. Cells the run lacks are 0, as plot.py does for missing files, and
-// are listed in `missing`. Throws when the run does not exist or has no accuracy cells.
+// tasks by name and lengths by size, with each cell's sample count (Matrix::samples). Cells the run lacks
+// are 0 (0 samples), as plot.py does for missing files, and are listed in `missing`. Throws when the run does not exist or has no accuracy cells.
 plotting::Matrix runAccuracy(const store::RunStore& db, int64_t run, std::vector<std::string> tasks = {},
                              std::vector<std::string> lengths = {}, std::vector<std::string>* missing = nullptr);
 

@@ -15,6 +15,7 @@
 #include <QMouseEvent>
 #include <QPushButton>
 #include <QSplitter>
+#include <QSettings>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -71,6 +72,11 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   mambaLens_ = new QComboBox(left);
   mambaLens_->setObjectName("mambaLens");
   showStd_ = new QCheckBox(tr("± sd in cells"), left);
+  palette_ = new QComboBox(left);
+  palette_->setObjectName("figurePalette");
+  palette_->addItem(tr("Colour-blind safe (viridis, blue / orange)"), QStringLiteral("colorblind"));
+  palette_->addItem(tr("Seed's red / green"), QStringLiteral("seed"));
+  palette_->setCurrentIndex(std::max(0, palette_->findData(QSettings().value("figurePalette", "colorblind"))));
   logY_ = new QCheckBox(tr("log y"), left);
   lines_ = new QCheckBox(tr("lines instead of bars"), left);
   auto* drawButton = new QPushButton(tr("Draw"), left);
@@ -82,6 +88,7 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Baseline runs"), baselineRuns_);
   form->addRow(tr("Diff-Mamba lens"), diffLens_);
   form->addRow(tr("Mamba lens"), mambaLens_);
+  form->addRow(tr("Colours"), palette_);
   form->addRow(showStd_);
   form->addRow(logY_);
   form->addRow(lines_);
@@ -134,6 +141,20 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   connect(exportButton, &QPushButton::clicked, this, &ResultsView::onExportClicked);
   connect(exportAllButton, &QPushButton::clicked, this, &ResultsView::onExportAllClicked);
   for (auto* c : {showStd_, logY_, lines_}) connect(c, &QCheckBox::toggled, this, [this] { draw(); });
+  connect(palette_, &QComboBox::currentIndexChanged, this, [this] {
+    QSettings().setValue("figurePalette", palette_->currentData());
+    draw();
+  });
+}
+
+void ResultsView::setPalette(plotting::Palette p) {
+  palette_->setCurrentIndex(std::max(0, palette_->findData(plotting::paletteName(p))));
+}
+
+plotting::Palette ResultsView::palette() const {
+  plotting::Palette p = plotting::Palette::ColorBlind;
+  plotting::paletteFromName(palette_->currentData().toString(), &p);
+  return p;
 }
 
 void ResultsView::setStore(std::shared_ptr<store::RunStore> store) {
@@ -238,6 +259,8 @@ QString ResultsView::drawFigure(Figure f) {
       if (f == Figure::Heatmap) {
         plotting::HeatmapOptions o;
         o.showStd = sd;
+        o.palette = palette();
+        o.title = tr("BABILong accuracy: %1").arg(modelName_);
         plotting::drawHeatmap(plot_, model_, o);
       } else {
         const auto baseRuns = selected(baselineRuns_);
@@ -248,6 +271,9 @@ QString ResultsView::drawFigure(Figure f) {
         o.modelName = modelName_;
         o.baselineName = baselineName_;
         o.showStd = sd && baseline_.hasStddev();
+        o.palette = palette();
+        o.title = (f == Figure::Compare ? tr("%1 vs %2: BABILong accuracy") : tr("%1 vs %2: BABILong accuracy ratio"))
+                      .arg(modelName_, baselineName_);
         if (f == Figure::Compare)
           plotting::drawCompare(plot_, model_, baseline_, o);
         else

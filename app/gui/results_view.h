@@ -10,6 +10,7 @@
 #include <QWidget>
 #include <memory>
 
+#include "plotting/colors.h"
 #include "plotting/data.h"
 
 class QCheckBox;
@@ -46,6 +47,9 @@ class ResultsView : public QWidget {
   void setBaselineRuns(const QList<int64_t>& runs);
   void setLensRuns(int64_t diffRun, int64_t mambaRun);
   void setShowStd(bool on);
+  // Cell colours of the heatmaps (remembered): colour-blind safe (default) or the seed's red / green.
+  void setPalette(plotting::Palette p);
+  plotting::Palette palette() const;
   void setLogY(bool on);
 
   // Draws the current figure; returns the error text ("" when drawn). Shown in the page too.
@@ -82,6 +86,7 @@ class ResultsView : public QWidget {
   QComboBox* figure_ = nullptr;
   QListWidget* modelRuns_ = nullptr;
   QListWidget* baselineRuns_ = nullptr;
+  QComboBox* palette_ = nullptr;
   QComboBox* diffLens_ = nullptr;
   QComboBox* mambaLens_ = nullptr;
   QCheckBox* showStd_ = nullptr;

@@ -296,6 +296,14 @@ SPEC = {
         before=lambda ctx: (seed_lens_file(ctx.work / f"results/{NEEDLE}-lens_eval.txt", 0.9),
                             seed_lens_file(ctx.work / "results/mamba2-370m-needle-finetune-lens_eval.txt", 0.7)),
         stdout=["wrote"]),
+    "build/app/diffmamba quick-comparison [--workspace DIR]": dict(
+        bind={"DIR": "{ws}"},  # both variants write to the default workspace
+        size={"model.d_model": 32, "model.n_layers": 1, "trainer.max_steps": 6, "--needle_steps": 2,
+              "--needle_samples": 20, "--samples": 2, "--lens_steps": 2, "--lens_tokens_per_step": 256,
+              "--lens_samples": 2},
+        writes=["{ws}/figures/quick-comparison/compare-diffmamba2-vs-mamba2.pdf",
+                "{ws}/figures/quick-comparison/lens-diffmamba2-vs-mamba2.png"],
+        stdout=["BABILong accuracy %", "mean over 10 cells", "Newcombe"]),
     "build/app/diffmamba plot heatmap --run ID [ID2 ID3]": dict(
         before=third_eval, bind={"ID": "{eval_diff}", "ID2": "{eval_mamba}", "ID3": "{eval3}"}, stdout=["wrote"]),
     "build/app/diffmamba plot compare --run ID --baseline-run ID2": dict(

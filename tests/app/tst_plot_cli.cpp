@@ -5,11 +5,13 @@
 
 #include <QImage>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
 #include <fstream>
 
+#include "core/common/stats.h"
 #include "core/io/npy.h"
 #include "core/store/run_store.h"
 #include "plotting/csv.h"
@@ -64,6 +66,7 @@ class TestPlotCli : public QObject {
   void lens_from_seed_files();
   void figures_of_runs();
   void bad_input();
+  void quick_comparison_headless();
 };
 
 void TestPlotCli::heatmap_from_seed_csvs() {
@@ -152,9 +155,19 @@ void TestPlotCli::compare_and_ratio_over_seeds() {
   QVERIFY2(c.code == 0, qPrintable(c.out + c.err));
   QImage img(d.filePath("c.png"));
   QCOMPARE(img.size(), QSize(480, 288));
-  // Soft green (0.85, 1, 0.85) where the model wins, soft red (1, 0.85, 0.85) where it loses.
+  // By default colour-blind safe: pale blue (209, 229, 250) where the model wins, pale orange (253, 226, 190)
+  // where it loses; no red or green.
+  QVERIFY(has_pixel(img, [](QColor x) { return std::abs(x.red() - 209) <= 1 && std::abs(x.green() - 229) <= 1 && std::abs(x.blue() - 250) <= 1; }));
+  QVERIFY(has_pixel(img, [](QColor x) { return std::abs(x.red() - 253) <= 1 && std::abs(x.green() - 226) <= 1 && std::abs(x.blue() - 190) <= 1; }));
+  QVERIFY(!has_pixel(img, [](QColor x) { return std::abs(x.red() - 217) <= 1 && x.green() == 255 && std::abs(x.blue() - 217) <= 1; }));
+  // --palette seed: the published soft green (0.85, 1, 0.85) and soft red (1, 0.85, 0.85).
+  c = run(QStringList{"plot", "compare"} + common + QStringList{"--output_file", d.filePath("c.png"), "--dpi", "96", "--width",
+                                                                "5", "--height", "3", "--palette", "seed"});
+  QVERIFY2(c.code == 0, qPrintable(c.out + c.err));
+  img = QImage(d.filePath("c.png"));
   QVERIFY(has_pixel(img, [](QColor x) { return std::abs(x.red() - 217) <= 1 && x.green() == 255 && std::abs(x.blue() - 217) <= 1; }));
   QVERIFY(has_pixel(img, [](QColor x) { return x.red() == 255 && std::abs(x.green() - 217) <= 1 && std::abs(x.blue() - 217) <= 1; }));
+  QVERIFY(run(QStringList{"plot", "compare"} + common + QStringList{"--palette", "rainbow"}).code != 0);
 }
 
 void TestPlotCli::lens_from_seed_files() {
@@ -307,6 +320,56 @@ void TestPlotCli::bad_input() {
   QCOMPARE(ws.code, 2);
   QVERIFY2(ws.err.contains("no workspace database"), qPrintable(ws.err));
   QVERIFY(!QFileInfo::exists(d.filePath("nows")));
+}
+
+// `diffmamba quick-comparison` at toy size: every stage of both families runs, the cells printed are the
+// ones recorded (with the Wilson interval of each), and every figure is written.
+void TestPlotCli::quick_comparison_headless() {
+  QTemporaryDir d;
+  const QString ws = d.filePath("ws");
+  auto r = dm::test::run_cli({"quick-comparison", "--workspace", ws, "model.d_model=16", "model.n_layers=1", "model.head_dim=8",
+                              "model.d_state=8", "trainer.max_steps=6", "--needle_steps", "2", "--needle_samples", "20",
+                              "--tasks", "qa1", "qa2", "--lengths", "0k", "--samples", "5", "--lens_steps", "2",
+                              "--lens_tokens_per_step", "256", "--lens_samples", "2", "--quiet"},
+                             QString(), 600000);
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  const auto runs = QRegularExpression("BABILong (\\d+) / (\\d+)").match(r.out);
+  QVERIFY2(runs.hasMatch(), qPrintable(r.out));
+  dm::store::RunStore db(QDir(ws).filePath("runs.db").toStdString());
+  const int64_t evals[2] = {runs.captured(1).toLongLong(), runs.captured(2).toLongLong()};
+  QCOMPARE(QString::fromStdString(db.run(evals[0])->family), QString("mamba2"));
+  QCOMPARE(QString::fromStdString(db.run(evals[1])->family), QString("diffmamba2"));
+  for (const char* task : {"qa1", "qa2"}) {
+    double v[2] = {-1, -1};
+    for (int f = 0; f < 2; ++f)
+      for (const auto& c : db.eval_cells(evals[f]))
+        if (c.metric == "accuracy" && c.task == task) {
+          v[f] = c.value;
+          QCOMPARE(c.samples, int64_t{5});
+        }
+    QVERIFY(v[0] >= 0 && v[1] >= 0);
+    auto cell = [](double value) {
+      const auto w = dm::stats::wilson(value / 100, 5);
+      return QString("%1 [%2, %3]").arg(value, 5, 'f', 1).arg(100 * w.low, 4, 'f', 1).arg(100 * w.high, 5, 'f', 1);
+    };
+    const QString expect = QString("%1   0k         5  %2").arg(task, cell(v[0]));
+    QVERIFY2(r.out.contains(expect), qPrintable(expect + "\n" + r.out));
+    QVERIFY2(r.out.contains(cell(v[1])), qPrintable(cell(v[1]) + "\n" + r.out));
+  }
+  QVERIFY2(r.out.contains("mean over 2 cells"), qPrintable(r.out));
+  const QDir figs(QDir(ws).filePath("figures/quick-comparison"));
+  for (const char* f : {"babilong-mamba2", "babilong-diffmamba2", "compare-diffmamba2-vs-mamba2", "ratio-diffmamba2-vs-mamba2",
+                        "lens-diffmamba2-vs-mamba2"}) {
+    QCOMPARE(head(figs.filePath(QString(f) + ".pdf"), 4), QByteArray("%PDF"));
+    QVERIFY2(!QImage(figs.filePath(QString(f) + ".png")).isNull(), f);
+    QVERIFY(QFileInfo(figs.filePath(QString(f) + ".csv")).size() > 0);
+  }
+  const auto m = dm::plotting::readMatrixCsv(figs.filePath("babilong-diffmamba2.csv"));
+  QCOMPARE(m.rowLabels, (QStringList{"qa1", "qa2"}));
+  // A bad flag is refused before any work.
+  auto bad = dm::test::run_cli({"quick-comparison", "--workspace", d.filePath("ws2"), "--samples", "0"});
+  QVERIFY(bad.code != 0);
+  QVERIFY(!QFileInfo::exists(d.filePath("ws2")));
 }
 
 QTEST_GUILESS_MAIN(TestPlotCli)

@@ -33,6 +33,7 @@ SIZE_OPTIONS = {
     "--batch_size", "--grad_accum_steps", "--eval_steps", "--save_steps", "--warmup",
     "trainer.max_steps", "trainer.max_epochs", "trainer.limit_val_batches", "loader.batch_size", "loader.l_max",
     "model.n_layers", "model.d_model",
+    "--needle_steps", "--needle_samples", "--lens_steps", "--lens_tokens_per_step", "--lens_samples",
 }
 
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_$])([A-Z][A-Z0-9_]*)(?![A-Za-z0-9_])")

