@@ -287,6 +287,7 @@ SPEC = {
     # --- the window
     "build/app/diffmamba-studio [--workspace DIR]": dict(gui=True, bind={"DIR": "{work}/gui-ws"},
                                                          writes=["{work}/gui-ws/runs.db"], variants=["full"]),
+    "./scripts/run.sh --window": dict(gui=True, cwd="source", writes=["{ws}/runs.db"], timeout=300),
     # --- plots
     f"build/app/diffmamba plot heatmap --model_name {NEEDLE}-seed0 --results_folder scripts/babilong_evals": dict(
         before=plot_seed_files, stdout=["wrote"]),
