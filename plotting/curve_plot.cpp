@@ -344,6 +344,30 @@ Series CurvePlot::smoothedSeries(int curve) const {
   return Series{keysOf(c), c.smoothed, c.label};
 }
 
+std::vector<CurvePlot::Readout> CurvePlot::readoutAt(double x) const {
+  std::vector<Readout> out;
+  for (size_t i = 0; i < curves_.size(); ++i) {
+    const Curve& c = *curves_[i];
+    const std::vector<double>& keys = keysOf(c);
+    if (keys.empty() || keys.size() != c.y.size()) continue;
+    // Keys are sorted: the nearest is the first at or after x, or the one before it.
+    auto it = std::lower_bound(keys.begin(), keys.end(), x);
+    size_t k = it == keys.end() ? keys.size() - 1 : static_cast<size_t>(it - keys.begin());
+    if (k > 0 && std::abs(keys[k - 1] - x) <= std::abs(keys[k] - x)) --k;
+    Readout r;
+    r.curve = static_cast<int>(i);
+    r.label = c.label;
+    r.color = c.color;
+    r.step = c.steps[k];
+    r.hasWall = c.hasWall;
+    r.wallSeconds = c.hasWall ? c.walls[k] : 0.0;
+    r.y = c.y[k];
+    r.smoothed = k < c.smoothed.size() ? c.smoothed[k] : c.y[k];
+    out.push_back(r);
+  }
+  return out;
+}
+
 int CurvePlot::pointCount(int curve) const { return static_cast<int>(curveAt(curve, "point count").y.size()); }
 CurveGraph* CurvePlot::rawGraph(int curve) const { return curveAt(curve, "raw graph").raw; }
 CurveGraph* CurvePlot::smoothedGraph(int curve) const { return curveAt(curve, "smoothed graph").smooth; }

@@ -72,6 +72,17 @@ class CurvePlot : public QObject {
   // The numbers behind the figure, against the current x axis.
   Series rawSeries(int curve) const;
   Series smoothedSeries(int curve) const;
+  // TensorBoard's hover readout: for every curve with points, the point nearest to x on the current x
+  // axis (its step, wall time, raw and smoothed value). Curves without points are left out.
+  struct Readout {
+    int curve = 0;
+    QString label;
+    QColor color;
+    double step = 0, wallSeconds = 0, y = 0, smoothed = 0;
+    bool hasWall = false;
+  };
+  std::vector<Readout> readoutAt(double x) const;
+
   // "curve,step,wall_s,y,y_smoothed" rows for every point of every curve (wall_s empty when unknown).
   void writeCsv(const QString& path) const;
 

@@ -347,8 +347,82 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <translation>平滑</translation>
     </message>
     <message>
-        <source>Drag to pan, wheel to zoom, double-click to fit.</source>
-        <translation>拖动平移，滚轮缩放，双击适配视图。</translation>
+        <source>CSV…</source>
+        <translation>CSV…</translation>
+    </message>
+    <message>
+        <source>Save every point of the shown curves (raw and smoothed) as CSV</source>
+        <translation>将所显示曲线的每个点（原始值与平滑值）保存为 CSV</translation>
+    </message>
+    <message>
+        <source>Image…</source>
+        <translation>图像…</translation>
+    </message>
+    <message>
+        <source>Save the plot as shown (PNG, PDF or SVG)</source>
+        <translation>按所显示的样子保存图（PNG、PDF 或 SVG）</translation>
+    </message>
+    <message>
+        <source>Hover for the values at a step; drag to pan, wheel to zoom, double-click to fit.</source>
+        <translation>悬停查看某一步的数值；拖动平移，滚轮缩放，双击适配。</translation>
+    </message>
+    <message>
+        <source>Save curves as CSV</source>
+        <translation>将曲线保存为 CSV</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Wrote %1</source>
+        <translation>已写入 %1</translation>
+    </message>
+    <message>
+        <source>Save the plot</source>
+        <translation>保存图</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.pdf *.svg)</source>
+        <translation>图像 (*.png *.pdf *.svg)</translation>
+    </message>
+    <message>
+        <source>, %1 s</source>
+        <translation>，%1 秒</translation>
+    </message>
+    <message>
+        <source> (smoothed %1)</source>
+        <translation>（平滑 %1）</translation>
+    </message>
+    <message>
+        <source>No curves are shown.</source>
+        <translation>没有显示任何曲线。</translation>
+    </message>
+    <message>
+        <source>No workspace is open.</source>
+        <translation>未打开工作区。</translation>
+    </message>
+    <message>
+        <source>No training runs yet.
+Start one on the Experiments page, or run the Quick comparison (File menu).</source>
+        <translation>还没有训练运行。
+请在“实验”页开始一个，或运行快速对比（文件菜单）。</translation>
+    </message>
+    <message>
+        <source>Tick runs on the left to see their curves.</source>
+        <translation>勾选左侧的运行以查看其曲线。</translation>
+    </message>
+    <message>
+        <source>The ticked runs have recorded no %1 yet.</source>
+        <translation>勾选的运行尚未记录 %1。</translation>
+    </message>
+    <message>
+        <source>metrics</source>
+        <translation>指标</translation>
     </message>
 </context>
 <context>

@@ -159,7 +159,7 @@ QString MainWindow::openWorkspace(const QString& path) {
   settings::setWorkspace(workspace_);
   setWindowTitle(store_->read_only() ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)
                                      : tr("Diff-Mamba Studio — %1").arg(workspace_));
-  monitor_->setStore(store_);
+  monitor_->setStore(store_, workspace_);
   results_->setStore(store_);
   runs_->setStore(store_);
   welcome_->setVisible(store_->runs().empty());

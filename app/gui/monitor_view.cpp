@@ -1,6 +1,14 @@
 #include "app/gui/monitor_view.h"
 
 #include <QCheckBox>
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMessageBox>
+#include <QMouseEvent>
+#include <QPushButton>
+#include <QSettings>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -16,6 +24,8 @@
 #include "core/store/run_store.h"
 #include "plotting/curve_graph.h"
 #include "plotting/curve_plot.h"
+#include "plotting/errors.h"
+#include "plotting/export.h"
 #include "plotting/style.h"
 
 namespace dm {
@@ -50,19 +60,36 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   smoothing_->setValue(60);
   smoothing_->setToolTip(tr("TensorBoard smoothing (the raw curve stays faint behind)"));
   logY_ = new QCheckBox(tr("log y"), right);
+  smoothingValue_ = new QLabel(right);
+  smoothingValue_->setObjectName("monitorSmoothingValue");
+  smoothingValue_->setMinimumWidth(smoothingValue_->fontMetrics().horizontalAdvance(QStringLiteral("0.000")));
+  auto* exportCsv = new QPushButton(tr("CSV…"), right);
+  exportCsv->setObjectName("monitorExportCsv");
+  exportCsv->setToolTip(tr("Save every point of the shown curves (raw and smoothed) as CSV"));
+  auto* exportImage = new QPushButton(tr("Image…"), right);
+  exportImage->setObjectName("monitorExportImage");
+  exportImage->setToolTip(tr("Save the plot as shown (PNG, PDF or SVG)"));
   bar->addWidget(new QLabel(tr("Metric"), right));
   bar->addWidget(metric_);
   bar->addWidget(new QLabel(tr("x"), right));
   bar->addWidget(xAxis_);
   bar->addWidget(new QLabel(tr("Smoothing"), right));
   bar->addWidget(smoothing_, 1);
+  bar->addWidget(smoothingValue_);
   bar->addWidget(logY_);
+  bar->addWidget(exportCsv);
+  bar->addWidget(exportImage);
   rightLayout->addLayout(bar);
   plot_ = new QCustomPlot(right);
   plot_->setObjectName("monitorPlot");
   plot_->setMinimumSize(400, 250);
   rightLayout->addWidget(plot_, 1);
-  auto* hint = new QLabel(tr("Drag to pan, wheel to zoom, double-click to fit."), right);
+  readout_ = new QLabel(right);
+  readout_->setObjectName("monitorReadout");
+  readout_->setTextFormat(Qt::RichText);
+  readout_->setWordWrap(true);
+  rightLayout->addWidget(readout_);
+  auto* hint = new QLabel(tr("Hover for the values at a step; drag to pan, wheel to zoom, double-click to fit."), right);
   hint->setEnabled(false);
   rightLayout->addWidget(hint);
   split->addWidget(left);
@@ -71,32 +98,188 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
 
   curves_ = std::make_unique<plotting::CurvePlot>(plot_);
   curves_->setSmoothing(0.6);
+  smoothingValue_->setText(smoothingText());
+  plot_->setMouseTracking(true);
+  plot_->installEventFilter(this);
+  // The empty state: what to do, in the middle of the plot instead of a bare 0–5 axis.
+  empty_ = new QCPItemText(plot_);
+  empty_->setObjectName("monitorEmpty");
+  empty_->position->setType(QCPItemPosition::ptAxisRectRatio);
+  empty_->position->setCoords(0.5, 0.5);
+  empty_->setPositionAlignment(Qt::AlignCenter);
+  empty_->setTextAlignment(Qt::AlignCenter);
+  empty_->setColor(QColor(110, 110, 110));
+  empty_->setClipToAxisRect(false);
+  updateEmptyState();
 
   connect(runs_, &QListWidget::itemChanged, this, &MonitorView::onItemChanged);
   connect(metric_, &QComboBox::currentTextChanged, this, [this] {
-    if (!updating_) rebuild();
+    if (updating_) return;
+    rebuild();
+    saveState();
   });
   connect(xAxis_, &QComboBox::currentIndexChanged, this, [this](int i) {
     curves_->setXAxis(i == 1 ? plotting::CurvePlot::XAxis::WallTime : plotting::CurvePlot::XAxis::Step);
     curves_->replot();
+    saveState();
   });
   connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
     curves_->setSmoothing(v / 100.0);
+    smoothingValue_->setText(smoothingText());
     curves_->replot();
+    saveState();
   });
   connect(logY_, &QCheckBox::toggled, this, [this](bool on) {
     curves_->setLogY(on);
     curves_->replot();
+    saveState();
   });
+  connect(exportCsv, &QPushButton::clicked, this, [this] {
+    const QString dir = stateKey_.isEmpty() ? QString() : QDir(workspace_).filePath(QStringLiteral("figures"));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save curves as CSV"),
+                                                      QDir(dir).filePath(QStringLiteral("curves-%1.csv").arg(QString(metric()).replace('/', '-'))),
+                                                      tr("CSV (*.csv)"));
+    if (path.isEmpty()) return;
+    const QString err = this->exportCsv(path);
+    if (err.isEmpty())
+      QMessageBox::information(this, tr("Export"), tr("Wrote %1").arg(path));
+    else
+      QMessageBox::warning(this, tr("Export"), err);
+  });
+  connect(exportImage, &QPushButton::clicked, this, [this] {
+    const QString dir = stateKey_.isEmpty() ? QString() : QDir(workspace_).filePath(QStringLiteral("figures"));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save the plot"),
+                                                      QDir(dir).filePath(QStringLiteral("curves-%1.png").arg(QString(metric()).replace('/', '-'))),
+                                                      tr("Images (*.png *.pdf *.svg)"));
+    if (path.isEmpty()) return;
+    const QString err = this->exportImage(path);
+    if (err.isEmpty())
+      QMessageBox::information(this, tr("Export"), tr("Wrote %1").arg(path));
+    else
+      QMessageBox::warning(this, tr("Export"), err);
+  });
+}
+
+double MonitorView::smoothing() const { return smoothing_->value() / 100.0; }
+QString MonitorView::smoothingText() const { return QString::number(smoothing(), 'f', 2); }
+
+QString MonitorView::readoutAt(double x) const {
+  const auto rows = curves_->readoutAt(x);
+  QStringList lines;
+  const bool wall = curves_->xAxis() == plotting::CurvePlot::XAxis::WallTime;
+  for (const auto& r : rows) {
+    QString line = QStringLiteral("<span style=\"color:%1\">■</span> %2: step %3")
+                       .arg(r.color.name(), r.label.toHtmlEscaped())
+                       .arg(static_cast<qlonglong>(r.step));
+    if (wall && r.hasWall) line += tr(", %1 s").arg(r.wallSeconds, 0, 'f', 1);
+    line += QStringLiteral(", %1 %2").arg(metric().toHtmlEscaped(), QString::number(r.y, 'g', 6));
+    if (smoothing() > 0) line += tr(" (smoothed %1)").arg(QString::number(r.smoothed, 'g', 6));
+    lines << line;
+  }
+  return lines.join(QStringLiteral("<br>"));
+}
+
+QString MonitorView::readoutText() const { return readout_->text(); }
+QString MonitorView::emptyText() const { return empty_->visible() ? empty_->text() : QString(); }
+
+bool MonitorView::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_) {
+    if (event->type() == QEvent::MouseMove) {
+      const auto pos = static_cast<QMouseEvent*>(event)->position();
+      const bool inside = plot_->axisRect()->rect().contains(pos.toPoint());
+      readout_->setText(inside ? readoutAt(plot_->xAxis->pixelToCoord(pos.x())) : QString());
+    } else if (event->type() == QEvent::Leave) {
+      readout_->clear();
+    }
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+QString MonitorView::exportCsv(const QString& path) const {
+  if (curves_->curveCount() == 0) return tr("No curves are shown.");
+  try {
+    curves_->writeCsv(path);
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return {};
+}
+
+QString MonitorView::exportImage(const QString& path) const {
+  if (curves_->curveCount() == 0) return tr("No curves are shown.");
+  try {
+    plotting::exportFigure(plot_, path);
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return {};
+}
+
+void MonitorView::updateEmptyState() {
+  bool points = false;
+  for (int i = 0; i < curves_->curveCount(); ++i) points = points || curves_->pointCount(i) > 0;
+  QString text;
+  if (!store_)
+    text = tr("No workspace is open.");
+  else if (runs_->count() == 0)
+    text = tr("No training runs yet.\nStart one on the Experiments page, or run the Quick comparison (File menu).");
+  else if (shownRuns().isEmpty())
+    text = tr("Tick runs on the left to see their curves.");
+  else if (!points)
+    text = tr("The ticked runs have recorded no %1 yet.").arg(metric().isEmpty() ? tr("metrics") : metric());
+  empty_->setText(text);
+  empty_->setVisible(!text.isEmpty());
+}
+
+// The view state of one workspace, under monitor/<hash of its path> in the app's settings.
+void MonitorView::saveState() const {
+  if (stateKey_.isEmpty() || updating_) return;
+  QSettings s;
+  s.beginGroup(stateKey_);
+  QStringList shown;
+  for (auto id : shownRuns()) shown << QString::number(id);
+  s.setValue("shownRuns", shown);
+  s.setValue("metric", metric());
+  s.setValue("wallTime", xAxis_->currentIndex() == 1);
+  s.setValue("smoothing", smoothing());
+  s.setValue("logY", logY_->isChecked());
+}
+
+void MonitorView::restoreState() {
+  if (stateKey_.isEmpty()) return;
+  QSettings s;
+  s.beginGroup(stateKey_);
+  if (!s.contains("smoothing")) return;
+  const QString wantMetric = s.value("metric").toString();
+  const QStringList shown = s.value("shownRuns").toStringList();
+  updating_ = true;  // one rebuild at the end
+  for (int i = 0; i < runs_->count(); ++i)
+    runs_->item(i)->setCheckState(shown.contains(runs_->item(i)->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
+  setSmoothing(s.value("smoothing", 0.6).toDouble());
+  setWallTime(s.value("wallTime", false).toBool());
+  setLogY(s.value("logY", false).toBool());
+  updating_ = false;
+  refreshMetrics();
+  if (!wantMetric.isEmpty() && metric_->findText(wantMetric) >= 0) {
+    updating_ = true;
+    metric_->setCurrentText(wantMetric);
+    updating_ = false;
+  }
+  rebuild();
 }
 
 MonitorView::~MonitorView() = default;
 
-void MonitorView::setStore(std::shared_ptr<store::RunStore> store) {
+void MonitorView::setStore(std::shared_ptr<store::RunStore> store, const QString& workspace) {
   store_ = std::move(store);
+  workspace_ = workspace;
+  stateKey_ = workspace.isEmpty() ? QString()
+                                  : QStringLiteral("monitor/") + QString::fromLatin1(QCryptographicHash::hash(
+                                        QDir(workspace).absolutePath().toUtf8(), QCryptographicHash::Sha1).toHex().left(16));
   runs_->clear();
   refreshRuns();
   rebuild();
+  restoreState();
 }
 
 void MonitorView::refreshRuns() {
@@ -120,6 +303,7 @@ void MonitorView::refreshRuns() {
     runs_->insertItem(row++, item);
   }
   updating_ = false;
+  updateEmptyState();
 }
 
 void MonitorView::setRunShown(int64_t runId, bool shown) {
@@ -141,6 +325,7 @@ void MonitorView::onItemChanged(QListWidgetItem*) {
   if (updating_) return;
   refreshMetrics();
   rebuild();
+  saveState();
 }
 
 void MonitorView::refreshMetrics() {
@@ -200,6 +385,7 @@ void MonitorView::rebuild() {
   const QString m = metric();
   curves_->setYLabel(m);
   if (!store_ || m.isEmpty()) {
+    updateEmptyState();
     curves_->replot();
     return;
   }
@@ -215,6 +401,7 @@ void MonitorView::rebuild() {
     lastStep_.insert(runs[i], rc.steps.back());
     lastWall_.insert(runs[i], rc.wallSeconds.back());
   }
+  updateEmptyState();
   curves_->replot();
 }
 
@@ -256,6 +443,10 @@ void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
     walls[it.value()].push_back(wall);
   }
   for (auto it = steps.begin(); it != steps.end(); ++it) curves_->appendPoints(it.key(), it.value(), ys[it.key()], walls[it.key()]);
+  if (!steps.isEmpty() && empty_->visible()) {
+    updateEmptyState();
+    plot_->replot();
+  }
   if (!steps.isEmpty()) curves_->replot();
   if (newRun) refreshRuns();
 }

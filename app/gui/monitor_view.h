@@ -12,6 +12,8 @@
 #include "app/gui/job_queue.h"
 
 class QCheckBox;
+class QCPItemText;
+class QLabel;
 class QComboBox;
 class QCustomPlot;
 class QListWidget;
@@ -35,7 +37,8 @@ class MonitorView : public QWidget {
   explicit MonitorView(QWidget* parent = nullptr);
   ~MonitorView() override;
 
-  void setStore(std::shared_ptr<store::RunStore> store);
+  // `workspace` names where the view state (shown runs, metric, x axis, smoothing, log y) is remembered.
+  void setStore(std::shared_ptr<store::RunStore> store, const QString& workspace = QString());
   void refreshRuns();  // the runs list from the store (keeps the selection)
 
   void setRunShown(int64_t runId, bool shown);
@@ -50,6 +53,15 @@ class MonitorView : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   plotting::CurvePlot* curves() const { return curves_.get(); }
   int pointCount(int64_t runId) const;  // of the current metric, -1 when the run is not shown
+  double smoothing() const;
+  QString smoothingText() const;  // what the label beside the slider shows
+  // The hover readout at plot x (step or seconds): one line per visible curve, as shown under the plot.
+  QString readoutAt(double x) const;
+  QString readoutText() const;  // the readout shown now ("" when the mouse is not over the plot)
+  QString emptyText() const;    // the empty-state message drawn in the plot, "" when curves are shown
+  // The figure as shown: CSV of every point (raw and smoothed) or PNG / PDF / SVG. "" or the error.
+  QString exportCsv(const QString& path) const;
+  QString exportImage(const QString& path) const;
   QColor curveColor(int64_t runId) const;  // its curve's colour (from the run id), invalid when not shown
 
  public slots:
@@ -60,6 +72,10 @@ class MonitorView : public QWidget {
   void rebuild();  // reloads every shown run's points of the current metric
   void refreshMetrics();
   void onItemChanged(QListWidgetItem* item);
+  void updateEmptyState();
+  void saveState() const;
+  void restoreState();
+  bool eventFilter(QObject* watched, QEvent* event) override;
 
   std::shared_ptr<store::RunStore> store_;
   QListWidget* runs_ = nullptr;
@@ -67,7 +83,12 @@ class MonitorView : public QWidget {
   QComboBox* xAxis_ = nullptr;
   QSlider* smoothing_ = nullptr;
   QCheckBox* logY_ = nullptr;
+  QLabel* smoothingValue_ = nullptr;
+  QLabel* readout_ = nullptr;
   QCustomPlot* plot_ = nullptr;
+  QCPItemText* empty_ = nullptr;
+  QString workspace_;
+  QString stateKey_;  // QSettings group of this workspace's view state; "" = not remembered
   std::unique_ptr<plotting::CurvePlot> curves_;
   QHash<int64_t, int> curveOf_;         // run → curve index
   QHash<int64_t, double> lastStep_;     // run → last step drawn

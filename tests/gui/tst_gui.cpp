@@ -27,6 +27,7 @@
 #include "core/jobs/run_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/monitor_view.h"
+#include "plotting/curve_plot.h"
 #include "app/gui/queue_view.h"
 #include "app/gui/quick_comparison.h"
 #include "app/gui/results_view.h"
@@ -98,6 +99,7 @@ class TestGui : public QObject {
   void quick_comparison_end_to_end();
   void workspace_that_cannot_open_writes_nothing();
   void monitor_colours_follow_run_ids();
+  void monitor_readout_export_and_state();
   void help_and_version_print_without_a_display();
 
  private:
@@ -613,6 +615,76 @@ void TestGui::monitor_colours_follow_run_ids() {
   QCOMPARE(v.curveColor(ids[2]), dm::plotting::seriesColor(static_cast<int>(ids[2])));
   QVERIFY(v.curveColor(ids[2]) != b);
   QVERIFY(!v.curveColor(ids[0]).isValid());
+}
+
+void TestGui::monitor_readout_export_and_state() {
+  // TensorBoard's scalars, measured by driving the widget: an empty state that says what to do, the
+  // smoothing value beside the slider, a hover readout of every shown curve at the cursor's step, CSV and
+  // image export of what is shown, and the view state remembered per workspace.
+  QTemporaryDir ws, out;
+  std::vector<int64_t> ids;
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    for (const char* name : {"a", "b"}) {
+      const auto id = dm::test::add_finished_run(db, name, "train", "mamba2");
+      for (int step = 10; step <= 100; step += 10)
+        db.add_metric(id, {step, 0, "train/loss", (name[0] == 'a' ? 3.0 : 4.0) - 0.01 * step, 0.5 * step});
+      ids.push_back(id);
+    }
+    db.flush();
+  }
+  const auto db = std::make_shared<dm::store::RunStore>(QDir(ws.path()).filePath("runs.db").toStdString());
+  {
+    MonitorView v;
+    v.resize(900, 600);
+    v.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&v));
+    QCOMPARE(v.emptyText(), QString("No workspace is open."));
+    v.setStore(db, ws.path());
+    QVERIFY2(v.emptyText().contains("Tick runs"), qPrintable(v.emptyText()));
+    v.setRunShown(ids[0], true);
+    v.setRunShown(ids[1], true);
+    v.setMetric("train/loss");
+    QCOMPARE(v.emptyText(), QString());
+    v.setSmoothing(0.25);
+    QCOMPARE(v.findChild<QLabel*>("monitorSmoothingValue")->text(), QString("0.25"));
+    // Hover at step 42 (between the points at 40 and 50): both curves read their point at step 40.
+    v.plot()->xAxis->setRange(0, 110);
+    v.curves()->setAutoRange(false);
+    v.plot()->replot();
+    const QPoint at(qRound(v.plot()->xAxis->coordToPixel(42)), v.plot()->axisRect()->rect().center().y());
+    QMouseEvent move(QEvent::MouseMove, QPointF(at), v.plot()->mapToGlobal(QPointF(at)), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(v.plot(), &move);
+    const QString r = v.readoutText();
+    QVERIFY2(r.contains("step 40") && r.contains("2.6") && r.contains("3.6") && r.contains("smoothed"), qPrintable(r));
+    QCOMPARE(r.count("<br>"), 1);  // one line per curve
+    QEvent leave(QEvent::Leave);
+    QApplication::sendEvent(v.plot(), &leave);
+    QCOMPARE(v.readoutText(), QString());
+    // Export what is shown.
+    QCOMPARE(v.exportCsv(out.filePath("c.csv")), QString());
+    QFile csv(out.filePath("c.csv"));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    QCOMPARE(QString::fromUtf8(csv.readAll()).trimmed().split('\n').size(), 1 + 2 * 10);
+    QCOMPARE(v.exportImage(out.filePath("c.png")), QString());
+    QVERIFY(!QImage(out.filePath("c.png")).isNull());
+    QVERIFY(!v.exportImage(out.filePath("c.bmp")).isEmpty());  // an unknown format is an error, not a crash
+    v.setLogY(true);
+    v.setRunShown(ids[0], false);
+  }
+  // A new view on the same workspace comes back as it was left.
+  MonitorView w;
+  w.setStore(db, ws.path());
+  QCOMPARE(w.shownRuns(), QList<int64_t>{ids[1]});
+  QCOMPARE(w.metric(), QString("train/loss"));
+  QCOMPARE(w.smoothing(), 0.25);
+  QVERIFY(w.curves()->logY());
+  QCOMPARE(w.pointCount(ids[1]), 10);
+  // An empty workspace says what to do.
+  QTemporaryDir fresh;
+  MonitorView e;
+  e.setStore(std::make_shared<dm::store::RunStore>(QDir(fresh.path()).filePath("runs.db").toStdString()), fresh.path());
+  QVERIFY2(e.emptyText().contains("Quick comparison"), qPrintable(e.emptyText()));
 }
 
 QTEST_MAIN(TestGui)
