@@ -854,6 +854,30 @@ folder: %6
         <source>No run matches: no run has %1. Filter syntax: %2</source>
         <translation>没有匹配的运行：没有运行具有 %1。筛选语法：%2</translation>
     </message>
+    <message>
+        <source>Metric columns, comma-separated: a metric name with :last, :best, :min or :max (e.g. val/bpc:best), babilong (mean BABILong accuracy) or lens (lens probability at the last layer)</source>
+        <translation>指标列，以逗号分隔：指标名加 :last、:best、:min 或 :max（例如 val/bpc:best），babilong（BABILong 平均准确率）或 lens（最后一层的透镜概率）</translation>
+    </message>
+    <message>
+        <source>Columns</source>
+        <translation>列</translation>
+    </message>
+    <message>
+        <source>BABILong mean %</source>
+        <translation>BABILong 平均 %</translation>
+    </message>
+    <message>
+        <source>lens p, last layer</source>
+        <translation>透镜概率（最后一层）</translation>
+    </message>
+    <message>
+        <source>last</source>
+        <translation>最终</translation>
+    </message>
+    <message>
+        <source>best</source>
+        <translation>最佳</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::SettingsDialog</name>

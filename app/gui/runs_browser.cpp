@@ -11,12 +11,14 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
@@ -58,7 +60,56 @@ class NumberItem : public QTableWidgetItem {
   }
 };
 
+// A number that sorts as a number; empty cells (no value) sort first.
+class ValueItem : public QTableWidgetItem {
+ public:
+  ValueItem() = default;
+  explicit ValueItem(double v) : QTableWidgetItem(QString::number(v, 'g', 5)) {
+    setData(Qt::UserRole, v);
+    setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  }
+  bool operator<(const QTableWidgetItem& other) const override {
+    const QVariant a = data(Qt::UserRole), b = other.data(Qt::UserRole);
+    if (!a.isValid() || !b.isValid()) return !a.isValid() && b.isValid();
+    return a.toDouble() < b.toDouble();
+  }
+};
+
+struct ColumnSpec {
+  QString kind;    // last | best | min | max | babilong | lens
+  QString metric;  // for the metric kinds
+};
+
+ColumnSpec parseColumn(const QString& spec) {
+  const QString t = spec.trimmed();
+  if (t.compare(QLatin1String("babilong"), Qt::CaseInsensitive) == 0) return {QStringLiteral("babilong"), {}};
+  if (t.compare(QLatin1String("lens"), Qt::CaseInsensitive) == 0) return {QStringLiteral("lens"), {}};
+  const int colon = t.lastIndexOf(QLatin1Char(':'));
+  const QString how = colon > 0 ? t.mid(colon + 1).toLower() : QString();
+  if (colon > 0 && (how == "last" || how == "best" || how == "min" || how == "max")) return {how, t.left(colon)};
+  return {QStringLiteral("last"), t};
+}
+
 }  // namespace
+
+QStringList RunsBrowser::defaultMetricColumns() {
+  return {QStringLiteral("val/bpc:last"), QStringLiteral("val/bpc:best"), QStringLiteral("train/loss:last"),
+          QStringLiteral("babilong"), QStringLiteral("lens")};
+}
+
+int RunsBrowser::columnOf(const QString& spec) const {
+  const int i = columns_.indexOf(spec);
+  return i < 0 ? -1 : ColCount + i;
+}
+
+void RunsBrowser::setMetricColumns(const QStringList& specs) {
+  columns_.clear();
+  for (const auto& s : specs)
+    if (!s.trimmed().isEmpty() && !columns_.contains(s.trimmed())) columns_ << s.trimmed();
+  QSettings().setValue("runsColumns", columns_);
+  if (columnsEdit_->text() != columns_.join(QStringLiteral(", "))) columnsEdit_->setText(columns_.join(QStringLiteral(", ")));
+  refresh();
+}
 
 RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
@@ -87,6 +138,20 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   bar->addWidget(showArchived_);
   bar->addWidget(refresh);
   layout->addLayout(bar);
+  auto* colBar = new QHBoxLayout;
+  columnsEdit_ = new QLineEdit(this);
+  columnsEdit_->setObjectName("runsColumns");
+  columnsEdit_->setToolTip(tr("Metric columns, comma-separated: a metric name with :last, :best, :min or :max (e.g. "
+                              "val/bpc:best), babilong (mean BABILong accuracy) or lens (lens probability at the last "
+                              "layer)"));
+  colBar->addWidget(new QLabel(tr("Columns"), this));
+  colBar->addWidget(columnsEdit_, 1);
+  layout->addLayout(colBar);
+  columns_ = QSettings().value("runsColumns", defaultMetricColumns()).toStringList();
+  columnsEdit_->setText(columns_.join(QStringLiteral(", ")));
+  connect(columnsEdit_, &QLineEdit::editingFinished, this, [this] {
+    if (columnsEdit_->text() != columns_.join(QStringLiteral(", "))) setMetricColumns(columnsEdit_->text().split(QLatin1Char(',')));
+  });
   hint_ = new QLabel(this);
   hint_->setObjectName("runsFilterHint");
   hint_->setWordWrap(true);
@@ -102,7 +167,11 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   table_->setSelectionMode(QAbstractItemView::SingleSelection);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setSortingEnabled(true);
-  table_->horizontalHeader()->setStretchLastSection(true);
+  // Sizes: the name takes the room; short fields fit their contents; the hash is a fixed 16 hex digits.
+  table_->horizontalHeader()->setStretchLastSection(false);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setSectionResizeMode(ColName, QHeaderView::Stretch);
+  table_->horizontalHeader()->setMinimumSectionSize(40);
   table_->verticalHeader()->hide();
   auto* bottom = new QWidget(split);
   auto* bl = new QVBoxLayout(bottom);
@@ -201,8 +270,33 @@ void RunsBrowser::refresh() {
   diffWith_->clear();
   diffWith_->addItem(tr("(none)"), 0);
   fields_.clear();
+  // The metric columns: headers, and what they read (one grouped query per column kind, not per run).
+  table_->setColumnCount(ColCount + static_cast<int>(columns_.size()));
+  std::vector<ColumnSpec> specs;
+  std::map<std::string, std::map<int64_t, store::RunStore::Extremes>> extremes;
+  std::map<int64_t, double> babilong, lens;
+  for (int i = 0; i < columns_.size(); ++i) {
+    const ColumnSpec c = parseColumn(columns_[i]);
+    specs.push_back(c);
+    QString header;
+    if (c.kind == "babilong") {
+      header = tr("BABILong mean %");
+      babilong = store_->eval_means();
+    } else if (c.kind == "lens") {
+      header = tr("lens p, last layer");
+      lens = store_->lens_last_layer();
+    } else {
+      header = QStringLiteral("%1 (%2)").arg(c.metric, c.kind == "last" ? tr("last") : c.kind == "best" ? tr("best") : c.kind);
+      if (c.kind != "last" && !extremes.count(c.metric.toStdString()))
+        extremes[c.metric.toStdString()] = store_->metric_extremes(c.metric.toStdString());
+    }
+    auto* h = new QTableWidgetItem(header);
+    h->setToolTip(columns_[i]);
+    table_->setHorizontalHeaderItem(ColCount + i, h);
+  }
   for (const auto& r : store_->runs()) {
-    fields_[r.id] = store::run_fields(r, store_->last_metrics(r.id));
+    const auto last = store_->last_metrics(r.id);
+    fields_[r.id] = store::run_fields(r, last);
     const int row = table_->rowCount();
     table_->insertRow(row);
     auto* idItem = new NumberItem(r.id);
@@ -214,8 +308,27 @@ void RunsBrowser::refresh() {
                                QString::fromStdString(r.config_hash)};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c + 1, new QTableWidgetItem(cells[c]));
     table_->item(row, ColStatus)->setToolTip(QString::fromStdString(r.message));
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const ColumnSpec& c = specs[i];
+      std::optional<double> v;
+      if (c.kind == "babilong") {
+        if (auto it = babilong.find(r.id); it != babilong.end()) v = it->second;
+      } else if (c.kind == "lens") {
+        if (auto it = lens.find(r.id); it != lens.end()) v = it->second;
+      } else if (c.kind == "last") {
+        for (const auto& m : last)
+          if (m.name == c.metric.toStdString()) v = m.value;
+      } else {
+        const auto& e = extremes[c.metric.toStdString()];
+        if (auto it = e.find(r.id); it != e.end()) {
+          const bool higherIsBetter = c.metric.contains(QLatin1String("acc"), Qt::CaseInsensitive);
+          v = c.kind == "min" || (c.kind == "best" && !higherIsBetter) ? it->second.min : it->second.max;
+        }
+      }
+      table_->setItem(row, ColCount + static_cast<int>(i), v ? new ValueItem(*v) : new ValueItem());
+    }
     if (r.archived)
-      for (int c = 0; c < ColCount; ++c) {
+      for (int c = 0; c < table_->columnCount(); ++c) {
         QFont f = table_->item(row, c)->font();
         f.setItalic(true);
         table_->item(row, c)->setFont(f);

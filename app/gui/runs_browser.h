@@ -5,6 +5,7 @@
 #pragma once
 
 #include <QList>
+#include <QStringList>
 #include <QWidget>
 #include <cstdint>
 #include <map>
@@ -48,6 +49,14 @@ class RunsBrowser : public QWidget {
   // Deletes the run's record (and its folder when `files`); returns the error text or "".
   QString deleteRun(int64_t id, bool files);
 
+  // Metric columns after the record's: "<metric>" or "<metric>:last", "<metric>:best" (the minimum; the
+  // maximum for accuracies), ":min", ":max"; "babilong" (mean BABILong accuracy over the run's cells) and
+  // "lens" (the lens probability at the last layer). Remembered; applied at once.
+  void setMetricColumns(const QStringList& specs);
+  QStringList metricColumns() const { return columns_; }
+  static QStringList defaultMetricColumns();
+  int columnOf(const QString& spec) const;  // the table column of a metric column spec, -1 if none
+
   QTableWidget* table() const { return table_; }
   // Under the filter: why nothing matches (unknown keys, the syntax) or the filter's syntax error; hidden
   // when rows match.
@@ -80,6 +89,8 @@ class RunsBrowser : public QWidget {
   QTableWidget* table_ = nullptr;
   QPlainTextEdit* details_ = nullptr;
   QLabel* hint_ = nullptr;
+  QLineEdit* columnsEdit_ = nullptr;
+  QStringList columns_;
   // What the filter reads, per run id: built once per refresh, so typing never queries the database.
   std::map<int64_t, store::RunFields> fields_;
 };

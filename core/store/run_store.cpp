@@ -518,6 +518,31 @@ std::vector<MetricRow> RunStore::last_metrics(int64_t run) const {
   return out;
 }
 
+std::map<int64_t, RunStore::Extremes> RunStore::metric_extremes(const std::string& name) const {
+  Stmt s(db_, "SELECT run_id, MIN(value), MAX(value) FROM metrics WHERE name = ? AND value IS NOT NULL GROUP BY run_id");
+  s.bind(1, name);
+  std::map<int64_t, Extremes> out;
+  while (s.step()) out[s.i(0)] = {s.d(1), s.d(2)};
+  return out;
+}
+
+std::map<int64_t, double> RunStore::eval_means(const std::string& metric) const {
+  Stmt s(db_, "SELECT run_id, AVG(value) FROM eval_cells WHERE metric = ? AND value IS NOT NULL GROUP BY run_id");
+  s.bind(1, metric);
+  std::map<int64_t, double> out;
+  while (s.step()) out[s.i(0)] = s.d(1);
+  return out;
+}
+
+std::map<int64_t, double> RunStore::lens_last_layer(const std::string& metric) const {
+  // The bare value column comes from the row holding MAX(layer).
+  Stmt s(db_, "SELECT run_id, MAX(layer), value FROM lens_points WHERE task = 'all' AND metric = ? GROUP BY run_id");
+  s.bind(1, metric);
+  std::map<int64_t, double> out;
+  while (s.step()) out[s.i(0)] = s.d(2);
+  return out;
+}
+
 int64_t RunStore::last_step(int64_t run) const {
   Stmt s(db_, "SELECT COALESCE(MAX(step), -1) FROM metrics WHERE run_id = ?");
   s.bind(1, run);

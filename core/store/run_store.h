@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,14 @@ class RunStore {
   std::vector<std::string> metric_names(int64_t run) const;
   // Each metric's row at its highest step, sorted by name (one grouped query).
   std::vector<MetricRow> last_metrics(int64_t run) const;
+  // Summaries of every run at once, for the runs table (one grouped query each):
+  struct Extremes {
+    double min = 0, max = 0;
+  };
+  std::map<int64_t, Extremes> metric_extremes(const std::string& name) const;  // run → min / max of the metric
+  std::map<int64_t, double> eval_means(const std::string& metric = "accuracy") const;  // run → mean over its cells
+  // run → the lens value at the run's highest layer (task "all"), e.g. avg_prob of the model's output.
+  std::map<int64_t, double> lens_last_layer(const std::string& metric = "avg_prob") const;
 
   void put_eval_cell(int64_t run, const EvalCell& c);  // replaces the same (task, length, metric)
   std::vector<EvalCell> eval_cells(int64_t run) const;

@@ -6,6 +6,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QHeaderView>
 #include <QImage>
 #include <QLabel>
 #include <QLineEdit>
@@ -96,6 +97,7 @@ class TestGui : public QObject {
   void close_asks_and_stops_jobs();
   void queue_takes_every_event_kind();
   void runs_browser_shows_dead_runs_as_crashed();
+  void runs_browser_metric_columns();
   void quick_comparison_end_to_end();
   void workspace_that_cannot_open_writes_nothing();
   void monitor_colours_follow_run_ids();
@@ -585,6 +587,63 @@ void TestGui::help_and_version_print_without_a_display() {
   QVERIFY(bad.waitForFinished(30000));
   QCOMPARE(bad.exitCode(), 1);
   QVERIFY(QString::fromUtf8(bad.readAllStandardError()).contains("no-such-option"));
+}
+
+void TestGui::runs_browser_metric_columns() {
+  // The runs table has numbers: last and best of a metric, the BABILong mean and the lens summary, sortable as
+  // numbers, configurable and remembered; the name column takes the room, not the hash.
+  QTemporaryDir ws;
+  int64_t a = 0, b = 0, ev = 0, lens = 0;
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    a = dm::test::add_finished_run(db, "a", "train", "mamba2");
+    b = dm::test::add_finished_run(db, "b", "train", "diffmamba2");
+    for (auto [step, va, vb] : {std::tuple{1, 2.5, 2.0}, {2, 1.5, 1.9}, {3, 1.7, 1.8}}) {
+      db.add_metric(a, {step, 0, "val/bpc", va, 1.0 * step});
+      db.add_metric(b, {step, 0, "val/bpc", vb, 1.0 * step});
+      db.add_metric(a, {step, 0, "val/acc", 0.1 * step, 1.0 * step});
+    }
+    ev = dm::test::add_finished_run(db, "ev", "eval-babilong", "diffmamba2");
+    db.put_eval_cell(ev, {"qa1", "0k", "accuracy", 60.0, 40});
+    db.put_eval_cell(ev, {"qa2", "0k", "accuracy", 20.0, 40});
+    lens = dm::test::add_finished_run(db, "lens", "lens-eval", "diffmamba2");
+    db.put_lens_points(lens, {{1, "all", "avg_prob", 0.1}, {2, "all", "avg_prob", 0.7}, {2, "qa1", "avg_prob", 0.9}});
+    db.flush();
+  }
+  const auto db = std::make_shared<dm::store::RunStore>(QDir(ws.path()).filePath("runs.db").toStdString());
+  RunsBrowser br;
+  br.setMetricColumns(RunsBrowser::defaultMetricColumns());
+  br.setStore(db);
+  auto* t = br.table();
+  auto rowOf = [&](int64_t id) {
+    for (int r = 0; r < t->rowCount(); ++r)
+      if (t->item(r, 0)->text().toLongLong() == id) return r;
+    return -1;
+  };
+  auto cell = [&](int64_t id, const QString& spec) { return t->item(rowOf(id), br.columnOf(spec))->text(); };
+  QCOMPARE(cell(a, "val/bpc:last"), QString("1.7"));
+  QCOMPARE(cell(a, "val/bpc:best"), QString("1.5"));  // lower is better for bpc
+  QCOMPARE(cell(b, "val/bpc:best"), QString("1.8"));
+  QCOMPARE(cell(ev, "babilong"), QString("40"));
+  QCOMPARE(cell(lens, "lens"), QString("0.7"));  // layer 2 of task "all"
+  QCOMPARE(cell(ev, "val/bpc:last"), QString());
+  QVERIFY(t->horizontalHeaderItem(br.columnOf("babilong"))->text().contains("BABILong"));
+  // Sorting by best bpc sorts numbers, runs without a value first.
+  t->sortItems(br.columnOf("val/bpc:best"), Qt::DescendingOrder);
+  QCOMPARE(t->item(0, 0)->text().toLongLong(), b);
+  QCOMPARE(t->item(1, 0)->text().toLongLong(), a);
+  // Configurable: typed in the Columns field; "best" of an accuracy is its maximum. Remembered.
+  auto* edit = br.findChild<QLineEdit*>("runsColumns");
+  edit->setText("val/acc:best, val/acc:min");
+  emit edit->editingFinished();
+  QCOMPARE(br.metricColumns(), (QStringList{"val/acc:best", "val/acc:min"}));
+  QCOMPARE(t->columnCount(), br.columnOf("val/acc:min") + 1);
+  QCOMPARE(cell(a, "val/acc:best"), QString("0.3"));
+  QCOMPARE(cell(a, "val/acc:min"), QString("0.1"));
+  RunsBrowser again;
+  QCOMPARE(again.metricColumns(), (QStringList{"val/acc:best", "val/acc:min"}));
+  QCOMPARE(t->horizontalHeader()->sectionResizeMode(1), QHeaderView::Stretch);  // the name
+  br.setMetricColumns(RunsBrowser::defaultMetricColumns());
 }
 
 void TestGui::monitor_colours_follow_run_ids() {
