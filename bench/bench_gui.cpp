@@ -5,6 +5,7 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QStandardPaths>
+#include <QLineEdit>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -18,6 +19,7 @@
 #include "app/gui/monitor_view.h"
 #include "app/gui/quick_comparison.h"
 #include "app/gui/queue_view.h"
+#include "app/gui/runs_browser.h"
 #include <QPushButton>
 #include "core/jobs/workspace.h"
 #include "core/runtime.h"
@@ -70,6 +72,76 @@ std::vector<double> measure(const std::function<bool()>& running, int limitMs) {
   return late;
 }
 
+// --big-workspace: a workspace of 1,000 runs, 10 of them with 100,000 train/loss points. The event loop's
+// lateness while the Monitor ticks the 10 big runs one after another (their points read by the store
+// worker), and while "model.d_model>32" is typed into the Runs filter one key every 60 ms.
+int bigWorkspace() {
+  QTemporaryDir ws;
+  const std::string db_path = dm::jobs::Workspace{ws.path().toStdString()}.db_path();
+  QElapsedTimer build;
+  build.start();
+  std::vector<int64_t> big;
+  {
+    dm::store::RunStore db(db_path);
+    for (int i = 0; i < 1000; ++i) {
+      dm::store::RunRecord r;
+      r.name = "run" + std::to_string(i);
+      r.kind = "train";
+      r.family = i % 2 ? "diffmamba2" : "mamba2";
+      r.config_json = "{\"model\":{\"d_model\":" + std::to_string(16 << (i % 4)) + ",\"family\":\"" + r.family + "\"}}";
+      r.config_hash = std::to_string(i);
+      r.status = "finished";
+      const int64_t id = db.create_run(r);
+      const int points = i < 10 ? 100000 : 20;
+      for (int s = 1; s <= points; ++s) db.add_metric(id, {s, 0, "train/loss", 3.0 / (1.0 + 0.001 * s), 0.01 * s});
+      db.flush();
+      if (i < 10) big.push_back(id);
+    }
+  }
+  std::printf("workspace: 1,000 runs, 10 × 100,000 + 990 × 20 points, written in %.1f s\n", build.elapsed() / 1000.0);
+  dm::gui::MainWindow w(ws.path());
+  w.resize(1280, 860);
+  w.show();
+  w.tabs()->setCurrentWidget(w.monitor());
+  w.monitor()->setMetric("train/loss");
+  size_t ticked = 0;
+  QElapsedTimer wall;
+  wall.start();
+  QTimer tick;
+  tick.setInterval(100);
+  QObject::connect(&tick, &QTimer::timeout, [&] {
+    if (ticked < big.size()) w.monitor()->setRunShown(big[ticked++], true);
+  });
+  tick.start();
+  const auto monitor = stats(measure([&] { return ticked < big.size() || w.monitor()->loading(); }, 600000));
+  tick.stop();
+  const double monitorSeconds = wall.elapsed() / 1000.0;
+  int points = 0;
+  for (auto id : big) points += std::max(0, w.monitor()->pointCount(id));
+
+  w.tabs()->setCurrentWidget(w.runs());
+  auto* filter = w.runs()->findChild<QLineEdit*>("runsFilter");
+  const QString text = QStringLiteral("model.d_model>32");
+  int typed = 0;
+  QTimer key;
+  key.setInterval(60);
+  QObject::connect(&key, &QTimer::timeout, [&] {
+    if (typed < text.size()) filter->insert(text.mid(typed++, 1));
+  });
+  key.start();
+  const auto typing = stats(measure([&] { return typed < text.size(); }, 60000));
+  const int shown = static_cast<int>(w.runs()->visibleRuns().size());
+
+  std::printf("\n| UI event-loop latency, 1,000-run workspace | ticks | median ms | p99 ms | max ms |\n|---|---|---|---|---|\n");
+  std::printf("| Monitor: tick 10 runs of 100k points, 100 ms apart (%.1f s to all drawn, %d points) | %zu | %.2f | %.2f | %.2f |\n",
+              monitorSeconds, points, monitor.n, monitor.median, monitor.p99, monitor.max);
+  std::printf("| Runs: type \"%s\" one key per 60 ms (%d runs match) | %zu | %.2f | %.2f | %.2f |\n", qPrintable(text), shown,
+              typing.n, typing.median, typing.p99, typing.max);
+  std::printf("\ngoal p99 < 16 ms: Monitor %s, Runs filter %s\n", monitor.p99 < 16 ? "met" : "NOT met",
+              typing.p99 < 16 ? "met" : "NOT met");
+  return points == 10 * 100000 && shown == 500 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,13 +151,16 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName("DiffMambaStudioBench");
   int steps = 300;
   bool quick = false, queuePage = false;  // --queue-page: watch the Queue page instead of the Monitor
+  bool big = false;                       // --big-workspace: 1,000 runs, 10 of 100k points (issue 20's goal)
   for (int i = 1; i < argc; ++i) {
     if (QString(argv[i]) == "--steps" && i + 1 < argc) steps = QString(argv[i + 1]).toInt();
     if (QString(argv[i]) == "--quick") quick = true;
     if (QString(argv[i]) == "--queue-page") queuePage = true;
     if (QString(argv[i]) == "--no-probe") g_probe = false;
+    if (QString(argv[i]) == "--big-workspace") big = true;
   }
   dm::init_runtime(0);
+  if (big) return bigWorkspace();
   QTemporaryDir ws;
   dm::gui::MainWindow w(ws.path());
   w.resize(1280, 860);

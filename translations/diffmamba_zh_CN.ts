@@ -424,6 +424,14 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
         <source>metrics</source>
         <translation>指标</translation>
     </message>
+    <message>
+        <source>Loading the curves…</source>
+        <translation>正在读取曲线…</translation>
+    </message>
+    <message>
+        <source>Could not read the curves: %1</source>
+        <translation>无法读取曲线：%1</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::QueueView</name>

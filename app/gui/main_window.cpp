@@ -28,6 +28,7 @@
 #include "app/gui/results_view.h"
 #include "app/gui/runs_browser.h"
 #include "app/gui/settings.h"
+#include "app/gui/store_worker.h"
 #include "core/common/error.h"
 #include "core/jobs/train_job.h"
 #include "core/store/run_store.h"
@@ -159,7 +160,8 @@ QString MainWindow::openWorkspace(const QString& path) {
   settings::setWorkspace(workspace_);
   setWindowTitle(store_->read_only() ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)
                                      : tr("Diff-Mamba Studio — %1").arg(workspace_));
-  monitor_->setStore(store_, workspace_);
+  storeWorker_ = std::make_unique<StoreWorker>(QString::fromStdString(store_->path()), store_->read_only());
+  monitor_->setStore(store_, workspace_, storeWorker_.get());
   results_->setStore(store_);
   runs_->setStore(store_);
   welcome_->setVisible(store_->runs().empty());

@@ -28,6 +28,7 @@ namespace gui {
 
 using QuickOptions = jobs::QuickComparisonOptions;
 class ExperimentForm;
+class StoreWorker;
 class MonitorView;
 class QueueView;
 class QuickComparison;
@@ -98,6 +99,7 @@ class MainWindow : public QMainWindow {
   QPlainTextEdit* log_ = nullptr;
   QFrame* welcome_ = nullptr;
   QMenu* recentMenu_ = nullptr;
+  std::unique_ptr<StoreWorker> storeWorker_;  // the views' heavy reads, on its own thread and connection
   QuickComparison* quick_ = nullptr;
   std::function<bool()> askStopJobs_;
 };

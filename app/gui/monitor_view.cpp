@@ -1,6 +1,7 @@
 #include "app/gui/monitor_view.h"
 
 #include <QCheckBox>
+#include <QTimer>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
@@ -21,6 +22,7 @@
 #include <set>
 
 #include "app/figures/figure_data.h"
+#include "app/gui/store_worker.h"
 #include "core/store/run_store.h"
 #include "plotting/curve_graph.h"
 #include "plotting/curve_plot.h"
@@ -215,7 +217,7 @@ QString MonitorView::exportImage(const QString& path) const {
   return {};
 }
 
-void MonitorView::updateEmptyState() {
+bool MonitorView::updateEmptyState() {
   bool points = false;
   for (int i = 0; i < curves_->curveCount(); ++i) points = points || curves_->pointCount(i) > 0;
   QString text;
@@ -225,10 +227,14 @@ void MonitorView::updateEmptyState() {
     text = tr("No training runs yet.\nStart one on the Experiments page, or run the Quick comparison (File menu).");
   else if (shownRuns().isEmpty())
     text = tr("Tick runs on the left to see their curves.");
+  else if (loading_)
+    text = tr("Loading the curves…");
   else if (!points)
     text = tr("The ticked runs have recorded no %1 yet.").arg(metric().isEmpty() ? tr("metrics") : metric());
+  const bool changed = empty_->text() != text || empty_->visible() != !text.isEmpty();
   empty_->setText(text);
   empty_->setVisible(!text.isEmpty());
+  return changed;
 }
 
 // The view state of one workspace, under monitor/<hash of its path> in the app's settings.
@@ -270,8 +276,14 @@ void MonitorView::restoreState() {
 
 MonitorView::~MonitorView() = default;
 
-void MonitorView::setStore(std::shared_ptr<store::RunStore> store, const QString& workspace) {
+void MonitorView::setStore(std::shared_ptr<store::RunStore> store, const QString& workspace, StoreWorker* worker) {
   store_ = std::move(store);
+  ownWorker_.reset();
+  worker_ = worker;
+  if (store_ && !worker_) {
+    ownWorker_ = std::make_unique<StoreWorker>(QString::fromStdString(store_->path()), store_->read_only());
+    worker_ = ownWorker_.get();
+  }
   workspace_ = workspace;
   stateKey_ = workspace.isEmpty() ? QString()
                                   : QStringLiteral("monitor/") + QString::fromLatin1(QCryptographicHash::hash(
@@ -376,36 +388,95 @@ int MonitorView::pointCount(int64_t runId) const {
   return it == curveOf_.constEnd() ? -1 : curves_->pointCount(it.value());
 }
 
+// Drops the curves and asks the store worker for the shown runs' points of the current metric; they are
+// drawn when the answer comes (applyLoaded). Live points arriving meanwhile wait in pendingLive_.
 void MonitorView::rebuild() {
+  ++generation_;
+  pendingLive_.clear();
+  const QString m = metric();
+  const auto runs = shownRuns();
+  loading_ = store_ && worker_ && !m.isEmpty() && !runs.isEmpty();
+  if (loading_) {
+    // The curves shown stay until the new ones are read (no blank plot meanwhile).
+    const int generation = generation_;
+    const std::vector<int64_t> ids(runs.begin(), runs.end());
+    worker_->query<std::vector<figures::RunCurve>>(
+        this, [ids, metric = m.toStdString()](const store::RunStore& db) { return figures::runCurves(db, ids, metric, false); },
+        [this, generation, runs](std::vector<figures::RunCurve> loaded, QString error) {
+          if (generation == generation_) applyLoaded(runs, loaded, error);
+        });
+  } else {
+    clearCurves();
+  }
+  const bool emptyChanged = updateEmptyState();
+  curves_->replot();
+  if (emptyChanged) plot_->replot();
+  if (!loading_) emit curvesLoaded();
+}
+
+void MonitorView::clearCurves() {
   curves_->removeAllCurves();
   curveOf_.clear();
   lastStep_.clear();
   lastWall_.clear();
   wallBase_.clear();
-  const QString m = metric();
-  curves_->setYLabel(m);
-  if (!store_ || m.isEmpty()) {
-    updateEmptyState();
-    curves_->replot();
+  curves_->setYLabel(metric());
+}
+
+// Draws what the store worker read. The curves appear at once; their points are appended one run per
+// event-loop turn (a 100k-point run takes about 3 ms), so ticking ten such runs never blocks the window
+// for the sum of them; then one replot.
+void MonitorView::applyLoaded(const QList<int64_t>& runs, const std::vector<figures::RunCurve>& loaded, const QString& error) {
+  clearCurves();
+  load_ = Load{};
+  load_.generation = generation_;
+  load_.runs = runs;
+  load_.data = loaded;
+  load_.error = error;
+  for (int i = 0; i < runs.size() && static_cast<size_t>(i) < loaded.size(); ++i) {
+    // A run's colour comes from its id, so it keeps it when other runs are shown or hidden.
+    const int c = curves_->addCurve(loaded[static_cast<size_t>(i)].label, plotting::seriesColor(static_cast<int>(runs[i] % 1000003)));
+    curveOf_.insert(runs[i], c);
+    load_.curves << c;
+  }
+  appendNextLoaded();
+}
+
+void MonitorView::appendNextLoaded() {
+  if (load_.generation != generation_) return;  // a newer load replaced this one
+  const int i = load_.next++;
+  if (i < load_.curves.size()) {
+    const auto& rc = load_.data[static_cast<size_t>(i)];
+    if (!rc.steps.empty()) {
+      curves_->appendPoints(load_.curves[i], rc.steps, rc.values, rc.wallSeconds);
+      lastStep_.insert(load_.runs[i], rc.steps.back());
+      lastWall_.insert(load_.runs[i], rc.wallSeconds.back());
+    }
+    QTimer::singleShot(0, this, &MonitorView::appendNextLoaded);
     return;
   }
-  const auto runs = shownRuns();
-  const auto loaded = figures::runCurves(*store_, std::vector<int64_t>(runs.begin(), runs.end()), m.toStdString(), false);
-  for (int i = 0; i < runs.size(); ++i) {
-    const auto& rc = loaded[static_cast<size_t>(i)];
-    // A run's colour comes from its id, so it keeps it when other runs are shown or hidden.
-    const int c = curves_->addCurve(rc.label, plotting::seriesColor(static_cast<int>(runs[i] % 1000003)));
-    curveOf_.insert(runs[i], c);
-    if (rc.steps.empty()) continue;
-    curves_->appendPoints(c, rc.steps, rc.values, rc.wallSeconds);
-    lastStep_.insert(runs[i], rc.steps.back());
-    lastWall_.insert(runs[i], rc.wallSeconds.back());
+  loading_ = false;
+  bool emptyChanged = updateEmptyState();
+  if (!load_.error.isEmpty()) {
+    empty_->setText(tr("Could not read the curves: %1").arg(load_.error));
+    empty_->setVisible(true);
+    emptyChanged = true;
   }
-  updateEmptyState();
+  load_ = Load{};  // frees the points read (the curves hold their own copies)
   curves_->replot();
+  if (emptyChanged) plot_->replot();  // the message is on the plot's own layer
+  // Points that came live while loading; those the store already had are skipped by their step.
+  const auto pending = std::move(pendingLive_);
+  pendingLive_.clear();
+  if (!pending.isEmpty()) appendPoints(0, pending);
+  emit curvesLoaded();
 }
 
 void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
+  if (loading_) {
+    pendingLive_ += points;
+    return;
+  }
   // New metric names of shown runs join the picker; the first ones choose the metric when none is set.
   const auto shown = shownRuns();
   QStringList fresh;
@@ -443,11 +514,8 @@ void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
     walls[it.value()].push_back(wall);
   }
   for (auto it = steps.begin(); it != steps.end(); ++it) curves_->appendPoints(it.key(), it.value(), ys[it.key()], walls[it.key()]);
-  if (!steps.isEmpty() && empty_->visible()) {
-    updateEmptyState();
-    plot_->replot();
-  }
   if (!steps.isEmpty()) curves_->replot();
+  if (!steps.isEmpty() && empty_->visible() && updateEmptyState()) plot_->replot();
   if (newRun) refreshRuns();
 }
 

@@ -8,7 +8,9 @@
 #include <QColor>
 #include <QWidget>
 #include <memory>
+#include <vector>
 
+#include "app/figures/figure_data.h"
 #include "app/gui/job_queue.h"
 
 class QCheckBox;
@@ -27,8 +29,11 @@ namespace dm::plotting {
 class CurvePlot;
 }
 
+
 namespace dm {
 namespace gui {
+
+class StoreWorker;
 
 class MonitorView : public QWidget {
   Q_OBJECT
@@ -38,7 +43,10 @@ class MonitorView : public QWidget {
   ~MonitorView() override;
 
   // `workspace` names where the view state (shown runs, metric, x axis, smoothing, log y) is remembered.
-  void setStore(std::shared_ptr<store::RunStore> store, const QString& workspace = QString());
+  // Curves are loaded by `worker` (the window's store worker) off the UI thread; without one the view
+  // starts its own on the store's database.
+  void setStore(std::shared_ptr<store::RunStore> store, const QString& workspace = QString(), StoreWorker* worker = nullptr);
+  bool loading() const { return loading_; }  // the shown curves are being read by the store worker
   void refreshRuns();  // the runs list from the store (keeps the selection)
 
   void setRunShown(int64_t runId, bool shown);
@@ -64,6 +72,9 @@ class MonitorView : public QWidget {
   QString exportImage(const QString& path) const;
   QColor curveColor(int64_t runId) const;  // its curve's colour (from the run id), invalid when not shown
 
+ signals:
+  void curvesLoaded();  // the stored points of the shown runs are drawn
+
  public slots:
   // Live points from the queue; those of shown runs and the current metric are appended.
   void appendPoints(int jobId, const QList<dm::gui::MetricPoint>& points);
@@ -72,7 +83,10 @@ class MonitorView : public QWidget {
   void rebuild();  // reloads every shown run's points of the current metric
   void refreshMetrics();
   void onItemChanged(QListWidgetItem* item);
-  void updateEmptyState();
+  void clearCurves();
+  void appendNextLoaded();  // one run's points per event-loop turn, then the replot
+  bool updateEmptyState();  // true when the message changed (the plot needs a full replot)
+  void applyLoaded(const QList<int64_t>& runs, const std::vector<figures::RunCurve>& loaded, const QString& error);
   void saveState() const;
   void restoreState();
   bool eventFilter(QObject* watched, QEvent* event) override;
@@ -95,6 +109,21 @@ class MonitorView : public QWidget {
   QHash<int64_t, double> lastWall_;     // run → last wall time drawn
   QHash<int64_t, double> wallBase_;     // run → offset of its live wall times
   bool updating_ = false;
+  bool loading_ = false;
+  int generation_ = 0;              // of the last load asked; older answers are dropped
+  QList<MetricPoint> pendingLive_;  // live points that arrived while a load was on its way
+  // What the worker read, appended one run per event-loop turn (a 100k-point run takes about 3 ms, so
+  // ticking ten of them never blocks the window for all of them at once).
+  struct Load {
+    int generation = -1, next = 0;
+    QList<int64_t> runs;
+    QList<int> curves;
+    std::vector<figures::RunCurve> data;
+    QString error;
+  };
+  Load load_;
+  StoreWorker* worker_ = nullptr;
+  std::unique_ptr<StoreWorker> ownWorker_;
 };
 
 }  // namespace gui

@@ -167,9 +167,10 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   table_->setSelectionMode(QAbstractItemView::SingleSelection);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setSortingEnabled(true);
-  // Sizes: the name takes the room; short fields fit their contents; the hash is a fixed 16 hex digits.
+  // Sizes: the name takes the room; the other columns are fitted to their contents once per refresh (not
+  // live: ResizeToContents would measure every row at each filter keystroke).
   table_->horizontalHeader()->setStretchLastSection(false);
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   table_->horizontalHeader()->setSectionResizeMode(ColName, QHeaderView::Stretch);
   table_->horizontalHeader()->setMinimumSectionSize(40);
   table_->verticalHeader()->hide();
@@ -339,6 +340,8 @@ void RunsBrowser::refresh() {
   if (int i = diffWith_->findData(keepDiff); i >= 0) diffWith_->setCurrentIndex(i);
   diffWith_->blockSignals(false);
   table_->setSortingEnabled(true);
+  for (int c = 0; c < table_->columnCount(); ++c)
+    if (c != ColName) table_->resizeColumnToContents(c);
   applyFilter();
   if (keep) selectRun(keep);
 }

@@ -28,6 +28,7 @@
 #include "core/jobs/run_session.h"
 #include "app/gui/main_window.h"
 #include "app/gui/monitor_view.h"
+#include "app/gui/store_worker.h"
 #include "plotting/curve_plot.h"
 #include "app/gui/queue_view.h"
 #include "app/gui/quick_comparison.h"
@@ -207,7 +208,7 @@ void TestGui::launch_watch_and_cancel() {
   QVERIFY(job->runId > 0);
   QVERIFY2(counts.size() >= 3, "the monitor's curve grew while the run went");
   QCOMPARE(w.monitor()->metric(), QString("train/loss"));
-  QCOMPARE(w.monitor()->pointCount(job->runId), 150);
+  QTRY_COMPARE(w.monitor()->pointCount(job->runId), 150);
   QCOMPARE(w.queueView()->table()->item(0, 2)->text(), jobStateName(JobState::Done));
   QVERIFY(w.log()->toPlainText().contains(QStringLiteral("run %1 started").arg(job->runId)));
   // The runs page shows it finished.
@@ -663,13 +664,16 @@ void TestGui::monitor_colours_follow_run_ids() {
   v.setStore(std::make_shared<dm::store::RunStore>(QDir(ws.path()).filePath("runs.db").toStdString()));
   v.setRunShown(ids[1], true);
   v.setMetric("train/loss");
+  QTRY_VERIFY(!v.loading());
   const QColor b = v.curveColor(ids[1]);
   QVERIFY(b.isValid());
   QCOMPARE(b, dm::plotting::seriesColor(static_cast<int>(ids[1])));
   v.setRunShown(ids[0], true);
   v.setRunShown(ids[2], true);
+  QTRY_VERIFY(!v.loading());
   QCOMPARE(v.curveColor(ids[1]), b);
   v.setRunShown(ids[0], false);
+  QTRY_VERIFY(!v.loading());
   QCOMPARE(v.curveColor(ids[1]), b);
   QCOMPARE(v.curveColor(ids[2]), dm::plotting::seriesColor(static_cast<int>(ids[2])));
   QVERIFY(v.curveColor(ids[2]) != b);
@@ -694,16 +698,24 @@ void TestGui::monitor_readout_export_and_state() {
   }
   const auto db = std::make_shared<dm::store::RunStore>(QDir(ws.path()).filePath("runs.db").toStdString());
   {
+    // The curves are read by the store worker, on its own thread and connection, and drawn when they come.
+    StoreWorker worker(QString::fromStdString(db->path()));
     MonitorView v;
     v.resize(900, 600);
     v.show();
     QVERIFY(QTest::qWaitForWindowExposed(&v));
     QCOMPARE(v.emptyText(), QString("No workspace is open."));
-    v.setStore(db, ws.path());
+    v.setStore(db, ws.path(), &worker);
     QVERIFY2(v.emptyText().contains("Tick runs"), qPrintable(v.emptyText()));
     v.setRunShown(ids[0], true);
     v.setRunShown(ids[1], true);
     v.setMetric("train/loss");
+    QVERIFY(v.loading());
+    QCOMPARE(v.pointCount(ids[0]), -1);  // nothing is drawn before the worker answers
+    QTRY_VERIFY(!v.loading());
+    QCOMPARE(v.pointCount(ids[0]), 10);
+    QVERIFY(worker.answered() >= 1);
+    QVERIFY(worker.storeUsedOnlyOnItsThread());
     QCOMPARE(v.emptyText(), QString());
     v.setSmoothing(0.25);
     QCOMPARE(v.findChild<QLabel*>("monitorSmoothingValue")->text(), QString("0.25"));
@@ -734,6 +746,7 @@ void TestGui::monitor_readout_export_and_state() {
   // A new view on the same workspace comes back as it was left.
   MonitorView w;
   w.setStore(db, ws.path());
+  QTRY_VERIFY(!w.loading());
   QCOMPARE(w.shownRuns(), QList<int64_t>{ids[1]});
   QCOMPARE(w.metric(), QString("train/loss"));
   QCOMPARE(w.smoothing(), 0.25);
