@@ -137,29 +137,25 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
     saveState();
   });
   connect(exportCsv, &QPushButton::clicked, this, [this] {
-    const QString dir = stateKey_.isEmpty() ? QString() : QDir(workspace_).filePath(QStringLiteral("figures"));
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save curves as CSV"),
-                                                      QDir(dir).filePath(QStringLiteral("curves-%1.csv").arg(QString(metric()).replace('/', '-'))),
-                                                      tr("CSV (*.csv)"));
-    if (path.isEmpty()) return;
-    const QString err = this->exportCsv(path);
-    if (err.isEmpty())
-      QMessageBox::information(this, tr("Export"), tr("Wrote %1").arg(path));
-    else
-      QMessageBox::warning(this, tr("Export"), err);
+    exportWithDialog(tr("Save curves as CSV"), QStringLiteral("csv"), tr("CSV (*.csv)"), &MonitorView::exportCsv);
   });
   connect(exportImage, &QPushButton::clicked, this, [this] {
-    const QString dir = stateKey_.isEmpty() ? QString() : QDir(workspace_).filePath(QStringLiteral("figures"));
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save the plot"),
-                                                      QDir(dir).filePath(QStringLiteral("curves-%1.png").arg(QString(metric()).replace('/', '-'))),
-                                                      tr("Images (*.png *.pdf *.svg)"));
-    if (path.isEmpty()) return;
-    const QString err = this->exportImage(path);
-    if (err.isEmpty())
-      QMessageBox::information(this, tr("Export"), tr("Wrote %1").arg(path));
-    else
-      QMessageBox::warning(this, tr("Export"), err);
+    exportWithDialog(tr("Save the plot"), QStringLiteral("png"), tr("Images (*.png *.pdf *.svg)"), &MonitorView::exportImage);
   });
+}
+
+// Asks where (suggesting <workspace>/figures/curves-<metric>.<ext>), writes, and says what happened.
+void MonitorView::exportWithDialog(const QString& title, const QString& ext, const QString& filter,
+                                   QString (MonitorView::*write)(const QString&) const) {
+  const QString dir = workspace_.isEmpty() ? QString() : QDir(workspace_).filePath(QStringLiteral("figures"));
+  const QString name = QStringLiteral("curves-%1.%2").arg(QString(metric()).replace('/', '-'), ext);
+  const QString path = QFileDialog::getSaveFileName(this, title, QDir(dir).filePath(name), filter);
+  if (path.isEmpty()) return;
+  const QString err = (this->*write)(path);
+  if (err.isEmpty())
+    QMessageBox::information(this, tr("Export"), tr("Wrote %1").arg(path));
+  else
+    QMessageBox::warning(this, tr("Export"), err);
 }
 
 double MonitorView::smoothing() const { return smoothing_->value() / 100.0; }

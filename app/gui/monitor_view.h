@@ -84,6 +84,8 @@ class MonitorView : public QWidget {
   void refreshMetrics();
   void onItemChanged(QListWidgetItem* item);
   void clearCurves();
+  void exportWithDialog(const QString& title, const QString& ext, const QString& filter,
+                        QString (MonitorView::*write)(const QString&) const);
   void appendNextLoaded();  // one run's points per event-loop turn, then the replot
   bool updateEmptyState();  // true when the message changed (the plot needs a full replot)
   void applyLoaded(const QList<int64_t>& runs, const std::vector<figures::RunCurve>& loaded, const QString& error);
