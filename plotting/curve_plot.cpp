@@ -113,6 +113,16 @@ void CurvePlot::removeAllCurves() {
   needFullReplot_ = true;
 }
 
+void CurvePlot::removeCurve(int curve) {
+  Curve& c = curveAt(curve, "remove curve");
+  if (plot_) {
+    plot_->removeGraph(c.raw);
+    plot_->removeGraph(c.smooth);
+  }
+  curves_.erase(curves_.begin() + curve);
+  needFullReplot_ = true;
+}
+
 void CurvePlot::applyCurveLook(Curve& c) {
   // The raw curve: the series colour at rawCurveAlpha over the background, pre-blended (opaque), so
   // its segments do not darken where they meet.

@@ -38,6 +38,8 @@ class CurvePlot : public QObject {
   int addCurve(const QString& label, const QColor& color);
   int curveCount() const { return static_cast<int>(curves_.size()); }
   void removeAllCurves();
+  // Removes one curve; the curves after it move down one index. Throws PlotError on a bad index.
+  void removeCurve(int curve);
 
   // Appends points to a curve. Steps must be non-decreasing and not before the curve's last step; wall
   // times (seconds since the run started, non-decreasing too) are given with every append of a curve

@@ -148,26 +148,34 @@ QString MainWindow::openWorkspace(const QString& path) {
     const bool existing = QFileInfo::exists(QString::fromStdString(ws.db_path()));
     // An existing database is opened before anything is created beside it: a damaged one leaves the folder
     // as it was. A workspace that cannot be written (shared, archived, a read-only mount) is still browsed.
-    std::shared_ptr<store::RunStore> store;
-    if (existing) store = std::make_shared<store::RunStore>(ws.db_path());
-    if (!store || !store->read_only()) ws.ensure();
-    if (!store) store = std::make_shared<store::RunStore>(ws.db_path());
-    store_ = std::move(store);
+    // Opened here once to know that it opens (and whether it can be written), then closed: from now on
+    // only the store worker's connection is used.
+    bool readOnly = false;
+    {
+      std::unique_ptr<store::RunStore> probe;
+      if (existing) probe = std::make_unique<store::RunStore>(ws.db_path());
+      if (!probe || !probe->read_only()) ws.ensure();
+      if (!probe) probe = std::make_unique<store::RunStore>(ws.db_path());
+      readOnly = probe->read_only();
+    }
+    readOnly_ = readOnly;
     workspace_ = QString::fromStdString(ws.root);
+    storeWorker_.reset();  // the old workspace's worker (after its last answers)
+    storeWorker_ = std::make_unique<StoreWorker>(QString::fromStdString(ws.db_path()), readOnly_);
   } catch (const std::exception& e) {
     return tr("Cannot open the workspace %1: %2").arg(path, QString::fromUtf8(e.what()));
   }
   settings::setWorkspace(workspace_);
-  setWindowTitle(store_->read_only() ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)
-                                     : tr("Diff-Mamba Studio — %1").arg(workspace_));
-  storeWorker_ = std::make_unique<StoreWorker>(QString::fromStdString(store_->path()), store_->read_only());
-  monitor_->setStore(store_, workspace_, storeWorker_.get());
-  results_->setStore(store_);
-  runs_->setStore(store_);
-  welcome_->setVisible(store_->runs().empty());
+  setWindowTitle(readOnly_ ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)
+                           : tr("Diff-Mamba Studio — %1").arg(workspace_));
+  monitor_->setWorker(storeWorker_.get(), workspace_);
+  results_->setWorker(storeWorker_.get(), workspace_);
+  runs_->setWorker(storeWorker_.get());
+  welcome_->hide();
+  updateWelcome();
   updateRecentMenu();
   appendLog(tr("workspace %1").arg(workspace_));
-  if (store_->read_only())
+  if (readOnly_)
     appendLog(tr("this workspace is read-only: its runs can be browsed, compared and plotted, but no job can write to it"));
   return {};
 }
@@ -191,8 +199,8 @@ QString MainWindow::askForWorkspace(const QString& why) {
 
 bool MainWindow::ensureWritableWorkspace() {
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (store_ && !store_->read_only()) return true;
-    const QString why = !store_ ? tr("No workspace is open, so this job has nowhere to write. Open or create one.")
+    if (storeWorker_ && !readOnly_) return true;
+    const QString why = !storeWorker_ ? tr("No workspace is open, so this job has nowhere to write. Open or create one.")
                                 : tr("The workspace %1 is read-only: its runs can be browsed, but jobs need a "
                                      "workspace they can write. Open or create another.")
                                       .arg(workspace_);
@@ -201,7 +209,7 @@ bool MainWindow::ensureWritableWorkspace() {
     const QString err = openWorkspace(other);
     if (!err.isEmpty()) appendLog(err);
   }
-  return store_ && !store_->read_only();
+  return storeWorker_ && !readOnly_;
 }
 
 void MainWindow::buildWelcome() {
@@ -224,7 +232,10 @@ void MainWindow::buildWelcome() {
   l->addWidget(go);
   l->addWidget(dismiss);
   connect(go, &QPushButton::clicked, this, [this] { startQuickComparison(QuickOptions{}); });
-  connect(dismiss, &QPushButton::clicked, welcome_, &QWidget::hide);
+  connect(dismiss, &QPushButton::clicked, this, [this] {
+    welcomeDismissed_ = true;
+    welcome_->hide();
+  });
 }
 
 void MainWindow::buildMenus() {
@@ -267,7 +278,19 @@ void MainWindow::refreshAll() {
   monitor_->refreshRuns();
   results_->refreshRuns();
   runs_->refresh();
-  if (store_ && !store_->runs().empty()) welcome_->hide();
+  if (welcome_->isVisible()) updateWelcome();
+}
+
+// The welcome (Quick comparison) shows on an empty workspace: asked of the store worker.
+void MainWindow::updateWelcome() {
+  if (!storeWorker_) return;
+  storeWorker_->query<bool>(
+      this, [](store::RunStore& db) { return db.runs().empty(); },
+      [this, worker = storeWorker_.get()](bool empty, QString error) {
+        if (worker != storeWorker_.get() || !error.isEmpty()) return;
+        if (!(quick_ && quick_->running()) && !welcomeDismissed_) welcome_->setVisible(empty);
+        else if (!empty) welcome_->hide();
+      });
 }
 
 QStringList MainWindow::deviceArguments() const {

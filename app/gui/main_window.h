@@ -15,10 +15,6 @@ class QTabWidget;
 class QFrame;
 class QMenu;
 
-namespace dm::store {
-class RunStore;
-}
-
 namespace dm::jobs {
 struct QuickComparisonOptions;
 }
@@ -56,6 +52,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs() const { return tabs_; }
   QPlainTextEdit* log() const { return log_; }
   QFrame* welcome() const { return welcome_; }
+  StoreWorker* storeWorker() const { return storeWorker_.get(); }
 
   // Starts the Quick comparison pipeline (options: the defaults, or tiny ones in tests).
   QuickComparison* startQuickComparison(const QuickOptions& options);
@@ -80,6 +77,7 @@ class MainWindow : public QMainWindow {
   void buildWelcome();
   void appendLog(const QString& text);
   void refreshAll();
+  void updateWelcome();
   void enqueueTrain(const QStringList& args, const QString& name);
   void showSettings();
   void updateRecentMenu();
@@ -87,7 +85,7 @@ class MainWindow : public QMainWindow {
   QString askForWorkspace(const QString& why);
 
   QString workspace_;
-  std::shared_ptr<store::RunStore> store_;
+  bool readOnly_ = false;  // the open workspace cannot be written
   std::function<QString(const QString&)> chooseWorkspace_;
   JobQueue* queue_ = nullptr;
   QTabWidget* tabs_ = nullptr;
@@ -98,8 +96,10 @@ class MainWindow : public QMainWindow {
   RunsBrowser* runs_ = nullptr;
   QPlainTextEdit* log_ = nullptr;
   QFrame* welcome_ = nullptr;
+  bool welcomeDismissed_ = false;
   QMenu* recentMenu_ = nullptr;
-  std::unique_ptr<StoreWorker> storeWorker_;  // the views' heavy reads, on its own thread and connection
+  // Every read and write of the views, on its own thread and connection; null when no workspace is open.
+  std::unique_ptr<StoreWorker> storeWorker_;
   QuickComparison* quick_ = nullptr;
   std::function<bool()> askStopJobs_;
 };

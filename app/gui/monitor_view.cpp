@@ -117,7 +117,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   connect(runs_, &QListWidget::itemChanged, this, &MonitorView::onItemChanged);
   connect(metric_, &QComboBox::currentTextChanged, this, [this] {
     if (updating_) return;
-    rebuild();
+    reload();
     saveState();
   });
   connect(xAxis_, &QComboBox::currentIndexChanged, this, [this](int i) {
@@ -217,13 +217,13 @@ bool MonitorView::updateEmptyState() {
   bool points = false;
   for (int i = 0; i < curves_->curveCount(); ++i) points = points || curves_->pointCount(i) > 0;
   QString text;
-  if (!store_)
+  if (!worker_)
     text = tr("No workspace is open.");
   else if (runs_->count() == 0)
     text = tr("No training runs yet.\nStart one on the Experiments page, or run the Quick comparison (File menu).");
   else if (shownRuns().isEmpty())
     text = tr("Tick runs on the left to see their curves.");
-  else if (loading_)
+  else if (loading_ && curveOf_.isEmpty())
     text = tr("Loading the curves…");
   else if (!points)
     text = tr("The ticked runs have recorded no %1 yet.").arg(metric().isEmpty() ? tr("metrics") : metric());
@@ -247,78 +247,121 @@ void MonitorView::saveState() const {
   s.setValue("logY", logY_->isChecked());
 }
 
+// Before the runs list is read: the remembered runs are ticked as the list brings them, and the remembered
+// metric is the one asked for.
 void MonitorView::restoreState() {
   if (stateKey_.isEmpty()) return;
   QSettings s;
   s.beginGroup(stateKey_);
   if (!s.contains("smoothing")) return;
   const QString wantMetric = s.value("metric").toString();
-  const QStringList shown = s.value("shownRuns").toStringList();
-  updating_ = true;  // one rebuild at the end
-  for (int i = 0; i < runs_->count(); ++i)
-    runs_->item(i)->setCheckState(shown.contains(runs_->item(i)->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
+  for (const auto& id : s.value("shownRuns").toStringList()) wantShown_.insert(id.toLongLong());
+  updating_ = true;  // nothing is saved while restoring
   setSmoothing(s.value("smoothing", 0.6).toDouble());
   setWallTime(s.value("wallTime", false).toBool());
   setLogY(s.value("logY", false).toBool());
-  updating_ = false;
-  refreshMetrics();
-  if (!wantMetric.isEmpty() && metric_->findText(wantMetric) >= 0) {
-    updating_ = true;
+  if (!wantMetric.isEmpty()) {
+    metric_->addItem(wantMetric);
     metric_->setCurrentText(wantMetric);
-    updating_ = false;
   }
-  rebuild();
+  updating_ = false;
 }
 
 MonitorView::~MonitorView() = default;
 
-void MonitorView::setStore(std::shared_ptr<store::RunStore> store, const QString& workspace, StoreWorker* worker) {
-  store_ = std::move(store);
-  ownWorker_.reset();
+void MonitorView::setWorker(StoreWorker* worker, const QString& workspace) {
   worker_ = worker;
-  if (store_ && !worker_) {
-    ownWorker_ = std::make_unique<StoreWorker>(QString::fromStdString(store_->path()), store_->read_only());
-    worker_ = ownWorker_.get();
-  }
+  ++generation_;
+  load_ = Load{};
+  loading_ = listing_ = relist_ = false;
+  wantShown_.clear();
+  pendingLive_.clear();
   workspace_ = workspace;
   stateKey_ = workspace.isEmpty() ? QString()
                                   : QStringLiteral("monitor/") + QString::fromLatin1(QCryptographicHash::hash(
                                         QDir(workspace).absolutePath().toUtf8(), QCryptographicHash::Sha1).toHex().left(16));
+  updating_ = true;
   runs_->clear();
+  metric_->clear();
+  updating_ = false;
+  drawnMetric_.clear();
+  clearCurves();
+  curves_->replot();
+  restoreState();  // the remembered runs are ticked when the list arrives
   refreshRuns();
-  rebuild();
-  restoreState();
 }
 
+// The runs with metrics (training, fine-tuning, lens training), newest first as the store lists them.
 void MonitorView::refreshRuns() {
-  if (!store_) return;
+  if (!worker_) return;
+  if (listing_) {
+    relist_ = true;  // one more read when this one is back, not one per call
+    return;
+  }
+  listing_ = true;
+  relist_ = false;
+  worker_->query<QList<QPair<int64_t, QString>>>(
+      this,
+      [](store::RunStore& db) {
+        QList<QPair<int64_t, QString>> out;
+        for (const auto& r : db.runs()) {
+          if (r.archived || (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train")) continue;
+          out.append({r.id, QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name),
+                                                                        QString::fromStdString(r.family))});
+        }
+        return out;
+      },
+      [this, worker = worker_](QList<QPair<int64_t, QString>> runs, QString) {
+        if (worker != worker_) return;  // another workspace meanwhile
+        listing_ = false;
+        applyRunsList(runs);
+        if (relist_) refreshRuns();
+        if (!loading()) emit curvesLoaded();
+      });
+}
+
+void MonitorView::applyRunsList(const QList<QPair<int64_t, QString>>& list) {
   updating_ = true;
   QSet<int64_t> present;
   for (int i = 0; i < runs_->count(); ++i) present.insert(runs_->item(i)->data(Qt::UserRole).toLongLong());
-  // Newest first, as the store lists them; runs with metrics only (training, fine-tuning, lens training).
+  bool ticked = false;
   int row = 0;
-  for (const auto& r : store_->runs()) {
-    if (r.archived || (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train")) continue;
-    if (present.contains(r.id)) {
+  for (const auto& [id, label] : list) {
+    if (present.contains(id)) {
       ++row;
       continue;
     }
-    auto* item = new QListWidgetItem(QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name),
-                                                                             QString::fromStdString(r.family)));
-    item->setData(Qt::UserRole, static_cast<qlonglong>(r.id));
+    auto* item = new QListWidgetItem(label);
+    item->setData(Qt::UserRole, static_cast<qlonglong>(id));
     item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
-    item->setCheckState(Qt::Unchecked);
+    const bool show = wantShown_.remove(id);
+    item->setCheckState(show ? Qt::Checked : Qt::Unchecked);
+    ticked = ticked || show;
     runs_->insertItem(row++, item);
   }
   updating_ = false;
-  updateEmptyState();
+  if (ticked) {
+    reload();
+    saveState();
+  } else if (updateEmptyState()) {
+    plot_->replot();
+  }
 }
 
 void MonitorView::setRunShown(int64_t runId, bool shown) {
-  refreshRuns();
   for (int i = 0; i < runs_->count(); ++i) {
     auto* item = runs_->item(i);
-    if (item->data(Qt::UserRole).toLongLong() == runId) item->setCheckState(shown ? Qt::Checked : Qt::Unchecked);
+    if (item->data(Qt::UserRole).toLongLong() == runId) {
+      item->setCheckState(shown ? Qt::Checked : Qt::Unchecked);
+      return;
+    }
+  }
+  // Not listed yet (a run that just started): ticked when the list has it.
+  if (shown) {
+    wantShown_.insert(runId);
+    refreshRuns();
+  } else {
+    wantShown_.remove(runId);
   }
 }
 
@@ -331,25 +374,8 @@ QList<int64_t> MonitorView::shownRuns() const {
 
 void MonitorView::onItemChanged(QListWidgetItem*) {
   if (updating_) return;
-  refreshMetrics();
-  rebuild();
+  reload();
   saveState();
-}
-
-void MonitorView::refreshMetrics() {
-  if (!store_) return;
-  std::set<std::string> names;
-  for (auto id : shownRuns())
-    for (auto& n : store_->metric_names(id)) names.insert(std::move(n));
-  const QString current = metric_->currentText();
-  updating_ = true;
-  metric_->clear();
-  for (const auto& n : names) metric_->addItem(QString::fromStdString(n));
-  int i = metric_->findText(current);
-  if (i < 0) i = metric_->findText("train/loss");
-  if (i < 0) i = metric_->findText("loss");
-  metric_->setCurrentIndex(std::max(i, 0));
-  updating_ = false;
 }
 
 QStringList MonitorView::metrics() const {
@@ -359,13 +385,11 @@ QStringList MonitorView::metrics() const {
 }
 
 void MonitorView::setMetric(const QString& name) {
-  if (metric_->findText(name) < 0) {
-    updating_ = true;
-    metric_->addItem(name);
-    updating_ = false;
-  }
+  updating_ = true;
+  if (metric_->findText(name) < 0) metric_->addItem(name);
   metric_->setCurrentText(name);
-  rebuild();
+  updating_ = false;
+  reload();
 }
 
 QString MonitorView::metric() const { return metric_->currentText(); }
@@ -384,30 +408,73 @@ int MonitorView::pointCount(int64_t runId) const {
   return it == curveOf_.constEnd() ? -1 : curves_->pointCount(it.value());
 }
 
-// Drops the curves and asks the store worker for the shown runs' points of the current metric; they are
-// drawn when the answer comes (applyLoaded). Live points arriving meanwhile wait in pendingLive_.
-void MonitorView::rebuild() {
+// Unticked runs' curves go at once; the worker reads the shown runs' metric names and the points of those
+// not drawn yet (every shown run's when the metric changes), drawn when the answer comes (applyAnswer). The
+// curves shown stay until then (no blank plot meanwhile); live points arriving meanwhile wait in pendingLive_.
+void MonitorView::reload() {
   ++generation_;
-  pendingLive_.clear();
-  const QString m = metric();
   const auto runs = shownRuns();
-  loading_ = store_ && worker_ && !m.isEmpty() && !runs.isEmpty();
+  bool removed = false;
+  for (auto it = curveOf_.begin(); it != curveOf_.end();) {
+    if (runs.contains(it.key())) {
+      ++it;
+      continue;
+    }
+    const int index = it.value();
+    curves_->removeCurve(index);
+    lastStep_.remove(it.key());
+    lastWall_.remove(it.key());
+    wallBase_.remove(it.key());
+    it = curveOf_.erase(it);
+    for (auto& c : curveOf_)
+      if (c > index) --c;
+    removed = true;
+  }
+  if (load_.generation >= 0) {  // a load being appended: what it has not appended yet is asked again
+    for (int i = load_.next; i < load_.runs.size(); ++i)
+      if (curveOf_.contains(load_.runs[i])) {
+        const int index = curveOf_.take(load_.runs[i]);
+        curves_->removeCurve(index);
+        for (auto& c : curveOf_)
+          if (c > index) --c;
+      }
+    load_ = Load{};
+  }
+  loading_ = worker_ && !runs.isEmpty();
   if (loading_) {
-    // The curves shown stay until the new ones are read (no blank plot meanwhile).
+    QList<int64_t> missing;
+    for (auto id : runs)
+      if (!curveOf_.contains(id)) missing << id;
     const int generation = generation_;
-    const std::vector<int64_t> ids(runs.begin(), runs.end());
-    worker_->query<std::vector<figures::RunCurve>>(
-        this, [ids, metric = m.toStdString()](const store::RunStore& db) { return figures::runCurves(db, ids, metric, false); },
-        [this, generation, runs](std::vector<figures::RunCurve> loaded, QString error) {
-          if (generation == generation_) applyLoaded(runs, loaded, error);
+    worker_->query<Answer>(
+        this,
+        [runs, missing, wanted = metric(), drawn = drawnMetric_](store::RunStore& db) {
+          Answer a;
+          std::set<std::string> names;
+          for (auto id : runs)
+            for (auto& n : db.metric_names(id)) names.insert(std::move(n));
+          for (const auto& n : names) a.names << QString::fromStdString(n);
+          a.metric = wanted;
+          if (a.metric.isEmpty() || (!a.names.isEmpty() && !a.names.contains(a.metric))) {
+            a.metric = a.names.contains("train/loss") ? QStringLiteral("train/loss")
+                       : a.names.contains("loss")     ? QStringLiteral("loss")
+                       : a.names.isEmpty()            ? QString()
+                                                      : a.names.front();
+          }
+          a.full = a.metric != drawn;
+          a.runs = a.full ? runs : missing;
+          if (!a.metric.isEmpty() && !a.runs.isEmpty())
+            a.curves = figures::runCurves(db, std::vector<int64_t>(a.runs.begin(), a.runs.end()), a.metric.toStdString(), false);
+          return a;
+        },
+        [this, generation](Answer a, QString error) {
+          if (generation == generation_) applyAnswer(a, error);
         });
-  } else {
-    clearCurves();
   }
   const bool emptyChanged = updateEmptyState();
-  curves_->replot();
+  if (removed || !loading_) curves_->replot();
   if (emptyChanged) plot_->replot();
-  if (!loading_) emit curvesLoaded();
+  if (!loading()) emit curvesLoaded();
 }
 
 void MonitorView::clearCurves() {
@@ -419,21 +486,37 @@ void MonitorView::clearCurves() {
   curves_->setYLabel(metric());
 }
 
-// Draws what the store worker read. The curves appear at once; their points are appended one run per
-// event-loop turn (a 100k-point run takes about 3 ms), so ticking ten such runs never blocks the window
-// for the sum of them; then one replot.
-void MonitorView::applyLoaded(const QList<int64_t>& runs, const std::vector<figures::RunCurve>& loaded, const QString& error) {
-  clearCurves();
+// Draws what the store worker read. The new curves appear at once; their points are appended one run per
+// event-loop turn (a 100k-point run takes about 3 ms), so ticking ten such runs never blocks the window for
+// the sum of them; then one replot.
+void MonitorView::applyAnswer(const Answer& a, const QString& error) {
+  updating_ = true;
+  QStringList names = a.names;
+  if (!a.metric.isEmpty() && !names.contains(a.metric)) names << a.metric;
+  QStringList offered;
+  for (int i = 0; i < metric_->count(); ++i) offered << metric_->itemText(i);
+  if (offered != names) {
+    metric_->clear();
+    metric_->addItems(names);
+  }
+  metric_->setCurrentText(a.metric);
+  updating_ = false;
+  if (a.full || a.metric != drawnMetric_) clearCurves();
+  drawnMetric_ = a.metric;
+  curves_->setYLabel(a.metric);
   load_ = Load{};
   load_.generation = generation_;
-  load_.runs = runs;
-  load_.data = loaded;
+  load_.data = a.curves;
   load_.error = error;
-  for (int i = 0; i < runs.size() && static_cast<size_t>(i) < loaded.size(); ++i) {
+  for (int i = 0; i < a.runs.size() && static_cast<size_t>(i) < a.curves.size(); ++i) {
+    if (curveOf_.contains(a.runs[i])) continue;
     // A run's colour comes from its id, so it keeps it when other runs are shown or hidden.
-    const int c = curves_->addCurve(loaded[static_cast<size_t>(i)].label, plotting::seriesColor(static_cast<int>(runs[i] % 1000003)));
-    curveOf_.insert(runs[i], c);
+    const int c = curves_->addCurve(a.curves[static_cast<size_t>(i)].label,
+                                    plotting::seriesColor(static_cast<int>(a.runs[i] % 1000003)));
+    curveOf_.insert(a.runs[i], c);
+    load_.runs << a.runs[i];
     load_.curves << c;
+    load_.index << i;
   }
   appendNextLoaded();
 }
@@ -442,7 +525,7 @@ void MonitorView::appendNextLoaded() {
   if (load_.generation != generation_) return;  // a newer load replaced this one
   const int i = load_.next++;
   if (i < load_.curves.size()) {
-    const auto& rc = load_.data[static_cast<size_t>(i)];
+    const auto& rc = load_.data[static_cast<size_t>(load_.index[i])];
     if (!rc.steps.empty()) {
       curves_->appendPoints(load_.curves[i], rc.steps, rc.values, rc.wallSeconds);
       lastStep_.insert(load_.runs[i], rc.steps.back());
@@ -487,13 +570,13 @@ void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
       metric_->setCurrentIndex(i >= 0 ? i : 0);
     }
     updating_ = false;
-    if (wasEmpty) rebuild();  // loads what the store has so far; the step filter below skips those points
+    if (wasEmpty) reload();  // loads what the store has so far; the step filter below skips those points
   }
   const QString m = metric();
   QHash<int, std::vector<double>> steps, ys, walls;
   bool newRun = false;
   for (const auto& p : points) {
-    if (p.runId && !curveOf_.contains(p.runId) && !store_) continue;
+    if (p.runId && !curveOf_.contains(p.runId) && !worker_) continue;
     if (p.runId && !curveOf_.contains(p.runId)) newRun = true;
     if (p.name != m) continue;
     auto it = curveOf_.constFind(p.runId);

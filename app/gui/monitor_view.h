@@ -4,6 +4,8 @@
 #pragma once
 
 #include <QHash>
+#include <QPair>
+#include <QSet>
 #include <QList>
 #include <QColor>
 #include <QWidget>
@@ -22,9 +24,6 @@ class QListWidget;
 class QListWidgetItem;
 class QSlider;
 
-namespace dm::store {
-class RunStore;
-}
 namespace dm::plotting {
 class CurvePlot;
 }
@@ -43,11 +42,11 @@ class MonitorView : public QWidget {
   ~MonitorView() override;
 
   // `workspace` names where the view state (shown runs, metric, x axis, smoothing, log y) is remembered.
-  // Curves are loaded by `worker` (the window's store worker) off the UI thread; without one the view
-  // starts its own on the store's database.
-  void setStore(std::shared_ptr<store::RunStore> store, const QString& workspace = QString(), StoreWorker* worker = nullptr);
-  bool loading() const { return loading_; }  // the shown curves are being read by the store worker
-  void refreshRuns();  // the runs list from the store (keeps the selection)
+  // Everything the view reads from the run database (the runs list, metric names, curves) is read by
+  // `worker` (the window's store worker) off the UI thread; the view never opens the database itself.
+  void setWorker(StoreWorker* worker, const QString& workspace = QString());
+  bool loading() const { return loading_ || listing_; }  // the worker is reading for the view
+  void refreshRuns();  // re-reads the runs list (keeps the selection)
 
   void setRunShown(int64_t runId, bool shown);
   QList<int64_t> shownRuns() const;
@@ -80,20 +79,28 @@ class MonitorView : public QWidget {
   void appendPoints(int jobId, const QList<dm::gui::MetricPoint>& points);
 
  private:
-  void rebuild();  // reloads every shown run's points of the current metric
-  void refreshMetrics();
+  // Asks the worker for the shown runs' metric names and the points of the runs not drawn yet (all of them
+  // when the metric changes); unticked runs' curves go at once.
+  void reload();
+  void applyRunsList(const QList<QPair<int64_t, QString>>& runs);
   void onItemChanged(QListWidgetItem* item);
   void clearCurves();
   void exportWithDialog(const QString& title, const QString& ext, const QString& filter,
                         QString (MonitorView::*write)(const QString&) const);
   void appendNextLoaded();  // one run's points per event-loop turn, then the replot
   bool updateEmptyState();  // true when the message changed (the plot needs a full replot)
-  void applyLoaded(const QList<int64_t>& runs, const std::vector<figures::RunCurve>& loaded, const QString& error);
+  struct Answer {
+    QStringList names;  // metric names recorded by the shown runs
+    QString metric;     // the one chosen: the wanted one if recorded (or nothing is), else train/loss, loss, the first
+    bool full = false;  // the points of every shown run (the metric changed), else of the runs not drawn
+    QList<int64_t> runs;
+    std::vector<figures::RunCurve> curves;
+  };
+  void applyAnswer(const Answer& a, const QString& error);
   void saveState() const;
   void restoreState();
   bool eventFilter(QObject* watched, QEvent* event) override;
 
-  std::shared_ptr<store::RunStore> store_;
   QListWidget* runs_ = nullptr;
   QComboBox* metric_ = nullptr;
   QComboBox* xAxis_ = nullptr;
@@ -112,6 +119,10 @@ class MonitorView : public QWidget {
   QHash<int64_t, double> wallBase_;     // run → offset of its live wall times
   bool updating_ = false;
   bool loading_ = false;
+  bool listing_ = false;            // the runs list is being read
+  bool relist_ = false;             // read it again when this read is done
+  QSet<int64_t> wantShown_;         // asked to be shown before the list had them
+  QString drawnMetric_;             // the metric of the curves drawn
   int generation_ = 0;              // of the last load asked; older answers are dropped
   QList<MetricPoint> pendingLive_;  // live points that arrived while a load was on its way
   // What the worker read, appended one run per event-loop turn (a 100k-point run takes about 3 ms, so
@@ -119,13 +130,12 @@ class MonitorView : public QWidget {
   struct Load {
     int generation = -1, next = 0;
     QList<int64_t> runs;
-    QList<int> curves;
+    QList<int> curves, index;  // the curve of each run, and its entry in data
     std::vector<figures::RunCurve> data;
     QString error;
   };
   Load load_;
   StoreWorker* worker_ = nullptr;
-  std::unique_ptr<StoreWorker> ownWorker_;
 };
 
 }  // namespace gui

@@ -22,6 +22,7 @@
 
 #include "app/figures/figure_data.h"
 #include "core/store/run_store.h"
+#include "app/gui/store_worker.h"
 #include "plotting/csv.h"
 #include "plotting/errors.h"
 #include "plotting/export.h"
@@ -37,7 +38,7 @@ QString runLabel(const store::RunRecord& r) {
   return QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name), QString::fromStdString(r.family));
 }
 
-QString groupName(const store::RunStore& db, const QList<int64_t>& runs) {
+QString groupName(const store::RunStore& db, const QList<int64_t>& runs) {  // on the worker's thread
   if (runs.isEmpty()) return {};
   const auto r = db.run(runs.front());
   QString name = r ? QString::fromStdString(r->name) : QString::number(runs.front());
@@ -157,38 +158,73 @@ plotting::Palette ResultsView::palette() const {
   return p;
 }
 
-void ResultsView::setStore(std::shared_ptr<store::RunStore> store) {
-  store_ = std::move(store);
-  modelRuns_->clear();
-  baselineRuns_->clear();
-  refreshRuns();
-}
-
-void ResultsView::refreshRuns() {
-  if (!store_) return;
-  const auto keepModel = selected(modelRuns_), keepBase = selected(baselineRuns_);
-  const auto keepDiff = diffLens_->currentData(), keepMamba = mambaLens_->currentData();
+void ResultsView::setWorker(StoreWorker* worker, const QString& workspace) {
+  worker_ = worker;
+  workspace_ = workspace;
+  ++generation_;
+  listing_ = reading_ = false;
+  data_ = Data{};
+  haveFigure_ = false;
   modelRuns_->clear();
   baselineRuns_->clear();
   diffLens_->clear();
   mambaLens_->clear();
-  for (const auto& r : store_->runs()) {
-    if (r.archived) continue;
-    if (r.kind == "eval-babilong") {
-      for (auto* list : {modelRuns_, baselineRuns_}) {
-        auto* item = new QListWidgetItem(runLabel(r), list);
-        item->setData(Qt::UserRole, static_cast<qlonglong>(r.id));
-      }
-    }
-    if (r.kind == "lens-eval" || r.kind == "lens-import") {
-      diffLens_->addItem(runLabel(r), static_cast<qlonglong>(r.id));
-      mambaLens_->addItem(runLabel(r), static_cast<qlonglong>(r.id));
-    }
-  }
-  select(modelRuns_, keepModel);
-  select(baselineRuns_, keepBase);
-  if (int i = diffLens_->findData(keepDiff); i >= 0) diffLens_->setCurrentIndex(i);
-  if (int i = mambaLens_->findData(keepMamba); i >= 0) mambaLens_->setCurrentIndex(i);
+  plotting::resetPlot(plot_);
+  plot_->replot();
+  refreshRuns();
+}
+
+void ResultsView::refreshRuns() {
+  if (!worker_) return;
+  listing_ = true;
+  struct Item {
+    int64_t id;
+    bool eval;
+    QString label;
+  };
+  worker_->query<std::vector<Item>>(
+      this,
+      [](store::RunStore& db) {
+        std::vector<Item> out;
+        for (const auto& r : db.runs()) {
+          if (r.archived) continue;
+          if (r.kind == "eval-babilong") out.push_back({r.id, true, runLabel(r)});
+          if (r.kind == "lens-eval" || r.kind == "lens-import") out.push_back({r.id, false, runLabel(r)});
+        }
+        return out;
+      },
+      [this, worker = worker_](std::vector<Item> items, QString) {
+        if (worker != worker_) return;
+        listing_ = false;
+        // The selection stays (what was asked before the list came is kept too).
+        const auto keepModel = selected(modelRuns_), keepBase = selected(baselineRuns_);
+        const auto keepDiff = diffLens_->currentData(), keepMamba = mambaLens_->currentData();
+        modelRuns_->clear();
+        baselineRuns_->clear();
+        diffLens_->clear();
+        mambaLens_->clear();
+        for (const auto& it : items) {
+          if (it.eval) {
+            for (auto* list : {modelRuns_, baselineRuns_}) {
+              auto* item = new QListWidgetItem(it.label, list);
+              item->setData(Qt::UserRole, static_cast<qlonglong>(it.id));
+            }
+          } else {
+            diffLens_->addItem(it.label, static_cast<qlonglong>(it.id));
+            mambaLens_->addItem(it.label, static_cast<qlonglong>(it.id));
+          }
+        }
+        select(modelRuns_, keepModel.isEmpty() ? wantModel_ : keepModel);
+        select(baselineRuns_, keepBase.isEmpty() ? wantBaseline_ : keepBase);
+        if (int i = diffLens_->findData(keepDiff.isValid() ? keepDiff : QVariant(static_cast<qlonglong>(wantDiffLens_))); i >= 0)
+          diffLens_->setCurrentIndex(i);
+        if (int i = mambaLens_->findData(keepMamba.isValid() ? keepMamba : QVariant(static_cast<qlonglong>(wantMambaLens_))); i >= 0)
+          mambaLens_->setCurrentIndex(i);
+        if (drawWhenListed_) {
+          drawWhenListed_ = false;
+          draw();
+        }
+      });
 }
 
 QList<int64_t> ResultsView::selected(const QListWidget* list) const {
@@ -205,79 +241,173 @@ void ResultsView::select(QListWidget* list, const QList<int64_t>& runs) {
 
 void ResultsView::setFigure(Figure f) { figure_->setCurrentIndex(static_cast<int>(f)); }
 ResultsView::Figure ResultsView::figure() const { return static_cast<Figure>(figure_->currentIndex()); }
-void ResultsView::setModelRuns(const QList<int64_t>& runs) { select(modelRuns_, runs); }
-void ResultsView::setBaselineRuns(const QList<int64_t>& runs) { select(baselineRuns_, runs); }
+void ResultsView::setModelRuns(const QList<int64_t>& runs) {
+  wantModel_ = runs;
+  select(modelRuns_, runs);
+}
+void ResultsView::setBaselineRuns(const QList<int64_t>& runs) {
+  wantBaseline_ = runs;
+  select(baselineRuns_, runs);
+}
 void ResultsView::setShowStd(bool on) { showStd_->setChecked(on); }
 void ResultsView::setLogY(bool on) { logY_->setChecked(on); }
 
 void ResultsView::setLensRuns(int64_t diffRun, int64_t mambaRun) {
+  wantDiffLens_ = diffRun;
+  wantMambaLens_ = mambaRun;
   if (int i = diffLens_->findData(static_cast<qlonglong>(diffRun)); i >= 0) diffLens_->setCurrentIndex(i);
   if (int i = mambaLens_->findData(static_cast<qlonglong>(mambaRun)); i >= 0) mambaLens_->setCurrentIndex(i);
 }
 
-QString ResultsView::draw() {
-  const QString err = drawFigure(figure());
-  status_->setText(err);
-  status_->setStyleSheet(err.isEmpty() ? QString() : QStringLiteral("color: #b00020;"));
-  return err;
+ResultsView::Data ResultsView::selection() const {
+  Data d;
+  d.modelRuns = selected(modelRuns_);
+  d.baselineRuns = selected(baselineRuns_);
+  d.diffLens = diffLens_->currentIndex() < 0 ? 0 : diffLens_->currentData().toLongLong();
+  d.mambaLens = mambaLens_->currentIndex() < 0 ? 0 : mambaLens_->currentData().toLongLong();
+  return d;
 }
 
-QString ResultsView::drawFigure(Figure f) {
+bool ResultsView::current() const {
+  const Data d = selection();
+  return data_.valid && d.modelRuns == data_.modelRuns && d.baselineRuns == data_.baselineRuns &&
+         d.diffLens == data_.diffLens && d.mambaLens == data_.mambaLens;
+}
+
+// On the worker's thread: every number the figures of the selection need, each part with its own error.
+void ResultsView::fetch(std::function<void()> then) {
+  reading_ = true;
+  const int generation = ++generation_;
+  worker_->query<Data>(
+      this,
+      [sel = selection()](store::RunStore& db) {
+        Data d = sel;
+        auto mean = [&db](const QList<int64_t>& runs, const std::vector<std::string>& tasks, const std::vector<std::string>& lengths) {
+          std::vector<plotting::Matrix> ms;
+          for (auto id : runs) ms.push_back(figures::runAccuracy(db, id, tasks, lengths));
+          return plotting::meanOverSeeds(ms);
+        };
+        auto grid = [&db](int64_t run, std::vector<std::string>& tasks, std::vector<std::string>& lengths) {
+          const auto first = figures::runAccuracy(db, run);
+          for (const auto& t : first.rowLabels) tasks.push_back(t.toStdString());
+          for (const auto& l : first.colLabels) lengths.push_back(l.toStdString());
+        };
+        if (!d.modelRuns.isEmpty()) {
+          // Rows and columns: those of the first model run, so every run lines up on the same grid.
+          std::vector<std::string> tasks, lengths;
+          try {
+            grid(d.modelRuns.front(), tasks, lengths);
+            d.model = mean(d.modelRuns, tasks, lengths);
+            d.modelName = groupName(db, d.modelRuns);
+            for (auto id : d.modelRuns)
+              for (const auto& c : db.eval_cells(id))
+                if (c.metric == "accuracy") d.samples[QString::fromStdString(c.task + "|" + c.length)] += c.samples;
+          } catch (const std::exception& e) {
+            d.modelError = QString::fromUtf8(e.what());
+          }
+          if (!d.baselineRuns.isEmpty() && d.modelError.isEmpty()) {
+            try {
+              d.baseline = mean(d.baselineRuns, tasks, lengths);
+              d.baselineName = groupName(db, d.baselineRuns);
+              std::vector<std::string> bt, bl;
+              grid(d.baselineRuns.front(), bt, bl);
+              d.baselineOwn = mean(d.baselineRuns, bt, bl);
+            } catch (const std::exception& e) {
+              d.baselineError = QString::fromUtf8(e.what());
+            }
+          }
+        }
+        if (d.diffLens && d.mambaLens) {
+          try {
+            d.lens = figures::lensFromRuns(db, d.diffLens, d.mambaLens);
+          } catch (const std::exception& e) {
+            d.lensError = QString::fromUtf8(e.what());
+          }
+        }
+        d.valid = true;
+        return d;
+      },
+      [this, generation, then = std::move(then)](Data d, QString error) {
+        if (generation != generation_) return;  // a newer selection was asked for
+        reading_ = false;
+        if (!error.isEmpty()) d.modelError = d.baselineError = d.lensError = error;
+        data_ = std::move(d);
+        then();
+      });
+}
+
+QString ResultsView::draw() {
+  if (!worker_) {
+    showError(tr("No workspace is open."));
+    return lastError_;
+  }
+  if (listing_) {  // the lists are being read: draw what they select once they are there
+    drawWhenListed_ = true;
+    return {};
+  }
+  if (!current()) {
+    status_->setText(tr("Reading the numbers…"));
+    status_->setStyleSheet(QString());
+    fetch([this] {
+      showError(drawFigure(figure()));
+      emit drawn();
+    });
+    return {};
+  }
+  showError(drawFigure(figure()));
+  return lastError_;
+}
+
+void ResultsView::showError(const QString& err) {
+  lastError_ = err;
+  status_->setText(err);
+  status_->setStyleSheet(err.isEmpty() ? QString() : QStringLiteral("color: #b00020;"));
+}
+
+// Draws from data_ (the selection's numbers); `baselineHeatmap`: the baseline's own heatmap.
+QString ResultsView::drawFigure(Figure f, bool baselineHeatmap) {
   haveFigure_ = false;
   plotting::resetPlot(plot_);
-  if (!store_) return tr("No workspace is open.");
+  if (!worker_) return tr("No workspace is open.");
   try {
     if (f == Figure::Lens) {
-      if (diffLens_->currentIndex() < 0 || mambaLens_->currentIndex() < 0)
-        return tr("Pick a Diff-Mamba and a Mamba lens evaluation run.");
-      lens_ = figures::lensFromRuns(*store_, diffLens_->currentData().toLongLong(), mambaLens_->currentData().toLongLong());
+      if (!data_.diffLens || !data_.mambaLens) return tr("Pick a Diff-Mamba and a Mamba lens evaluation run.");
+      if (!data_.lensError.isEmpty()) throw std::runtime_error(data_.lensError.toStdString());
       plotting::LensOptions o;
       o.logY = logY_->isChecked();
       o.kind = lines_->isChecked() ? plotting::LensChartKind::Lines : plotting::LensChartKind::Bars;
-      plotting::drawLensLayers(plot_, lens_, o);
+      plotting::drawLensLayers(plot_, data_.lens, o);
     } else {
-      const auto modelRuns = selected(modelRuns_);
-      if (modelRuns.isEmpty()) return tr("Select the model's BABILong evaluation run(s).");
-      auto mean = [&](const QList<int64_t>& runs, const std::vector<std::string>& tasks,
-                      const std::vector<std::string>& lengths) {
-        std::vector<plotting::Matrix> ms;
-        for (auto id : runs) ms.push_back(figures::runAccuracy(*store_, id, tasks, lengths));
-        return plotting::meanOverSeeds(ms);
-      };
-      // Rows and columns: those of the first model run, so every run lines up on the same grid.
-      const auto first = figures::runAccuracy(*store_, modelRuns.front());
-      std::vector<std::string> tasks, lengths;
-      for (const auto& t : first.rowLabels) tasks.push_back(t.toStdString());
-      for (const auto& l : first.colLabels) lengths.push_back(l.toStdString());
-      model_ = mean(modelRuns, tasks, lengths);
-      modelName_ = groupName(*store_, modelRuns);
-      samples_.clear();
-      for (auto id : modelRuns)
-        for (const auto& c : store_->eval_cells(id))
-          if (c.metric == "accuracy") samples_[QString::fromStdString(c.task + "|" + c.length)] += c.samples;
-      const bool sd = showStd_->isChecked() && model_.hasStddev();
+      if (data_.modelRuns.isEmpty()) return tr("Select the model's BABILong evaluation run(s).");
+      if (!data_.modelError.isEmpty()) throw std::runtime_error(data_.modelError.toStdString());
+      const bool sd = showStd_->isChecked() && data_.model.hasStddev();
       if (f == Figure::Heatmap) {
         plotting::HeatmapOptions o;
         o.showStd = sd;
         o.palette = palette();
-        o.title = tr("BABILong accuracy: %1").arg(modelName_);
-        plotting::drawHeatmap(plot_, model_, o);
+        if (baselineHeatmap) {
+          if (!data_.baselineError.isEmpty()) throw std::runtime_error(data_.baselineError.toStdString());
+          o.showStd = showStd_->isChecked() && data_.baselineOwn.hasStddev();
+          o.title = tr("BABILong accuracy: %1").arg(data_.baselineName);
+          plotting::drawHeatmap(plot_, data_.baselineOwn, o);
+        } else {
+          o.title = tr("BABILong accuracy: %1").arg(data_.modelName);
+          plotting::drawHeatmap(plot_, data_.model, o);
+        }
       } else {
-        const auto baseRuns = selected(baselineRuns_);
-        if (baseRuns.isEmpty()) return tr("Select the baseline's BABILong evaluation run(s).");
-        baseline_ = mean(baseRuns, tasks, lengths);
-        baselineName_ = groupName(*store_, baseRuns);
+        if (data_.baselineRuns.isEmpty()) return tr("Select the baseline's BABILong evaluation run(s).");
+        if (!data_.baselineError.isEmpty()) throw std::runtime_error(data_.baselineError.toStdString());
         plotting::CompareOptions o;
-        o.modelName = modelName_;
-        o.baselineName = baselineName_;
-        o.showStd = sd && baseline_.hasStddev();
+        o.modelName = data_.modelName;
+        o.baselineName = data_.baselineName;
+        o.showStd = sd && data_.baseline.hasStddev();
         o.palette = palette();
         o.title = (f == Figure::Compare ? tr("%1 vs %2: BABILong accuracy") : tr("%1 vs %2: BABILong accuracy ratio"))
-                      .arg(modelName_, baselineName_);
+                      .arg(data_.modelName, data_.baselineName);
         if (f == Figure::Compare)
-          plotting::drawCompare(plot_, model_, baseline_, o);
+          plotting::drawCompare(plot_, data_.model, data_.baseline, o);
         else
-          plotting::drawRatio(plot_, model_, baseline_, o);
+          plotting::drawRatio(plot_, data_.model, data_.baseline, o);
       }
     }
   } catch (const std::exception& e) {
@@ -287,25 +417,28 @@ QString ResultsView::drawFigure(Figure f) {
   }
   plot_->replot();
   drawn_ = f;
+  drawnBaseline_ = baselineHeatmap;
   haveFigure_ = true;
   return {};
 }
 
 QString ResultsView::toolTipAt(const QPoint& pos) const {
   if (!haveFigure_ || drawn_ == Figure::Lens) return {};
-  const auto cell = plotting::heatmapCellAt(plot_, QPointF(pos), model_.rows, model_.cols);
+  const plotting::Matrix& shown = drawnBaseline_ ? data_.baselineOwn : data_.model;
+  const auto cell = plotting::heatmapCellAt(plot_, QPointF(pos), shown.rows, shown.cols);
   if (!cell) return {};
   QString tip;
   if (drawn_ == Figure::Heatmap) {
-    tip = plotting::heatmapToolTip(model_, cell->row, cell->col);
+    tip = plotting::heatmapToolTip(shown, cell->row, cell->col);
+    if (drawnBaseline_) return tip;
   } else {
     plotting::CompareOptions o;
-    o.modelName = modelName_;
-    o.baselineName = baselineName_;
-    tip = plotting::compareToolTip(model_, baseline_, cell->row, cell->col, o);
+    o.modelName = data_.modelName;
+    o.baselineName = data_.baselineName;
+    tip = plotting::compareToolTip(data_.model, data_.baseline, cell->row, cell->col, o);
   }
-  const auto key = model_.rowLabel(cell->row) + "|" + model_.colLabel(cell->col);
-  return tip + "\n" + tr("%n sample(s) evaluated", nullptr, static_cast<int>(samples_.value(key)));
+  const auto key = data_.model.rowLabel(cell->row) + "|" + data_.model.colLabel(cell->col);
+  return tip + "\n" + tr("%n sample(s) evaluated", nullptr, static_cast<int>(data_.samples.value(key)));
 }
 
 bool ResultsView::eventFilter(QObject* watched, QEvent* event) {
@@ -322,17 +455,18 @@ bool ResultsView::eventFilter(QObject* watched, QEvent* event) {
 
 QString ResultsView::writeCsv(Figure f, const QString& path) {
   if (f == Figure::Lens)
-    plotting::writeCsv(lens_, path);
+    plotting::writeCsv(data_.lens, path);
   else if (f == Figure::Heatmap)
-    plotting::writeCsv(model_, path);
+    plotting::writeCsv(drawnBaseline_ ? data_.baselineOwn : data_.model, path);
   else
-    plotting::writeCompareCsv(model_, baseline_, path, modelName_, baselineName_);
+    plotting::writeCompareCsv(data_.model, data_.baseline, path, data_.modelName, data_.baselineName);
   return path;
 }
 
 QString ResultsView::exportTo(const QString& path) {
-  if (!haveFigure_) {
-    const QString err = draw();
+  if (!haveFigure_ || !current()) {
+    if (!current()) return tr("The figure's numbers are not read yet: draw it first.");
+    const QString err = drawFigure(figure());
     if (!err.isEmpty()) return err;
   }
   try {
@@ -364,8 +498,8 @@ void ResultsView::setExportSize(double widthIn, double heightIn, double dpi) {
 }
 
 QString ResultsView::suggestedPath(const QString& ext) const {
-  const QString folder = store_ ? QFileInfo(QString::fromStdString(store_->path())).dir().filePath(QStringLiteral("figures"))
-                                : QDir::home().filePath(QStringLiteral("figures"));
+  const QString folder = !workspace_.isEmpty() ? QDir(workspace_).filePath(QStringLiteral("figures"))
+                                               : QDir::home().filePath(QStringLiteral("figures"));
   auto clean = [](QString s) {
     s = s.toLower();
     for (auto& ch : s)
@@ -375,31 +509,47 @@ QString ResultsView::suggestedPath(const QString& ext) const {
   };
   QString stem;
   switch (drawn_) {
-    case Figure::Heatmap: stem = "babilong-" + clean(modelName_); break;
-    case Figure::Compare: stem = "compare-" + clean(modelName_) + "-vs-" + clean(baselineName_); break;
-    case Figure::Ratio: stem = "compare-" + clean(modelName_) + "-vs-" + clean(baselineName_) + "-ratio"; break;
+    case Figure::Heatmap: stem = "babilong-" + clean(drawnBaseline_ ? data_.baselineName : data_.modelName); break;
+    case Figure::Compare: stem = "compare-" + clean(data_.modelName) + "-vs-" + clean(data_.baselineName); break;
+    case Figure::Ratio: stem = "compare-" + clean(data_.modelName) + "-vs-" + clean(data_.baselineName) + "-ratio"; break;
     case Figure::Lens: stem = QStringLiteral("compared-lens"); break;
   }
   if (stem.endsWith('-')) stem.chop(1);
   return QDir(folder).filePath(stem + "." + ext);
 }
 
-QStringList ResultsView::exportAll(const QString& folder, QString* error) {
+void ResultsView::exportAll(const QString& folder) {
+  auto run = [this, folder] {
+    QString problems;
+    const QStringList written = writeAll(folder, &problems);
+    emit allExported(written, problems);
+  };
+  if (worker_ && !current())
+    fetch(run);
+  else
+    run();
+}
+
+QStringList ResultsView::writeAll(const QString& folder, QString* error) {
   QStringList written;
   if (!QDir().mkpath(folder)) {
-    if (error) *error = tr("Cannot create the folder %1").arg(folder);
+    *error = tr("Cannot create the folder %1").arg(folder);
+    showError(*error);
     return written;
   }
-  const Figure keep = figure();
   struct Item {
     Figure f;
+    bool baseline;
     QString stem;
   };
-  QList<Item> items = {{Figure::Heatmap, "babilong-model"}, {Figure::Compare, "compare"}, {Figure::Ratio, "compare-ratio"},
-                       {Figure::Lens, "compared-lens"}};
+  QList<Item> items = {{Figure::Heatmap, false, "babilong-model"},
+                       {Figure::Compare, false, "compare"},
+                       {Figure::Ratio, false, "compare-ratio"},
+                       {Figure::Lens, false, "compared-lens"}};
+  if (!data_.baselineRuns.isEmpty()) items.append({Figure::Heatmap, true, "babilong-baseline"});  // its own heatmap too
   QStringList problems;
   for (const auto& it : items) {
-    const QString err = drawFigure(it.f);
+    const QString err = drawFigure(it.f, it.baseline);
     if (!err.isEmpty()) {
       problems << QStringLiteral("%1: %2").arg(it.stem, err);
       continue;
@@ -414,28 +564,23 @@ QStringList ResultsView::exportAll(const QString& folder, QString* error) {
     }
     written << QDir(folder).filePath(it.stem + ".csv");
   }
-  // The baseline's own heatmap too, when there is one.
-  if (!selected(baselineRuns_).isEmpty()) {
-    const auto keepModel = selected(modelRuns_);
-    select(modelRuns_, selected(baselineRuns_));
-    if (drawFigure(Figure::Heatmap).isEmpty()) {
-      for (const char* ext : {"pdf", "png", "svg"}) {
-        const QString path = QDir(folder).filePath(QStringLiteral("babilong-baseline.") + ext);
-        if (exportTo(path).isEmpty()) written << path;
-      }
-      written << QDir(folder).filePath("babilong-baseline.csv");
-    }
-    select(modelRuns_, keepModel);
-  }
-  if (error) *error = problems.join('\n');
-  setFigure(keep);
-  draw();
+  *error = problems.join('\n');
+  showError(drawFigure(figure()));
   status_->setText(tr("%n file(s) written to %1", nullptr, static_cast<int>(written.size())).arg(QDir::toNativeSeparators(folder)) +
                    (problems.isEmpty() ? QString() : "\n" + problems.join('\n')));
   return written;
 }
 
 void ResultsView::onExportClicked() {
+  if (worker_ && !current()) {  // read the numbers, draw, then ask where to export
+    reading_ = true;
+    fetch([this] {
+      showError(drawFigure(figure()));
+      emit drawn();
+      if (haveFigure_) onExportClicked();
+    });
+    return;
+  }
   if (!haveFigure_ && !draw().isEmpty()) return;
   const QString suggested = suggestedPath(QStringLiteral("pdf"));
   QDir().mkpath(QFileInfo(suggested).path());

@@ -8,6 +8,7 @@
 #include <QList>
 #include <QString>
 #include <QWidget>
+#include <functional>
 #include <memory>
 
 #include "plotting/colors.h"
@@ -22,12 +23,11 @@ class QSpinBox;
 class QListWidget;
 class QMouseEvent;
 
-namespace dm::store {
-class RunStore;
-}
 
 namespace dm {
 namespace gui {
+
+class StoreWorker;
 
 class ResultsView : public QWidget {
   Q_OBJECT
@@ -37,8 +37,11 @@ class ResultsView : public QWidget {
 
   explicit ResultsView(QWidget* parent = nullptr);
 
-  void setStore(std::shared_ptr<store::RunStore> store);
+  // Every read goes through `worker` (the window's store worker): the run lists, and the cells and lens
+  // points of the selection, read once per selection and drawn when the answer comes.
+  void setWorker(StoreWorker* worker, const QString& workspace);
   void refreshRuns();
+  bool loading() const { return listing_ || reading_; }  // waiting for the worker
 
   void setFigure(Figure f);
   Figure figure() const;
@@ -52,16 +55,19 @@ class ResultsView : public QWidget {
   plotting::Palette palette() const;
   void setLogY(bool on);
 
-  // Draws the current figure; returns the error text ("" when drawn). Shown in the page too.
+  // Draws the current figure: at once when the selection's numbers were read, else when the worker has
+  // read them (loading() meanwhile). Returns the error of a figure drawn at once, "" otherwise; the page
+  // shows it either way, and lastError() keeps it.
   QString draw();
+  QString lastError() const { return lastError_; }
   QString toolTipAt(const QPoint& widgetPos) const;  // what hovering there shows ("" outside cells)
 
   // Export the current figure (format from the suffix) and its numbers as <stem>.csv; error or "". On
-  // success the page says what was written, with the paths.
+  // success the page says what was written, with the paths. Needs the selection's numbers read (draw()).
   QString exportTo(const QString& path);
   // Every figure the selection allows (heatmaps of both sides, compare, ratio, lens) as PDF, PNG, SVG and
-  // CSV into `folder`; returns the files written, or throws nothing and reports errors in `error`.
-  QStringList exportAll(const QString& folder, QString* error = nullptr);
+  // CSV into `folder`, once the selection's numbers are read (at once when they are); then allExported.
+  void exportAll(const QString& folder);
   // Where an export of the drawn figure is suggested: <workspace>/figures/<name of the figure and its runs>.<ext>.
   QString suggestedPath(const QString& ext) const;
   // The export size: width and height in inches (0: the figure's default, 8 × 5, the lens chart 14 × 6)
@@ -71,18 +77,47 @@ class ResultsView : public QWidget {
 
   QCustomPlot* plot() const { return plot_; }
 
+ signals:
+  void drawn();  // a draw() asked while the numbers were read has happened (lastError() says how)
+  void allExported(const QStringList& files, const QString& problems);
+
  protected:
   bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
+  // The numbers behind every figure of one selection, read on the worker's thread.
+  struct Data {
+    QList<int64_t> modelRuns, baselineRuns;
+    int64_t diffLens = 0, mambaLens = 0;
+    plotting::Matrix model, baseline, baselineOwn;  // baseline on the model's grid; on its own grid
+    QString modelName, baselineName;
+    QHash<QString, qint64> samples;  // "task|length" → samples of the model runs
+    plotting::LensLayers lens;
+    QString modelError, baselineError, lensError;
+    bool valid = false;
+  };
+  Data selection() const;              // what is selected now (the run ids only)
+  bool current() const;                // data_ is the selection's
+  void fetch(std::function<void()> then);  // reads the selection's numbers, then runs `then`
   QList<int64_t> selected(const QListWidget* list) const;
   void select(QListWidget* list, const QList<int64_t>& runs);
-  QString drawFigure(Figure f);
+  QString drawFigure(Figure f, bool baselineHeatmap = false);
+  void showError(const QString& err);
+  QStringList writeAll(const QString& folder, QString* error);
   QString writeCsv(Figure f, const QString& path);
   void onExportClicked();
   void onExportAllClicked();
 
-  std::shared_ptr<store::RunStore> store_;
+  StoreWorker* worker_ = nullptr;
+  QString workspace_;
+  bool listing_ = false, reading_ = false;
+  int generation_ = 0;
+  Data data_;
+  QString lastError_;
+  // Selections asked before the lists had the runs (set when the lists arrive).
+  QList<int64_t> wantModel_, wantBaseline_;
+  int64_t wantDiffLens_ = 0, wantMambaLens_ = 0;
+  bool drawWhenListed_ = false;
   QComboBox* figure_ = nullptr;
   QListWidget* modelRuns_ = nullptr;
   QListWidget* baselineRuns_ = nullptr;
@@ -99,10 +134,7 @@ class ResultsView : public QWidget {
   QCustomPlot* plot_ = nullptr;
   Figure drawn_ = Figure::Heatmap;
   bool haveFigure_ = false;
-  plotting::Matrix model_, baseline_;     // what the drawn heatmap shows
-  plotting::LensLayers lens_;             // what the drawn lens chart shows
-  QString modelName_, baselineName_;
-  QHash<QString, qint64> samples_;         // "task|length" → samples of the model runs
+  bool drawnBaseline_ = false;  // the drawn heatmap is the baseline's own
 };
 
 }  // namespace gui

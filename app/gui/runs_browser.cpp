@@ -25,6 +25,7 @@
 #include "core/jobs/run_session.h"
 #include "core/store/run_filter.h"
 #include "core/store/run_store.h"
+#include "app/gui/store_worker.h"
 
 namespace dm {
 namespace gui {
@@ -208,7 +209,11 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   connect(refresh, &QPushButton::clicked, this, &RunsBrowser::refresh);
   connect(showArchived_, &QCheckBox::toggled, this, &RunsBrowser::applyFilter);
   connect(archive, &QPushButton::clicked, this, [this] {
-    if (const auto r = store_ && selectedRun() ? store_->run(selectedRun()) : std::nullopt) setArchived(r->id, !r->archived);
+    const auto it = records_.find(selectedRun());
+    if (it != records_.end()) {
+      const QString err = setArchived(it->first, !it->second.archived);
+      if (!err.isEmpty()) QMessageBox::warning(this, tr("Archive"), err);
+    }
   });
   connect(table_, &QTableWidget::itemSelectionChanged, this, &RunsBrowser::showDetails);
   connect(diffWith_, &QComboBox::currentIndexChanged, this, &RunsBrowser::showDetails);
@@ -219,9 +224,9 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     if (selectedRun()) emit resumeRequested(selectedRun());
   });
   connect(open, &QPushButton::clicked, this, [this] {
-    if (!store_ || !selectedRun()) return;
-    if (const auto r = store_->run(selectedRun()); r && !r->run_dir.empty())
-      QDesktopServices::openUrl(QUrl::fromLocalFile(QString::fromStdString(r->run_dir)));
+    const auto it = records_.find(selectedRun());
+    if (it != records_.end() && !it->second.run_dir.empty())
+      QDesktopServices::openUrl(QUrl::fromLocalFile(QString::fromStdString(it->second.run_dir)));
   });
   connect(del, &QPushButton::clicked, this, [this] {
     const int64_t id = selectedRun();
@@ -234,35 +239,100 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     const QString err = deleteRun(id, files->isChecked());
     if (!err.isEmpty()) QMessageBox::warning(this, tr("Delete failed"), err);
   });
+  connect(this, &RunsBrowser::actionFailed, this, [this](const QString& why) {
+    if (isVisible()) QMessageBox::warning(this, tr("Runs"), why);
+  });
 }
 
-void RunsBrowser::setStore(std::shared_ptr<store::RunStore> store) {
-  store_ = std::move(store);
+// What one refresh reads on the worker's thread: the runs found dead (marked crashed there), every record,
+// their last metrics and what the metric columns need (one grouped query per column kind, not per run).
+struct RunsBrowser::Snapshot {
+  std::vector<std::pair<int64_t, QString>> crashed;  // id, why
+  std::vector<store::RunRecord> runs;
+  std::map<int64_t, std::vector<store::MetricRow>> last;
+  std::map<std::string, std::map<int64_t, store::RunStore::Extremes>> extremes;
+  std::map<int64_t, double> babilong, lens;
+};
+
+namespace {
+
+// A run marked running whose process died (a CLI killed, a window that crashed) is marked crashed, never
+// shown running. A busy or read-only database: the next look tries again.
+std::vector<std::pair<int64_t, QString>> reap(store::RunStore& db) {
+  std::vector<std::pair<int64_t, QString>> out;
+  if (db.read_only()) return out;
+  try {
+    for (const auto id : jobs::reap_dead_runs(db)) {
+      const auto r = db.run(id);
+      out.emplace_back(id, r ? QString::fromStdString(r->message) : QString());
+    }
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+}  // namespace
+
+void RunsBrowser::setWorker(StoreWorker* worker) {
+  worker_ = worker;
+  reading_ = again_ = false;
+  pendingActions_ = 0;
+  records_.clear();
+  fields_.clear();
+  table_->setRowCount(0);
+  details_->clear();
   refresh();
 }
 
-bool RunsBrowser::reapDead() {
-  std::vector<int64_t> ids;
-  try {
-    ids = jobs::reap_dead_runs(*store_);
-  } catch (const std::exception&) {
-    return false;  // a busy database: the next look tries again
-  }
-  for (const auto id : ids) {
-    const auto r = store_->run(id);
-    emit runCrashed(id, r ? QString::fromStdString(r->message) : QString());
-  }
-  return !ids.empty();
-}
-
 void RunsBrowser::checkLiveness() {
-  if (store_ && reapDead()) refresh();
+  if (!worker_ || worker_->readOnly()) return;
+  worker_->query<std::vector<std::pair<int64_t, QString>>>(
+      this, [](store::RunStore& db) { return reap(db); },
+      [this, worker = worker_](std::vector<std::pair<int64_t, QString>> crashed, QString) {
+        if (worker != worker_ || crashed.empty()) return;
+        for (const auto& [id, why] : crashed) emit runCrashed(id, why);
+        refresh();
+      });
 }
 
 void RunsBrowser::refresh() {
-  if (!store_) return;
-  // A run whose process died (a CLI killed, a window that crashed) shows as crashed, never running.
-  reapDead();
+  if (!worker_) return;
+  if (reading_) {
+    again_ = true;  // one more read when this one is back, not one per call
+    return;
+  }
+  reading_ = true;
+  again_ = false;
+  worker_->query<Snapshot>(
+      this,
+      [columns = columns_](store::RunStore& db) {
+        Snapshot snap;
+        snap.crashed = reap(db);
+        snap.runs = db.runs();
+        for (const auto& r : snap.runs) snap.last[r.id] = db.last_metrics(r.id);
+        for (const auto& spec : columns) {
+          const ColumnSpec c = parseColumn(spec);
+          if (c.kind == "babilong")
+            snap.babilong = db.eval_means();
+          else if (c.kind == "lens")
+            snap.lens = db.lens_last_layer();
+          else if (c.kind != "last" && !snap.extremes.count(c.metric.toStdString()))
+            snap.extremes[c.metric.toStdString()] = db.metric_extremes(c.metric.toStdString());
+        }
+        return snap;
+      },
+      [this, worker = worker_](Snapshot snap, QString error) {
+        if (worker != worker_) return;  // another workspace meanwhile
+        reading_ = false;
+        for (const auto& [id, why] : snap.crashed) emit runCrashed(id, why);
+        if (error.isEmpty()) fill(snap);
+        else hint_->setText(tr("Could not read the runs: %1").arg(error)), hint_->show();
+        if (again_) refresh();
+        emit refreshed();
+      });
+}
+
+void RunsBrowser::fill(const Snapshot& snap) {
   const int64_t keep = selectedRun();
   table_->setSortingEnabled(false);
   table_->setRowCount(0);
@@ -271,32 +341,25 @@ void RunsBrowser::refresh() {
   diffWith_->clear();
   diffWith_->addItem(tr("(none)"), 0);
   fields_.clear();
-  // The metric columns: headers, and what they read (one grouped query per column kind, not per run).
+  records_.clear();
   table_->setColumnCount(ColCount + static_cast<int>(columns_.size()));
   std::vector<ColumnSpec> specs;
-  std::map<std::string, std::map<int64_t, store::RunStore::Extremes>> extremes;
-  std::map<int64_t, double> babilong, lens;
   for (int i = 0; i < columns_.size(); ++i) {
     const ColumnSpec c = parseColumn(columns_[i]);
     specs.push_back(c);
-    QString header;
-    if (c.kind == "babilong") {
-      header = tr("BABILong mean %");
-      babilong = store_->eval_means();
-    } else if (c.kind == "lens") {
-      header = tr("lens p, last layer");
-      lens = store_->lens_last_layer();
-    } else {
-      header = QStringLiteral("%1 (%2)").arg(c.metric, c.kind == "last" ? tr("last") : c.kind == "best" ? tr("best") : c.kind);
-      if (c.kind != "last" && !extremes.count(c.metric.toStdString()))
-        extremes[c.metric.toStdString()] = store_->metric_extremes(c.metric.toStdString());
-    }
+    const QString header =
+        c.kind == "babilong" ? tr("BABILong mean %")
+        : c.kind == "lens"   ? tr("lens p, last layer")
+                             : QStringLiteral("%1 (%2)").arg(c.metric, c.kind == "last" ? tr("last") : c.kind == "best" ? tr("best") : c.kind);
     auto* h = new QTableWidgetItem(header);
     h->setToolTip(columns_[i]);
     table_->setHorizontalHeaderItem(ColCount + i, h);
   }
-  for (const auto& r : store_->runs()) {
-    const auto last = store_->last_metrics(r.id);
+  static const std::vector<store::MetricRow> kNone;
+  for (const auto& r : snap.runs) {
+    const auto lastIt = snap.last.find(r.id);
+    const auto& last = lastIt == snap.last.end() ? kNone : lastIt->second;
+    records_[r.id] = r;
     fields_[r.id] = store::run_fields(r, last);
     const int row = table_->rowCount();
     table_->insertRow(row);
@@ -313,15 +376,14 @@ void RunsBrowser::refresh() {
       const ColumnSpec& c = specs[i];
       std::optional<double> v;
       if (c.kind == "babilong") {
-        if (auto it = babilong.find(r.id); it != babilong.end()) v = it->second;
+        if (auto it = snap.babilong.find(r.id); it != snap.babilong.end()) v = it->second;
       } else if (c.kind == "lens") {
-        if (auto it = lens.find(r.id); it != lens.end()) v = it->second;
+        if (auto it = snap.lens.find(r.id); it != snap.lens.end()) v = it->second;
       } else if (c.kind == "last") {
         for (const auto& m : last)
           if (m.name == c.metric.toStdString()) v = m.value;
-      } else {
-        const auto& e = extremes[c.metric.toStdString()];
-        if (auto it = e.find(r.id); it != e.end()) {
+      } else if (auto e = snap.extremes.find(c.metric.toStdString()); e != snap.extremes.end()) {
+        if (auto it = e->second.find(r.id); it != e->second.end()) {
           const bool higherIsBetter = c.metric.contains(QLatin1String("acc"), Qt::CaseInsensitive);
           v = c.kind == "min" || (c.kind == "best" && !higherIsBetter) ? it->second.min : it->second.max;
         }
@@ -344,6 +406,7 @@ void RunsBrowser::refresh() {
     if (c != ColName) table_->resizeColumnToContents(c);
   applyFilter();
   if (keep) selectRun(keep);
+  showDetails();
 }
 
 void RunsBrowser::applyFilter() {
@@ -410,10 +473,9 @@ int64_t RunsBrowser::selectedRun() const {
 
 QStringList RunsBrowser::configDiff(int64_t a, int64_t b) const {
   QStringList out;
-  if (!store_) return out;
-  const auto ra = store_->run(a), rb = store_->run(b);
-  if (!ra || !rb) return out;
-  const auto ca = flatConfig(*ra), cb = flatConfig(*rb);
+  const auto ra = records_.find(a), rb = records_.find(b);
+  if (ra == records_.end() || rb == records_.end()) return out;
+  const auto ca = flatConfig(ra->second), cb = flatConfig(rb->second);
   QStringList keys = ca.keys();
   for (const auto& k : cb.keys())
     if (!ca.contains(k)) keys << k;
@@ -427,12 +489,12 @@ QStringList RunsBrowser::configDiff(int64_t a, int64_t b) const {
 
 void RunsBrowser::showDetails() {
   const int64_t id = selectedRun();
-  if (!store_ || !id) {
+  const auto it = records_.find(id);
+  if (!id || it == records_.end()) {
     details_->clear();
     return;
   }
-  const auto r = store_->run(id);
-  if (!r) return;
+  const store::RunRecord* r = &it->second;
   QString text = tr("run #%1 %2 — %3, %4, %5\n").arg(id).arg(QString::fromStdString(r->name), QString::fromStdString(r->kind),
                                                              QString::fromStdString(r->family), QString::fromStdString(r->status));
   if (!r->message.empty()) text += tr("message: %1\n").arg(QString::fromStdString(r->message));
@@ -458,31 +520,49 @@ void RunsBrowser::showDetails() {
 void RunsBrowser::setShowArchived(bool on) { showArchived_->setChecked(on); }
 
 QString RunsBrowser::setArchived(int64_t id, bool archived) {
-  if (!store_) return tr("No workspace is open.");
-  try {
-    store_->set_archived(id, archived);
-  } catch (const std::exception& e) {
-    return QString::fromUtf8(e.what());
-  }
-  refresh();
-  emit runsChanged();
+  if (!worker_) return tr("No workspace is open.");
+  if (worker_->readOnly()) return tr("The workspace is read-only.");
+  if (!records_.count(id)) return tr("Run #%1 does not exist.").arg(id);
+  act(id, false, false, archived);
   return {};
 }
 
 QString RunsBrowser::deleteRun(int64_t id, bool files) {
-  if (!store_) return tr("No workspace is open.");
-  try {
-    const auto r = store_->run(id);
-    if (!r) return tr("Run #%1 does not exist.").arg(id);
-    if (r->status == "running") return tr("Run #%1 is running; cancel it first.").arg(id);
-    if (files && !r->run_dir.empty()) io::remove_tree(r->run_dir);
-    store_->delete_run(id);
-  } catch (const std::exception& e) {
-    return QString::fromUtf8(e.what());
-  }
-  refresh();
-  emit runsChanged();
+  if (!worker_) return tr("No workspace is open.");
+  if (worker_->readOnly()) return tr("The workspace is read-only.");
+  const auto it = records_.find(id);
+  if (it == records_.end()) return tr("Run #%1 does not exist.").arg(id);
+  if (it->second.status == "running") return tr("Run #%1 is running; cancel it first.").arg(id);
+  act(id, files, true, false);
   return {};
+}
+
+// On the worker's thread: the store reads the record again (it may have changed since the table was
+// filled), then archives or deletes (the folder first, then the record).
+void RunsBrowser::act(int64_t id, bool files, bool remove, bool archived) {
+  ++pendingActions_;
+  worker_->query<QString>(
+      this,
+      [id, files, remove, archived](store::RunStore& db) -> QString {
+        const auto r = db.run(id);
+        if (!r) return RunsBrowser::tr("Run #%1 does not exist.").arg(id);
+        if (!remove) {
+          db.set_archived(id, archived);
+          return {};
+        }
+        if (r->status == "running") return RunsBrowser::tr("Run #%1 is running; cancel it first.").arg(id);
+        if (files && !r->run_dir.empty()) io::remove_tree(r->run_dir);
+        db.delete_run(id);
+        return {};
+      },
+      [this, worker = worker_](QString why, QString error) {
+        if (worker != worker_) return;
+        --pendingActions_;
+        if (!error.isEmpty()) why = error;
+        if (!why.isEmpty()) emit actionFailed(why);
+        refresh();
+        emit runsChanged();
+      });
 }
 
 }  // namespace gui

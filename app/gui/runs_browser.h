@@ -19,13 +19,16 @@ class QLineEdit;
 class QPlainTextEdit;
 class QTableWidget;
 
+#include "core/store/run_store.h"
+
 namespace dm::store {
-class RunStore;
 using RunFields = std::map<std::string, std::string>;
 }
 
 namespace dm {
 namespace gui {
+
+class StoreWorker;
 
 class RunsBrowser : public QWidget {
   Q_OBJECT
@@ -33,8 +36,11 @@ class RunsBrowser : public QWidget {
  public:
   explicit RunsBrowser(QWidget* parent = nullptr);
 
-  void setStore(std::shared_ptr<store::RunStore> store);
+  // Every read and write of the page goes through `worker` (the window's store worker): the table is
+  // filled when its answer comes, archive and delete are done on the worker's thread.
+  void setWorker(StoreWorker* worker);
   void refresh();
+  bool busy() const { return reading_ || pendingActions_ > 0; }  // waiting for the worker
 
   void setFilterText(const QString& text);
   void setStatusFilter(const QString& status);  // "" = any
@@ -44,9 +50,10 @@ class RunsBrowser : public QWidget {
   // Keys whose resolved values differ between two runs: "key: a → b" lines (nested keys dotted).
   QStringList configDiff(int64_t a, int64_t b) const;
   // Archived runs stay in the database but are listed only with "show archived" on.
-  QString setArchived(int64_t id, bool archived);  // error text or ""
+  // Returns what prevents it at once ("" when asked of the worker); a store error comes as actionFailed.
+  QString setArchived(int64_t id, bool archived);
   void setShowArchived(bool on);
-  // Deletes the run's record (and its folder when `files`); returns the error text or "".
+  // Deletes the run's record (and its folder when `files`): as setArchived.
   QString deleteRun(int64_t id, bool files);
 
   // Metric columns after the record's: "<metric>" or "<metric>:last", "<metric>:best" (the minimum; the
@@ -67,6 +74,8 @@ class RunsBrowser : public QWidget {
   void showInMonitor(int64_t runId);
   void resumeRequested(int64_t runId);
   void runsChanged();
+  void refreshed();                        // the table shows what the worker read
+  void actionFailed(const QString& why);   // archive or delete failed in the store
   // A run marked running whose process is gone was found and marked crashed.
   void runCrashed(int64_t runId, const QString& message);
 
@@ -76,12 +85,16 @@ class RunsBrowser : public QWidget {
   void checkLiveness();
 
  private:
+  struct Snapshot;
   void applyFilter();
   void showDetails();
+  void fill(const Snapshot& snap);
+  void act(int64_t id, bool files, bool remove, bool archived);  // archive / delete on the worker
 
-  bool reapDead();  // true when a run was marked crashed
-
-  std::shared_ptr<store::RunStore> store_;
+  StoreWorker* worker_ = nullptr;
+  bool reading_ = false, again_ = false;
+  int pendingActions_ = 0;
+  std::map<int64_t, store::RunRecord> records_;  // what the table shows, for details and actions
   QLineEdit* filter_ = nullptr;
   QComboBox* status_ = nullptr;
   QComboBox* diffWith_ = nullptr;

@@ -27,7 +27,7 @@ StoreWorker::~StoreWorker() {
 
 void StoreWorker::post(std::function<void()> job) { QMetaObject::invokeMethod(inThread_, std::move(job), Qt::QueuedConnection); }
 
-const store::RunStore& StoreWorker::storeOnThread() {
+store::RunStore& StoreWorker::storeOnThread() {
   if (QThread::currentThread() != &thread_) wrongThread_.store(true);
   if (!db_)
     db_ = std::make_unique<store::RunStore>(path_.toStdString(),

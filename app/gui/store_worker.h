@@ -1,7 +1,8 @@
 // The window's store worker: one thread with its own connection to the workspace's run database, which
-// answers the views' heavy reads (a 100k-point run's metrics, the runs table's summaries) so the UI thread
-// never waits on SQLite for them. A query is a function of the worker's RunStore, run on the worker thread;
-// its answer is delivered on the UI thread to a callback, dropped when the asking object is gone.
+// answers every read and write of the views (run lists, metric names, a 100k-point run's metrics, the runs
+// table's summaries, the Results cells, archive and delete) so the UI thread never waits on SQLite. A query
+// is a function of the worker's RunStore, run on the worker thread in the order posted; its answer is
+// delivered on the UI thread to a callback, dropped when the asking object is gone.
 #pragma once
 
 #include <QObject>
@@ -32,7 +33,7 @@ class StoreWorker : public QObject {
   // Runs `work` on the worker thread; `done(result, error)` runs on this object's (the UI) thread unless
   // `context` was destroyed meanwhile. An exception from `work` becomes `error` (result default-made).
   template <typename R>
-  void query(QObject* context, std::function<R(const store::RunStore&)> work, std::function<void(R, QString)> done) {
+  void query(QObject* context, std::function<R(store::RunStore&)> work, std::function<void(R, QString)> done) {
     QPointer<QObject> ctx(context);
     post([this, ctx, work = std::move(work), done = std::move(done)]() mutable {
       auto result = std::make_shared<R>();
@@ -53,13 +54,14 @@ class StoreWorker : public QObject {
 
   QThread* workerThread() { return &thread_; }
   QString dbPath() const { return path_; }
+  bool readOnly() const { return readOnly_; }
   int64_t answered() const { return answered_.load(); }
   // Every store call the worker made was made on its own thread (checked at each call).
   bool storeUsedOnlyOnItsThread() const { return !wrongThread_.load(); }
 
  private:
   void post(std::function<void()> job);
-  const store::RunStore& storeOnThread();  // opens the connection at the first call
+  store::RunStore& storeOnThread();  // opens the connection at the first call
 
   QString path_;
   bool readOnly_;

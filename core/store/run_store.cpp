@@ -1,5 +1,6 @@
 #include "core/store/run_store.h"
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -92,9 +93,16 @@ std::string db_error(sqlite3* db) {
   return m;
 }
 
+std::atomic<RunStore::StatementObserver> g_observer{nullptr};
+
+void observe(const char* sql) {
+  if (auto* o = g_observer.load(std::memory_order_relaxed)) o(sql);
+}
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) {
+    observe(sql);
     if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
       throw Error(db_error(db) + " (preparing: " + sql + ")");
   }
@@ -246,7 +254,10 @@ RunStore::~RunStore() {
   sqlite3_close(db_);
 }
 
+void RunStore::set_statement_observer(StatementObserver observer) { g_observer.store(observer); }
+
 void RunStore::exec(const std::string& sql) const {
+  observe(sql.c_str());
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     sqlite3_free(err);

@@ -121,6 +121,11 @@ class RunStore {
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
 
+  // An audit hook: called with the SQL of every statement any RunStore prepares or runs, on the thread that
+  // runs it (the window's tests prove with it that the UI thread never queries). Null: none (the default).
+  using StatementObserver = void (*)(const char* sql);
+  static void set_statement_observer(StatementObserver observer);
+
  private:
   void exec(const std::string& sql) const;
   void in_transaction(const std::function<void()>& body);  // BEGIN IMMEDIATE … COMMIT, ROLLBACK on throw
