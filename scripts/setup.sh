@@ -15,7 +15,7 @@ BUILD=${DM_BUILD_DIR:-$ROOT/build}
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config python3-venv
-  qt6-base-dev libqt6sql6-sqlite qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
+  qt6-base-dev libqt6sql6-sqlite qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools qt6-translations-l10n
   libqcustomplot-dev libqcustomplot2.1-qt6 libxkbcommon-dev
   libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev pkg-config
   libopenblas0-pthread libgloo-dev

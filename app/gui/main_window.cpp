@@ -15,6 +15,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
@@ -124,13 +125,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     appendLog(err);
     setWindowTitle(tr("Diff-Mamba Studio — no workspace open"));
     welcome_->hide();  // it speaks of an empty workspace
-    QTimer::singleShot(0, this, [this, err] {
-      const QString other = askForWorkspace(err);
-      if (!other.isEmpty()) {
-        const QString again = openWorkspace(other);
-        if (!again.isEmpty()) appendLog(again);
-      }
-    });
+    QTimer::singleShot(0, this, [this, err] { recoverFrom(err); });
   }
   resize(1280, 860);
 }
@@ -143,11 +138,24 @@ MainWindow::~MainWindow() {
 
 QString MainWindow::openWorkspace(const QString& path) {
   if (queue_->pendingCount() > 0) return tr("Jobs are queued or running; switch workspaces when they are done.");
+  QString dbPath;
   try {
     const jobs::Workspace ws{QDir(path).absolutePath().toStdString()};
     const bool existing = QFileInfo::exists(QString::fromStdString(ws.db_path()));
-    // An existing database is opened before anything is created beside it: a damaged one leaves the folder
-    // as it was. A workspace that cannot be written (shared, archived, a read-only mount) is still browsed.
+    // An existing database is checked before anything is written to it or created beside it: a damaged one
+    // is left as it is (a read-only copy can be opened instead when SQLite can still read it).
+    if (existing) {
+      const auto health = store::RunStore::check_file(ws.db_path());
+      if (!health.healthy) {
+        damagedDb_ = health.readable ? QString::fromStdString(ws.db_path()) : QString();
+        damagedRoot_ = QString::fromStdString(ws.root);
+        const QString db = QString::fromStdString(ws.db_path()), why = QString::fromStdString(health.problem);
+        return health.readable
+                   ? tr("The run database %1 is damaged (%2). It is left as it is. SQLite can still read it, so a "
+                        "copy of it can be opened read-only.").arg(db, why)
+                   : tr("Cannot open the workspace %1: %2 cannot be read (%3). It is left as it is.").arg(path, db, why);
+      }
+    }
     // Opened here once to know that it opens (and whether it can be written), then closed: from now on
     // only the store worker's connection is used.
     bool readOnly = false;
@@ -160,19 +168,13 @@ QString MainWindow::openWorkspace(const QString& path) {
     }
     readOnly_ = readOnly;
     workspace_ = QString::fromStdString(ws.root);
-    storeWorker_.reset();  // the old workspace's worker (after its last answers)
-    storeWorker_ = std::make_unique<StoreWorker>(QString::fromStdString(ws.db_path()), readOnly_);
+    dbPath = QString::fromStdString(ws.db_path());
   } catch (const std::exception& e) {
     return tr("Cannot open the workspace %1: %2").arg(path, QString::fromUtf8(e.what()));
   }
+  damagedDb_.clear();
   settings::setWorkspace(workspace_);
-  setWindowTitle(readOnly_ ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)
-                           : tr("Diff-Mamba Studio — %1").arg(workspace_));
-  monitor_->setWorker(storeWorker_.get(), workspace_);
-  results_->setWorker(storeWorker_.get(), workspace_);
-  runs_->setWorker(storeWorker_.get());
-  welcome_->hide();
-  updateWelcome();
+  attach(dbPath, readOnly_ ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_) : tr("Diff-Mamba Studio — %1").arg(workspace_));
   updateRecentMenu();
   appendLog(tr("workspace %1").arg(workspace_));
   if (readOnly_)
@@ -180,21 +182,72 @@ QString MainWindow::openWorkspace(const QString& path) {
   return {};
 }
 
-QString MainWindow::askForWorkspace(const QString& why) {
-  if (chooseWorkspace_) return chooseWorkspace_(why);
+void MainWindow::attach(const QString& dbPath, const QString& title) {
+  storeWorker_.reset();  // the old workspace's worker (after its last answers)
+  storeWorker_ = std::make_unique<StoreWorker>(dbPath, readOnly_);
+  setWindowTitle(title);
+  monitor_->setWorker(storeWorker_.get(), workspace_);
+  results_->setWorker(storeWorker_.get(), workspace_);
+  runs_->setWorker(storeWorker_.get());
+  welcome_->hide();
+  updateWelcome();
+}
+
+QString MainWindow::openReadOnlyCopy() {
+  if (damagedDb_.isEmpty()) return tr("No damaged run database to copy.");
+  if (queue_->pendingCount() > 0) return tr("Jobs are queued or running; switch workspaces when they are done.");
+  const QString dir = QDir(QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation))
+                          .filePath(QStringLiteral("recovered/%1-%2")
+                                        .arg(QFileInfo(damagedRoot_).fileName(),
+                                             QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"))));
+  const QString copy = QDir(dir).filePath(QStringLiteral("runs.db"));
+  if (!QDir().mkpath(dir) || !QFile::copy(damagedDb_, copy))
+    return tr("Cannot copy %1 to %2").arg(damagedDb_, copy);
+  QFile::setPermissions(copy, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther);
+  try {
+    store::RunStore probe(copy.toStdString(), store::RunStore::Access::read_only);
+  } catch (const std::exception& e) {
+    return tr("The copy %1 of the damaged database cannot be opened either: %2").arg(copy, QString::fromUtf8(e.what()));
+  }
+  readOnly_ = true;
+  workspace_ = damagedRoot_;  // its run folders are read from where they are
+  const QString original = damagedDb_;
+  damagedDb_.clear();
+  attach(copy, tr("Diff-Mamba Studio — %1 (read-only copy of its damaged database)").arg(workspace_));
+  appendLog(tr("the run database %1 is damaged: browsing a read-only copy, %2; the original is left as it is")
+                .arg(original, copy));
+  return {};
+}
+
+MainWindow::WorkspaceChoice MainWindow::askForWorkspace(const QString& why, bool copyOffered) {
+  if (chooseWorkspace_) return chooseWorkspace_(why, copyOffered);
   QMessageBox box(QMessageBox::Warning, tr("Workspace"), why, QMessageBox::NoButton, this);
+  QAbstractButton* copy = copyOffered ? box.addButton(tr("Open a read-only copy"), QMessageBox::AcceptRole) : nullptr;
   auto* open = box.addButton(tr("Open another folder…"), QMessageBox::AcceptRole);
   auto* create = box.addButton(tr("Create a new workspace…"), QMessageBox::AcceptRole);
   box.addButton(tr("Continue without"), QMessageBox::RejectRole);
   box.exec();
-  if (box.clickedButton() == open)
-    return QFileDialog::getExistingDirectory(this, tr("Workspace folder"), workspace_);
+  if (copy && box.clickedButton() == copy) return {QString(), true};
+  if (box.clickedButton() == open) return {QFileDialog::getExistingDirectory(this, tr("Workspace folder"), workspace_), false};
   if (box.clickedButton() == create) {
     const QString parent = QFileDialog::getExistingDirectory(this, tr("Folder to create the workspace in"));
     if (parent.isEmpty()) return {};
-    return QDir(parent).filePath(QStringLiteral("diffmamba-workspace"));
+    return {QDir(parent).filePath(QStringLiteral("diffmamba-workspace")), false};
   }
   return {};
+}
+
+void MainWindow::recoverFrom(QString why) {
+  for (int attempt = 0; attempt < 5 && !why.isEmpty(); ++attempt) {
+    const WorkspaceChoice c = askForWorkspace(why, !damagedDb_.isEmpty());
+    if (c.readOnlyCopy)
+      why = openReadOnlyCopy();
+    else if (c.folder.isEmpty())
+      return;
+    else
+      why = openWorkspace(c.folder);
+    if (!why.isEmpty()) appendLog(why);
+  }
 }
 
 bool MainWindow::ensureWritableWorkspace() {
@@ -204,10 +257,13 @@ bool MainWindow::ensureWritableWorkspace() {
                                 : tr("The workspace %1 is read-only: its runs can be browsed, but jobs need a "
                                      "workspace they can write. Open or create another.")
                                       .arg(workspace_);
-    const QString other = askForWorkspace(why);
-    if (other.isEmpty()) return false;
-    const QString err = openWorkspace(other);
-    if (!err.isEmpty()) appendLog(err);
+    const WorkspaceChoice c = askForWorkspace(why, false);
+    if (c.folder.isEmpty()) return false;
+    const QString err = openWorkspace(c.folder);
+    if (!err.isEmpty()) {
+      appendLog(err);
+      recoverFrom(err);
+    }
   }
   return storeWorker_ && !readOnly_;
 }
@@ -244,7 +300,7 @@ void MainWindow::buildMenus() {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), workspace_);
     if (dir.isEmpty()) return;
     const QString err = openWorkspace(dir);
-    if (!err.isEmpty()) QMessageBox::warning(this, tr("Workspace"), err);
+    if (!err.isEmpty()) recoverFrom(err);
   });
   recentMenu_ = file->addMenu(tr("&Recent workspaces"));
   file->addAction(tr("Quick &comparison"), this, [this] { startQuickComparison(QuickOptions{}); });
@@ -266,7 +322,7 @@ void MainWindow::updateRecentMenu() {
   for (const auto& w : settings::recentWorkspaces())
     recentMenu_->addAction(w, this, [this, w] {
       const QString err = openWorkspace(w);
-      if (!err.isEmpty()) QMessageBox::warning(this, tr("Workspace"), err);
+      if (!err.isEmpty()) recoverFrom(err);
     });
 }
 

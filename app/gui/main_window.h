@@ -58,10 +58,23 @@ class MainWindow : public QMainWindow {
   QuickComparison* startQuickComparison(const QuickOptions& options);
   // Asked when closing with jobs queued or running; default: a message box. Tests replace it.
   void setStopJobsQuestion(std::function<bool()> ask) { askStopJobs_ = std::move(ask); }
-  // Asked when a workspace cannot be opened (at start, or when a job needs one and none is open or it is
-  // read-only): gets the reason, returns a folder to open instead, or "" to go on without. Default: a
-  // dialog offering to open another folder or create a new one. Tests replace it.
-  void setWorkspaceChooser(std::function<QString(const QString& why)> choose) { chooseWorkspace_ = std::move(choose); }
+  // What to do when a workspace cannot be opened: open `folder` instead ("" = go on without), or open a
+  // read-only copy of the damaged database just reported.
+  struct WorkspaceChoice {
+    QString folder;
+    bool readOnlyCopy = false;
+  };
+  // Asked when a workspace cannot be opened (at start, from the File menu, or when a job needs one and none
+  // is open or it is read-only): gets the reason and whether a read-only copy can be offered (a damaged
+  // database SQLite can still read). Default: a dialog offering another folder, a new workspace or the
+  // copy. Tests replace it.
+  void setWorkspaceChooser(std::function<WorkspaceChoice(const QString& why, bool copyOffered)> choose) {
+    chooseWorkspace_ = std::move(choose);
+  }
+  // Copies the damaged database last reported by openWorkspace into the app's data folder
+  // (recovered/<workspace>-<time>/runs.db) and opens the copy read-only; the original is never touched.
+  // Returns the error text or "".
+  QString openReadOnlyCopy();
   // Whether jobs can run: a workspace is open and writable. Otherwise asks (see setWorkspaceChooser),
   // opens what was chosen, and says whether that worked. Every way of starting a job goes through it.
   bool ensureWritableWorkspace();
@@ -82,11 +95,14 @@ class MainWindow : public QMainWindow {
   void showSettings();
   void updateRecentMenu();
 
-  QString askForWorkspace(const QString& why);
+  WorkspaceChoice askForWorkspace(const QString& why, bool copyOffered);
+  void recoverFrom(QString why);  // asks until a workspace opens or the user goes on without
+  void attach(const QString& dbPath, const QString& title);  // the views on the store worker of dbPath
 
   QString workspace_;
   bool readOnly_ = false;  // the open workspace cannot be written
-  std::function<QString(const QString&)> chooseWorkspace_;
+  std::function<WorkspaceChoice(const QString&, bool)> chooseWorkspace_;
+  QString damagedDb_, damagedRoot_;  // the last damaged database openWorkspace found that SQLite can read
   JobQueue* queue_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   ExperimentForm* form_ = nullptr;

@@ -252,6 +252,7 @@ struct RunsBrowser::Snapshot {
   std::map<int64_t, std::vector<store::MetricRow>> last;
   std::map<std::string, std::map<int64_t, store::RunStore::Extremes>> extremes;
   std::map<int64_t, double> babilong, lens;
+  QString problem;  // a part that could not be read (the rest is listed)
 };
 
 namespace {
@@ -309,15 +310,23 @@ void RunsBrowser::refresh() {
         Snapshot snap;
         snap.crashed = reap(db);
         snap.runs = db.runs();
-        for (const auto& r : snap.runs) snap.last[r.id] = db.last_metrics(r.id);
+        // A damaged part of the database (e.g. a read-only copy of a damaged one) leaves the rest listed.
+        auto guarded = [&snap](const auto& read) {
+          try {
+            read();
+          } catch (const std::exception& e) {
+            if (snap.problem.isEmpty()) snap.problem = QString::fromUtf8(e.what());
+          }
+        };
+        for (const auto& r : snap.runs) guarded([&] { snap.last[r.id] = db.last_metrics(r.id); });
         for (const auto& spec : columns) {
           const ColumnSpec c = parseColumn(spec);
           if (c.kind == "babilong")
-            snap.babilong = db.eval_means();
+            guarded([&] { snap.babilong = db.eval_means(); });
           else if (c.kind == "lens")
-            snap.lens = db.lens_last_layer();
+            guarded([&] { snap.lens = db.lens_last_layer(); });
           else if (c.kind != "last" && !snap.extremes.count(c.metric.toStdString()))
-            snap.extremes[c.metric.toStdString()] = db.metric_extremes(c.metric.toStdString());
+            guarded([&] { snap.extremes[c.metric.toStdString()] = db.metric_extremes(c.metric.toStdString()); });
         }
         return snap;
       },
@@ -325,8 +334,13 @@ void RunsBrowser::refresh() {
         if (worker != worker_) return;  // another workspace meanwhile
         reading_ = false;
         for (const auto& [id, why] : snap.crashed) emit runCrashed(id, why);
-        if (error.isEmpty()) fill(snap);
-        else hint_->setText(tr("Could not read the runs: %1").arg(error)), hint_->show();
+        problem_ = !error.isEmpty() ? tr("Could not read the runs: %1").arg(error)
+                   : !snap.problem.isEmpty() ? tr("Some numbers could not be read: %1").arg(snap.problem)
+                                             : QString();
+        if (error.isEmpty())
+          fill(snap);  // filters too
+        else
+          applyFilter();
         if (again_) refresh();
         emit refreshed();
       });
@@ -440,7 +454,9 @@ void RunsBrowser::applyFilter() {
                                      : tr("No run matches: no run has %1. Filter syntax: %2")
                                            .arg(unknown.join(", "), QString::fromUtf8(store::RunFilter::syntax())));
   }
-  hint_->setVisible(!error.isEmpty() || (shown == 0 && table_->rowCount() > 0 && !filter.empty()));
+  const bool filterHint = !error.isEmpty() || (shown == 0 && table_->rowCount() > 0 && !filter.empty());
+  if (!filterHint && !problem_.isEmpty()) hint_->setText(problem_);
+  hint_->setVisible(filterHint || !problem_.isEmpty());
 }
 
 void RunsBrowser::setFilterText(const QString& text) { filter_->setText(text); }

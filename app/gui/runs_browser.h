@@ -94,7 +94,8 @@ class RunsBrowser : public QWidget {
   StoreWorker* worker_ = nullptr;
   bool reading_ = false, again_ = false;
   int pendingActions_ = 0;
-  std::map<int64_t, store::RunRecord> records_;  // what the table shows, for details and actions
+  std::map<int64_t, store::RunRecord> records_;
+  QString problem_;  // what the last read could not read, shown under the filter  // what the table shows, for details and actions
   QLineEdit* filter_ = nullptr;
   QComboBox* status_ = nullptr;
   QComboBox* diffWith_ = nullptr;

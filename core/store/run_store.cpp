@@ -561,6 +561,41 @@ int64_t RunStore::last_step(int64_t run) const {
   return s.i(0);
 }
 
+RunStore::FileHealth RunStore::check_file(const std::string& path) {
+  FileHealth h;
+  sqlite3* db = nullptr;
+  const auto uri = file_uri(path) + "?immutable=1";
+  if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK) {
+    h.problem = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return h;
+  }
+  auto rows = [db](const char* sql, std::string& out) {
+    observe(sql);
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+    if (rc == SQLITE_OK)
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const auto* t = sqlite3_column_text(s, 0);
+        if (t) out += (out.empty() ? "" : "; ") + std::string(reinterpret_cast<const char*>(t));
+      }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) out = sqlite3_errmsg(db);
+    return rc == SQLITE_DONE;
+  };
+  std::string schema, check;
+  h.readable = rows("SELECT name FROM sqlite_master", schema);
+  if (!h.readable) {
+    h.problem = schema;
+  } else if (!rows("PRAGMA quick_check", check) || check != "ok") {
+    h.problem = check.size() > 300 ? check.substr(0, 300) + "…" : check;
+  } else {
+    h.healthy = true;
+  }
+  sqlite3_close(db);
+  return h;
+}
+
 std::string RunStore::integrity_check() const {
   Stmt s(db_, "PRAGMA integrity_check");
   std::string out;

@@ -28,6 +28,7 @@
 #include "core/config/experiment_config.h"
 #include "core/store/run_store.h"
 #include "tests/store_util.h"
+#include <QCryptographicHash>
 
 using namespace dm::gui;
 
@@ -87,6 +88,7 @@ class TestGui : public QObject {
   void quick_comparison_end_to_end();
   void workspace_that_cannot_open_writes_nothing();
   void help_and_version_print_without_a_display();
+  void damaged_database_opens_as_a_read_only_copy();
 
  private:
   QTemporaryDir home_;
@@ -305,7 +307,7 @@ void TestGui::quick_comparison_end_to_end() {
   QTemporaryDir ws;
   MainWindow w(ws.path());
   w.show();
-  QVERIFY(w.welcome()->isVisible());  // an empty workspace offers the Quick comparison
+  QTRY_VERIFY(w.welcome()->isVisible());  // an empty workspace offers the Quick comparison (asked of the worker)
   QuickOptions o;
   for (const auto& a : kTiny + QStringList{"trainer.max_steps=6"})  // the default HF backbone kept
     o.train_overrides.push_back(a.toStdString());
@@ -350,9 +352,10 @@ void TestGui::workspace_that_cannot_open_writes_nothing() {
   QString answer;
   {
     MainWindow w(bad.path());
-    w.setWorkspaceChooser([&](const QString& why) {
+    w.setWorkspaceChooser([&](const QString& why, bool copyOffered) {
       asked << why;
-      return answer;
+      if (copyOffered) asked << "copy offered";  // junk is not a database: no copy can be read
+      return MainWindow::WorkspaceChoice{answer, false};
     });
     QTest::qWait(50);  // the start-up question is asked once the event loop runs
     QCOMPARE(asked.size(), 1);
@@ -401,6 +404,67 @@ void TestGui::help_and_version_print_without_a_display() {
   QVERIFY(bad.waitForFinished(30000));
   QCOMPARE(bad.exitCode(), 1);
   QVERIFY(QString::fromUtf8(bad.readAllStandardError()).contains("no-such-option"));
+}
+
+void TestGui::damaged_database_opens_as_a_read_only_copy() {
+  // A run database with a damaged page that SQLite can still partly read: the window says so, offers a
+  // read-only copy, opens the copy (its runs listed, no job can start), and neither the damaged file nor
+  // the workspace folder changes.
+  QTemporaryDir ws;
+  const QString dbPath = QDir(ws.path()).filePath("runs.db");
+  {
+    dm::store::RunStore db(dbPath.toStdString());
+    for (const char* name : {"first", "second"}) {
+      const auto id = dm::test::add_finished_run(db, name, "train", "mamba2");
+      for (int step = 1; step <= 20000; ++step) db.add_metric(id, {step, 0, "train/loss", 1.0 / step, 0.01 * step});
+      db.flush();
+    }
+  }
+  QFile f(dbPath);
+  QVERIFY(f.open(QIODevice::ReadWrite));
+  const qint64 size = f.size();
+  QVERIFY(size > 200 * 4096);
+  QVERIFY(f.seek(size - 40 * 4096));  // pages of the metrics, not the runs table at the start
+  f.write(QByteArray(3 * 4096, '\xff'));
+  f.close();
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  const QByteArray before = QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+  f.close();
+  const QStringList entries = QDir(ws.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden);
+  const auto health = dm::store::RunStore::check_file(dbPath.toStdString());
+  QVERIFY(health.readable && !health.healthy);
+
+  QStringList asked;
+  bool offered = false;
+  {
+    MainWindow w(ws.path());
+    w.setWorkspaceChooser([&](const QString& why, bool copyOffered) {
+      asked << why;
+      offered = copyOffered;
+      return MainWindow::WorkspaceChoice{QString(), true};
+    });
+    QTRY_COMPARE(asked.size(), 1);
+    QVERIFY2(asked[0].contains("damaged") && asked[0].contains("runs.db"), qPrintable(asked[0]));
+    QVERIFY(offered);
+    QVERIFY2(w.windowTitle().contains("read-only copy"), qPrintable(w.windowTitle()));
+    QCOMPARE(w.workspace(), QDir(ws.path()).absolutePath());
+    QTRY_VERIFY(!w.runs()->busy());
+    QCOMPARE(w.runs()->visibleRuns().size(), 2);
+    // What the damaged pages hide is said under the filter, not silently dropped.
+    QVERIFY2(!w.runs()->filterHint()->isHidden() && w.runs()->filterHint()->text().contains("could not be read"),
+             qPrintable(w.runs()->filterHint()->text()));
+    QVERIFY(w.log()->toPlainText().contains("read-only copy"));
+    // No job can write there: starting one asks for another workspace (declined here).
+    w.setWorkspaceChooser([&](const QString& why, bool) {
+      asked << why;
+      return MainWindow::WorkspaceChoice{};
+    });
+    QVERIFY(w.startQuickComparison(QuickOptions{}) == nullptr);
+    QVERIFY2(asked.last().contains("read-only"), qPrintable(asked.last()));
+  }
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  QCOMPARE(QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256), before);
+  QCOMPARE(QDir(ws.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden), entries);
 }
 
 QTEST_MAIN(TestGui)
