@@ -311,6 +311,38 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <source>The workspace %1 is read-only: its runs can be browsed, but jobs need a workspace they can write. Open or create another.</source>
         <translation>工作区 %1 为只读：可以浏览其中的运行，但任务需要可写的工作区。请打开或新建另一个工作区。</translation>
     </message>
+    <message>
+        <source>The run database %1 is damaged (%2). It is left as it is. SQLite can still read it, so a copy of it can be opened read-only.</source>
+        <translation>运行数据库 %1 已损坏（%2）。它保持原样不动。SQLite 仍能读取它，因此可以以只读方式打开它的副本。</translation>
+    </message>
+    <message>
+        <source>Cannot open the workspace %1: %2 cannot be read (%3). It is left as it is.</source>
+        <translation>无法打开工作区 %1：无法读取 %2（%3）。它保持原样不动。</translation>
+    </message>
+    <message>
+        <source>No damaged run database to copy.</source>
+        <translation>没有可复制的损坏运行数据库。</translation>
+    </message>
+    <message>
+        <source>Cannot copy %1 to %2</source>
+        <translation>无法将 %1 复制到 %2</translation>
+    </message>
+    <message>
+        <source>The copy %1 of the damaged database cannot be opened either: %2</source>
+        <translation>损坏数据库的副本 %1 也无法打开：%2</translation>
+    </message>
+    <message>
+        <source>Diff-Mamba Studio — %1 (read-only copy of its damaged database)</source>
+        <translation>Diff-Mamba Studio — %1（其损坏数据库的只读副本）</translation>
+    </message>
+    <message>
+        <source>the run database %1 is damaged: browsing a read-only copy, %2; the original is left as it is</source>
+        <translation>运行数据库 %1 已损坏：正在浏览只读副本 %2；原文件保持不动</translation>
+    </message>
+    <message>
+        <source>Open a read-only copy</source>
+        <translation>打开只读副本</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::MonitorView</name>
@@ -681,6 +713,14 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
         <source>%1 vs %2: BABILong accuracy ratio</source>
         <translation>%1 对比 %2：BABILong 准确率之比</translation>
     </message>
+    <message>
+        <source>Reading the numbers…</source>
+        <translation>正在读取数据…</translation>
+    </message>
+    <message>
+        <source>The figure&apos;s numbers are not read yet: draw it first.</source>
+        <translation>图的数据尚未读取：请先绘制。</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::RunsBrowser</name>
@@ -885,6 +925,26 @@ folder: %6
     <message>
         <source>best</source>
         <translation>最佳</translation>
+    </message>
+    <message>
+        <source>Archive</source>
+        <translation>归档</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行记录</translation>
+    </message>
+    <message>
+        <source>Could not read the runs: %1</source>
+        <translation>无法读取运行：%1</translation>
+    </message>
+    <message>
+        <source>Some numbers could not be read: %1</source>
+        <translation>部分数据无法读取：%1</translation>
+    </message>
+    <message>
+        <source>The workspace is read-only.</source>
+        <translation>该工作区为只读。</translation>
     </message>
 </context>
 <context>

@@ -48,6 +48,7 @@ class TestStore : public QObject {
   void migrates_version_1_database();
   void reader_while_writer_commits();
   void not_a_database();
+  void damaged_database_is_found_without_writing();
   void concurrent_first_open();
   void read_only_workspace_is_browsable();
   void write_errors_say_their_cause();
@@ -317,6 +318,46 @@ void TestStore::not_a_database() {
   } catch (const dm::FileError& e) {
     QVERIFY2(QString(e.what()).contains("newer"), e.what());
   }
+}
+
+void TestStore::damaged_database_is_found_without_writing() {
+  QTemporaryDir d;
+  const auto path = d.filePath("runs.db").toStdString();
+  {
+    RunStore db(path);
+    RunRecord r;
+    r.name = "a";
+    r.kind = "train";
+    const auto id = db.create_run(r);
+    for (int s = 1; s <= 20000; ++s) db.add_metric(id, {s, 0, "train/loss", 1.0 / s, 0.0});
+    db.flush();
+  }
+  const auto healthy = RunStore::check_file(path);
+  QVERIFY(healthy.readable && healthy.healthy);
+  QVERIFY(healthy.problem.empty());
+  // Junk: SQLite cannot read it at all.
+  const auto junk = d.filePath("junk.db").toStdString();
+  std::ofstream(junk) << std::string(4096, 'x');
+  const auto j = RunStore::check_file(junk);
+  QVERIFY(!j.readable && !j.healthy);
+  QVERIFY2(QString::fromStdString(j.problem).contains("not a database"), j.problem.c_str());
+  // Three pages of the metrics overwritten: its schema still reads, the check says what is wrong, and
+  // nothing is written (the file's bytes and the folder stay as they were).
+  QFile f(QString::fromStdString(path));
+  QVERIFY(f.open(QIODevice::ReadWrite));
+  QVERIFY(f.seek(f.size() - 20 * 4096));
+  f.write(QByteArray(3 * 4096, '\xff'));
+  f.close();
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  const QByteArray before = f.readAll();
+  f.close();
+  const auto bad = RunStore::check_file(path);
+  QVERIFY(bad.readable && !bad.healthy);
+  QVERIFY2(!bad.problem.empty(), "a damaged database says what is wrong");
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  QCOMPARE(f.readAll(), before);
+  QCOMPARE(QDir(d.path()).entryList(QDir::Files), (QStringList{"junk.db", "runs.db"}));
+  QVERIFY(!RunStore::check_file(d.filePath("absent.db").toStdString()).readable);
 }
 
 void TestStore::concurrent_first_open() {

@@ -737,6 +737,16 @@ void TestPlotting::curvePlotLiveAppend() {
   curves.appendPoints(stepsOnly, {1, 2, 3}, {1, 2, 3});
   QVERIFY(errorOf([&] { curves.setXAxis(CurvePlot::XAxis::WallTime); }).contains("\"no wall\" has no wall times"));
   QVERIFY(errorOf([&] { curves.setSmoothing(1.2); }).contains("outside [0, 1]"));
+
+  // Removing one curve: its graphs and legend entry go, the later curves move down one index intact.
+  const int graphs = plot.graphCount();
+  curves.removeCurve(1);
+  QCOMPARE(plot.graphCount(), graphs - 2);
+  QCOMPARE(curves.curveCount(), 4);
+  QCOMPARE(curves.curveLabel(1), QStringLiteral("run 2"));
+  QCOMPARE(curves.rawSeries(1).y, allY[2]);
+  QCOMPARE(curves.curveLabel(3), QStringLiteral("no wall"));
+  QVERIFY(errorOf([&] { curves.removeCurve(4); }).contains("curve 4 does not exist"));
 }
 
 void TestPlotting::curvePlotAxesAndInteraction() {
