@@ -113,6 +113,14 @@ void CurvePlot::removeAllCurves() {
   needFullReplot_ = true;
 }
 
+void CurvePlot::setAxisNames(const QString& step, const QString& wallSeconds, const QString& wallClock) {
+  stepName_ = step;
+  wallSecondsName_ = wallSeconds;
+  wallClockName_ = wallClock;
+  setupXAxis();
+  needFullReplot_ = true;
+}
+
 void CurvePlot::removeCurve(int curve) {
   Curve& c = curveAt(curve, "remove curve");
   if (plot_) {
@@ -249,9 +257,9 @@ void CurvePlot::setupXAxis() {
     x->setNumberPrecision(6);
   }
   if (xAxis_ == XAxis::Step)
-    x->setLabel(QStringLiteral("Step"));
+    x->setLabel(stepName_);
   else
-    x->setLabel(logX_ ? QStringLiteral("Wall time [s]") : QStringLiteral("Wall time [h:mm:ss]"));
+    x->setLabel(logX_ ? wallSecondsName_ : wallClockName_);
   if (autoRange_) rescale();
 }
 

@@ -61,6 +61,8 @@ class CurvePlot : public QObject {
   bool logX() const { return logX_; }
   bool logY() const { return logY_; }
   void setYLabel(const QString& label);
+  // The x axis' titles (English by default): steps, wall time in seconds (log x) and as h:mm:ss.
+  void setAxisNames(const QString& step, const QString& wallSeconds, const QString& wallClock);
 
   // With auto range on (the default), every replot fits the axes to the data; a mouse drag or wheel
   // turns it off (the user is looking at something), a double click turns it back on.
@@ -118,6 +120,8 @@ class CurvePlot : public QObject {
   bool autoRange_ = true;
   bool needFullReplot_ = true;
   bool settingRange_ = false;  // our own range changes must not switch auto range off
+  QString stepName_ = QStringLiteral("Step"), wallSecondsName_ = QStringLiteral("Wall time [s]"),
+          wallClockName_ = QStringLiteral("Wall time [h:mm:ss]");
 
   Curve& curveAt(int curve, const char* what);
   const Curve& curveAt(int curve, const char* what) const;

@@ -16,14 +16,6 @@
         <translation>可为 null</translation>
     </message>
     <message>
-        <source>Mamba2</source>
-        <translation>Mamba2</translation>
-    </message>
-    <message>
-        <source>Diff-Mamba2</source>
-        <translation>Diff-Mamba2</translation>
-    </message>
-    <message>
         <source>default: the preset&apos;s name</source>
         <translation>默认：预设名称</translation>
     </message>
@@ -102,6 +94,38 @@
     <message>
         <source>Runs as 1 process, inside the window</source>
         <translation>以 1 个进程在窗口内运行</translation>
+    </message>
+    <message>
+        <source>dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <source>loader</source>
+        <translation>数据加载</translation>
+    </message>
+    <message>
+        <source>model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>optimizer</source>
+        <translation>优化器</translation>
+    </message>
+    <message>
+        <source>scheduler</source>
+        <translation>学习率调度</translation>
+    </message>
+    <message>
+        <source>task</source>
+        <translation>任务</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>trainer</source>
+        <translation>训练器</translation>
     </message>
 </context>
 <context>
@@ -464,6 +488,18 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
         <source>Could not read the curves: %1</source>
         <translation>无法读取曲线：%1</translation>
     </message>
+    <message>
+        <source>Step</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <source>Wall time [s]</source>
+        <translation>耗时 [秒]</translation>
+    </message>
+    <message>
+        <source>Wall time [h:mm:ss]</source>
+        <translation>耗时 [时:分:秒]</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::QueueView</name>
@@ -615,11 +651,11 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
     </message>
     <message>
         <source>Diff-Mamba lens</source>
-        <translation>Diff-Mamba lens</translation>
+        <translation>Diff-Mamba 透镜</translation>
     </message>
     <message>
         <source>Mamba lens</source>
-        <translation>Mamba lens</translation>
+        <translation>Mamba 透镜</translation>
     </message>
     <message>
         <source>No workspace is open.</source>
@@ -1010,8 +1046,8 @@ folder: %6
         <translation>主题</translation>
     </message>
     <message>
-        <source>Threads and language apply at the next start.</source>
-        <translation>线程数和语言设置将在下次启动时生效。</translation>
+        <source>LibTorch threads apply at the next start; the rest at once.</source>
+        <translation>LibTorch 线程数在下次启动时生效；其余设置立即生效。</translation>
     </message>
 </context>
 </TS>

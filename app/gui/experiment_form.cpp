@@ -6,6 +6,7 @@
 #include <QComboBox>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QMap>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
@@ -16,6 +17,7 @@
 #include <QVBoxLayout>
 
 #include "app/gui/job_specs.h"
+#include "app/gui/language.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/config/schema.h"
@@ -56,19 +58,19 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   presetBox_->setObjectName("presetBox");
   familyBox_ = new QComboBox(this);
   familyBox_->setObjectName("familyBox");
-  familyBox_->addItem(tr("Mamba2"), "mamba2");
-  familyBox_->addItem(tr("Diff-Mamba2"), "diffmamba2");
+  familyBox_->addItem(QStringLiteral("Mamba2"), "mamba2");  // names, the same in every language
+  familyBox_->addItem(QStringLiteral("Diff-Mamba2"), "diffmamba2");
   nameEdit_ = new QLineEdit(this);
   nameEdit_->setObjectName("runName");
-  nameEdit_->setPlaceholderText(tr("default: the preset's name"));
   filterEdit_ = new QLineEdit(this);
   filterEdit_->setObjectName("keyFilter");
-  filterEdit_->setPlaceholderText(tr("filter keys, e.g. lr or loader"));
   filterEdit_->setClearButtonEnabled(true);
-  head->addRow(tr("Preset"), presetBox_);
-  head->addRow(tr("Model family"), familyBox_);
-  head->addRow(tr("Run name"), nameEdit_);
-  head->addRow(tr("Find a key"), filterEdit_);
+  QList<QLabel*> headLabels;
+  for (QWidget* field : {static_cast<QWidget*>(presetBox_), static_cast<QWidget*>(familyBox_), static_cast<QWidget*>(nameEdit_),
+                         static_cast<QWidget*>(filterEdit_)}) {
+    headLabels << new QLabel(this);
+    head->addRow(headLabels.back(), field);
+  }
   top->addLayout(head);
 
   auto* scroll = new QScrollArea(this);
@@ -91,33 +93,48 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   commandEdit_ = new QLineEdit(this);
   commandEdit_->setObjectName("commandLine");
   commandEdit_->setReadOnly(true);
-  auto* copy = new QPushButton(tr("Copy"), this);
+  auto* copy = new QPushButton(this);
   connect(copy, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(commandLine()); });
-  cmdRow->addWidget(new QLabel(tr("Command line"), this));
+  auto* commandLabel = new QLabel(this);
+  cmdRow->addWidget(commandLabel);
   cmdRow->addWidget(commandEdit_, 1);
   cmdRow->addWidget(copy);
   top->addLayout(cmdRow);
 
   processesLabel_ = new QLabel(this);
   processesLabel_->setObjectName("processesLabel");
-  processesLabel_->setToolTip(tr("trainer.devices and trainer.accelerator decide it: several devices train as several "
-                                 "data-parallel processes (PyTorch c10d), which the window starts as child processes"));
   top->addWidget(processesLabel_);
 
   auto* buttons = new QHBoxLayout;
-  run_ = new QPushButton(tr("Run"), this);
+  run_ = new QPushButton(this);
   run_->setObjectName("runButton");
-  runBoth_ = new QPushButton(tr("Run both (Mamba2 + Diff-Mamba2)"), this);
+  runBoth_ = new QPushButton(this);
   runBoth_->setObjectName("runBothButton");
-  runBoth_->setToolTip(tr("Queue this experiment for both families with the same other settings and seed"));
-  save_ = new QPushButton(tr("Save as preset…"), this);
-  auto* reset = new QPushButton(tr("Reset to preset"), this);
+  save_ = new QPushButton(this);
+  auto* reset = new QPushButton(this);
   buttons->addWidget(reset);
   buttons->addWidget(save_);
   buttons->addStretch(1);
   buttons->addWidget(runBoth_);
   buttons->addWidget(run_);
   top->addLayout(buttons);
+  onLanguageChange(this, [=] {
+    nameEdit_->setPlaceholderText(tr("default: the preset's name"));
+    filterEdit_->setPlaceholderText(tr("filter keys, e.g. lr or loader"));
+    const QStringList heads = {tr("Preset"), tr("Model family"), tr("Run name"), tr("Find a key")};
+    for (int i = 0; i < heads.size(); ++i) headLabels[i]->setText(heads[i]);
+    copy->setText(tr("Copy"));
+    commandLabel->setText(tr("Command line"));
+    processesLabel_->setToolTip(tr("trainer.devices and trainer.accelerator decide it: several devices train as several "
+                                   "data-parallel processes (PyTorch c10d), which the window starts as child processes"));
+    run_->setText(tr("Run"));
+    runBoth_->setText(tr("Run both (Mamba2 + Diff-Mamba2)"));
+    runBoth_->setToolTip(tr("Queue this experiment for both families with the same other settings and seed"));
+    save_->setText(tr("Save as preset…"));
+    reset->setText(tr("Reset to preset"));
+    for (auto it = sectionBoxes_.cbegin(); it != sectionBoxes_.cend(); ++it) it.value()->setTitle(sectionTitle(it.key()));
+    revalidate();  // the processes line in the new language
+  });
 
   connect(presetBox_, &QComboBox::currentIndexChanged, this, [this] {
     if (!loading_) setPreset(presetBox_->currentText());
@@ -153,14 +170,25 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   reloadPresets();
 }
 
+// A group of keys' title: the config section (dataset, model, …) in the current language.
+QString ExperimentForm::sectionTitle(const QString& section) {
+  static const char* const kSections[] = {QT_TR_NOOP("general"), QT_TR_NOOP("dataset"),   QT_TR_NOOP("loader"),
+                                          QT_TR_NOOP("model"),   QT_TR_NOOP("optimizer"), QT_TR_NOOP("scheduler"),
+                                          QT_TR_NOOP("task"),    QT_TR_NOOP("train"),     QT_TR_NOOP("trainer")};
+  for (const char* s : kSections)
+    if (section == QLatin1String(s)) return tr(s);
+  return section;
+}
+
 void ExperimentForm::buildFields(QVBoxLayout* into) {
   QHash<QString, QFormLayout*> groups;
   for (const auto& k : config::schema()) {
     const QString key = QString::fromStdString(k.key);
     if (key == "experiment") continue;  // the preset box
-    const QString section = key.contains('.') ? key.section('.', 0, 0) : tr("general");
+    const QString section = key.contains('.') ? key.section('.', 0, 0) : QStringLiteral("general");
     if (!groups.contains(section)) {
-      auto* box = new QGroupBox(section, this);
+      auto* box = new QGroupBox(sectionTitle(section), this);
+      sectionBoxes_.insert(section, box);
       auto* form = new QFormLayout(box);
       form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
       into->addWidget(box);
@@ -187,6 +215,7 @@ void ExperimentForm::buildFields(QVBoxLayout* into) {
     f.editor->setObjectName("field:" + key);
     f.editor->setToolTip(toolTipOf(k));
     auto* label = new QLabel(key.contains('.') ? key.section('.', 1) : key, this);
+    label->setObjectName("fieldLabel:" + key);  // a key's name: the same in every language
     label->setToolTip(f.editor->toolTip());
     groups[section]->addRow(label, f.editor);
     rows_.insert(key, {groups[section], f.editor});

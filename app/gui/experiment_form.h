@@ -7,7 +7,10 @@
 #include <QHash>
 #include <QString>
 #include <QStringList>
+#include <QMap>
 #include <QWidget>
+
+class QGroupBox;
 
 class QComboBox;
 class QFormLayout;
@@ -66,6 +69,8 @@ class ExperimentForm : public QWidget {
     QString baseline;  // the preset's value as text
   };
   void buildFields(QVBoxLayout* into);
+  static QString sectionTitle(const QString& section);
+  QMap<QString, QGroupBox*> sectionBoxes_;  // config section → its group
   QString fieldText(const Field& f) const;
   void setFieldText(Field& f, const QString& text);
   void revalidate();

@@ -4,12 +4,10 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QTimer>
-#include <QLibraryInfo>
-#include <QLocale>
-#include <QTranslator>
 #include <cstdio>
 #include <string>
 
+#include "app/gui/language.h"
 #include "app/gui/main_window.h"
 #include "app/gui/settings.h"
 #include "core/runtime.h"
@@ -66,11 +64,7 @@ int main(int argc, char** argv) {
   // LibTorch's thread pools are set once, before any tensor work.
   dm::init_runtime(dm::gui::settings::threads());
 
-  const QString lang = dm::gui::settings::language();
-  const QLocale locale = lang.isEmpty() ? QLocale::system() : QLocale(lang);
-  QTranslator ours, qt;
-  if (ours.load(locale, "diffmamba", "_", ":/i18n")) QApplication::installTranslator(&ours);
-  if (qt.load(locale, "qtbase", "_", QLibraryInfo::path(QLibraryInfo::TranslationsPath))) QApplication::installTranslator(&qt);
+  dm::gui::applyLanguage(dm::gui::settings::language());  // switched live from Settings later
   dm::gui::applyTheme(dm::gui::settings::theme());
 
   dm::gui::MainWindow w(opt.workspace);

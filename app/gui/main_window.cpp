@@ -23,6 +23,7 @@
 
 #include "app/gui/experiment_form.h"
 #include "app/gui/job_specs.h"
+#include "app/gui/language.h"
 #include "app/gui/monitor_view.h"
 #include "app/gui/queue_view.h"
 #include "app/gui/quick_comparison.h"
@@ -52,15 +53,21 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   monitor_ = new MonitorView(tabs_);
   results_ = new ResultsView(tabs_);
   runs_ = new RunsBrowser(tabs_);
-  tabs_->addTab(form_, tr("Experiments"));
-  tabs_->addTab(queueView_, tr("Queue"));
-  tabs_->addTab(monitor_, tr("Monitor"));
-  tabs_->addTab(results_, tr("Results"));
-  tabs_->addTab(runs_, tr("Runs"));
+  for (QWidget* page : {static_cast<QWidget*>(form_), static_cast<QWidget*>(queueView_), static_cast<QWidget*>(monitor_),
+                        static_cast<QWidget*>(results_), static_cast<QWidget*>(runs_)})
+    tabs_->addTab(page, QString());
+  onLanguageChange(this, [this] {
+    const QStringList names = {tr("Experiments"), tr("Queue"), tr("Monitor"), tr("Results"), tr("Runs")};
+    for (int i = 0; i < names.size(); ++i) tabs_->setTabText(i, names[i]);
+  });
   layout->addWidget(tabs_, 1);
   setCentralWidget(central);
 
-  auto* dock = new QDockWidget(tr("Log"), this);
+  auto* dock = new QDockWidget(this);
+  onLanguageChange(this, [this, dock] {
+    dock->setWindowTitle(tr("Log"));
+    updateTitle();
+  });
   dock->setObjectName("logDock");
   log_ = new QPlainTextEdit(dock);
   log_->setObjectName("log");
@@ -123,7 +130,8 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     // Nothing is open: say why in a dialog once the window shows, and offer another folder. Until one opens,
     // no job can start (ensureWritableWorkspace) and nothing is written anywhere.
     appendLog(err);
-    setWindowTitle(tr("Diff-Mamba Studio — no workspace open"));
+    opened_ = Opened::None;
+    updateTitle();
     welcome_->hide();  // it speaks of an empty workspace
     QTimer::singleShot(0, this, [this, err] { recoverFrom(err); });
   }
@@ -174,7 +182,7 @@ QString MainWindow::openWorkspace(const QString& path) {
   }
   damagedDb_.clear();
   settings::setWorkspace(workspace_);
-  attach(dbPath, readOnly_ ? tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_) : tr("Diff-Mamba Studio — %1").arg(workspace_));
+  attach(dbPath, readOnly_ ? Opened::ReadOnly : Opened::Writable);
   updateRecentMenu();
   appendLog(tr("workspace %1").arg(workspace_));
   if (readOnly_)
@@ -182,15 +190,27 @@ QString MainWindow::openWorkspace(const QString& path) {
   return {};
 }
 
-void MainWindow::attach(const QString& dbPath, const QString& title) {
+void MainWindow::attach(const QString& dbPath, Opened how) {
   storeWorker_.reset();  // the old workspace's worker (after its last answers)
   storeWorker_ = std::make_unique<StoreWorker>(dbPath, readOnly_);
-  setWindowTitle(title);
+  opened_ = how;
+  updateTitle();
   monitor_->setWorker(storeWorker_.get(), workspace_);
   results_->setWorker(storeWorker_.get(), workspace_);
   runs_->setWorker(storeWorker_.get());
   welcome_->hide();
   updateWelcome();
+}
+
+void MainWindow::updateTitle() {
+  switch (opened_) {
+    case Opened::None: setWindowTitle(tr("Diff-Mamba Studio — no workspace open")); break;
+    case Opened::Writable: setWindowTitle(tr("Diff-Mamba Studio — %1").arg(workspace_)); break;
+    case Opened::ReadOnly: setWindowTitle(tr("Diff-Mamba Studio — %1 (read-only)").arg(workspace_)); break;
+    case Opened::DamagedCopy:
+      setWindowTitle(tr("Diff-Mamba Studio — %1 (read-only copy of its damaged database)").arg(workspace_));
+      break;
+  }
 }
 
 QString MainWindow::openReadOnlyCopy() {
@@ -213,7 +233,7 @@ QString MainWindow::openReadOnlyCopy() {
   workspace_ = damagedRoot_;  // its run folders are read from where they are
   const QString original = damagedDb_;
   damagedDb_.clear();
-  attach(copy, tr("Diff-Mamba Studio — %1 (read-only copy of its damaged database)").arg(workspace_));
+  attach(copy, Opened::DamagedCopy);
   appendLog(tr("the run database %1 is damaged: browsing a read-only copy, %2; the original is left as it is")
                 .arg(original, copy));
   return {};
@@ -273,17 +293,21 @@ void MainWindow::buildWelcome() {
   welcome_->setObjectName("welcome");
   welcome_->setFrameShape(QFrame::StyledPanel);
   auto* l = new QHBoxLayout(welcome_);
-  auto* text = new QLabel(tr("<b>Welcome.</b> This workspace is empty. <b>Quick comparison</b> trains a tiny Mamba2 and "
-                             "Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them "
-                             "and trains tuned lenses, then shows every figure (about 3 minutes on 2 CPU cores). It is "
-                             "a demonstration of the workflow: %1 questions per task and length, tiny models, not the "
-                             "paper's numbers.")
-                              .arg(QuickOptions{}.eval_samples),
-                          welcome_);
+  auto* text = new QLabel(welcome_);
   text->setWordWrap(true);
-  auto* go = new QPushButton(tr("Run quick comparison"), welcome_);
+  auto* go = new QPushButton(welcome_);
   go->setObjectName("quickComparison");
-  auto* dismiss = new QPushButton(tr("Dismiss"), welcome_);
+  auto* dismiss = new QPushButton(welcome_);
+  onLanguageChange(welcome_, [text, go, dismiss] {
+    text->setText(tr("<b>Welcome.</b> This workspace is empty. <b>Quick comparison</b> trains a tiny Mamba2 and "
+                     "Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them "
+                     "and trains tuned lenses, then shows every figure (about 3 minutes on 2 CPU cores). It is "
+                     "a demonstration of the workflow: %1 questions per task and length, tiny models, not the "
+                     "paper's numbers.")
+                      .arg(QuickOptions{}.eval_samples));
+    go->setText(tr("Run quick comparison"));
+    dismiss->setText(tr("Dismiss"));
+  });
   l->addWidget(text, 1);
   l->addWidget(go);
   l->addWidget(dismiss);
@@ -295,24 +319,34 @@ void MainWindow::buildWelcome() {
 }
 
 void MainWindow::buildMenus() {
-  auto* file = menuBar()->addMenu(tr("&File"));
-  file->addAction(tr("&Open or create workspace…"), this, [this] {
+  auto* file = menuBar()->addMenu(QString());
+  auto* open = file->addAction(QString(), this, [this] {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), workspace_);
     if (dir.isEmpty()) return;
     const QString err = openWorkspace(dir);
     if (!err.isEmpty()) recoverFrom(err);
   });
-  recentMenu_ = file->addMenu(tr("&Recent workspaces"));
-  file->addAction(tr("Quick &comparison"), this, [this] { startQuickComparison(QuickOptions{}); });
+  recentMenu_ = file->addMenu(QString());
+  auto* quick = file->addAction(QString(), this, [this] { startQuickComparison(QuickOptions{}); });
   file->addSeparator();
-  file->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+  auto* settingsAction = file->addAction(QString(), this, &MainWindow::showSettings);
   file->addSeparator();
-  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-  auto* help = menuBar()->addMenu(tr("&Help"));
-  help->addAction(tr("&About"), this, [this] {
+  auto* quit = file->addAction(QString(), QKeySequence::Quit, this, &QWidget::close);
+  auto* help = menuBar()->addMenu(QString());
+  auto* about = help->addAction(QString(), this, [this] {
     QMessageBox::about(this, tr("About Diff-Mamba Studio"),
                        tr("Diff-Mamba Studio %1\nTrain, evaluate and compare Mamba2 and Diff-Mamba2.")
                            .arg(QApplication::applicationVersion()));
+  });
+  onLanguageChange(this, [=] {
+    file->setTitle(tr("&File"));
+    open->setText(tr("&Open or create workspace…"));
+    recentMenu_->setTitle(tr("&Recent workspaces"));
+    quick->setText(tr("Quick &comparison"));
+    settingsAction->setText(tr("&Settings…"));
+    quit->setText(tr("&Quit"));
+    help->setTitle(tr("&Help"));
+    about->setText(tr("&About"));
   });
 }
 

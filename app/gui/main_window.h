@@ -97,10 +97,13 @@ class MainWindow : public QMainWindow {
 
   WorkspaceChoice askForWorkspace(const QString& why, bool copyOffered);
   void recoverFrom(QString why);  // asks until a workspace opens or the user goes on without
-  void attach(const QString& dbPath, const QString& title);  // the views on the store worker of dbPath
+  enum class Opened { None, Writable, ReadOnly, DamagedCopy };
+  void attach(const QString& dbPath, Opened how);  // the views on a store worker of dbPath
+  void updateTitle();                              // says what is open, in the current language
 
   QString workspace_;
   bool readOnly_ = false;  // the open workspace cannot be written
+  Opened opened_ = Opened::None;
   std::function<WorkspaceChoice(const QString&, bool)> chooseWorkspace_;
   QString damagedDb_, damagedRoot_;  // the last damaged database openWorkspace found that SQLite can read
   JobQueue* queue_ = nullptr;

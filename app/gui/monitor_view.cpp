@@ -22,6 +22,7 @@
 #include <set>
 
 #include "app/figures/figure_data.h"
+#include "app/gui/language.h"
 #include "app/gui/store_worker.h"
 #include "core/store/run_store.h"
 #include "plotting/curve_graph.h"
@@ -41,7 +42,8 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   auto* left = new QWidget(split);
   auto* leftLayout = new QVBoxLayout(left);
   leftLayout->setContentsMargins(0, 0, 0, 0);
-  leftLayout->addWidget(new QLabel(tr("Runs (tick to show)"), left));
+  auto* runsLabel = new QLabel(left);
+  leftLayout->addWidget(runsLabel);
   runs_ = new QListWidget(left);
   runs_->setObjectName("monitorRuns");
   leftLayout->addWidget(runs_);
@@ -54,28 +56,28 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   metric_->setObjectName("monitorMetric");
   metric_->setMinimumContentsLength(14);
   xAxis_ = new QComboBox(right);
-  xAxis_->addItem(tr("step"));
-  xAxis_->addItem(tr("wall time"));
+  xAxis_->addItem(QString());
+  xAxis_->addItem(QString());
   smoothing_ = new QSlider(Qt::Horizontal, right);
   smoothing_->setObjectName("monitorSmoothing");
   smoothing_->setRange(0, 99);
   smoothing_->setValue(60);
-  smoothing_->setToolTip(tr("TensorBoard smoothing (the raw curve stays faint behind)"));
-  logY_ = new QCheckBox(tr("log y"), right);
+  logY_ = new QCheckBox(right);
   smoothingValue_ = new QLabel(right);
   smoothingValue_->setObjectName("monitorSmoothingValue");
   smoothingValue_->setMinimumWidth(smoothingValue_->fontMetrics().horizontalAdvance(QStringLiteral("0.000")));
-  auto* exportCsv = new QPushButton(tr("CSV…"), right);
+  auto* exportCsv = new QPushButton(right);
   exportCsv->setObjectName("monitorExportCsv");
-  exportCsv->setToolTip(tr("Save every point of the shown curves (raw and smoothed) as CSV"));
-  auto* exportImage = new QPushButton(tr("Image…"), right);
+  auto* exportImage = new QPushButton(right);
   exportImage->setObjectName("monitorExportImage");
-  exportImage->setToolTip(tr("Save the plot as shown (PNG, PDF or SVG)"));
-  bar->addWidget(new QLabel(tr("Metric"), right));
+  auto* metricLabel = new QLabel(right);
+  auto* xLabel = new QLabel(right);
+  auto* smoothingLabel = new QLabel(right);
+  bar->addWidget(metricLabel);
   bar->addWidget(metric_);
-  bar->addWidget(new QLabel(tr("x"), right));
+  bar->addWidget(xLabel);
   bar->addWidget(xAxis_);
-  bar->addWidget(new QLabel(tr("Smoothing"), right));
+  bar->addWidget(smoothingLabel);
   bar->addWidget(smoothing_, 1);
   bar->addWidget(smoothingValue_);
   bar->addWidget(logY_);
@@ -91,7 +93,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   readout_->setTextFormat(Qt::RichText);
   readout_->setWordWrap(true);
   rightLayout->addWidget(readout_);
-  auto* hint = new QLabel(tr("Hover for the values at a step; drag to pan, wheel to zoom, double-click to fit."), right);
+  auto* hint = new QLabel(right);
   hint->setEnabled(false);
   rightLayout->addWidget(hint);
   split->addWidget(left);
@@ -112,7 +114,24 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   empty_->setTextAlignment(Qt::AlignCenter);
   empty_->setColor(QColor(110, 110, 110));
   empty_->setClipToAxisRect(false);
-  updateEmptyState();
+  onLanguageChange(this, [=] {
+    runsLabel->setText(tr("Runs (tick to show)"));
+    xAxis_->setItemText(0, tr("step"));
+    xAxis_->setItemText(1, tr("wall time"));
+    smoothing_->setToolTip(tr("TensorBoard smoothing (the raw curve stays faint behind)"));
+    logY_->setText(tr("log y"));
+    exportCsv->setText(tr("CSV…"));
+    exportCsv->setToolTip(tr("Save every point of the shown curves (raw and smoothed) as CSV"));
+    exportImage->setText(tr("Image…"));
+    exportImage->setToolTip(tr("Save the plot as shown (PNG, PDF or SVG)"));
+    metricLabel->setText(tr("Metric"));
+    xLabel->setText(tr("x"));
+    smoothingLabel->setText(tr("Smoothing"));
+    hint->setText(tr("Hover for the values at a step; drag to pan, wheel to zoom, double-click to fit."));
+    curves_->setAxisNames(tr("Step"), tr("Wall time [s]"), tr("Wall time [h:mm:ss]"));
+    updateEmptyState();
+    plot_->replot();
+  });
 
   connect(runs_, &QListWidget::itemChanged, this, &MonitorView::onItemChanged);
   connect(metric_, &QComboBox::currentTextChanged, this, [this] {

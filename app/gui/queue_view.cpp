@@ -1,5 +1,7 @@
 #include "app/gui/queue_view.h"
 
+#include "app/gui/language.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QHBoxLayout>
@@ -33,8 +35,6 @@ QueueView::QueueView(JobQueue* queue, QWidget* parent) : QWidget(parent), queue_
   auto* layout = new QVBoxLayout(this);
   table_ = new QTableWidget(0, ColCount, this);
   table_->setObjectName("queueTable");
-  table_->setHorizontalHeaderLabels({tr("job"), tr("title"), tr("state"), tr("progress"), tr("step"), tr("tokens/s"),
-                                     tr("ETA"), tr("run"), tr("message")});
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setSelectionMode(QAbstractItemView::SingleSelection);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -43,24 +43,35 @@ QueueView::QueueView(JobQueue* queue, QWidget* parent) : QWidget(parent), queue_
   layout->addWidget(table_, 1);
 
   auto* bar = new QHBoxLayout;
-  auto* cancel = new QPushButton(tr("Cancel"), this);
+  auto* cancel = new QPushButton(this);
   cancel->setObjectName("cancelJob");
-  auto* rerun = new QPushButton(tr("Re-run"), this);
-  auto* copy = new QPushButton(tr("Copy command line"), this);
-  auto* clear = new QPushButton(tr("Clear finished"), this);
+  auto* rerun = new QPushButton(this);
+  auto* copy = new QPushButton(this);
+  auto* clear = new QPushButton(this);
   concurrency_ = new QSpinBox(this);
   concurrency_->setObjectName("concurrency");
   concurrency_->setRange(1, 16);
   concurrency_->setValue(queue_->concurrency());
-  concurrency_->setToolTip(tr("How many jobs run at the same time (1 on a CPU: jobs share its cores)"));
   bar->addWidget(cancel);
   bar->addWidget(rerun);
   bar->addWidget(copy);
   bar->addWidget(clear);
   bar->addStretch(1);
-  bar->addWidget(new QLabel(tr("Jobs at a time"), this));
+  auto* concurrencyLabel = new QLabel(this);
+  bar->addWidget(concurrencyLabel);
   bar->addWidget(concurrency_);
   layout->addLayout(bar);
+  onLanguageChange(this, [=] {
+    table_->setHorizontalHeaderLabels({tr("job"), tr("title"), tr("state"), tr("progress"), tr("step"), tr("tokens/s"),
+                                       tr("ETA"), tr("run"), tr("message")});
+    cancel->setText(tr("Cancel"));
+    rerun->setText(tr("Re-run"));
+    copy->setText(tr("Copy command line"));
+    clear->setText(tr("Clear finished"));
+    concurrency_->setToolTip(tr("How many jobs run at the same time (1 on a CPU: jobs share its cores)"));
+    concurrencyLabel->setText(tr("Jobs at a time"));
+    for (int id : queue_->jobIds()) updateRow(id);  // states and durations in the new language
+  });
 
   connect(queue_, &JobQueue::jobAdded, this, &QueueView::addRow);
   connect(queue_, &JobQueue::jobChanged, this, &QueueView::updateRow);

@@ -22,6 +22,7 @@
 
 #include "app/figures/figure_data.h"
 #include "core/store/run_store.h"
+#include "app/gui/language.h"
 #include "app/gui/store_worker.h"
 #include "plotting/csv.h"
 #include "plotting/errors.h"
@@ -57,14 +58,10 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   auto* form = new QFormLayout(left);
   figure_ = new QComboBox(left);
   figure_->setObjectName("resultsFigure");
-  figure_->addItem(tr("BABILong accuracy"));
-  figure_->addItem(tr("Compare (model vs baseline)"));
-  figure_->addItem(tr("Ratio (model vs baseline)"));
-  figure_->addItem(tr("Tuned lens per layer"));
+  for (int i = 0; i < 4; ++i) figure_->addItem(QString());
   modelRuns_ = new QListWidget(left);
   modelRuns_->setObjectName("modelRuns");
   modelRuns_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-  modelRuns_->setToolTip(tr("Several runs (e.g. seeds) are averaged; the standard deviation shows on hover"));
   baselineRuns_ = new QListWidget(left);
   baselineRuns_->setObjectName("baselineRuns");
   baselineRuns_->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -72,24 +69,24 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   diffLens_->setObjectName("diffLens");
   mambaLens_ = new QComboBox(left);
   mambaLens_->setObjectName("mambaLens");
-  showStd_ = new QCheckBox(tr("± sd in cells"), left);
+  showStd_ = new QCheckBox(left);
   palette_ = new QComboBox(left);
   palette_->setObjectName("figurePalette");
-  palette_->addItem(tr("Colour-blind safe (viridis, blue / orange)"), QStringLiteral("colorblind"));
-  palette_->addItem(tr("Seed's red / green"), QStringLiteral("seed"));
+  palette_->addItem(QString(), QStringLiteral("colorblind"));
+  palette_->addItem(QString(), QStringLiteral("seed"));
   palette_->setCurrentIndex(std::max(0, palette_->findData(QSettings().value("figurePalette", "colorblind"))));
-  logY_ = new QCheckBox(tr("log y"), left);
-  lines_ = new QCheckBox(tr("lines instead of bars"), left);
-  auto* drawButton = new QPushButton(tr("Draw"), left);
-  auto* exportButton = new QPushButton(tr("Export figure…"), left);
+  logY_ = new QCheckBox(left);
+  lines_ = new QCheckBox(left);
+  auto* drawButton = new QPushButton(left);
+  auto* exportButton = new QPushButton(left);
   exportButton->setObjectName("exportFigure");
-  auto* exportAllButton = new QPushButton(tr("Export all figures…"), left);
-  form->addRow(tr("Figure"), figure_);
-  form->addRow(tr("Model runs"), modelRuns_);
-  form->addRow(tr("Baseline runs"), baselineRuns_);
-  form->addRow(tr("Diff-Mamba lens"), diffLens_);
-  form->addRow(tr("Mamba lens"), mambaLens_);
-  form->addRow(tr("Colours"), palette_);
+  auto* exportAllButton = new QPushButton(left);
+  QList<QLabel*> rowLabels;
+  for (QWidget* field : {static_cast<QWidget*>(figure_), static_cast<QWidget*>(modelRuns_), static_cast<QWidget*>(baselineRuns_),
+                         static_cast<QWidget*>(diffLens_), static_cast<QWidget*>(mambaLens_), static_cast<QWidget*>(palette_)}) {
+    rowLabels << new QLabel(left);
+    form->addRow(rowLabels.back(), field);
+  }
   form->addRow(showStd_);
   form->addRow(logY_);
   form->addRow(lines_);
@@ -103,22 +100,44 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
     sb->setRange(0.0, 40.0);
     sb->setSingleStep(0.5);
     sb->setDecimals(1);
-    sb->setSuffix(tr(" in"));
-    sb->setSpecialValueText(tr("default"));
   }
   dpi_ = new QSpinBox(left);
   dpi_->setObjectName("exportDpi");
   dpi_->setRange(50, 1200);
   dpi_->setValue(300);
-  dpi_->setSuffix(tr(" dpi"));
+
   auto* sizeRow = new QHBoxLayout;
   sizeRow->addWidget(widthIn_);
   sizeRow->addWidget(new QLabel(QStringLiteral("×"), left));
   sizeRow->addWidget(heightIn_);
   sizeRow->addWidget(dpi_);
-  form->addRow(tr("Export size"), sizeRow);
+  auto* sizeLabel = new QLabel(left);
+  form->addRow(sizeLabel, sizeRow);
   form->addRow(exportButton);
   form->addRow(exportAllButton);
+  onLanguageChange(this, [=] {
+    const QStringList figures = {tr("BABILong accuracy"), tr("Compare (model vs baseline)"), tr("Ratio (model vs baseline)"),
+                                 tr("Tuned lens per layer")};
+    for (int i = 0; i < figures.size(); ++i) figure_->setItemText(i, figures[i]);
+    modelRuns_->setToolTip(tr("Several runs (e.g. seeds) are averaged; the standard deviation shows on hover"));
+    showStd_->setText(tr("± sd in cells"));
+    palette_->setItemText(0, tr("Colour-blind safe (viridis, blue / orange)"));
+    palette_->setItemText(1, tr("Seed's red / green"));
+    logY_->setText(tr("log y"));
+    lines_->setText(tr("lines instead of bars"));
+    drawButton->setText(tr("Draw"));
+    exportButton->setText(tr("Export figure…"));
+    exportAllButton->setText(tr("Export all figures…"));
+    const QStringList rows = {tr("Figure"), tr("Model runs"), tr("Baseline runs"), tr("Diff-Mamba lens"), tr("Mamba lens"), tr("Colours")};
+    for (int i = 0; i < rows.size(); ++i) rowLabels[i]->setText(rows[i]);
+    for (auto* sb : {widthIn_, heightIn_}) {
+      sb->setSuffix(tr(" in"));
+      sb->setSpecialValueText(tr("default"));
+    }
+    dpi_->setSuffix(tr(" dpi"));
+    sizeLabel->setText(tr("Export size"));
+    if (haveFigure_) draw();  // the figure's titles and legends in the new language
+  });
 
   auto* right = new QWidget(split);
   auto* rl = new QVBoxLayout(right);

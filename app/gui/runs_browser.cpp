@@ -25,6 +25,7 @@
 #include "core/jobs/run_session.h"
 #include "core/store/run_filter.h"
 #include "core/store/run_store.h"
+#include "app/gui/language.h"
 #include "app/gui/store_worker.h"
 
 namespace dm {
@@ -117,22 +118,20 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* bar = new QHBoxLayout;
   filter_ = new QLineEdit(this);
   filter_->setObjectName("runsFilter");
-  filter_->setPlaceholderText(tr("filter: words, or key=value, key!=v, key<n, key>=n, key~text (e.g. model.family=diffmamba2 "
-                                  "d_model>32 val/bpc<1.5)"));
   filter_->setClearButtonEnabled(true);
   status_ = new QComboBox(this);
   status_->setObjectName("runsStatus");
-  status_->addItem(tr("any status"), QString());
+  status_->addItem(QString(), QString());
   static const char* const kStatus[] = {QT_TR_NOOP("queued"),    QT_TR_NOOP("running"),   QT_TR_NOOP("finished"),
                                         QT_TR_NOOP("failed"),    QT_TR_NOOP("cancelled"), QT_TR_NOOP("crashed"),
                                         QT_TR_NOOP("diverged")};
-  for (const char* s : kStatus) status_->addItem(tr(s), QString::fromLatin1(s));
-  auto* refresh = new QPushButton(tr("Refresh"), this);
+  for (const char* s : kStatus) status_->addItem(QString(), QString::fromLatin1(s));
+  auto* refresh = new QPushButton(this);
   auto* watch = new QTimer(this);
   watch->setInterval(5000);
   connect(watch, &QTimer::timeout, this, &RunsBrowser::checkLiveness);
   watch->start();
-  showArchived_ = new QCheckBox(tr("show archived"), this);
+  showArchived_ = new QCheckBox(this);
   showArchived_->setObjectName("showArchived");
   bar->addWidget(filter_, 1);
   bar->addWidget(status_);
@@ -142,10 +141,8 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* colBar = new QHBoxLayout;
   columnsEdit_ = new QLineEdit(this);
   columnsEdit_->setObjectName("runsColumns");
-  columnsEdit_->setToolTip(tr("Metric columns, comma-separated: a metric name with :last, :best, :min or :max (e.g. "
-                              "val/bpc:best), babilong (mean BABILong accuracy) or lens (lens probability at the last "
-                              "layer)"));
-  colBar->addWidget(new QLabel(tr("Columns"), this));
+  auto* columnsLabel = new QLabel(this);
+  colBar->addWidget(columnsLabel);
   colBar->addWidget(columnsEdit_, 1);
   layout->addLayout(colBar);
   columns_ = QSettings().value("runsColumns", defaultMetricColumns()).toStringList();
@@ -162,8 +159,6 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* split = new QSplitter(Qt::Vertical, this);
   table_ = new QTableWidget(0, ColCount, split);
   table_->setObjectName("runsTable");
-  table_->setHorizontalHeaderLabels(
-      {tr("id"), tr("name"), tr("kind"), tr("family"), tr("preset"), tr("status"), tr("created"), tr("config hash")});
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setSelectionMode(QAbstractItemView::SingleSelection);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -181,13 +176,13 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   auto* actions = new QHBoxLayout;
   diffWith_ = new QComboBox(bottom);
   diffWith_->setObjectName("diffWith");
-  auto* monitor = new QPushButton(tr("Show in monitor"), bottom);
-  auto* resume = new QPushButton(tr("Resume"), bottom);
-  auto* open = new QPushButton(tr("Open folder"), bottom);
-  auto* archive = new QPushButton(tr("Archive / unarchive"), bottom);
-  archive->setToolTip(tr("Archived runs keep everything but are hidden from the lists unless \"show archived\" is on"));
-  auto* del = new QPushButton(tr("Delete…"), bottom);
-  actions->addWidget(new QLabel(tr("Compare config with"), bottom));
+  auto* monitor = new QPushButton(bottom);
+  auto* resume = new QPushButton(bottom);
+  auto* open = new QPushButton(bottom);
+  auto* archive = new QPushButton(bottom);
+  auto* del = new QPushButton(bottom);
+  auto* compareLabel = new QLabel(bottom);
+  actions->addWidget(compareLabel);
   actions->addWidget(diffWith_, 1);
   actions->addWidget(monitor);
   actions->addWidget(resume);
@@ -203,6 +198,29 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   split->addWidget(table_);
   split->addWidget(bottom);
   layout->addWidget(split, 1);
+  onLanguageChange(this, [=] {
+    filter_->setPlaceholderText(tr("filter: words, or key=value, key!=v, key<n, key>=n, key~text (e.g. "
+                                   "model.family=diffmamba2 d_model>32 val/bpc<1.5)"));
+    status_->setItemText(0, tr("any status"));
+    for (int i = 1; i < status_->count(); ++i) status_->setItemText(i, tr(kStatus[i - 1]));
+    refresh->setText(tr("Refresh"));
+    showArchived_->setText(tr("show archived"));
+    columnsEdit_->setToolTip(tr("Metric columns, comma-separated: a metric name with :last, :best, :min or :max (e.g. "
+                                "val/bpc:best), babilong (mean BABILong accuracy) or lens (lens probability at the last "
+                                "layer)"));
+    columnsLabel->setText(tr("Columns"));
+    monitor->setText(tr("Show in monitor"));
+    resume->setText(tr("Resume"));
+    open->setText(tr("Open folder"));
+    archive->setText(tr("Archive / unarchive"));
+    archive->setToolTip(tr("Archived runs keep everything but are hidden from the lists unless \"show archived\" is on"));
+    del->setText(tr("Delete…"));
+    compareLabel->setText(tr("Compare config with"));
+    setHeaders();
+    if (diffWith_->count() > 0) diffWith_->setItemText(0, tr("(none)"));
+    applyFilter();   // the hint in the new language
+    showDetails();
+  });
 
   connect(filter_, &QLineEdit::textChanged, this, &RunsBrowser::applyFilter);
   connect(status_, &QComboBox::currentIndexChanged, this, &RunsBrowser::applyFilter);
@@ -273,6 +291,25 @@ std::vector<std::pair<int64_t, QString>> reap(store::RunStore& db) {
 }
 
 }  // namespace
+
+// The table's headers: the record's columns and the metric columns, in the current language.
+void RunsBrowser::setHeaders() {
+  const QStringList fixed = {tr("id"),     tr("name"),   tr("kind"),    tr("family"),
+                             tr("preset"), tr("status"), tr("created"), tr("config hash")};
+  if (table_->columnCount() < ColCount + static_cast<int>(columns_.size()))
+    table_->setColumnCount(ColCount + static_cast<int>(columns_.size()));
+  for (int i = 0; i < fixed.size(); ++i) table_->setHorizontalHeaderItem(i, new QTableWidgetItem(fixed[i]));
+  for (int i = 0; i < columns_.size(); ++i) {
+    const ColumnSpec c = parseColumn(columns_[i]);
+    const QString header =
+        c.kind == "babilong" ? tr("BABILong mean %")
+        : c.kind == "lens"   ? tr("lens p, last layer")
+                             : QStringLiteral("%1 (%2)").arg(c.metric, c.kind == "last" ? tr("last") : c.kind == "best" ? tr("best") : c.kind);
+    auto* h = new QTableWidgetItem(header);
+    h->setToolTip(columns_[i]);
+    table_->setHorizontalHeaderItem(ColCount + i, h);
+  }
+}
 
 void RunsBrowser::setWorker(StoreWorker* worker) {
   worker_ = worker;
@@ -358,17 +395,8 @@ void RunsBrowser::fill(const Snapshot& snap) {
   records_.clear();
   table_->setColumnCount(ColCount + static_cast<int>(columns_.size()));
   std::vector<ColumnSpec> specs;
-  for (int i = 0; i < columns_.size(); ++i) {
-    const ColumnSpec c = parseColumn(columns_[i]);
-    specs.push_back(c);
-    const QString header =
-        c.kind == "babilong" ? tr("BABILong mean %")
-        : c.kind == "lens"   ? tr("lens p, last layer")
-                             : QStringLiteral("%1 (%2)").arg(c.metric, c.kind == "last" ? tr("last") : c.kind == "best" ? tr("best") : c.kind);
-    auto* h = new QTableWidgetItem(header);
-    h->setToolTip(columns_[i]);
-    table_->setHorizontalHeaderItem(ColCount + i, h);
-  }
+  for (const auto& col : columns_) specs.push_back(parseColumn(col));
+  setHeaders();
   static const std::vector<store::MetricRow> kNone;
   for (const auto& r : snap.runs) {
     const auto lastIt = snap.last.find(r.id);

@@ -89,6 +89,7 @@ class RunsBrowser : public QWidget {
   void applyFilter();
   void showDetails();
   void fill(const Snapshot& snap);
+  void setHeaders();
   void act(int64_t id, bool files, bool remove, bool archived);  // archive / delete on the worker
 
   StoreWorker* worker_ = nullptr;

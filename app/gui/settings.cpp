@@ -1,5 +1,7 @@
 #include "app/gui/settings.h"
 
+#include "app/gui/language.h"
+
 #include <QApplication>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -76,7 +78,7 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent) {
   form->addRow(tr("Device"), device_);
   form->addRow(tr("Language"), language_);
   form->addRow(tr("Theme"), theme_);
-  auto* note = new QLabel(tr("Threads and language apply at the next start."), this);
+  auto* note = new QLabel(tr("LibTorch threads apply at the next start; the rest at once."), this);
   note->setEnabled(false);
   form->addRow(note);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
@@ -93,9 +95,11 @@ void SettingsDialog::save() {
   s.setValue("threads", threads_->value());
   s.setValue("concurrency", concurrency_->value());
   s.setValue("device", device_->currentData());
+  const bool newLanguage = s.value("language").toString() != language_->currentData().toString();
   s.setValue("language", language_->currentData());
   s.setValue("theme", theme_->currentData());
   applyTheme(theme_->currentData().toString());
+  if (newLanguage) applyLanguage(language_->currentData().toString());  // every open widget retranslates
 }
 
 void applyTheme(const QString& theme) {
