@@ -395,13 +395,17 @@ void CurvePlot::writeCsv(const QString& path) const {
   CsvWriter out(path);
   out.row({QStringLiteral("curve"), QStringLiteral("step"), QStringLiteral("wall_s"), QStringLiteral("y"),
            QStringLiteral("y_smoothed")});
+  writeCsvRows(out, {});
+  out.commit();
+}
+
+void CurvePlot::writeCsvRows(CsvWriter& out, const QStringList& before) const {
   for (const auto& cp : curves_) {
     const Curve& c = *cp;
     for (size_t i = 0; i < c.y.size(); ++i)
-      out.row({c.label, csvNumber(c.steps[i]), c.hasWall ? csvNumber(c.walls[i]) : QString(), csvNumber(c.y[i]),
-               csvNumber(c.smoothed[i])});
+      out.row(before + QStringList{c.label, csvNumber(c.steps[i]), c.hasWall ? csvNumber(c.walls[i]) : QString(),
+                                   csvNumber(c.y[i]), csvNumber(c.smoothed[i])});
   }
-  out.commit();
 }
 
 }  // namespace dm::plotting

@@ -11,6 +11,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QString>
+#include <QStringList>
 #include <qcustomplot.h>
 
 #include "plotting/data.h"
@@ -19,6 +20,7 @@
 
 namespace dm::plotting {
 
+class CsvWriter;
 class CurveGraph;
 
 class CurvePlot : public QObject {
@@ -89,6 +91,8 @@ class CurvePlot : public QObject {
 
   // "curve,step,wall_s,y,y_smoothed" rows for every point of every curve (wall_s empty when unknown).
   void writeCsv(const QString& path) const;
+  // The same rows, after the fields `before` (e.g. the metric of a grid's plot), into an open writer.
+  void writeCsvRows(CsvWriter& out, const QStringList& before) const;
 
   int pointCount(int curve) const;
   QString curveLabel(int curve) const;

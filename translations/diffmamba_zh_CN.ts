@@ -415,10 +415,6 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <translation>图像…</translation>
     </message>
     <message>
-        <source>Save the plot as shown (PNG, PDF or SVG)</source>
-        <translation>按所显示的样子保存图（PNG、PDF 或 SVG）</translation>
-    </message>
-    <message>
         <source>Hover for the values at a step; drag to pan, wheel to zoom, double-click to fit.</source>
         <translation>悬停查看某一步的数值；拖动平移，滚轮缩放，双击适配。</translation>
     </message>
@@ -437,10 +433,6 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
     <message>
         <source>Wrote %1</source>
         <translation>已写入 %1</translation>
-    </message>
-    <message>
-        <source>Save the plot</source>
-        <translation>保存图</translation>
     </message>
     <message>
         <source>Images (*.png *.pdf *.svg)</source>
@@ -499,6 +491,34 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
     <message>
         <source>Wall time [h:mm:ss]</source>
         <translation>耗时 [时:分:秒]</translation>
+    </message>
+    <message>
+        <source>More plots</source>
+        <translation>更多图表</translation>
+    </message>
+    <message>
+        <source>Show more metrics at once, one plot each</source>
+        <translation>同时显示更多指标，每个指标一张图</translation>
+    </message>
+    <message>
+        <source>Save the plots as shown (PNG, PDF or SVG)</source>
+        <translation>按当前显示保存图表（PNG、PDF 或 SVG）</translation>
+    </message>
+    <message>
+        <source>Save the plots</source>
+        <translation>保存图表</translation>
+    </message>
+    <message>
+        <source>Tick runs first: their metrics are offered here</source>
+        <translation>请先勾选运行：它们的指标会列在这里</translation>
+    </message>
+    <message>
+        <source>Cannot write %1</source>
+        <translation>无法写入 %1</translation>
+    </message>
+    <message>
+        <source>Unknown image format &quot;%1&quot;: use .png, .pdf or .svg</source>
+        <translation>未知的图像格式“%1”：请使用 .png、.pdf 或 .svg</translation>
     </message>
 </context>
 <context>

@@ -1,21 +1,28 @@
 #include "app/gui/monitor_view.h"
 
 #include <QCheckBox>
-#include <QTimer>
+#include <QComboBox>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QMessageBox>
-#include <QMouseEvent>
-#include <QPushButton>
-#include <QSettings>
-#include <QComboBox>
+#include <QGridLayout>
 #include <QHBoxLayout>
+#include <QImage>
 #include <QLabel>
 #include <QListWidget>
+#include <QMenu>
+#include <QMessageBox>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPdfWriter>
+#include <QPushButton>
+#include <QSettings>
 #include <QSlider>
 #include <QSplitter>
+#include <QSvgGenerator>
+#include <QTimer>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <qcustomplot.h>
@@ -27,12 +34,18 @@
 #include "core/store/run_store.h"
 #include "plotting/curve_graph.h"
 #include "plotting/curve_plot.h"
+#include "plotting/csv.h"
 #include "plotting/errors.h"
 #include "plotting/export.h"
 #include "plotting/style.h"
 
 namespace dm {
 namespace gui {
+
+MonitorView::Panel::~Panel() {
+  curves.reset();  // before its plot
+  delete plot;
+}
 
 MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   auto* layout = new QHBoxLayout(this);
@@ -55,6 +68,10 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   metric_ = new QComboBox(right);
   metric_->setObjectName("monitorMetric");
   metric_->setMinimumContentsLength(14);
+  gridButton_ = new QToolButton(right);
+  gridButton_->setObjectName("monitorGrid");
+  gridButton_->setPopupMode(QToolButton::InstantPopup);
+  gridButton_->setMenu(new QMenu(gridButton_));
   xAxis_ = new QComboBox(right);
   xAxis_->addItem(QString());
   xAxis_->addItem(QString());
@@ -75,6 +92,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   auto* smoothingLabel = new QLabel(right);
   bar->addWidget(metricLabel);
   bar->addWidget(metric_);
+  bar->addWidget(gridButton_);
   bar->addWidget(xLabel);
   bar->addWidget(xAxis_);
   bar->addWidget(smoothingLabel);
@@ -84,10 +102,11 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   bar->addWidget(exportCsv);
   bar->addWidget(exportImage);
   rightLayout->addLayout(bar);
-  plot_ = new QCustomPlot(right);
-  plot_->setObjectName("monitorPlot");
-  plot_->setMinimumSize(400, 250);
-  rightLayout->addWidget(plot_, 1);
+  grid_ = new QWidget(right);
+  grid_->setObjectName("monitorPlots");
+  new QGridLayout(grid_);
+  grid_->layout()->setContentsMargins(0, 0, 0, 0);
+  rightLayout->addWidget(grid_, 1);
   readout_ = new QLabel(right);
   readout_->setObjectName("monitorReadout");
   readout_->setTextFormat(Qt::RichText);
@@ -100,22 +119,14 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   split->addWidget(right);
   split->setStretchFactor(1, 3);
 
-  curves_ = std::make_unique<plotting::CurvePlot>(plot_);
-  curves_->setSmoothing(0.6);
+  panels_.push_back(std::unique_ptr<Panel>(newPanel(QString())));
+  panels_[0]->plot->setObjectName("monitorPlot");
+  layoutPanels();
   smoothingValue_->setText(smoothingText());
-  plot_->setMouseTracking(true);
-  plot_->installEventFilter(this);
-  // The empty state: what to do, in the middle of the plot instead of a bare 0–5 axis.
-  empty_ = new QCPItemText(plot_);
-  empty_->setObjectName("monitorEmpty");
-  empty_->position->setType(QCPItemPosition::ptAxisRectRatio);
-  empty_->position->setCoords(0.5, 0.5);
-  empty_->setPositionAlignment(Qt::AlignCenter);
-  empty_->setTextAlignment(Qt::AlignCenter);
-  empty_->setColor(QColor(110, 110, 110));
-  empty_->setClipToAxisRect(false);
   onLanguageChange(this, [=] {
     runsLabel->setText(tr("Runs (tick to show)"));
+    gridButton_->setText(tr("More plots"));
+    gridButton_->setToolTip(tr("Show more metrics at once, one plot each"));
     xAxis_->setItemText(0, tr("step"));
     xAxis_->setItemText(1, tr("wall time"));
     smoothing_->setToolTip(tr("TensorBoard smoothing (the raw curve stays faint behind)"));
@@ -123,14 +134,14 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
     exportCsv->setText(tr("CSV…"));
     exportCsv->setToolTip(tr("Save every point of the shown curves (raw and smoothed) as CSV"));
     exportImage->setText(tr("Image…"));
-    exportImage->setToolTip(tr("Save the plot as shown (PNG, PDF or SVG)"));
+    exportImage->setToolTip(tr("Save the plots as shown (PNG, PDF or SVG)"));
     metricLabel->setText(tr("Metric"));
     xLabel->setText(tr("x"));
     smoothingLabel->setText(tr("Smoothing"));
     hint->setText(tr("Hover for the values at a step; drag to pan, wheel to zoom, double-click to fit."));
-    curves_->setAxisNames(tr("Step"), tr("Wall time [s]"), tr("Wall time [h:mm:ss]"));
+    for (auto& p : panels_) p->curves->setAxisNames(tr("Step"), tr("Wall time [s]"), tr("Wall time [h:mm:ss]"));
     updateEmptyState();
-    plot_->replot();
+    for (auto& p : panels_) p->plot->replot();
   });
 
   connect(runs_, &QListWidget::itemChanged, this, &MonitorView::onItemChanged);
@@ -139,28 +150,119 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
     reload();
     saveState();
   });
+  connect(gridButton_->menu(), &QMenu::aboutToShow, this, &MonitorView::showGridMenu);
   connect(xAxis_, &QComboBox::currentIndexChanged, this, [this](int i) {
-    curves_->setXAxis(i == 1 ? plotting::CurvePlot::XAxis::WallTime : plotting::CurvePlot::XAxis::Step);
-    curves_->replot();
+    for (auto& p : panels_) p->curves->setXAxis(i == 1 ? plotting::CurvePlot::XAxis::WallTime : plotting::CurvePlot::XAxis::Step);
+    replotAll();
     saveState();
   });
   connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
-    curves_->setSmoothing(v / 100.0);
+    for (auto& p : panels_) p->curves->setSmoothing(v / 100.0);
     smoothingValue_->setText(smoothingText());
-    curves_->replot();
+    replotAll();
     saveState();
   });
   connect(logY_, &QCheckBox::toggled, this, [this](bool on) {
-    curves_->setLogY(on);
-    curves_->replot();
+    for (auto& p : panels_) p->curves->setLogY(on);
+    replotAll();
     saveState();
   });
   connect(exportCsv, &QPushButton::clicked, this, [this] {
     exportWithDialog(tr("Save curves as CSV"), QStringLiteral("csv"), tr("CSV (*.csv)"), &MonitorView::exportCsv);
   });
   connect(exportImage, &QPushButton::clicked, this, [this] {
-    exportWithDialog(tr("Save the plot"), QStringLiteral("png"), tr("Images (*.png *.pdf *.svg)"), &MonitorView::exportImage);
+    exportWithDialog(tr("Save the plots"), QStringLiteral("png"), tr("Images (*.png *.pdf *.svg)"), &MonitorView::exportImage);
   });
+}
+
+MonitorView::~MonitorView() = default;
+
+// A plot for `metric` with the view's current smoothing, axes and language; its empty-state text in the middle.
+MonitorView::Panel* MonitorView::newPanel(const QString& metric) {
+  auto* p = new Panel;
+  p->metric = metric;
+  p->plot = new QCustomPlot(grid_);
+  p->plot->setMinimumSize(320, 220);
+  p->plot->setMouseTracking(true);
+  p->curves = std::make_unique<plotting::CurvePlot>(p->plot);
+  p->curves->setSmoothing(smoothing_->value() / 100.0);
+  if (xAxis_->currentIndex() == 1) p->curves->setXAxis(plotting::CurvePlot::XAxis::WallTime);
+  p->curves->setLogY(logY_->isChecked());
+  p->curves->setAxisNames(tr("Step"), tr("Wall time [s]"), tr("Wall time [h:mm:ss]"));
+  p->curves->setYLabel(metric);
+  p->empty = new QCPItemText(p->plot);
+  p->empty->setObjectName("monitorEmpty");
+  p->empty->position->setType(QCPItemPosition::ptAxisRectRatio);
+  p->empty->position->setCoords(0.5, 0.5);
+  p->empty->setPositionAlignment(Qt::AlignCenter);
+  p->empty->setTextAlignment(Qt::AlignCenter);
+  p->empty->setColor(QColor(110, 110, 110));
+  p->empty->setClipToAxisRect(false);
+  p->empty->setVisible(false);
+  p->plot->installEventFilter(this);  // hover readout
+  return p;
+}
+
+// One plot: the whole area; more: two columns, the main plot first.
+void MonitorView::layoutPanels() {
+  auto* g = static_cast<QGridLayout*>(grid_->layout());
+  for (auto& p : panels_) g->removeWidget(p->plot);
+  const int columns = panels_.size() > 1 ? 2 : 1;
+  for (size_t i = 0; i < panels_.size(); ++i)
+    g->addWidget(panels_[i]->plot, static_cast<int>(i) / columns, static_cast<int>(i) % columns);
+}
+
+QCustomPlot* MonitorView::plotAt(int i) const {
+  return i >= 0 && i < plotCount() ? panels_[static_cast<size_t>(i)]->plot : nullptr;
+}
+
+plotting::CurvePlot* MonitorView::curves() const { return panels_[0]->curves.get(); }
+
+void MonitorView::replotAll() {
+  for (auto& p : panels_) p->curves->replot();
+}
+
+void MonitorView::showGridMenu() {
+  QMenu* m = gridButton_->menu();
+  m->clear();
+  QStringList names = metrics();
+  for (const auto& g : gridMetrics_)
+    if (!names.contains(g)) names << g;
+  if (names.isEmpty()) m->addAction(tr("Tick runs first: their metrics are offered here"))->setEnabled(false);
+  for (const auto& n : names) {
+    auto* a = m->addAction(n);
+    a->setCheckable(true);
+    a->setChecked(gridMetrics_.contains(n));
+    connect(a, &QAction::toggled, this, [this, n](bool on) {
+      QStringList g = gridMetrics_;
+      if (on && !g.contains(n)) g << n;
+      if (!on) g.removeAll(n);
+      setGridMetrics(g);
+    });
+  }
+}
+
+void MonitorView::setGridMetrics(const QStringList& names) {
+  QStringList wanted;
+  for (const auto& n : names)
+    if (!n.isEmpty() && !wanted.contains(n)) wanted << n;
+  if (wanted == gridMetrics_) return;
+  gridMetrics_ = wanted;
+  ++generation_;  // a load on its way may point at panels that go
+  load_ = Load{};
+  std::vector<std::unique_ptr<Panel>> kept;
+  kept.push_back(std::move(panels_[0]));
+  for (const auto& n : wanted) {
+    auto it = std::find_if(panels_.begin() + 1, panels_.end(), [&n](const auto& p) { return p && p->metric == n; });
+    if (it != panels_.end())
+      kept.push_back(std::move(*it));
+    else
+      kept.push_back(std::unique_ptr<Panel>(newPanel(n)));
+  }
+  panels_ = std::move(kept);  // the panels no longer wanted (and their plots) go here
+  layoutPanels();
+  reload();
+  saveState();
 }
 
 // Asks where (suggesting <workspace>/figures/curves-<metric>.<ext>), writes, and says what happened.
@@ -180,16 +282,19 @@ void MonitorView::exportWithDialog(const QString& title, const QString& ext, con
 double MonitorView::smoothing() const { return smoothing_->value() / 100.0; }
 QString MonitorView::smoothingText() const { return QString::number(smoothing(), 'f', 2); }
 
-QString MonitorView::readoutAt(double x) const {
-  const auto rows = curves_->readoutAt(x);
+QString MonitorView::readoutAt(double x, int plot) const {
+  if (plot < 0 || plot >= plotCount()) return {};
+  const Panel& p = *panels_[static_cast<size_t>(plot)];
+  const auto rows = p.curves->readoutAt(x);
   QStringList lines;
-  const bool wall = curves_->xAxis() == plotting::CurvePlot::XAxis::WallTime;
+  const bool wall = p.curves->xAxis() == plotting::CurvePlot::XAxis::WallTime;
+  const QString name = plot == 0 ? metric() : p.metric;
   for (const auto& r : rows) {
     QString line = QStringLiteral("<span style=\"color:%1\">■</span> %2: step %3")
                        .arg(r.color.name(), r.label.toHtmlEscaped())
                        .arg(static_cast<qlonglong>(r.step));
     if (wall && r.hasWall) line += tr(", %1 s").arg(r.wallSeconds, 0, 'f', 1);
-    line += QStringLiteral(", %1 %2").arg(metric().toHtmlEscaped(), QString::number(r.y, 'g', 6));
+    line += QStringLiteral(", %1 %2").arg(name.toHtmlEscaped(), QString::number(r.y, 'g', 6));
     if (smoothing() > 0) line += tr(" (smoothed %1)").arg(QString::number(r.smoothed, 'g', 6));
     lines << line;
   }
@@ -197,14 +302,17 @@ QString MonitorView::readoutAt(double x) const {
 }
 
 QString MonitorView::readoutText() const { return readout_->text(); }
-QString MonitorView::emptyText() const { return empty_->visible() ? empty_->text() : QString(); }
+QString MonitorView::emptyText() const { return panels_[0]->empty->visible() ? panels_[0]->empty->text() : QString(); }
 
 bool MonitorView::eventFilter(QObject* watched, QEvent* event) {
-  if (watched == plot_) {
+  for (int i = 0; i < plotCount(); ++i) {
+    if (!panels_[static_cast<size_t>(i)]) continue;  // the grid is being rebuilt
+    QCustomPlot* plot = panels_[static_cast<size_t>(i)]->plot;
+    if (watched != plot) continue;
     if (event->type() == QEvent::MouseMove) {
       const auto pos = static_cast<QMouseEvent*>(event)->position();
-      const bool inside = plot_->axisRect()->rect().contains(pos.toPoint());
-      readout_->setText(inside ? readoutAt(plot_->xAxis->pixelToCoord(pos.x())) : QString());
+      const bool inside = plot->axisRect()->rect().contains(pos.toPoint());
+      readout_->setText(inside ? readoutAt(plot->xAxis->pixelToCoord(pos.x()), i) : QString());
     } else if (event->type() == QEvent::Leave) {
       readout_->clear();
     }
@@ -213,9 +321,21 @@ bool MonitorView::eventFilter(QObject* watched, QEvent* event) {
 }
 
 QString MonitorView::exportCsv(const QString& path) const {
-  if (curves_->curveCount() == 0) return tr("No curves are shown.");
+  int curves = 0;
+  for (const auto& p : panels_) curves += p->curves->curveCount();
+  if (curves == 0) return tr("No curves are shown.");
   try {
-    curves_->writeCsv(path);
+    if (panels_.size() == 1) {
+      panels_[0]->curves->writeCsv(path);
+      return {};
+    }
+    // Several plots: one file, a metric column first.
+    plotting::CsvWriter out(path);
+    out.row({QStringLiteral("metric"), QStringLiteral("curve"), QStringLiteral("step"), QStringLiteral("wall_s"),
+             QStringLiteral("y"), QStringLiteral("y_smoothed")});
+    for (size_t i = 0; i < panels_.size(); ++i)
+      panels_[i]->curves->writeCsvRows(out, {i == 0 ? metric() : panels_[i]->metric});
+    out.commit();
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());
   }
@@ -223,9 +343,44 @@ QString MonitorView::exportCsv(const QString& path) const {
 }
 
 QString MonitorView::exportImage(const QString& path) const {
-  if (curves_->curveCount() == 0) return tr("No curves are shown.");
+  int curves = 0;
+  for (const auto& p : panels_) curves += p->curves->curveCount();
+  if (curves == 0) return tr("No curves are shown.");
   try {
-    plotting::exportFigure(plot_, path);
+    if (panels_.size() == 1) {
+      plotting::exportFigure(panels_[0]->plot, path);
+      return {};
+    }
+    // The grid as laid out on screen, at twice its size for PNG, as vectors for PDF and SVG.
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    const QSize size = grid_->size();
+    if (suffix == "png") {
+      QImage image(size * 2, QImage::Format_ARGB32);
+      image.fill(Qt::white);
+      QPainter painter(&image);
+      painter.scale(2, 2);
+      grid_->render(&painter, QPoint(), QRegion(), QWidget::DrawChildren);
+      painter.end();
+      if (!image.save(path)) return tr("Cannot write %1").arg(path);
+    } else if (suffix == "pdf") {
+      QPdfWriter pdf(path);
+      pdf.setResolution(96);
+      pdf.setPageSize(QPageSize(QSizeF(size.width() * 72.0 / 96.0, size.height() * 72.0 / 96.0), QPageSize::Point));
+      pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+      QPainter painter(&pdf);
+      if (!painter.isActive()) return tr("Cannot write %1").arg(path);
+      grid_->render(&painter, QPoint(), QRegion(), QWidget::DrawChildren);
+    } else if (suffix == "svg") {
+      QSvgGenerator svg;
+      svg.setFileName(path);
+      svg.setSize(size);
+      svg.setViewBox(QRect(QPoint(), size));
+      QPainter painter(&svg);
+      if (!painter.isActive()) return tr("Cannot write %1").arg(path);
+      grid_->render(&painter, QPoint(), QRegion(), QWidget::DrawChildren);
+    } else {
+      return tr("Unknown image format \"%1\": use .png, .pdf or .svg").arg(QFileInfo(path).suffix());
+    }
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());
   }
@@ -233,8 +388,9 @@ QString MonitorView::exportImage(const QString& path) const {
 }
 
 bool MonitorView::updateEmptyState() {
+  Panel& main = *panels_[0];
   bool points = false;
-  for (int i = 0; i < curves_->curveCount(); ++i) points = points || curves_->pointCount(i) > 0;
+  for (int i = 0; i < main.curves->curveCount(); ++i) points = points || main.curves->pointCount(i) > 0;
   QString text;
   if (!worker_)
     text = tr("No workspace is open.");
@@ -242,13 +398,25 @@ bool MonitorView::updateEmptyState() {
     text = tr("No training runs yet.\nStart one on the Experiments page, or run the Quick comparison (File menu).");
   else if (shownRuns().isEmpty())
     text = tr("Tick runs on the left to see their curves.");
-  else if (loading_ && curveOf_.isEmpty())
+  else if (loading_ && main.curveOf.isEmpty())
     text = tr("Loading the curves…");
   else if (!points)
     text = tr("The ticked runs have recorded no %1 yet.").arg(metric().isEmpty() ? tr("metrics") : metric());
-  const bool changed = empty_->text() != text || empty_->visible() != !text.isEmpty();
-  empty_->setText(text);
-  empty_->setVisible(!text.isEmpty());
+  const bool changed = main.empty->text() != text || main.empty->visible() != !text.isEmpty();
+  main.empty->setText(text);
+  main.empty->setVisible(!text.isEmpty());
+  // The grid's plots: only whether their metric has points.
+  for (size_t i = 1; i < panels_.size(); ++i) {
+    Panel& p = *panels_[i];
+    bool has = false;
+    for (int c = 0; c < p.curves->curveCount(); ++c) has = has || p.curves->pointCount(c) > 0;
+    const QString t = has || (loading_ && p.curveOf.isEmpty()) ? QString() : tr("The ticked runs have recorded no %1 yet.").arg(p.metric);
+    if (p.empty->text() != t || p.empty->visible() != !t.isEmpty()) {
+      p.empty->setText(t);
+      p.empty->setVisible(!t.isEmpty());
+      p.plot->replot();
+    }
+  }
   return changed;
 }
 
@@ -261,13 +429,14 @@ void MonitorView::saveState() const {
   for (auto id : shownRuns()) shown << QString::number(id);
   s.setValue("shownRuns", shown);
   s.setValue("metric", metric());
+  s.setValue("grid", gridMetrics_);
   s.setValue("wallTime", xAxis_->currentIndex() == 1);
   s.setValue("smoothing", smoothing());
   s.setValue("logY", logY_->isChecked());
 }
 
 // Before the runs list is read: the remembered runs are ticked as the list brings them, and the remembered
-// metric is the one asked for.
+// metrics are the ones asked for.
 void MonitorView::restoreState() {
   if (stateKey_.isEmpty()) return;
   QSettings s;
@@ -275,7 +444,7 @@ void MonitorView::restoreState() {
   if (!s.contains("smoothing")) return;
   const QString wantMetric = s.value("metric").toString();
   for (const auto& id : s.value("shownRuns").toStringList()) wantShown_.insert(id.toLongLong());
-  updating_ = true;  // nothing is saved while restoring
+  updating_ = true;  // nothing is saved or loaded while restoring
   setSmoothing(s.value("smoothing", 0.6).toDouble());
   setWallTime(s.value("wallTime", false).toBool());
   setLogY(s.value("logY", false).toBool());
@@ -283,10 +452,9 @@ void MonitorView::restoreState() {
     metric_->addItem(wantMetric);
     metric_->setCurrentText(wantMetric);
   }
+  setGridMetrics(s.value("grid").toStringList());
   updating_ = false;
 }
-
-MonitorView::~MonitorView() = default;
 
 void MonitorView::setWorker(StoreWorker* worker, const QString& workspace) {
   worker_ = worker;
@@ -302,10 +470,13 @@ void MonitorView::setWorker(StoreWorker* worker, const QString& workspace) {
   updating_ = true;
   runs_->clear();
   metric_->clear();
+  setGridMetrics({});
   updating_ = false;
-  drawnMetric_.clear();
-  clearCurves();
-  curves_->replot();
+  for (auto& p : panels_) {
+    clearCurves(*p);
+    p->drawnMetric.clear();
+    p->curves->replot();
+  }
   restoreState();  // the remembered runs are ticked when the list arrives
   refreshRuns();
 }
@@ -363,7 +534,7 @@ void MonitorView::applyRunsList(const QList<QPair<int64_t, QString>>& list) {
     reload();
     saveState();
   } else if (updateEmptyState()) {
-    plot_->replot();
+    panels_[0]->plot->replot();
   }
 }
 
@@ -417,73 +588,94 @@ void MonitorView::setWallTime(bool on) { xAxis_->setCurrentIndex(on ? 1 : 0); }
 void MonitorView::setLogY(bool on) { logY_->setChecked(on); }
 
 QColor MonitorView::curveColor(int64_t runId) const {
-  auto it = curveOf_.constFind(runId);
-  if (it == curveOf_.constEnd()) return {};
-  return curves_->smoothedGraph(it.value())->pen().color();
+  const Panel& p = *panels_[0];
+  auto it = p.curveOf.constFind(runId);
+  if (it == p.curveOf.constEnd()) return {};
+  return p.curves->smoothedGraph(it.value())->pen().color();
 }
 
-int MonitorView::pointCount(int64_t runId) const {
-  auto it = curveOf_.constFind(runId);
-  return it == curveOf_.constEnd() ? -1 : curves_->pointCount(it.value());
+int MonitorView::pointCount(int64_t runId) const { return pointCount(metric(), runId); }
+
+int MonitorView::pointCount(const QString& name, int64_t runId) const {
+  for (size_t i = 0; i < panels_.size(); ++i) {
+    const Panel& p = *panels_[i];
+    if ((i == 0 ? p.drawnMetric : p.metric) != name) continue;
+    auto it = p.curveOf.constFind(runId);
+    return it == p.curveOf.constEnd() ? -1 : p.curves->pointCount(it.value());
+  }
+  return -1;
 }
 
-// Unticked runs' curves go at once; the worker reads the shown runs' metric names and the points of those
-// not drawn yet (every shown run's when the metric changes), drawn when the answer comes (applyAnswer). The
-// curves shown stay until then (no blank plot meanwhile); live points arriving meanwhile wait in pendingLive_.
+void MonitorView::removeCurveOf(Panel& p, int64_t run) {
+  const int index = p.curveOf.take(run);
+  p.curves->removeCurve(index);
+  p.lastStep.remove(run);
+  p.lastWall.remove(run);
+  p.wallBase.remove(run);
+  for (auto& c : p.curveOf)
+    if (c > index) --c;
+}
+
+// Unticked runs' curves go at once; the worker reads the shown runs' metric names and, for every plot, the
+// points of the runs not drawn yet (every shown run's when its metric changes), drawn when the answer comes
+// (applyAnswer). The curves shown stay until then (no blank plot meanwhile); live points arriving meanwhile
+// wait in pendingLive_.
 void MonitorView::reload() {
   ++generation_;
   const auto runs = shownRuns();
   bool removed = false;
-  for (auto it = curveOf_.begin(); it != curveOf_.end();) {
-    if (runs.contains(it.key())) {
-      ++it;
-      continue;
-    }
-    const int index = it.value();
-    curves_->removeCurve(index);
-    lastStep_.remove(it.key());
-    lastWall_.remove(it.key());
-    wallBase_.remove(it.key());
-    it = curveOf_.erase(it);
-    for (auto& c : curveOf_)
-      if (c > index) --c;
-    removed = true;
-  }
-  if (load_.generation >= 0) {  // a load being appended: what it has not appended yet is asked again
-    for (int i = load_.next; i < load_.runs.size(); ++i)
-      if (curveOf_.contains(load_.runs[i])) {
-        const int index = curveOf_.take(load_.runs[i]);
-        curves_->removeCurve(index);
-        for (auto& c : curveOf_)
-          if (c > index) --c;
+  for (auto& p : panels_) {
+    for (const auto run : p->curveOf.keys())
+      if (!runs.contains(run)) {
+        removeCurveOf(*p, run);
+        removed = true;
       }
-    load_ = Load{};
   }
+  // A load being appended: what it has not appended yet is asked again.
+  for (size_t i = load_.next; i < load_.items.size(); ++i) {
+    const Pending& pending = load_.items[i];
+    if (pending.panel->curveOf.contains(pending.run)) removeCurveOf(*pending.panel, pending.run);
+  }
+  load_ = Load{};
   loading_ = worker_ && !runs.isEmpty();
   if (loading_) {
-    QList<int64_t> missing;
-    for (auto id : runs)
-      if (!curveOf_.contains(id)) missing << id;
+    struct Ask {
+      QString wanted, drawn;
+      QList<int64_t> missing;
+    };
+    std::vector<Ask> asks;
+    for (size_t i = 0; i < panels_.size(); ++i) {
+      const Panel& p = *panels_[i];
+      Ask a{i == 0 ? metric() : p.metric, p.drawnMetric, {}};
+      for (auto id : runs)
+        if (!p.curveOf.contains(id)) a.missing << id;
+      asks.push_back(a);
+    }
     const int generation = generation_;
     worker_->query<Answer>(
         this,
-        [runs, missing, wanted = metric(), drawn = drawnMetric_](store::RunStore& db) {
+        [runs, asks](store::RunStore& db) {
           Answer a;
           std::set<std::string> names;
           for (auto id : runs)
             for (auto& n : db.metric_names(id)) names.insert(std::move(n));
           for (const auto& n : names) a.names << QString::fromStdString(n);
-          a.metric = wanted;
-          if (a.metric.isEmpty() || (!a.names.isEmpty() && !a.names.contains(a.metric))) {
-            a.metric = a.names.contains("train/loss") ? QStringLiteral("train/loss")
-                       : a.names.contains("loss")     ? QStringLiteral("loss")
-                       : a.names.isEmpty()            ? QString()
-                                                      : a.names.front();
+          for (size_t i = 0; i < asks.size(); ++i) {
+            PanelAnswer pa;
+            pa.metric = asks[i].wanted;
+            if (i == 0 && (pa.metric.isEmpty() || (!a.names.isEmpty() && !a.names.contains(pa.metric)))) {
+              // The main plot falls back to the training loss, then the first name recorded.
+              pa.metric = a.names.contains("train/loss") ? QStringLiteral("train/loss")
+                          : a.names.contains("loss")     ? QStringLiteral("loss")
+                          : a.names.isEmpty()            ? QString()
+                                                         : a.names.front();
+            }
+            pa.full = pa.metric != asks[i].drawn;
+            pa.runs = pa.full ? runs : asks[i].missing;
+            if (!pa.metric.isEmpty() && !pa.runs.isEmpty())
+              pa.curves = figures::runCurves(db, std::vector<int64_t>(pa.runs.begin(), pa.runs.end()), pa.metric.toStdString(), false);
+            a.panels.push_back(std::move(pa));
           }
-          a.full = a.metric != drawn;
-          a.runs = a.full ? runs : missing;
-          if (!a.metric.isEmpty() && !a.runs.isEmpty())
-            a.curves = figures::runCurves(db, std::vector<int64_t>(a.runs.begin(), a.runs.end()), a.metric.toStdString(), false);
           return a;
         },
         [this, generation](Answer a, QString error) {
@@ -491,64 +683,66 @@ void MonitorView::reload() {
         });
   }
   const bool emptyChanged = updateEmptyState();
-  if (removed || !loading_) curves_->replot();
-  if (emptyChanged) plot_->replot();
+  if (removed || !loading_) replotAll();
+  if (emptyChanged) panels_[0]->plot->replot();
   if (!loading()) emit curvesLoaded();
 }
 
-void MonitorView::clearCurves() {
-  curves_->removeAllCurves();
-  curveOf_.clear();
-  lastStep_.clear();
-  lastWall_.clear();
-  wallBase_.clear();
-  curves_->setYLabel(metric());
+void MonitorView::clearCurves(Panel& p) {
+  p.curves->removeAllCurves();
+  p.curveOf.clear();
+  p.lastStep.clear();
+  p.lastWall.clear();
+  p.wallBase.clear();
 }
 
 // Draws what the store worker read. The new curves appear at once; their points are appended one run per
 // event-loop turn (a 100k-point run takes about 3 ms), so ticking ten such runs never blocks the window for
 // the sum of them; then one replot.
 void MonitorView::applyAnswer(const Answer& a, const QString& error) {
-  updating_ = true;
-  QStringList names = a.names;
-  if (!a.metric.isEmpty() && !names.contains(a.metric)) names << a.metric;
-  QStringList offered;
-  for (int i = 0; i < metric_->count(); ++i) offered << metric_->itemText(i);
-  if (offered != names) {
-    metric_->clear();
-    metric_->addItems(names);
+  if (!a.panels.empty()) {
+    updating_ = true;
+    const QString main = a.panels[0].metric;
+    QStringList names = a.names;
+    if (!main.isEmpty() && !names.contains(main)) names << main;
+    if (metrics() != names) {
+      metric_->clear();
+      metric_->addItems(names);
+    }
+    metric_->setCurrentText(main);
+    updating_ = false;
   }
-  metric_->setCurrentText(a.metric);
-  updating_ = false;
-  if (a.full || a.metric != drawnMetric_) clearCurves();
-  drawnMetric_ = a.metric;
-  curves_->setYLabel(a.metric);
   load_ = Load{};
   load_.generation = generation_;
-  load_.data = a.curves;
+  load_.data = a.panels;
   load_.error = error;
-  for (int i = 0; i < a.runs.size() && static_cast<size_t>(i) < a.curves.size(); ++i) {
-    if (curveOf_.contains(a.runs[i])) continue;
-    // A run's colour comes from its id, so it keeps it when other runs are shown or hidden.
-    const int c = curves_->addCurve(a.curves[static_cast<size_t>(i)].label,
-                                    plotting::seriesColor(static_cast<int>(a.runs[i] % 1000003)));
-    curveOf_.insert(a.runs[i], c);
-    load_.runs << a.runs[i];
-    load_.curves << c;
-    load_.index << i;
+  for (size_t i = 0; i < load_.data.size() && i < panels_.size(); ++i) {
+    Panel& p = *panels_[i];
+    const PanelAnswer& pa = load_.data[i];
+    if (pa.full || pa.metric != p.drawnMetric) clearCurves(p);
+    p.drawnMetric = pa.metric;
+    p.curves->setYLabel(pa.metric);
+    for (int r = 0; r < pa.runs.size() && static_cast<size_t>(r) < pa.curves.size(); ++r) {
+      if (p.curveOf.contains(pa.runs[r])) continue;
+      // A run's colour comes from its id, so it keeps it when other runs are shown or hidden.
+      const int c = p.curves->addCurve(pa.curves[static_cast<size_t>(r)].label,
+                                       plotting::seriesColor(static_cast<int>(pa.runs[r] % 1000003)));
+      p.curveOf.insert(pa.runs[r], c);
+      load_.items.push_back({&p, pa.runs[r], c, &pa.curves[static_cast<size_t>(r)]});
+    }
   }
   appendNextLoaded();
 }
 
 void MonitorView::appendNextLoaded() {
   if (load_.generation != generation_) return;  // a newer load replaced this one
-  const int i = load_.next++;
-  if (i < load_.curves.size()) {
-    const auto& rc = load_.data[static_cast<size_t>(load_.index[i])];
+  if (load_.next < load_.items.size()) {
+    const Pending& item = load_.items[load_.next++];
+    const auto& rc = *item.data;
     if (!rc.steps.empty()) {
-      curves_->appendPoints(load_.curves[i], rc.steps, rc.values, rc.wallSeconds);
-      lastStep_.insert(load_.runs[i], rc.steps.back());
-      lastWall_.insert(load_.runs[i], rc.wallSeconds.back());
+      item.panel->curves->appendPoints(item.curve, rc.steps, rc.values, rc.wallSeconds);
+      item.panel->lastStep.insert(item.run, rc.steps.back());
+      item.panel->lastWall.insert(item.run, rc.wallSeconds.back());
     }
     QTimer::singleShot(0, this, &MonitorView::appendNextLoaded);
     return;
@@ -556,13 +750,13 @@ void MonitorView::appendNextLoaded() {
   loading_ = false;
   bool emptyChanged = updateEmptyState();
   if (!load_.error.isEmpty()) {
-    empty_->setText(tr("Could not read the curves: %1").arg(load_.error));
-    empty_->setVisible(true);
+    panels_[0]->empty->setText(tr("Could not read the curves: %1").arg(load_.error));
+    panels_[0]->empty->setVisible(true);
     emptyChanged = true;
   }
   load_ = Load{};  // frees the points read (the curves hold their own copies)
-  curves_->replot();
-  if (emptyChanged) plot_->replot();  // the message is on the plot's own layer
+  replotAll();
+  if (emptyChanged) panels_[0]->plot->replot();  // the message is on the plot's own layer
   // Points that came live while loading; those the store already had are skipped by their step.
   const auto pending = std::move(pendingLive_);
   pendingLive_.clear();
@@ -589,31 +783,39 @@ void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
       metric_->setCurrentIndex(i >= 0 ? i : 0);
     }
     updating_ = false;
-    if (wasEmpty) reload();  // loads what the store has so far; the step filter below skips those points
+    if (wasEmpty) {
+      reload();  // loads what the store has so far; the step filter below skips those points
+      pendingLive_ += points;
+      return;
+    }
   }
-  const QString m = metric();
-  QHash<int, std::vector<double>> steps, ys, walls;
   bool newRun = false;
-  for (const auto& p : points) {
-    if (p.runId && !curveOf_.contains(p.runId) && !worker_) continue;
-    if (p.runId && !curveOf_.contains(p.runId)) newRun = true;
-    if (p.name != m) continue;
-    auto it = curveOf_.constFind(p.runId);
-    if (it == curveOf_.constEnd()) continue;
-    if (static_cast<double>(p.step) <= lastStep_.value(p.runId, -1)) continue;  // already loaded from the store
-    lastStep_.insert(p.runId, static_cast<double>(p.step));
-    // Live wall times count from the job's start; a resumed run's continue after its stored part.
-    const double last = lastWall_.value(p.runId, 0);
-    if (!wallBase_.contains(p.runId)) wallBase_.insert(p.runId, p.wallSeconds < last ? last : 0.0);
-    const double wall = std::max(last, wallBase_.value(p.runId) + p.wallSeconds);
-    lastWall_.insert(p.runId, wall);
-    steps[it.value()].push_back(static_cast<double>(p.step));
-    ys[it.value()].push_back(p.value);
-    walls[it.value()].push_back(wall);
+  for (size_t i = 0; i < panels_.size(); ++i) {
+    Panel& panel = *panels_[i];
+    const QString m = i == 0 ? metric() : panel.metric;
+    QHash<int, std::vector<double>> steps, ys, walls;
+    for (const auto& p : points) {
+      if (p.runId && !panel.curveOf.contains(p.runId) && !worker_) continue;
+      if (i == 0 && p.runId && !panel.curveOf.contains(p.runId)) newRun = true;
+      if (p.name != m) continue;
+      auto it = panel.curveOf.constFind(p.runId);
+      if (it == panel.curveOf.constEnd()) continue;
+      if (static_cast<double>(p.step) <= panel.lastStep.value(p.runId, -1)) continue;  // already loaded from the store
+      panel.lastStep.insert(p.runId, static_cast<double>(p.step));
+      // Live wall times count from the job's start; a resumed run's continue after its stored part.
+      const double last = panel.lastWall.value(p.runId, 0);
+      if (!panel.wallBase.contains(p.runId)) panel.wallBase.insert(p.runId, p.wallSeconds < last ? last : 0.0);
+      const double wall = std::max(last, panel.wallBase.value(p.runId) + p.wallSeconds);
+      panel.lastWall.insert(p.runId, wall);
+      steps[it.value()].push_back(static_cast<double>(p.step));
+      ys[it.value()].push_back(p.value);
+      walls[it.value()].push_back(wall);
+    }
+    for (auto it = steps.begin(); it != steps.end(); ++it)
+      panel.curves->appendPoints(it.key(), it.value(), ys[it.key()], walls[it.key()]);
+    if (!steps.isEmpty()) panel.curves->replot();
+    if (!steps.isEmpty() && panel.empty->visible() && updateEmptyState()) panels_[0]->plot->replot();
   }
-  for (auto it = steps.begin(); it != steps.end(); ++it) curves_->appendPoints(it.key(), it.value(), ys[it.key()], walls[it.key()]);
-  if (!steps.isEmpty()) curves_->replot();
-  if (!steps.isEmpty() && empty_->visible() && updateEmptyState()) plot_->replot();
   if (newRun) refreshRuns();
 }
 

@@ -23,6 +23,7 @@ class QCustomPlot;
 class QListWidget;
 class QListWidgetItem;
 class QSlider;
+class QToolButton;
 
 namespace dm::plotting {
 class CurvePlot;
@@ -41,32 +42,40 @@ class MonitorView : public QWidget {
   explicit MonitorView(QWidget* parent = nullptr);
   ~MonitorView() override;
 
-  // `workspace` names where the view state (shown runs, metric, x axis, smoothing, log y) is remembered.
-  // Everything the view reads from the run database (the runs list, metric names, curves) is read by
-  // `worker` (the window's store worker) off the UI thread; the view never opens the database itself.
+  // `workspace` names where the view state (shown runs, metric, grid, x axis, smoothing, log y) is
+  // remembered. Everything the view reads from the run database (the runs list, metric names, curves) is
+  // read by `worker` (the window's store worker) off the UI thread; the view never opens the database.
   void setWorker(StoreWorker* worker, const QString& workspace = QString());
   bool loading() const { return loading_ || listing_; }  // the worker is reading for the view
   void refreshRuns();  // re-reads the runs list (keeps the selection)
 
   void setRunShown(int64_t runId, bool shown);
   QList<int64_t> shownRuns() const;
-  void setMetric(const QString& name);
+  void setMetric(const QString& name);  // the main plot's metric
   QString metric() const;
   QStringList metrics() const;  // the names offered (recorded by the shown runs)
+  // More metrics at once: one more plot per name, in a grid beside the main one (same runs, smoothing,
+  // axes and colours). Remembered with the view state.
+  void setGridMetrics(const QStringList& names);
+  QStringList gridMetrics() const { return gridMetrics_; }
+  int plotCount() const { return static_cast<int>(panels_.size()); }
+  QCustomPlot* plotAt(int i) const;                     // 0: the main plot, then the grid's
+  int pointCount(const QString& metric, int64_t runId) const;  // -1 when not drawn
   void setSmoothing(double weight);
   void setWallTime(bool on);
   void setLogY(bool on);
 
-  QCustomPlot* plot() const { return plot_; }
-  plotting::CurvePlot* curves() const { return curves_.get(); }
-  int pointCount(int64_t runId) const;  // of the current metric, -1 when the run is not shown
+  QCustomPlot* plot() const { return plotAt(0); }
+  plotting::CurvePlot* curves() const;
+  int pointCount(int64_t runId) const;  // of the main metric, -1 when the run is not shown
   double smoothing() const;
   QString smoothingText() const;  // what the label beside the slider shows
-  // The hover readout at plot x (step or seconds): one line per visible curve, as shown under the plot.
-  QString readoutAt(double x) const;
-  QString readoutText() const;  // the readout shown now ("" when the mouse is not over the plot)
-  QString emptyText() const;    // the empty-state message drawn in the plot, "" when curves are shown
-  // The figure as shown: CSV of every point (raw and smoothed) or PNG / PDF / SVG. "" or the error.
+  // The hover readout at x (step or seconds) of plot `i`: one line per visible curve, as shown under the plots.
+  QString readoutAt(double x, int plot = 0) const;
+  QString readoutText() const;  // the readout shown now ("" when the mouse is not over a plot)
+  QString emptyText() const;    // the main plot's empty-state message, "" when curves are shown
+  // What is shown: CSV of every point (raw and smoothed) of every plot, or the plots as PNG / PDF / SVG
+  // (the whole grid when there are several). "" or the error.
   QString exportCsv(const QString& path) const;
   QString exportImage(const QString& path) const;
   QColor curveColor(int64_t runId) const;  // its curve's colour (from the run id), invalid when not shown
@@ -75,30 +84,50 @@ class MonitorView : public QWidget {
   void curvesLoaded();  // the stored points of the shown runs are drawn
 
  public slots:
-  // Live points from the queue; those of shown runs and the current metric are appended.
+  // Live points from the queue; those of shown runs and shown metrics are appended.
   void appendPoints(int jobId, const QList<dm::gui::MetricPoint>& points);
 
  private:
-  // Asks the worker for the shown runs' metric names and the points of the runs not drawn yet (all of them
-  // when the metric changes); unticked runs' curves go at once.
-  void reload();
-  void applyRunsList(const QList<QPair<int64_t, QString>>& runs);
-  void onItemChanged(QListWidgetItem* item);
-  void clearCurves();
-  void exportWithDialog(const QString& title, const QString& ext, const QString& filter,
-                        QString (MonitorView::*write)(const QString&) const);
-  void appendNextLoaded();  // one run's points per event-loop turn, then the replot
-  bool updateEmptyState();  // true when the message changed (the plot needs a full replot)
-  struct Answer {
-    QStringList names;  // metric names recorded by the shown runs
-    QString metric;     // the one chosen: the wanted one if recorded (or nothing is), else train/loss, loss, the first
-    bool full = false;  // the points of every shown run (the metric changed), else of the runs not drawn
+  // One plot of the grid: a metric's curves of the shown runs.
+  struct Panel {
+    QString metric;       // the grid's panels: fixed; the main one: the picker's
+    QString drawnMetric;  // the metric of the curves drawn
+    QCustomPlot* plot = nullptr;
+    std::unique_ptr<plotting::CurvePlot> curves;
+    QCPItemText* empty = nullptr;
+    QHash<int64_t, int> curveOf;      // run → curve index
+    QHash<int64_t, double> lastStep;  // run → last step drawn
+    QHash<int64_t, double> lastWall;  // run → last wall time drawn
+    QHash<int64_t, double> wallBase;  // run → offset of its live wall times
+    ~Panel();
+  };
+  struct PanelAnswer {
+    QString metric;
+    bool full = false;  // every shown run's points (the metric changed), else those of the runs not drawn
     QList<int64_t> runs;
     std::vector<figures::RunCurve> curves;
   };
+  struct Answer {
+    QStringList names;  // metric names recorded by the shown runs
+    std::vector<PanelAnswer> panels;
+  };
+
+  Panel* newPanel(const QString& metric);
+  void layoutPanels();
+  void reload();
+  void applyRunsList(const QList<QPair<int64_t, QString>>& runs);
   void applyAnswer(const Answer& a, const QString& error);
+  void onItemChanged(QListWidgetItem* item);
+  void clearCurves(Panel& p);
+  void removeCurveOf(Panel& p, int64_t run);
+  void exportWithDialog(const QString& title, const QString& ext, const QString& filter,
+                        QString (MonitorView::*write)(const QString&) const);
+  void appendNextLoaded();  // one run's points per event-loop turn, then the replot
+  bool updateEmptyState();  // true when the main message changed (the plot needs a full replot)
+  void replotAll();
   void saveState() const;
   void restoreState();
+  void showGridMenu();
   bool eventFilter(QObject* watched, QEvent* event) override;
 
   QListWidget* runs_ = nullptr;
@@ -108,30 +137,32 @@ class MonitorView : public QWidget {
   QCheckBox* logY_ = nullptr;
   QLabel* smoothingValue_ = nullptr;
   QLabel* readout_ = nullptr;
-  QCustomPlot* plot_ = nullptr;
-  QCPItemText* empty_ = nullptr;
+  QWidget* grid_ = nullptr;  // holds the plots
+  QToolButton* gridButton_ = nullptr;
   QString workspace_;
   QString stateKey_;  // QSettings group of this workspace's view state; "" = not remembered
-  std::unique_ptr<plotting::CurvePlot> curves_;
-  QHash<int64_t, int> curveOf_;         // run → curve index
-  QHash<int64_t, double> lastStep_;     // run → last step drawn
-  QHash<int64_t, double> lastWall_;     // run → last wall time drawn
-  QHash<int64_t, double> wallBase_;     // run → offset of its live wall times
+  std::vector<std::unique_ptr<Panel>> panels_;  // [0]: the main plot
+  QStringList gridMetrics_;
   bool updating_ = false;
   bool loading_ = false;
   bool listing_ = false;            // the runs list is being read
   bool relist_ = false;             // read it again when this read is done
   QSet<int64_t> wantShown_;         // asked to be shown before the list had them
-  QString drawnMetric_;             // the metric of the curves drawn
   int generation_ = 0;              // of the last load asked; older answers are dropped
   QList<MetricPoint> pendingLive_;  // live points that arrived while a load was on its way
   // What the worker read, appended one run per event-loop turn (a 100k-point run takes about 3 ms, so
   // ticking ten of them never blocks the window for all of them at once).
+  struct Pending {
+    Panel* panel;
+    int64_t run;
+    int curve;
+    const figures::RunCurve* data;
+  };
   struct Load {
-    int generation = -1, next = 0;
-    QList<int64_t> runs;
-    QList<int> curves, index;  // the curve of each run, and its entry in data
-    std::vector<figures::RunCurve> data;
+    int generation = -1;
+    size_t next = 0;
+    std::vector<Pending> items;
+    std::vector<PanelAnswer> data;
     QString error;
   };
   Load load_;

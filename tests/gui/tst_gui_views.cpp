@@ -5,6 +5,10 @@
 #include <QHeaderView>
 #include <QImage>
 #include <QLabel>
+#include <QMenu>
+#include <QToolButton>
+#include <QMouseEvent>
+#include <QRegularExpression>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -61,6 +65,7 @@ class TestGuiViews : public QObject {
   void runs_browser_metric_columns();
   void monitor_colours_follow_run_ids();
   void monitor_readout_export_and_state();
+  void monitor_grid_of_metrics();
   void the_ui_thread_never_queries_the_database();
 
  private:
@@ -439,6 +444,106 @@ void TestGuiViews::monitor_readout_export_and_state() {
   e.setWorker(&freshWorker, fresh.path());
   QTRY_VERIFY(!e.loading());
   QVERIFY2(e.emptyText().contains("Quick comparison"), qPrintable(e.emptyText()));
+}
+
+void TestGuiViews::monitor_grid_of_metrics() {
+  // Several metrics at once: picked from the "More plots" menu, one plot each beside the main one, the same
+  // runs and colours, live points reaching every plot, exported together, remembered per workspace.
+  QTemporaryDir ws, out;
+  std::vector<int64_t> ids;
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    for (const char* name : {"a", "b"}) {
+      const auto id = dm::test::add_finished_run(db, name, "train", "diffmamba2");
+      for (int step = 1; step <= 30; ++step) {
+        db.add_metric(id, {step, 0, "train/loss", 3.0 - 0.01 * step, 0.1 * step});
+        if (step % 10 == 0) db.add_metric(id, {step, 0, "val/bpc", 2.0 - 0.01 * step, 0.1 * step});
+        if (name[0] == 'a') db.add_metric(id, {step, 0, "train/lr", 1e-3, 0.1 * step});
+      }
+      ids.push_back(id);
+    }
+    db.flush();
+  }
+  const QString db = QDir(ws.path()).filePath("runs.db");
+  {
+    StoreWorker worker(db);
+    MonitorView v;
+    v.resize(1000, 700);
+    v.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&v));
+    v.setWorker(&worker, ws.path());
+    QTRY_VERIFY(!v.loading());
+    v.setRunShown(ids[0], true);
+    v.setRunShown(ids[1], true);
+    QTRY_VERIFY(!v.loading());
+    QCOMPARE(v.metric(), QString("train/loss"));
+    QCOMPARE(v.plotCount(), 1);
+    // The menu offers the metrics the ticked runs recorded; ticking two adds two plots.
+    auto* button = v.findChild<QToolButton*>("monitorGrid");
+    QVERIFY(button);
+    emit button->menu()->aboutToShow();
+    QStringList offered;
+    for (auto* a : button->menu()->actions()) offered << a->text();
+    QCOMPARE(offered, (QStringList{"train/loss", "train/lr", "val/bpc"}));
+    for (auto* a : button->menu()->actions())
+      if (a->text() == "val/bpc") a->trigger();
+    QTRY_VERIFY(!v.loading());
+    emit button->menu()->aboutToShow();
+    for (auto* a : button->menu()->actions())
+      if (a->text() == "train/lr") a->trigger();
+    QTRY_VERIFY(!v.loading());
+    QCOMPARE(v.gridMetrics(), (QStringList{"val/bpc", "train/lr"}));
+    QCOMPARE(v.plotCount(), 3);
+    QCOMPARE(v.pointCount("train/loss", ids[0]), 30);
+    QCOMPARE(v.pointCount("val/bpc", ids[0]), 3);
+    QCOMPARE(v.pointCount("val/bpc", ids[1]), 3);
+    QCOMPARE(v.pointCount("train/lr", ids[1]), 0);  // b has no lr: an empty curve, the plot says so
+    QCOMPARE(v.plotAt(1)->yAxis->label(), QString("val/bpc"));
+    QVERIFY(v.plotAt(1)->isVisible() && v.plotAt(2)->isVisible());
+    QCOMPARE(v.plotAt(1)->graphCount(), v.plot()->graphCount());  // the same runs in every plot
+    // Live points reach every plot whose metric they are.
+    v.appendPoints(1, {MetricPoint{ids[0], 40, "val/bpc", 1.5, 4.0}, MetricPoint{ids[0], 40, "train/loss", 2.5, 4.0}});
+    QCOMPARE(v.pointCount("val/bpc", ids[0]), 4);
+    QCOMPARE(v.pointCount("train/loss", ids[0]), 31);
+    // Hovering a grid plot reads its own metric.
+    v.plotAt(1)->replot();
+    const QPoint at(qRound(v.plotAt(1)->xAxis->coordToPixel(20)), v.plotAt(1)->axisRect()->rect().center().y());
+    QMouseEvent move(QEvent::MouseMove, QPointF(at), v.plotAt(1)->mapToGlobal(QPointF(at)), Qt::NoButton, Qt::NoButton,
+                     Qt::NoModifier);
+    QApplication::sendEvent(v.plotAt(1), &move);
+    QVERIFY2(v.readoutText().contains("val/bpc") && v.readoutText().contains("step 20"), qPrintable(v.readoutText()));
+    // Export: one CSV with a metric column; the grid as one image.
+    QCOMPARE(v.exportCsv(out.filePath("grid.csv")), QString());
+    QFile csv(out.filePath("grid.csv"));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QStringList rows = QString::fromUtf8(csv.readAll()).trimmed().split('\n');
+    QCOMPARE(rows[0], QString("metric,curve,step,wall_s,y,y_smoothed"));
+    QCOMPARE(rows.size(), 1 + (31 + 30) + (4 + 3) + 30);
+    QCOMPARE(rows.filter(QRegularExpression("^val/bpc,")).size(), 7);
+    QCOMPARE(v.exportImage(out.filePath("grid.png")), QString());
+    const QImage png(out.filePath("grid.png"));
+    QCOMPARE(png.size(), v.findChild<QWidget*>("monitorPlots")->size() * 2);
+    for (const char* f : {"grid.pdf", "grid.svg"}) {
+      QCOMPARE(v.exportImage(out.filePath(f)), QString());
+      QVERIFY(QFileInfo(out.filePath(f)).size() > 1000);
+    }
+    QVERIFY(!v.exportImage(out.filePath("grid.bmp")).isEmpty());
+    // Unticking a run takes it out of every plot.
+    v.setRunShown(ids[1], false);
+    QTRY_VERIFY(!v.loading());
+    QCOMPARE(v.pointCount("val/bpc", ids[1]), -1);
+    QCOMPARE(v.plotAt(2)->graphCount(), 2);  // one run: raw and smoothed
+    QVERIFY(worker.storeUsedOnlyOnItsThread());
+  }
+  // Remembered: a new view on the workspace shows the same grid.
+  StoreWorker worker(db);
+  MonitorView w;
+  w.setWorker(&worker, ws.path());
+  QTRY_VERIFY(!w.loading());
+  QCOMPARE(w.gridMetrics(), (QStringList{"val/bpc", "train/lr"}));
+  QCOMPARE(w.pointCount("val/bpc", ids[0]), 3);
+  w.setGridMetrics({});
+  QCOMPARE(w.plotCount(), 1);
 }
 
 void TestGuiViews::the_ui_thread_never_queries_the_database() {
