@@ -2,6 +2,8 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCryptographicHash>
+#include <QSignalBlocker>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -190,7 +192,57 @@ void ResultsView::setWorker(StoreWorker* worker, const QString& workspace) {
   mambaLens_->clear();
   plotting::resetPlot(plot_);
   plot_->replot();
+  restoreState();
   refreshRuns();
+}
+
+// The last figure drawn in a workspace (figure, runs, options) is drawn again when it is opened.
+QString ResultsView::stateKey() const {
+  return workspace_.isEmpty() ? QString()
+                              : QStringLiteral("results/") + QString::fromLatin1(QCryptographicHash::hash(
+                                    QDir(workspace_).absolutePath().toUtf8(), QCryptographicHash::Sha1).toHex().left(16));
+}
+
+void ResultsView::saveState() const {
+  const QString key = stateKey();
+  if (key.isEmpty()) return;
+  QSettings s;
+  s.beginGroup(key);
+  auto ids = [](const QList<int64_t>& runs) {
+    QStringList out;
+    for (auto id : runs) out << QString::number(id);
+    return out;
+  };
+  s.setValue("figure", figure_->currentIndex());
+  s.setValue("modelRuns", ids(data_.modelRuns));
+  s.setValue("baselineRuns", ids(data_.baselineRuns));
+  s.setValue("diffLens", static_cast<qlonglong>(data_.diffLens));
+  s.setValue("mambaLens", static_cast<qlonglong>(data_.mambaLens));
+  s.setValue("showStd", showStd_->isChecked());
+  s.setValue("logY", logY_->isChecked());
+  s.setValue("lines", lines_->isChecked());
+}
+
+void ResultsView::restoreState() {
+  drawWhenListed_ = false;
+  wantModel_.clear();
+  wantBaseline_.clear();
+  wantDiffLens_ = wantMambaLens_ = 0;
+  const QString key = stateKey();
+  if (key.isEmpty()) return;
+  QSettings s;
+  s.beginGroup(key);
+  if (!s.contains("figure")) return;
+  for (const auto& id : s.value("modelRuns").toStringList()) wantModel_ << id.toLongLong();
+  for (const auto& id : s.value("baselineRuns").toStringList()) wantBaseline_ << id.toLongLong();
+  wantDiffLens_ = s.value("diffLens").toLongLong();
+  wantMambaLens_ = s.value("mambaLens").toLongLong();
+  const QSignalBlocker a(figure_), b(showStd_), c(logY_), d(lines_);
+  figure_->setCurrentIndex(std::clamp(s.value("figure").toInt(), 0, figure_->count() - 1));
+  showStd_->setChecked(s.value("showStd").toBool());
+  logY_->setChecked(s.value("logY").toBool());
+  lines_->setChecked(s.value("lines").toBool());
+  drawWhenListed_ = !wantModel_.isEmpty() || (wantDiffLens_ && wantMambaLens_);
 }
 
 void ResultsView::refreshRuns() {
@@ -369,11 +421,13 @@ QString ResultsView::draw() {
     status_->setStyleSheet(QString());
     fetch([this] {
       showError(drawFigure(figure()));
+      if (lastError_.isEmpty()) saveState();
       emit drawn();
     });
     return {};
   }
   showError(drawFigure(figure()));
+  if (lastError_.isEmpty()) saveState();
   return lastError_;
 }
 

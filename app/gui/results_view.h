@@ -103,6 +103,9 @@ class ResultsView : public QWidget {
   void select(QListWidget* list, const QList<int64_t>& runs);
   QString drawFigure(Figure f, bool baselineHeatmap = false);
   void showError(const QString& err);
+  QString stateKey() const;  // QSettings group of the workspace's last figure; "" = not remembered
+  void saveState() const;
+  void restoreState();
   QStringList writeAll(const QString& folder, QString* error);
   QString writeCsv(Figure f, const QString& path);
   void onExportClicked();

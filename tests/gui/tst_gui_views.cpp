@@ -164,6 +164,15 @@ void TestGuiViews::results_compare_hover_and_export() {
   r->setFigure(ResultsView::Figure::Ratio);
   QTRY_VERIFY(!r->loading());
   QVERIFY2(r->lastError().contains("baseline"), qPrintable(r->lastError()));
+  // After a restart: the last figure drawn (the lens chart) is drawn again, with its runs selected.
+  StoreWorker worker(QDir(ws.path()).filePath("runs.db"));
+  ResultsView again;
+  QSignalSpy drawn(&again, &ResultsView::drawn);
+  again.setWorker(&worker, ws.path());
+  QTRY_VERIFY(drawn.count() == 1 && !again.loading());
+  QCOMPARE(again.figure(), ResultsView::Figure::Lens);
+  QCOMPARE(again.lastError(), QString());
+  QVERIFY(again.plot()->plottableCount() > 0);
 }
 
 void TestGuiViews::runs_browser_filter_diff_delete() {
