@@ -1,0 +1,288 @@
+#include "core/ops/selective_scan.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/common/error.h"
+
+namespace dm::ops {
+namespace {
+
+std::string shape_str(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
+void require(bool ok, const std::string& msg) {
+  if (!ok) throw ShapeError("selective_scan: " + msg);
+}
+
+torch::ScalarType compute_dtype(const torch::Tensor& u) {
+  return u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
+
+// Checks the full-sequence arguments and returns {B, L, Di, N}.
+std::array<int64_t, 4> check_seq(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                                 const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
+                                 const torch::Tensor& init) {
+  require(u.dim() == 3, "u must be [B, L, Di], got " + shape_str(u));
+  const int64_t b = u.size(0), l = u.size(1), di = u.size(2);
+  require(delta.sizes() == u.sizes(), "delta must have u's shape " + shape_str(u) + ", got " + shape_str(delta));
+  require(A.dim() == 2 && A.size(0) == di, "A must be [Di, N] with Di = " + std::to_string(di) + ", got " + shape_str(A));
+  const int64_t n = A.size(1);
+  require(Bm.dim() == 3 && Bm.size(0) == b && Bm.size(1) == l && Bm.size(2) == n,
+          "B must be [B, L, N] = [" + std::to_string(b) + ", " + std::to_string(l) + ", " + std::to_string(n) +
+              "], got " + shape_str(Bm));
+  require(Cm.sizes() == Bm.sizes(), "C must have B's shape " + shape_str(Bm) + ", got " + shape_str(Cm));
+  require(!D.defined() || (D.dim() == 1 && D.size(0) == di), "D must be [Di], got " + shape_str(D));
+  require(!init.defined() || (init.dim() == 3 && init.size(0) == b && init.size(1) == di && init.size(2) == n),
+          "initial_state must be [B, Di, N], got " + shape_str(init));
+  return {b, l, di, n};
+}
+
+// Channels per task: at least 16, and at most 32 blocks per sequence, so the partial sums of dB and dC
+// (one slice per block, summed in block order) stay small and do not depend on the thread count.
+int64_t channel_block(int64_t di) { return std::max<int64_t>(16, (di + 31) / 32); }
+
+struct Sizes {
+  int64_t B, L, Di, N, DB, blocks, chunks;
+};
+
+// Forward over the channels [d0, d1) of batch element b. Saves the state at the start of every chunk of
+// kScanCheckpoint steps into ckpt [B, chunks, Di, N].
+template <typename T>
+void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, const T* delta, const T* A, const T* Bm,
+              const T* Cm, const T* D, const T* h0, T* y, T* hT, T* ckpt) {
+  const int64_t N = s.N, Di = s.Di, L = s.L, width = d1 - d0;
+  std::vector<T> h(static_cast<size_t>(width * N), T(0));
+  if (h0)
+    for (int64_t d = d0; d < d1; ++d)
+      for (int64_t n = 0; n < N; ++n) h[static_cast<size_t>((d - d0) * N + n)] = h0[(b * Di + d) * N + n];
+  for (int64_t c = 0; c < s.chunks; ++c) {
+    T* saved = ckpt + ((b * s.chunks + c) * Di + d0) * N;
+    std::copy(h.begin(), h.end(), saved);
+    const int64_t t1 = std::min(L, (c + 1) * kScanCheckpoint);
+    for (int64_t t = c * kScanCheckpoint; t < t1; ++t) {
+      const int64_t row = (b * L + t);
+      const T* Bt = Bm + row * N;
+      const T* Ct = Cm + row * N;
+      for (int64_t d = d0; d < d1; ++d) {
+        const T dt = delta[row * Di + d], uu = u[row * Di + d], du = dt * uu;
+        const T* Ad = A + d * N;
+        T* hd = h.data() + (d - d0) * N;
+        T acc = T(0);
+        for (int64_t n = 0; n < N; ++n) {
+          hd[n] = std::exp(dt * Ad[n]) * hd[n] + du * Bt[n];
+          acc += hd[n] * Ct[n];
+        }
+        y[row * Di + d] = acc + (D ? D[d] * uu : T(0));
+      }
+    }
+  }
+  for (int64_t d = d0; d < d1; ++d)
+    for (int64_t n = 0; n < N; ++n) hT[(b * Di + d) * N + n] = h[static_cast<size_t>((d - d0) * N + n)];
+}
+
+// Backward over the channels [d0, d1) of batch element b, chunk by chunk from the end: the chunk's states
+// and decays are recomputed from its saved start state, then walked back with g = ∂loss/∂h_t:
+//   g_t = dy_t C_t + exp(Δ_{t+1} A) g_{t+1}   (g_{L-1} starts from ∂loss/∂h_final)
+//   dC_t += dy_t h_t,  dB_t += g_t Δ_t u_t,  dΔ_t = Σ_n g_t (h_{t-1} a_t A + u_t B_t),  dA += g_t h_{t-1} a_t Δ_t,
+//   du_t = Σ_n g_t Δ_t B_t + D dy_t,  dD += dy_t u_t,  ∂loss/∂h_0 = a_0 g_0.
+// dB, dC go to this block's slice of the partial sums [blocks, B, L, N]; dA, dD to [B, Di, N], [B, Di].
+template <typename T>
+void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta, const T* A, const T* Bm,
+              const T* Cm, const T* D, const T* ckpt, const T* dy, const T* dhT, T* du, T* ddelta, T* dApart,
+              T* dDpart, T* dBpart, T* dCpart, T* dh0) {
+  const int64_t N = s.N, Di = s.Di, L = s.L;
+  const int64_t d0 = blk * s.DB, d1 = std::min(Di, d0 + s.DB), width = d1 - d0;
+  const size_t plane = static_cast<size_t>(width * N);
+  std::vector<T> g(plane, T(0)), H(plane * static_cast<size_t>(kScanCheckpoint + 1)),
+      decay(plane * static_cast<size_t>(kScanCheckpoint));
+  if (dhT)
+    for (int64_t d = d0; d < d1; ++d)
+      for (int64_t n = 0; n < N; ++n) g[static_cast<size_t>((d - d0) * N + n)] = dhT[(b * Di + d) * N + n];
+  T* dBb = dBpart + (blk * s.B + b) * L * N;
+  T* dCb = dCpart + (blk * s.B + b) * L * N;
+  for (int64_t c = s.chunks - 1; c >= 0; --c) {
+    const int64_t t0 = c * kScanCheckpoint, t1 = std::min(L, t0 + kScanCheckpoint);
+    const T* saved = ckpt + ((b * s.chunks + c) * Di + d0) * N;
+    std::copy(saved, saved + plane, H.begin());
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t row = b * L + t, i = t - t0;
+      const T* Bt = Bm + row * N;
+      for (int64_t d = d0; d < d1; ++d) {
+        const T dt = delta[row * Di + d], uu = u[row * Di + d], dut = dt * uu;
+        const T* Ad = A + d * N;
+        const size_t at = static_cast<size_t>((d - d0) * N);
+        T* a = decay.data() + static_cast<size_t>(i) * plane + at;
+        const T* hp = H.data() + static_cast<size_t>(i) * plane + at;
+        T* hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
+        for (int64_t n = 0; n < N; ++n) {
+          a[n] = std::exp(dt * Ad[n]);
+          hc[n] = a[n] * hp[n] + dut * Bt[n];
+        }
+      }
+    }
+    for (int64_t t = t1 - 1; t >= t0; --t) {
+      const int64_t row = b * L + t, i = t - t0;
+      const T* Bt = Bm + row * N;
+      const T* Ct = Cm + row * N;
+      T* dBt = dBb + t * N;
+      T* dCt = dCb + t * N;
+      for (int64_t d = d0; d < d1; ++d) {
+        const T dyt = dy[row * Di + d], dt = delta[row * Di + d], uu = u[row * Di + d];
+        const T* Ad = A + d * N;
+        const size_t at = static_cast<size_t>((d - d0) * N);
+        const T* a = decay.data() + static_cast<size_t>(i) * plane + at;
+        const T* hp = H.data() + static_cast<size_t>(i) * plane + at;
+        const T* hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
+        T* gd = g.data() + at;
+        T* dAd = dApart + (b * Di + d) * N;
+        T ddt = T(0), dut = D ? D[d] * dyt : T(0);
+        for (int64_t n = 0; n < N; ++n) {
+          const T gi = gd[n] + dyt * Ct[n];
+          dCt[n] += dyt * hc[n];
+          dBt[n] += gi * dt * uu;
+          const T da = gi * hp[n] * a[n];
+          ddt += da * Ad[n] + gi * uu * Bt[n];
+          dAd[n] += da * dt;
+          dut += gi * dt * Bt[n];
+          gd[n] = a[n] * gi;
+        }
+        ddelta[row * Di + d] = ddt;
+        du[row * Di + d] = dut;
+        dDpart[b * Di + d] += dyt * uu;
+      }
+    }
+  }
+  for (int64_t d = d0; d < d1; ++d)
+    for (int64_t n = 0; n < N; ++n) dh0[(b * Di + d) * N + n] = g[static_cast<size_t>((d - d0) * N + n)];
+}
+
+Sizes sizes_of(const torch::Tensor& u, const torch::Tensor& A) {
+  Sizes s;
+  s.B = u.size(0);
+  s.L = u.size(1);
+  s.Di = u.size(2);
+  s.N = A.size(1);
+  s.DB = channel_block(s.Di);
+  s.blocks = (s.Di + s.DB - 1) / s.DB;
+  s.chunks = std::max<int64_t>(1, (s.L + kScanCheckpoint - 1) / kScanCheckpoint);
+  return s;
+}
+
+// Inputs already contiguous, on the CPU, in one floating dtype; D and h0 are given (zeros when absent).
+class SelectiveScanCpu : public torch::autograd::Function<SelectiveScanCpu> {
+ public:
+  static torch::autograd::tensor_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u,
+                                              const torch::Tensor& delta, const torch::Tensor& A,
+                                              const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
+                                              const torch::Tensor& h0) {
+    const Sizes s = sizes_of(u, A);
+    auto y = torch::empty({s.B, s.L, s.Di}, u.options());
+    auto hT = torch::empty({s.B, s.Di, s.N}, u.options());
+    auto ckpt = torch::empty({s.B, s.chunks, s.Di, s.N}, u.options());
+    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_cpu", [&] {
+      at::parallel_for(0, s.B * s.blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t b = task / s.blocks, blk = task % s.blocks;
+          const int64_t d0 = blk * s.DB, d1 = std::min(s.Di, d0 + s.DB);
+          scan_fwd<scalar_t>(s, b, d0, d1, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
+                             Bm.data_ptr<scalar_t>(), Cm.data_ptr<scalar_t>(), D.data_ptr<scalar_t>(),
+                             h0.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), hT.data_ptr<scalar_t>(),
+                             ckpt.data_ptr<scalar_t>());
+        }
+      });
+    });
+    ctx->save_for_backward({u, delta, A, Bm, Cm, D, ckpt});
+    return {y, hT};
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list g) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &u = saved[0], &delta = saved[1], &A = saved[2], &Bm = saved[3], &Cm = saved[4], &D = saved[5],
+               &ckpt = saved[6];
+    const Sizes s = sizes_of(u, A);
+    auto dy = g[0].defined() ? g[0].contiguous() : torch::zeros_like(u);
+    auto dhT = g[1].defined() ? g[1].contiguous() : torch::Tensor();
+    auto du = torch::empty_like(u), ddelta = torch::empty_like(u);
+    auto dApart = torch::zeros({s.B, s.Di, s.N}, u.options());
+    auto dDpart = torch::zeros({s.B, s.Di}, u.options());
+    auto dBpart = torch::zeros({s.blocks, s.B, s.L, s.N}, u.options());
+    auto dCpart = torch::zeros({s.blocks, s.B, s.L, s.N}, u.options());
+    auto dh0 = torch::empty({s.B, s.Di, s.N}, u.options());
+    AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_cpu_bwd", [&] {
+      at::parallel_for(0, s.B * s.blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task)
+          scan_bwd<scalar_t>(s, task / s.blocks, task % s.blocks, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(),
+                             A.data_ptr<scalar_t>(), Bm.data_ptr<scalar_t>(), Cm.data_ptr<scalar_t>(),
+                             D.data_ptr<scalar_t>(), ckpt.data_ptr<scalar_t>(), dy.data_ptr<scalar_t>(),
+                             dhT.defined() ? dhT.data_ptr<scalar_t>() : nullptr, du.data_ptr<scalar_t>(),
+                             ddelta.data_ptr<scalar_t>(), dApart.data_ptr<scalar_t>(), dDpart.data_ptr<scalar_t>(),
+                             dBpart.data_ptr<scalar_t>(), dCpart.data_ptr<scalar_t>(), dh0.data_ptr<scalar_t>());
+      });
+    });
+    return {du, ddelta, dApart.sum(0), dBpart.sum(0), dCpart.sum(0), dDpart.sum(0), dh0};
+  }
+};
+
+}  // namespace
+
+ScanResult selective_scan_step(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                               const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
+                               const torch::Tensor& state) {
+  require(u.dim() == 2, "step u must be [B, Di], got " + shape_str(u));
+  const int64_t b = u.size(0), di = u.size(1);
+  require(delta.sizes() == u.sizes(), "step delta must have u's shape " + shape_str(u) + ", got " + shape_str(delta));
+  require(A.dim() == 2 && A.size(0) == di, "A must be [Di, N] with Di = " + std::to_string(di) + ", got " + shape_str(A));
+  const int64_t n = A.size(1);
+  require(Bm.dim() == 2 && Bm.size(0) == b && Bm.size(1) == n, "step B must be [B, N], got " + shape_str(Bm));
+  require(Cm.sizes() == Bm.sizes(), "step C must have B's shape " + shape_str(Bm) + ", got " + shape_str(Cm));
+  require(!D.defined() || (D.dim() == 1 && D.size(0) == di), "D must be [Di], got " + shape_str(D));
+  require(state.dim() == 3 && state.size(0) == b && state.size(1) == di && state.size(2) == n,
+          "step state must be [B, Di, N], got " + shape_str(state));
+  const auto ct = compute_dtype(u);
+  auto us = u.to(ct), dts = delta.to(ct);
+  auto decay = torch::exp(dts.unsqueeze(-1) * A.to(ct).unsqueeze(0));                     // [B, Di, N]
+  auto h = decay * state.to(ct) + (dts * us).unsqueeze(-1) * Bm.to(ct).unsqueeze(1);      // [B, Di, N]
+  auto y = torch::matmul(h, Cm.to(ct).unsqueeze(-1)).squeeze(-1);                         // [B, Di]
+  if (D.defined()) y = y + us * D.to(ct).unsqueeze(0);
+  return {y.to(u.scalar_type()), h};
+}
+
+ScanResult selective_scan_sequential(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                                     const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
+                                     const torch::Tensor& initial_state) {
+  const auto [b, l, di, n] = check_seq(u, delta, A, Bm, Cm, D, initial_state);
+  auto state = initial_state.defined() ? initial_state.to(compute_dtype(u))
+                                       : torch::zeros({b, di, n}, u.options().dtype(compute_dtype(u)));
+  std::vector<torch::Tensor> ys;
+  ys.reserve(static_cast<size_t>(l));
+  const auto us = u.unbind(1), dts = delta.unbind(1), bs = Bm.unbind(1), cs = Cm.unbind(1);
+  for (int64_t t = 0; t < l; ++t) {
+    auto r = selective_scan_step(us[t], dts[t], A, bs[t], cs[t], D, state);
+    ys.push_back(r.y);
+    state = r.final_state;
+  }
+  auto y = l > 0 ? torch::stack(ys, 1) : torch::empty({b, 0, di}, u.options());
+  return {y, state};
+}
+
+ScanResult selective_scan(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                          const torch::Tensor& Bm, const torch::Tensor& Cm, const torch::Tensor& D,
+                          const torch::Tensor& initial_state) {
+  const auto [b, l, di, n] = check_seq(u, delta, A, Bm, Cm, D, initial_state);
+  if (!u.is_cpu()) return selective_scan_sequential(u, delta, A, Bm, Cm, D, initial_state);
+  const auto ct = compute_dtype(u);
+  auto prep = [ct](const torch::Tensor& t) { return t.to(ct).contiguous(); };
+  auto Dt = D.defined() ? prep(D) : torch::zeros({di}, u.options().dtype(ct));
+  auto h0 = initial_state.defined() ? prep(initial_state) : torch::zeros({b, di, n}, u.options().dtype(ct));
+  auto out = SelectiveScanCpu::apply(prep(u), prep(delta), prep(A), prep(Bm), prep(Cm), Dt, h0);
+  return {out[0].to(u.scalar_type()), out[1]};
+}
+
+}  // namespace dm::ops
