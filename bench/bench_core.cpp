@@ -5,6 +5,7 @@
 //   bench_core                 run every case and print the table
 //   bench_core --quick         smaller repeat counts (a smoke run)
 //   bench_core --segsum        only the chunked SSD's segment-sum forms (stable vs difference), paired
+//   bench_core --scan          only Mamba-1's selective scan (S6): the CPU scan vs its oracle, memory vs L
 //   bench_core --case ...      (internal) run one case and print a RESULT line
 #include <torch/torch.h>
 
@@ -21,6 +22,7 @@
 
 #include "core/model/language_model.h"
 #include "core/ops/dispatch.h"
+#include "core/ops/selective_scan.h"
 #include "core/ops/ssd.h"
 #include "core/runtime.h"
 #include "core/io/atomic_file.h"
@@ -56,6 +58,47 @@ int run_ssd(bool chunked, int64_t b, int64_t l, int64_t h, int64_t p, int64_t n,
   const double s = median_seconds(1, repeats, once);
   std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f gflops=%.2f\n", s, double(b * l) / s,
               peak_rss_mb() - base, 3.0 * ssd_flops(b, l, h, p, n, q) / s / 1e9);
+  return 0;
+}
+
+// Mamba-1's selective scan forward + backward, the CPU scan or the step-by-step oracle, on a trained
+// mixer's value ranges (Δ = softplus(x − 2), A = −(1..N)).
+int run_scan(bool fast, int64_t b, int64_t l, int64_t di, int64_t n, int repeats) {
+  torch::manual_seed(0);
+  auto u = torch::randn({b, l, di}).requires_grad_(true);
+  auto delta = torch::softplus(torch::randn({b, l, di}) - 2).requires_grad_(true);
+  auto A = (-torch::arange(1, n + 1, torch::kFloat).repeat({di, 1})).requires_grad_(true);
+  auto B = torch::randn({b, l, n}).requires_grad_(true);
+  auto C = torch::randn({b, l, n}).requires_grad_(true);
+  auto D = torch::randn({di}).requires_grad_(true);
+  const double base = rss_mb();
+  auto once = [&] {
+    auto r = fast ? dm::ops::selective_scan(u, delta, A, B, C, D) : dm::ops::selective_scan_sequential(u, delta, A, B, C, D);
+    (r.y.sum() + r.final_state.sum()).backward();
+    for (auto* t : {&u, &delta, &A, &B, &C, &D}) t->mutable_grad() = torch::Tensor();
+  };
+  const double s = median_seconds(1, repeats, once);
+  std::printf("RESULT seconds=%.6f tokens_per_s=%.1f peak_mb=%.1f\n", s, double(b * l) / s, peak_rss_mb() - base);
+  return 0;
+}
+
+int scan_table(const char* self, bool quick) {
+  std::printf("| Mamba-1 selective scan, fwd+bwd | shape | median s | tokens/s | peak MB | vs oracle |\n");
+  std::printf("|---|---|---:|---:|---:|---:|\n");
+  const std::string dims = "1 4096 512 16 ";
+  const auto oracle = run_child(self, "scan sequential " + dims + (quick ? "1" : "3"));
+  const auto fast = run_child(self, "scan fast " + dims + (quick ? "2" : "5"));
+  const double to = std::stod(field(oracle, "tokens_per_s")), tf = std::stod(field(fast, "tokens_per_s"));
+  std::printf("| CPU scan | B=1 L=4096 Di=512 N=16 | %s | %.0f | %s | %.1f× |\n", field(fast, "seconds").c_str(), tf,
+              field(fast, "peak_mb").c_str(), tf / to);
+  std::printf("| sequential oracle | B=1 L=4096 Di=512 N=16 | %s | %.0f | %s | 1.0× |\n", field(oracle, "seconds").c_str(),
+              to, field(oracle, "peak_mb").c_str());
+  for (int64_t l : {1024, 4096, 16384}) {
+    const auto r = run_child(self, "scan fast 1 " + std::to_string(l) + " 512 16 " + (quick ? "1" : "3"));
+    std::printf("| CPU scan, memory vs L | B=1 L=%lld Di=512 N=16 | %s | %s | %s | |\n", static_cast<long long>(l),
+                field(r, "seconds").c_str(), field(r, "tokens_per_s").c_str(), field(r, "peak_mb").c_str());
+    std::fflush(stdout);
+  }
   return 0;
 }
 
@@ -213,6 +256,7 @@ int main(int argc, char** argv) {
     if (c == "ssd")
       return run_ssd(std::string(argv[3]) == "chunked", arg(4), arg(5), arg(6), arg(7), arg(8), int(arg(9)),
                      argc > 10 ? arg(10) : 256);
+    if (c == "scan") return run_scan(std::string(argv[3]) == "fast", arg(4), arg(5), arg(6), arg(7), int(arg(8)));
     if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
     if (c == "gemm") return run_gemm(int(arg(3)));
     if (c == "lens") return run_lens(std::string(argv[3]) == "diffmamba2");
@@ -225,6 +269,7 @@ int main(int argc, char** argv) {
   const int rep = quick ? 2 : 5, rep_seq = quick ? 1 : 3;
   std::printf("LibTorch %s, %d intra-op threads\n\n", dm::torch_version().c_str(), torch::get_num_threads());
   if (argc > 1 && std::string(argv[1]) == "--segsum") return segsum_table(argv[0]);
+  if (argc > 1 && std::string(argv[1]) == "--scan") return scan_table(argv[0], argc > 2 && std::string(argv[2]) == "--quick");
 
   if (generation_only) goto generation;
   {

@@ -118,7 +118,7 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   buttons->addWidget(runBoth_);
   buttons->addWidget(run_);
   top->addLayout(buttons);
-  onLanguageChange(this, [=] {
+  onLanguageChange(this, [=, this] {
     nameEdit_->setPlaceholderText(tr("default: the preset's name"));
     filterEdit_->setPlaceholderText(tr("filter keys, e.g. lr or loader"));
     const QStringList heads = {tr("Preset"), tr("Model family"), tr("Run name"), tr("Find a key")};

@@ -338,7 +338,7 @@ void MainWindow::buildMenus() {
                        tr("Diff-Mamba Studio %1\nTrain, evaluate and compare Mamba2 and Diff-Mamba2.")
                            .arg(QApplication::applicationVersion()));
   });
-  onLanguageChange(this, [=] {
+  onLanguageChange(this, [=, this] {
     file->setTitle(tr("&File"));
     open->setText(tr("&Open or create workspace…"));
     recentMenu_->setTitle(tr("&Recent workspaces"));

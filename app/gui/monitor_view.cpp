@@ -123,7 +123,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   panels_[0]->plot->setObjectName("monitorPlot");
   layoutPanels();
   smoothingValue_->setText(smoothingText());
-  onLanguageChange(this, [=] {
+  onLanguageChange(this, [=, this] {
     runsLabel->setText(tr("Runs (tick to show)"));
     gridButton_->setText(tr("More plots"));
     gridButton_->setToolTip(tr("Show more metrics at once, one plot each"));

@@ -61,7 +61,7 @@ QueueView::QueueView(JobQueue* queue, QWidget* parent) : QWidget(parent), queue_
   bar->addWidget(concurrencyLabel);
   bar->addWidget(concurrency_);
   layout->addLayout(bar);
-  onLanguageChange(this, [=] {
+  onLanguageChange(this, [=, this] {
     table_->setHorizontalHeaderLabels({tr("job"), tr("title"), tr("state"), tr("progress"), tr("step"), tr("tokens/s"),
                                        tr("ETA"), tr("run"), tr("message")});
     cancel->setText(tr("Cancel"));

@@ -117,7 +117,7 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   form->addRow(sizeLabel, sizeRow);
   form->addRow(exportButton);
   form->addRow(exportAllButton);
-  onLanguageChange(this, [=] {
+  onLanguageChange(this, [=, this] {
     const QStringList figures = {tr("BABILong accuracy"), tr("Compare (model vs baseline)"), tr("Ratio (model vs baseline)"),
                                  tr("Tuned lens per layer")};
     for (int i = 0; i < figures.size(); ++i) figure_->setItemText(i, figures[i]);

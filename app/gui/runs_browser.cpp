@@ -198,7 +198,7 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   split->addWidget(table_);
   split->addWidget(bottom);
   layout->addWidget(split, 1);
-  onLanguageChange(this, [=] {
+  onLanguageChange(this, [=, this] {
     filter_->setPlaceholderText(tr("filter: words, or key=value, key!=v, key<n, key>=n, key~text (e.g. "
                                    "model.family=diffmamba2 d_model>32 val/bpc<1.5)"));
     status_->setItemText(0, tr("any status"));

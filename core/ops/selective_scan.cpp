@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "core/common/error.h"
@@ -44,6 +46,32 @@ std::array<int64_t, 4> check_seq(const torch::Tensor& u, const torch::Tensor& de
   return {b, l, di, n};
 }
 
+// exp for the scan's fp32 decays exp(Δ·A), written so that GCC vectorizes loops of it at the baseline ISA
+// (libm's expf is a call per element): Cephes' expf — x = n·ln2 + r with |r| ≤ ln2/2, a degree-7 polynomial
+// for e^r, 2^n from the exponent bits; within 2 ulp of expf over [−87.3, 88.7]; below −87.3 it returns 0
+// (expf's result there is a denormal ≤ 1.2e-38, which a decay multiplies into nothing). fp64 uses std::exp.
+inline float exp_vec(float x) {
+  const float lo = -87.3f, hi = 88.7f;
+  const bool under = x < lo;
+  x = x < lo ? lo : (x > hi ? hi : x);
+  const float fx = x * 1.44269504088896341f;
+  const float n = (fx + 12582912.0f) - 12582912.0f;  // round to nearest (|fx| < 2^22)
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return under ? 0.0f : p * scale;
+}
+inline double exp_vec(double x) { return std::exp(x); }
+
 // Channels per task: at least 16, and at most 32 blocks per sequence, so the partial sums of dB and dC
 // (one slice per block, summed in block order) stay small and do not depend on the thread count.
 int64_t channel_block(int64_t di) { return std::max<int64_t>(16, (di + 31) / 32); }
@@ -54,11 +82,12 @@ struct Sizes {
 
 // Forward over the channels [d0, d1) of batch element b. Saves the state at the start of every chunk of
 // kScanCheckpoint steps into ckpt [B, chunks, Di, N].
-template <typename T>
+// NC > 0: the number of states fixed at compile time (the common 16: the short loops over n unroll fully).
+template <typename T, int NC>
 void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, const T* delta, const T* A, const T* Bm,
               const T* Cm, const T* D, const T* h0, T* y, T* hT, T* ckpt) {
-  const int64_t N = s.N, Di = s.Di, L = s.L, width = d1 - d0;
-  std::vector<T> h(static_cast<size_t>(width * N), T(0));
+  const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L, width = d1 - d0;
+  std::vector<T> h(static_cast<size_t>(width * N), T(0)), a(static_cast<size_t>(N));
   if (h0)
     for (int64_t d = d0; d < d1; ++d)
       for (int64_t n = 0; n < N; ++n) h[static_cast<size_t>((d - d0) * N + n)] = h0[(b * Di + d) * N + n];
@@ -74,11 +103,14 @@ void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, con
         const T dt = delta[row * Di + d], uu = u[row * Di + d], du = dt * uu;
         const T* Ad = A + d * N;
         T* hd = h.data() + (d - d0) * N;
+        T* ad = a.data();
+        // Separate loops, each vectorized; the sum over n in SIMD lanes (a fixed order: the same result on
+        // any thread count).
+        for (int64_t n = 0; n < N; ++n) ad[n] = exp_vec(dt * Ad[n]);
+        for (int64_t n = 0; n < N; ++n) hd[n] = ad[n] * hd[n] + du * Bt[n];
         T acc = T(0);
-        for (int64_t n = 0; n < N; ++n) {
-          hd[n] = std::exp(dt * Ad[n]) * hd[n] + du * Bt[n];
-          acc += hd[n] * Ct[n];
-        }
+#pragma omp simd reduction(+ : acc)
+        for (int64_t n = 0; n < N; ++n) acc += hd[n] * Ct[n];
         y[row * Di + d] = acc + (D ? D[d] * uu : T(0));
       }
     }
@@ -93,15 +125,15 @@ void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, con
 //   dC_t += dy_t h_t,  dB_t += g_t Δ_t u_t,  dΔ_t = Σ_n g_t (h_{t-1} a_t A + u_t B_t),  dA += g_t h_{t-1} a_t Δ_t,
 //   du_t = Σ_n g_t Δ_t B_t + D dy_t,  dD += dy_t u_t,  ∂loss/∂h_0 = a_0 g_0.
 // dB, dC go to this block's slice of the partial sums [blocks, B, L, N]; dA, dD to [B, Di, N], [B, Di].
-template <typename T>
+template <typename T, int NC>
 void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta, const T* A, const T* Bm,
               const T* Cm, const T* D, const T* ckpt, const T* dy, const T* dhT, T* du, T* ddelta, T* dApart,
               T* dDpart, T* dBpart, T* dCpart, T* dh0) {
-  const int64_t N = s.N, Di = s.Di, L = s.L;
+  const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L;
   const int64_t d0 = blk * s.DB, d1 = std::min(Di, d0 + s.DB), width = d1 - d0;
   const size_t plane = static_cast<size_t>(width * N);
   std::vector<T> g(plane, T(0)), H(plane * static_cast<size_t>(kScanCheckpoint + 1)),
-      decay(plane * static_cast<size_t>(kScanCheckpoint));
+      decay(plane * static_cast<size_t>(kScanCheckpoint)), gtmp(static_cast<size_t>(N)), datmp(static_cast<size_t>(N));
   if (dhT)
     for (int64_t d = d0; d < d1; ++d)
       for (int64_t n = 0; n < N; ++n) g[static_cast<size_t>((d - d0) * N + n)] = dhT[(b * Di + d) * N + n];
@@ -121,10 +153,8 @@ void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta
         T* a = decay.data() + static_cast<size_t>(i) * plane + at;
         const T* hp = H.data() + static_cast<size_t>(i) * plane + at;
         T* hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
-        for (int64_t n = 0; n < N; ++n) {
-          a[n] = std::exp(dt * Ad[n]);
-          hc[n] = a[n] * hp[n] + dut * Bt[n];
-        }
+        for (int64_t n = 0; n < N; ++n) a[n] = exp_vec(dt * Ad[n]);
+        for (int64_t n = 0; n < N; ++n) hc[n] = a[n] * hp[n] + dut * Bt[n];
       }
     }
     for (int64_t t = t1 - 1; t >= t0; --t) {
@@ -140,19 +170,26 @@ void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta
         const T* a = decay.data() + static_cast<size_t>(i) * plane + at;
         const T* hp = H.data() + static_cast<size_t>(i) * plane + at;
         const T* hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
-        T* gd = g.data() + at;
-        T* dAd = dApart + (b * Di + d) * N;
-        T ddt = T(0), dut = D ? D[d] * dyt : T(0);
-        for (int64_t n = 0; n < N; ++n) {
-          const T gi = gd[n] + dyt * Ct[n];
-          dCt[n] += dyt * hc[n];
-          dBt[n] += gi * dt * uu;
-          const T da = gi * hp[n] * a[n];
-          ddt += da * Ad[n] + gi * uu * Bt[n];
-          dAd[n] += da * dt;
-          dut += gi * dt * Bt[n];
-          gd[n] = a[n] * gi;
-        }
+        T* __restrict gd = g.data() + at;
+        T* __restrict dAd = dApart + (b * Di + d) * N;
+        T* __restrict gi = gtmp.data();
+        T* __restrict da = datmp.data();
+        T* __restrict dBr = dBt;
+        T* __restrict dCr = dCt;
+        const T dtu = dt * uu;
+        // Each loop vectorizes; the two sums over n in SIMD lanes (a fixed order).
+        for (int64_t n = 0; n < N; ++n) gi[n] = gd[n] + dyt * Ct[n];
+        for (int64_t n = 0; n < N; ++n) dCr[n] += dyt * hc[n];
+        for (int64_t n = 0; n < N; ++n) dBr[n] += gi[n] * dtu;
+        for (int64_t n = 0; n < N; ++n) da[n] = gi[n] * hp[n] * a[n];
+        for (int64_t n = 0; n < N; ++n) dAd[n] += da[n] * dt;
+        for (int64_t n = 0; n < N; ++n) gd[n] = a[n] * gi[n];
+        T ddt = T(0), dut = T(0);
+#pragma omp simd reduction(+ : ddt)
+        for (int64_t n = 0; n < N; ++n) ddt += da[n] * Ad[n] + gi[n] * uu * Bt[n];
+#pragma omp simd reduction(+ : dut)
+        for (int64_t n = 0; n < N; ++n) dut += gi[n] * dt * Bt[n];
+        if (D) dut += D[d] * dyt;
         ddelta[row * Di + d] = ddt;
         du[row * Di + d] = dut;
         dDpart[b * Di + d] += dyt * uu;
@@ -191,10 +228,10 @@ class SelectiveScanCpu : public torch::autograd::Function<SelectiveScanCpu> {
         for (int64_t task = begin; task < end; ++task) {
           const int64_t b = task / s.blocks, blk = task % s.blocks;
           const int64_t d0 = blk * s.DB, d1 = std::min(s.Di, d0 + s.DB);
-          scan_fwd<scalar_t>(s, b, d0, d1, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
-                             Bm.data_ptr<scalar_t>(), Cm.data_ptr<scalar_t>(), D.data_ptr<scalar_t>(),
-                             h0.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), hT.data_ptr<scalar_t>(),
-                             ckpt.data_ptr<scalar_t>());
+          (s.N == 16 ? scan_fwd<scalar_t, 16> : scan_fwd<scalar_t, 0>)(
+              s, b, d0, d1, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
+              Bm.data_ptr<scalar_t>(), Cm.data_ptr<scalar_t>(), D.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
+              y.data_ptr<scalar_t>(), hT.data_ptr<scalar_t>(), ckpt.data_ptr<scalar_t>());
         }
       });
     });
@@ -218,7 +255,7 @@ class SelectiveScanCpu : public torch::autograd::Function<SelectiveScanCpu> {
     AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_cpu_bwd", [&] {
       at::parallel_for(0, s.B * s.blocks, 1, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task)
-          scan_bwd<scalar_t>(s, task / s.blocks, task % s.blocks, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(),
+          (s.N == 16 ? scan_bwd<scalar_t, 16> : scan_bwd<scalar_t, 0>)(s, task / s.blocks, task % s.blocks, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(),
                              A.data_ptr<scalar_t>(), Bm.data_ptr<scalar_t>(), Cm.data_ptr<scalar_t>(),
                              D.data_ptr<scalar_t>(), ckpt.data_ptr<scalar_t>(), dy.data_ptr<scalar_t>(),
                              dhT.defined() ? dhT.data_ptr<scalar_t>() : nullptr, du.data_ptr<scalar_t>(),

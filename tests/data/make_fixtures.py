@@ -1,6 +1,7 @@
 """Writes the checked-in fixtures under tests/data/ with the reference Python stack.
 
     python3 tests/data/make_fixtures.py [torch_save] [tiny_mamba2] [tokenizer] [padded_batches] [published_head]
+                                        [mamba1_mixer]
 
 (no names: all of them).
 
@@ -305,12 +306,41 @@ def tokenizer_fixture(out: pathlib.Path) -> None:
         "generator": f"tokenizers {tokenizers.__version__}", "cases": cases}, ensure_ascii=True, indent=0))
 
 
+def mamba1_mixer(out: pathlib.Path) -> None:
+    """transformers' MambaMixer (Mamba-1) on its torch path: weights (HF names), inputs and outputs, with
+    and without a left-padding attention mask."""
+    from transformers import MambaConfig
+    from transformers.models.mamba.modeling_mamba import MambaMixer
+
+    torch.manual_seed(3)
+    cfg = MambaConfig(hidden_size=32, state_size=8, expand=2, conv_kernel=4, time_step_rank=5, use_bias=False,
+                      use_conv_bias=True, use_mambapy=False)
+    mixer = MambaMixer(cfg, layer_idx=0).eval()
+    with torch.no_grad():  # away from the init's symmetric values: every channel different
+        mixer.A_log.add_(0.3 * torch.randn_like(mixer.A_log))
+        mixer.D.add_(0.3 * torch.randn_like(mixer.D))
+        mixer.conv1d.bias.add_(0.1 * torch.randn_like(mixer.conv1d.bias))
+    x = torch.randn(2, 37, 32)
+    mask = torch.ones(2, 37, dtype=torch.long)
+    mask[1, :9] = 0  # the second row left-padded by 9
+    with torch.no_grad():
+        y = mixer(x)
+        y_masked = mixer(x, attention_mask=mask)
+    tensors = {k: v.detach().contiguous() for k, v in mixer.state_dict().items()}
+    tensors.update({"input": x, "output": y.contiguous(), "mask": mask.to(torch.float32),
+                    "output_masked": y_masked.contiguous()})
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, out / "mamba1_mixer.safetensors",
+              metadata={"d_model": "32", "d_state": "8", "expand": "2", "conv_kernel": "4", "dt_rank": "5"})
+
+
 if __name__ == "__main__":
     makers = {"torch_save": lambda: torch_save_files(HERE / "torch_save"),
               "tiny_mamba2": lambda: tiny_mamba2(HERE / "checkpoints"),
               "tokenizer": lambda: tokenizer_fixture(HERE / "tokenizer"),
               "padded_batches": lambda: padded_batches(HERE / "checkpoints"),
-              "published_head": lambda: published_head(HERE / "lm_head")}
+              "published_head": lambda: published_head(HERE / "lm_head"),
+              "mamba1_mixer": lambda: mamba1_mixer(HERE / "checkpoints")}
     names = sys.argv[1:] or list(makers)
     for n in names:
         if n not in makers:

@@ -1,0 +1,66 @@
+// The Mamba-1 mixer (spec upstream.md §5, `mambablock.py`; transformers' MambaMixer): in_proj → [x | z],
+// depthwise causal conv + SiLU on x, x_proj → [Δ_low | B | C], Δ = softplus(dt_proj(Δ_low)), the selective
+// scan (per-channel Δ, A [Di, N], D skip), output gate y·silu(z), out_proj. Parameter names follow the HF
+// Mamba layout (in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj).
+#pragma once
+
+#include <string>
+
+#include <torch/nn/module.h>
+
+#include "core/model/layers.h"
+
+namespace dm::model {
+
+struct Mamba1Config {
+  int64_t d_model = 256;
+  int64_t expand = 2;
+  int64_t d_state = 16;
+  int64_t conv_kernel = 4;
+  int64_t dt_rank = 0;  // 0: ⌈d_model / 16⌉
+  double dt_min = 1e-3, dt_max = 0.1, dt_init_floor = 1e-4, dt_scale = 1.0;
+  bool use_bias = false;
+  bool use_conv_bias = true;
+
+  int64_t d_inner() const { return expand * d_model; }
+  int64_t rank() const { return dt_rank > 0 ? dt_rank : (d_model + 15) / 16; }
+  // Throws ConfigError naming `prefix + parameter` and the rule it breaks.
+  void validate(const std::string& prefix = "") const;
+};
+
+// Decoding state: the last K pre-conv inputs and the SSM state.
+struct Mamba1State {
+  torch::Tensor conv;  // [B, Di, K]
+  torch::Tensor ssm;   // [B, Di, N] (fp32, fp64 for fp64 activations)
+};
+
+class Mamba1MixerImpl : public torch::nn::Module {
+ public:
+  explicit Mamba1MixerImpl(const Mamba1Config& cfg);
+
+  // u [B, L, D] → [B, L, D]. With `state`, also stores the decoding state after the last position.
+  // `mask` [B, L] (1 = token, 0 = padding) zeroes the padding positions of u and of the conv output,
+  // as transformers' Mamba does with an attention mask.
+  torch::Tensor forward(const torch::Tensor& u, Mamba1State* state = nullptr, const torch::Tensor& mask = {});
+  // One token: u [B, D] → [B, D], advancing `state`.
+  torch::Tensor step(const torch::Tensor& u, Mamba1State& state);
+  Mamba1State initial_state(int64_t batch, const torch::TensorOptions& opts) const;
+
+  const Mamba1Config& config() const { return cfg_; }
+
+  Dense in_proj{nullptr};
+  DepthwiseConv conv1d{nullptr};
+  Dense x_proj{nullptr}, dt_proj{nullptr};
+  torch::Tensor A_log, D;
+  Dense out_proj{nullptr};
+
+ private:
+  void reset_ssm_parameters();
+  // x after the conv [.., Di] → Δ [.., Di], B, C [.., N] in the compute dtype.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> ssm_inputs(const torch::Tensor& x);
+
+  Mamba1Config cfg_;
+};
+TORCH_MODULE(Mamba1Mixer);
+
+}  // namespace dm::model
