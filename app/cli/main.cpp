@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
 
   dm::cli::LogitsArgs la;
   auto* lg = app.add_subcommand("logits", "Write a checkpoint's next-token logits as a float32 [tokens, vocab] .npy");
-  lg->add_option("--ckpt_path,--model_id", la.ckpt_path, "HF Mamba2 / Diff-Mamba2 / mamba_ssm directory, a run folder or a model file of ours")->required();
+  lg->add_option("--ckpt_path,--model_id", la.ckpt_path, "HF Mamba2 / Diff-Mamba2 / Mamba (Mamba-1) / mamba_ssm directory, a run folder or a model file of ours")->required();
   auto* ids_opt = lg->add_option("--ids", la.ids, "comma-separated token ids, e.g. 1,2,3");
   auto* text_opt = lg->add_option("--text", la.text, "text, tokenized with the checkpoint's tokenizer.json");
   ids_opt->excludes(text_opt);

@@ -303,7 +303,7 @@ std::string ExperimentConfig::canonical_json() const { return tree.dump(); }
 std::string ExperimentConfig::hash() const { return dm::config_hash(canonical_json()); }
 
 model::ModelConfig ExperimentConfig::model_config(int64_t vocab_size) const {
-  const auto fam = string("model.family") == "diffmamba2" ? model::Family::diffmamba2 : model::Family::mamba2;
+  const auto fam = model::family_from_string(string("model.family"), "model.family");
   auto c = model::ModelConfig::lm_defaults(fam);
   c.vocab_size = vocab_size;
   c.d_model = integer("model.d_model");

@@ -54,7 +54,8 @@ const std::vector<KeySpec>& schema() {
              {"text8", "enwik8", "wt103", "fortunes"}),
       {"dataset.data_dir", KeyType::string, "",
        "folder holding the corpus files ('' = <workspace>/data/<dataset.name>)"},
-      choice("model.family", "mamba2", "mixer family: mamba2 or diffmamba2", {"mamba2", "diffmamba2"}),
+      choice("model.family", "mamba2", "mixer family: mamba2, diffmamba2 or mamba (Mamba-1: selective scan, "
+             "Δ rank ⌈d_model/16⌉; the published Mamba-1 layers use model.d_state=16)", {"mamba2", "diffmamba2", "mamba"}),
       choice("model.backbone", "lm", "lm: the seed's LM backbone ([mixer, mixer, FFN] post-LN); hf: the HF Mamba2 "
              "backbone (pre-norm residual blocks, RMSNorm, tied head; Diff-Mamba2 in alternate blocks)", {"lm", "hf"}),
       integer("model.d_model", 1024, "model width", 1, 65536),

@@ -106,10 +106,29 @@ json hf_keys_from_mamba_ssm(const json& j, const std::string& origin) {
   auto bad = [&](const std::string& what) { throw FileError(origin, "mamba_ssm config: " + what); };
   const json ssm = j.value("ssm_cfg", json::object());
   if (!ssm.is_object()) bad("ssm_cfg must be an object");
-  if (ssm.value("layer", std::string("Mamba1")) != "Mamba2") bad("ssm_cfg.layer must be \"Mamba2\" (Mamba1 is not supported)");
+  const std::string layer = ssm.value("layer", std::string("Mamba1"));
+  if (layer != "Mamba2" && layer != "Mamba1") bad("ssm_cfg.layer must be \"Mamba1\" or \"Mamba2\"");
   if (j.value("d_intermediate", 0) != 0) bad("d_intermediate must be 0 (MLP layers are not supported)");
   if (!j.value("attn_layer_idx", json::array()).empty()) bad("attn_layer_idx must be empty (attention layers are not supported)");
   if (!j.value("rms_norm", true)) bad("rms_norm must be true");
+  if (layer == "Mamba1")  // mamba_ssm's Mamba (v1) layer: MambaConfig's keys in transformers' names
+    return {{"model_type", "mamba"},
+            {"hidden_size", j.at("d_model")},
+            {"num_hidden_layers", j.value("n_layer", json(64))},
+            {"vocab_size", j.value("vocab_size", json(50277))},
+            {"pad_vocab_size_multiple", j.value("pad_vocab_size_multiple", json(8))},
+            {"tie_word_embeddings", j.value("tie_embeddings", json(true))},
+            {"residual_in_fp32", j.value("residual_in_fp32", json(true))},
+            {"layer_norm_epsilon", j.value("norm_epsilon", json(1e-5))},
+            {"state_size", ssm.value("d_state", json(16))},
+            {"conv_kernel", ssm.value("d_conv", json(4))},
+            {"expand", ssm.value("expand", json(2))},
+            {"time_step_rank", ssm.value("dt_rank", json("auto"))},
+            {"use_bias", ssm.value("bias", json(false))},
+            {"use_conv_bias", ssm.value("conv_bias", json(true))},
+            {"time_step_min", ssm.value("dt_min", json(1e-3))},
+            {"time_step_max", ssm.value("dt_max", json(0.1))},
+            {"time_step_floor", ssm.value("dt_init_floor", json(1e-4))}};
   if (ssm.value("D_has_hdim", false) || ssm.value("norm_before_gate", false) || !ssm.value("rmsnorm", true) ||
       (ssm.contains("d_ssm") && !ssm.at("d_ssm").is_null()))
     bad("D_has_hdim, norm_before_gate, d_ssm and rmsnorm must keep their defaults");
@@ -138,13 +157,53 @@ json hf_keys_from_mamba_ssm(const json& j, const std::string& origin) {
   return h;
 }
 
+// transformers' MambaConfig (Mamba-1), its defaults for every key the file omits.
+model::ModelConfig mamba1_config_from_hf(const json& j, const std::string& origin) {
+  auto c = model::ModelConfig::hf_370m(model::Family::mamba);
+  c.vocab_size = get_or<int64_t>(j, "vocab_size", 50280, origin);
+  if (const auto mult = get_or<int64_t>(j, "pad_vocab_size_multiple", 1, origin); mult > 1 && c.vocab_size % mult)
+    c.vocab_size += mult - c.vocab_size % mult;
+  c.d_model = get_or<int64_t>(j, "hidden_size", 768, origin);
+  c.n_layers = get_or<int64_t>(j, "num_hidden_layers", 32, origin);
+  c.expand = get_or<int64_t>(j, "expand", 2, origin);
+  c.d_state = get_or<int64_t>(j, "state_size", 16, origin);
+  c.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4, origin);
+  c.norm_eps = get_or<double>(j, "layer_norm_epsilon", 1e-5, origin);
+  c.use_bias = get_or<bool>(j, "use_bias", false, origin);
+  c.use_conv_bias = get_or<bool>(j, "use_conv_bias", true, origin);
+  c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
+  c.tie_embeddings = get_or<bool>(j, "tie_word_embeddings", true, origin);
+  c.initializer_range = get_or<double>(j, "initializer_range", 0.1, origin);
+  c.rescale_prenorm_residual = get_or<bool>(j, "rescale_prenorm_residual", false, origin);
+  c.dt_min = get_or<double>(j, "time_step_min", 1e-3, origin);
+  c.dt_max = get_or<double>(j, "time_step_max", 0.1, origin);
+  c.dt_init_floor = get_or<double>(j, "time_step_floor", 1e-4, origin);
+  if (j.contains("time_step_rank") && !(j.at("time_step_rank").is_string() && j.at("time_step_rank") == "auto"))
+    c.dt_rank = get_or<int64_t>(j, "time_step_rank", 0, origin);
+  if (j.contains("intermediate_size") &&
+      get_or<int64_t>(j, "intermediate_size", 0, origin) != c.expand * c.d_model)
+    throw FileError(origin, "intermediate_size = " + j.at("intermediate_size").dump() + " must equal expand · hidden_size = " +
+                                std::to_string(c.expand * c.d_model));
+  for (const auto& [key, v] : {std::pair<const char*, int64_t>{"hidden_size", c.d_model}, {"expand", c.expand},
+                               {"num_hidden_layers", c.n_layers}, {"vocab_size", c.vocab_size},
+                               {"time_step_rank", c.dt_rank + 1}})
+    if (v <= 0) throw FileError(origin, std::string(key) + " must be positive");
+  try {
+    c.validate();
+  } catch (const ConfigError& e) {
+    throw FileError(origin, std::string("describes an invalid model: ") + e.what());
+  }
+  return c;
+}
+
 }  // namespace
 
 model::ModelConfig model_config_from_hf(const json& in, const std::string& origin) {
   if (!in.is_object()) throw FileError(origin, "config.json must hold a JSON object");
   const json j = in.contains("d_model") && !in.contains("hidden_size") ? hf_keys_from_mamba_ssm(in, origin) : in;
+  if (j.contains("model_type") && j.at("model_type") == "mamba") return mamba1_config_from_hf(j, origin);
   if (j.contains("model_type") && j.at("model_type") != "mamba2")
-    throw FileError(origin, "model_type is " + j.at("model_type").dump() + ", expected \"mamba2\"");
+    throw FileError(origin, "model_type is " + j.at("model_type").dump() + ", expected \"mamba2\" or \"mamba\"");
   const bool diff = j.contains("diffmamba");
   auto c = model::ModelConfig::hf_370m(diff ? model::Family::diffmamba2 : model::Family::mamba2);
   // Defaults of transformers' Mamba2Config for every key the file omits (checkpoint-formats §2.1).
@@ -198,6 +257,29 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
 }
 
 json hf_config_from_model(const model::ModelConfig& c) {
+  if (c.family == model::Family::mamba)
+    return {{"model_type", "mamba"},
+            {"architectures", {"MambaForCausalLM"}},
+            {"vocab_size", c.vocab_size},
+            {"hidden_size", c.d_model},
+            {"num_hidden_layers", c.n_layers},
+            {"expand", c.expand},
+            {"state_size", c.d_state},
+            {"conv_kernel", c.conv_kernel},
+            {"time_step_rank", c.mamba1_mixer().rank()},
+            {"layer_norm_epsilon", c.norm_eps},
+            {"use_bias", c.use_bias},
+            {"use_conv_bias", c.use_conv_bias},
+            {"residual_in_fp32", c.residual_in_fp32},
+            {"tie_word_embeddings", c.tie_embeddings},
+            {"initializer_range", c.initializer_range},
+            {"rescale_prenorm_residual", c.rescale_prenorm_residual},
+            {"time_step_min", c.dt_min},
+            {"time_step_max", c.dt_max},
+            {"time_step_floor", c.dt_init_floor},
+            {"time_step_scale", 1.0},
+            {"time_step_init_scheme", "random"},
+            {"hidden_act", "silu"}};
   json j = {{"model_type", "mamba2"},
             {"architectures", {c.family == model::Family::diffmamba2 ? "DiffMamba2ForCausalLM" : "Mamba2ForCausalLM"}},
             {"vocab_size", c.vocab_size},

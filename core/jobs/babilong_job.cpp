@@ -141,7 +141,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   RunSpec rec;
   rec.name = opt.name.empty() ? "eval-babilong" : opt.name;
   rec.kind = "eval-babilong";
-  rec.family = tm.model->config().family == model::Family::diffmamba2 ? "diffmamba2" : "mamba2";
+  rec.family = model::to_string(tm.model->config().family);
   rec.device = tm.model->parameters().empty() ? "cpu" : tm.model->parameters().front().device().str();
   nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source},     {"tokenizer", tm.codec->name()},
                         {"tasks", opt.tasks},        {"lengths", opt.lengths},  {"samples", opt.samples},

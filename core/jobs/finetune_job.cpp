@@ -157,7 +157,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   RunSpec rec;
   rec.name = opt.name.empty() ? "finetune-" + opt.kind : opt.name;
   rec.kind = "finetune-" + opt.kind;
-  rec.family = m->config().family == model::Family::diffmamba2 ? "diffmamba2" : "mamba2";
+  rec.family = model::to_string(m->config().family);
   rec.device = m->parameters().empty() ? "cpu" : m->parameters().front().device().str();
   nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source}, {"diffmamba", opt.diffmamba},
                         {"lr", opt.lr}, {"weight_decay", opt.weight_decay}, {"batch_size", opt.batch_size},

@@ -61,7 +61,7 @@ RunSpec lens_run(const std::string& name, const std::string& kind, model::Langua
   RunSpec rec;
   rec.name = name.empty() ? kind : name;
   rec.kind = kind;
-  rec.family = m->config().family == model::Family::diffmamba2 ? "diffmamba2" : "mamba2";
+  rec.family = model::to_string(m->config().family);
   rec.device = m->parameters().empty() ? "cpu" : m->parameters().front().device().str();
   rec.config_json = cfg.dump();
   return rec;

@@ -30,7 +30,7 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
   if (cfg.is_ffn_block(index)) {
     kind_ = SubLayer::ffn;
   } else {
-    kind_ = cfg.is_diff_block(index) ? SubLayer::diffmamba2 : SubLayer::mamba2;
+    kind_ = cfg.family == Family::mamba ? SubLayer::mamba1 : cfg.is_diff_block(index) ? SubLayer::diffmamba2 : SubLayer::mamba2;
   }
   if (backbone_ == Backbone::hf) {
     rms_norm = register_module("norm", std::make_shared<RMSNormImpl>(d, cfg.norm_eps));
@@ -47,6 +47,9 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
       lambda_q1 = register_parameter("lambda_q1", init_skipped() ? torch::empty({d}) : torch::randn({d}));
       subln = register_module("subln", std::make_shared<RMSNormImpl>(d, 1e-5));
       lambda_init_ = model::lambda_init(index);
+      break;
+    case SubLayer::mamba1:
+      mamba1 = register_module("mixer", Mamba1Mixer(cfg.mamba1_mixer()));
       break;
     case SubLayer::ffn:
       ffn = register_module("ffn", FeedForward(d, cfg.ffn_expand, cfg.dropout));
@@ -72,6 +75,8 @@ torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, boo
       auto y2 = one_step ? mixer_2->step(h, state->m2) : mixer_2->forward(h, state ? &state->m2 : nullptr, mask);
       return combine(y1, y2);
     }
+    case SubLayer::mamba1:
+      return one_step ? mamba1->step(h, state->s6) : mamba1->forward(h, state ? &state->s6 : nullptr, mask);
     case SubLayer::ffn:
       return ffn->forward(h);
   }
@@ -97,6 +102,7 @@ torch::Tensor BlockImpl::step(const torch::Tensor& x, BlockState& state) { retur
 BlockState BlockImpl::initial_state(int64_t batch, const torch::TensorOptions& opts) const {
   BlockState s;
   if (kind_ == SubLayer::mamba2) s.m1 = mixer->initial_state(batch, opts);
+  if (kind_ == SubLayer::mamba1) s.s6 = mamba1->initial_state(batch, opts);
   if (kind_ == SubLayer::diffmamba2) {
     s.m1 = mixer_1->initial_state(batch, opts);
     s.m2 = mixer_2->initial_state(batch, opts);

@@ -1,5 +1,5 @@
 // One residual block of either backbone, holding one sub-layer: a Mamba2 mixer, a Diff-Mamba2
-// pair (mixer_1, mixer_2, lambda_q1, subln), or (lm backbone) a GELU feed-forward network.
+// pair (mixer_1, mixer_2, lambda_q1, subln), a Mamba-1 mixer, or (lm backbone) a GELU feed-forward network.
 //   hf: x ← x + f(RMSNorm(x))   (pre-norm, residual optionally kept in fp32)
 //   lm: x ← LayerNorm(x + Dropout(f(x)))   (post-norm)
 // Diff-Mamba2: f(u) = subln(mixer_1(u) − λ·mixer_2(u))·(1 − λ_init), λ = sigmoid(Σ lambda_q1) + λ_init.
@@ -10,15 +10,18 @@
 #include <torch/nn/modules/normalization.h>
 
 #include "core/model/config.h"
+#include "core/model/mamba1_mixer.h"
 #include "core/model/mamba2_mixer.h"
 
 namespace dm::model {
 
-enum class SubLayer { mamba2, diffmamba2, ffn };
+enum class SubLayer { mamba2, diffmamba2, mamba1, ffn };
 
-// Decoding state of one block (m2 is used only by Diff-Mamba2 blocks; FFN blocks keep none).
+// Decoding state of one block (m2 is used only by Diff-Mamba2 blocks, s6 by Mamba-1 blocks; FFN blocks
+// keep none).
 struct BlockState {
   MixerState m1, m2;
+  Mamba1State s6;
 };
 
 class FeedForwardImpl : public torch::nn::Module {
@@ -53,6 +56,7 @@ class BlockImpl : public torch::nn::Module {
   std::shared_ptr<RMSNormImpl> rms_norm;  // "norm" in the hf backbone
   torch::nn::LayerNorm layer_norm{nullptr};  // "norm" in the lm backbone
   Mamba2Mixer mixer{nullptr}, mixer_1{nullptr}, mixer_2{nullptr};
+  Mamba1Mixer mamba1{nullptr};  // registered as "mixer" (the HF Mamba name)
   torch::Tensor lambda_q1;
   std::shared_ptr<RMSNormImpl> subln;
   FeedForward ffn{nullptr};

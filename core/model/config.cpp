@@ -35,6 +35,15 @@ double mixer_parameters(const MixerConfig& m) {
          3 * h + di + di * d + (m.use_bias ? d : 0);
 }
 
+// Mamba-1: in_proj D→2Di, conv [Di, K] (+ bias), x_proj Di→r+2N, dt_proj r→Di + bias, A_log [Di, N], D [Di],
+// out_proj Di→D.
+double mamba1_parameters(const Mamba1Config& m) {
+  const double d = static_cast<double>(m.d_model), di = static_cast<double>(m.d_inner()),
+               n = static_cast<double>(m.d_state), r = static_cast<double>(m.rank()), k = static_cast<double>(m.conv_kernel);
+  return d * 2 * di + (m.use_bias ? 2 * di : 0) + di * k + (m.use_conv_bias ? di : 0) + di * (r + 2 * n) + r * di + di +
+         di * n + di + di * d + (m.use_bias ? d : 0);
+}
+
 }  // namespace
 
 void MixerConfig::validate(const std::string& p) const {
@@ -63,7 +72,20 @@ void MixerConfig::validate(const std::string& p) const {
 }
 
 std::string to_string(Backbone b) { return b == Backbone::hf ? "hf" : "lm"; }
-std::string to_string(Family f) { return f == Family::mamba2 ? "mamba2" : "diffmamba2"; }
+std::string to_string(Family f) {
+  switch (f) {
+    case Family::mamba2: return "mamba2";
+    case Family::diffmamba2: return "diffmamba2";
+    case Family::mamba: return "mamba";
+  }
+  return "?";
+}
+
+Family family_from_string(const std::string& name, const std::string& key) {
+  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba})
+    if (to_string(f) == name) return f;
+  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2 or mamba");
+}
 
 double lambda_init(int64_t layer_index) { return 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer_index)); }
 
@@ -102,6 +124,21 @@ MixerConfig ModelConfig::full_mixer() const {
   return m;
 }
 
+Mamba1Config ModelConfig::mamba1_mixer() const {
+  Mamba1Config m;
+  m.d_model = d_model;
+  m.expand = expand;
+  m.d_state = d_state;
+  m.conv_kernel = conv_kernel;
+  m.dt_rank = dt_rank;
+  m.dt_min = dt_min;
+  m.dt_max = dt_max;
+  m.dt_init_floor = dt_init_floor;
+  m.use_bias = use_bias;
+  m.use_conv_bias = use_conv_bias;
+  return m;
+}
+
 MixerConfig ModelConfig::half_mixer() const {
   MixerConfig m = full_mixer();
   m.expand = expand / 2;
@@ -126,7 +163,10 @@ bool ModelConfig::is_diff_block(int64_t block) const {
 void ModelConfig::validate() const {
   positive("vocab_size", vocab_size);
   positive("n_layers", n_layers);
-  full_mixer().validate("");
+  if (family == Family::mamba)
+    mamba1_mixer().validate("");
+  else
+    full_mixer().validate("");
   if (family == Family::diffmamba2) {
     if (expand % 2 != 0)
       throw ConfigError("expand", str(expand),
@@ -167,7 +207,7 @@ double ModelConfig::parameter_count() const {
     } else if (is_diff_block(b)) {
       n += 2 * mixer_parameters(half_mixer()) + 2 * d;  // two mixers, λ_q1, subln
     } else {
-      n += mixer_parameters(full_mixer());
+      n += family == Family::mamba ? mamba1_parameters(mamba1_mixer()) : mixer_parameters(full_mixer());
     }
     if (b > (int64_t{1} << 20)) return n * static_cast<double>(num_blocks()) / static_cast<double>(b + 1);
   }
@@ -246,6 +286,7 @@ nlohmann::json ModelConfig::to_json() const {
   j["expand"] = expand;
   j["head_dim"] = head_dim;
   j["d_state"] = d_state;
+  if (family == Family::mamba) j["dt_rank"] = dt_rank;
   j["n_groups"] = n_groups;
   j["conv_kernel"] = conv_kernel;
   j["chunk_size"] = chunk_size;
@@ -279,9 +320,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     const std::string bb = j.at("backbone").get<std::string>();
     if (bb != "hf" && bb != "lm") throw ConfigError("backbone", "'" + bb + "'", "must be hf or lm");
     c.backbone = bb == "hf" ? Backbone::hf : Backbone::lm;
-    const std::string fam = j.at("family").get<std::string>();
-    if (fam != "mamba2" && fam != "diffmamba2") throw ConfigError("family", "'" + fam + "'", "must be mamba2 or diffmamba2");
-    c.family = fam == "mamba2" ? Family::mamba2 : Family::diffmamba2;
+    c.family = family_from_string(j.at("family").get<std::string>());
     auto get = [&](const char* key, auto& field) {
       if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
     };
@@ -291,6 +330,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     get("expand", c.expand);
     get("head_dim", c.head_dim);
     get("d_state", c.d_state);
+    get("dt_rank", c.dt_rank);
     get("n_groups", c.n_groups);
     get("conv_kernel", c.conv_kernel);
     get("chunk_size", c.chunk_size);

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/model/mamba1_config.h"
+
 namespace dm::model {
 
 // Which recipe initialises a freshly built mixer (spec upstream.md §2.3).
@@ -42,10 +44,13 @@ struct MixerConfig {
 // hf: the pretrained / retrieval backbone (pre-norm RMSNorm blocks, norm_f, tied head).
 // lm: the from-scratch language-modelling backbone ([mixer, mixer, FFN] × n_layers, post-LayerNorm).
 enum class Backbone { hf, lm };
-enum class Family { mamba2, diffmamba2 };
+// mamba: Mamba-1 (selective scan, spec upstream.md §5); mamba2 / diffmamba2: SSD mixers.
+enum class Family { mamba2, diffmamba2, mamba };
 
 std::string to_string(Backbone b);
 std::string to_string(Family f);
+// "mamba2", "diffmamba2" or "mamba"; throws ConfigError naming `key` otherwise.
+Family family_from_string(const std::string& name, const std::string& key = "family");
 
 // A whole model. It is a MixerConfig (the geometry of a full Mamba2 mixer: d_model, expand,
 // head_dim, d_state, …); a Diff-Mamba2 sub-layer uses two mixers with expand / 2 and head_dim / 2
@@ -56,6 +61,8 @@ struct ModelConfig : MixerConfig {
   int64_t vocab_size = 27;
   int64_t n_layers = 4;
   bool tie_embeddings = true;
+  // Mamba-1 (family mamba) only: the rank of Δ's projection; 0 = ⌈d_model / 16⌉.
+  int64_t dt_rank = 0;
   // hf backbone only.
   bool residual_in_fp32 = true;
   std::string diff_layers = "alternate";  // alternate | all | quarter | <k> (the last k blocks)
@@ -85,6 +92,7 @@ struct ModelConfig : MixerConfig {
 
   MixerConfig full_mixer() const;
   MixerConfig half_mixer() const;
+  Mamba1Config mamba1_mixer() const;  // family mamba: its mixer (d_model, expand, d_state, conv_kernel, dt_*)
   // Number of residual blocks: n_layers (hf) or 3·n_layers (lm: mixer, mixer, FFN per layer).
   int64_t num_blocks() const;
   // lm: position 3k+2 is an FFN. hf: every block is a mixer block.

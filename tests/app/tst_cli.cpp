@@ -17,6 +17,7 @@
 #include "core/io/hf_checkpoint.h"
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
+#include "core/io/safetensors.h"
 #include "core/store/run_store.h"
 #include "tests/core/test_util.h"
 
@@ -215,6 +216,16 @@ void TestCli::convert_hf_directory() {
   auto bad = run({"convert", "--from", d.filePath("nothing"), "--to", d.filePath("x")});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("config.json"), qPrintable(bad.err));
+  // A Mamba-1 checkpoint (transformers' MambaForCausalLM): logits as transformers gives them; convert refuses it.
+  const QString mamba1 = QString(DM_TEST_DATA) + "/checkpoints/mamba1_tiny";
+  auto m1 = run({"logits", "--ckpt_path", mamba1, "--ids", "5,17,90,3", "--out", d.filePath("m1.npy")});
+  QVERIFY2(m1.code == 0, qPrintable(m1.out + m1.err));
+  const auto got = dm::io::read_npy(d.filePath("m1.npy").toStdString());
+  const auto want = dm::io::read_safetensors((mamba1 + "/expected_logits.safetensors").toStdString());
+  DM_COMPARE_REL(got, want.find("logits")->narrow(0, 0, 4), 1e-5, "Mamba-1 logits from the CLI");
+  auto no_convert = run({"convert", "--from", mamba1, "--to", d.filePath("m1diff")});
+  QCOMPARE(no_convert.code, 2);
+  QVERIFY2(no_convert.err.contains("Mamba-1"), qPrintable(no_convert.err));
 }
 
 void TestCli::text_logits_and_tokenize() {

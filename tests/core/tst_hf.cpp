@@ -10,6 +10,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
+#include "core/io/model_file.h"
 #include "core/io/safetensors.h"
 #include "core/io/torch_pickle.h"
 #include "core/jobs/finetune_job.h"
@@ -54,6 +55,7 @@ class TestHf : public QObject {
   void reference_checkpoints_match_transformers();
   void transformers5_config_floats();
   void padded_batches_match_transformers();
+  void mamba1_checkpoints_match_transformers();
 };
 
 void TestHf::config_with_infinity_and_defaults() {
@@ -367,6 +369,55 @@ void TestHf::padded_batches_match_transformers() {
     const auto alone = m->forward(ids[1].narrow(0, first, l - first).unsqueeze(0))[0];
     DM_COMPARE_REL(logits[1].narrow(0, first, l - first), alone, 1e-5, "padded row vs the same tokens unpadded");
   }
+}
+
+void TestHf::mamba1_checkpoints_match_transformers() {
+  // transformers' MambaForCausalLM (Mamba-1) as it saves itself (model.safetensors, config.json with
+  // model_type "mamba", time_step_rank, a tied head): loaded, its logits against transformers', decoded
+  // token by token, saved back in the HF layout and as our model file, and loaded again.
+  const std::string dir = "checkpoints/mamba1_tiny";
+  auto m = io::load_hf_directory(fixture(dir));
+  m->eval();
+  const auto& c = m->config();
+  QCOMPARE(c.family, model::Family::mamba);
+  QCOMPARE(c.d_state, int64_t{8});
+  QCOMPARE(c.mamba1_mixer().rank(), int64_t{2});
+  QVERIFY(m->backbone->layers[0]->mamba1);
+  int64_t params = 0;
+  for (const auto& p : m->parameters()) params += p.numel();
+  QCOMPARE(static_cast<double>(params), c.parameter_count());  // the closed form, Mamba-1 blocks included
+  const auto ref = io::read_safetensors(fixture(dir + "/expected_logits.safetensors"));
+  const auto ids = ref.find("ids")->unsqueeze(0);
+  torch::NoGradGuard ng;
+  const auto logits = m->forward(ids)[0];
+  DM_COMPARE_REL(logits, *ref.find("logits"), 1e-5, "Mamba-1 logits vs transformers");
+  // Decoding: prefill 12 tokens, then one at a time, the full forward's logits.
+  auto state = m->initial_state(1);
+  auto h = m->hidden(ids.narrow(1, 0, 12), nullptr, &state);
+  DM_COMPARE_REL(m->head(h.select(1, 11))[0], logits[11], 1e-5, "prefill");
+  for (int64_t t = 12; t < ids.size(1); ++t)
+    DM_COMPARE_REL(m->step(ids.select(1, t), state)[0], logits[t], 1e-5, "Mamba-1 decoding step");
+  // The HF layout back, and our model file: identical logits.
+  QTemporaryDir out;
+  io::save_hf_directory(m, out.path().toStdString());
+  const auto cfgText = io::read_file(out.filePath("config.json").toStdString());
+  QVERIFY2(cfgText.find("\"mamba\"") != std::string::npos && cfgText.find("MambaForCausalLM") != std::string::npos,
+           cfgText.c_str());
+  auto back = io::load_hf_directory(out.path().toStdString());
+  back->eval();
+  QVERIFY(torch::equal(back->forward(ids)[0], logits));
+  const auto file = out.filePath("m.safetensors").toStdString();
+  io::save_model(m, file);
+  auto ours = io::load_model(file);
+  ours->eval();
+  QCOMPARE(ours->config().family, model::Family::mamba);
+  QVERIFY(torch::equal(ours->forward(ids)[0], logits));
+  // Mamba-1 is not converted to Diff-Mamba2 (that conversion is for Mamba2 checkpoints).
+  QVERIFY(error_of([&] { io::convert_to_diffmamba(m, "alternate"); }).contains("only Mamba2"));
+  // A config whose intermediate_size disagrees with expand · hidden_size is refused.
+  auto j = io::parse_json_lenient(io::read_file(fixture(dir + "/config.json")), "config.json");
+  j["intermediate_size"] = 100;
+  QVERIFY(error_of([&] { io::model_config_from_hf(j, "config.json"); }).contains("intermediate_size"));
 }
 
 QTEST_APPLESS_MAIN(TestHf)

@@ -1,7 +1,7 @@
 """Writes the checked-in fixtures under tests/data/ with the reference Python stack.
 
     python3 tests/data/make_fixtures.py [torch_save] [tiny_mamba2] [tokenizer] [padded_batches] [published_head]
-                                        [mamba1_mixer]
+                                        [mamba1_mixer] [tiny_mamba1]
 
 (no names: all of them).
 
@@ -334,13 +334,39 @@ def mamba1_mixer(out: pathlib.Path) -> None:
               metadata={"d_model": "32", "d_state": "8", "expand": "2", "conv_kernel": "4", "dt_rank": "5"})
 
 
+def tiny_mamba1(out: pathlib.Path) -> None:
+    """A tiny transformers MambaForCausalLM (Mamba-1) saved as HF writes it, with its logits."""
+    from transformers import MambaConfig, MambaForCausalLM
+
+    torch.manual_seed(4)
+    cfg = MambaConfig(vocab_size=96, hidden_size=32, num_hidden_layers=2, state_size=8, expand=2, conv_kernel=4,
+                      time_step_rank="auto", use_bias=False, use_conv_bias=True, residual_in_fp32=True,
+                      tie_word_embeddings=True, use_mambapy=False)
+    model = MambaForCausalLM(cfg).eval()
+    with torch.no_grad():  # away from the init's symmetric values
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight") or name.endswith("norm_f.weight"):
+                p.copy_(1 + 0.3 * torch.randn_like(p))
+            elif name.endswith("A_log") or name.endswith(".D"):
+                p.add_(0.3 * torch.randn_like(p))
+    ids = torch.tensor([[5, 17, 90, 3, 0, 42, 95, 8, 8, 64, 23, 1, 77, 30, 2, 9, 60, 56, 12, 4]])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0].float()
+    d = out / "mamba1_tiny"
+    shutil.rmtree(d, ignore_errors=True)
+    model.save_pretrained(d)
+    (d / "generation_config.json").unlink(missing_ok=True)
+    save_file({"ids": ids[0].clone(), "logits": logits.contiguous()}, d / "expected_logits.safetensors")
+
+
 if __name__ == "__main__":
     makers = {"torch_save": lambda: torch_save_files(HERE / "torch_save"),
               "tiny_mamba2": lambda: tiny_mamba2(HERE / "checkpoints"),
               "tokenizer": lambda: tokenizer_fixture(HERE / "tokenizer"),
               "padded_batches": lambda: padded_batches(HERE / "checkpoints"),
               "published_head": lambda: published_head(HERE / "lm_head"),
-              "mamba1_mixer": lambda: mamba1_mixer(HERE / "checkpoints")}
+              "mamba1_mixer": lambda: mamba1_mixer(HERE / "checkpoints"),
+              "tiny_mamba1": lambda: tiny_mamba1(HERE / "checkpoints")}
     names = sys.argv[1:] or list(makers)
     for n in names:
         if n not in makers:
