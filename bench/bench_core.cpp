@@ -121,8 +121,10 @@ int time_train_step(const dm::model::ModelConfig& cfg, int64_t b, int64_t l, int
 }
 
 // The lm backbone ([mixer, mixer, FFN] × 4, post-LayerNorm) of the training-step row.
-int run_train(bool diff, int64_t b, int64_t l, int repeats) {
-  auto cfg = dm::model::ModelConfig::lm_defaults(diff ? dm::model::Family::diffmamba2 : dm::model::Family::mamba2);
+int run_train(const std::string& family, int64_t b, int64_t l, int repeats) {
+  const auto fam = dm::model::family_from_string(family);
+  auto cfg = dm::model::ModelConfig::lm_defaults(fam);
+  if (fam == dm::model::Family::mamba) cfg.d_state = 16;  // the published Mamba-1 layer
   cfg.vocab_size = 256;
   cfg.d_model = 256;
   cfg.n_layers = 4;
@@ -257,7 +259,7 @@ int main(int argc, char** argv) {
       return run_ssd(std::string(argv[3]) == "chunked", arg(4), arg(5), arg(6), arg(7), arg(8), int(arg(9)),
                      argc > 10 ? arg(10) : 256);
     if (c == "scan") return run_scan(std::string(argv[3]) == "fast", arg(4), arg(5), arg(6), arg(7), int(arg(8)));
-    if (c == "train") return run_train(std::string(argv[3]) == "diffmamba2", arg(4), arg(5), int(arg(6)));
+    if (c == "train") return run_train(argv[3], arg(4), arg(5), int(arg(6)));
     if (c == "gemm") return run_gemm(int(arg(3)));
     if (c == "lens") return run_lens(std::string(argv[3]) == "diffmamba2");
     if (c == "generate") return run_generate(std::string(argv[3]) == "diffmamba2", arg(4), arg(5));
@@ -303,7 +305,7 @@ int main(int argc, char** argv) {
                 field(ch, "peak_mb").c_str(), field(ch, "gflops").c_str());
     std::fflush(stdout);
   }
-  for (const char* fam : {"mamba2", "diffmamba2"}) {
+  for (const char* fam : {"mamba2", "diffmamba2", "mamba"}) {  // mamba: Mamba-1, d_state 16
     const auto r = run_child(argv[0], std::string("train ") + fam + " 8 512 " + std::to_string(rep));
     std::printf("| train step (fwd+bwd+AdamW) %s LM, 4 layers × [mixer, mixer, FFN], d_model 256, %s params | B=8 L=512 | %s | %s | %s | – | |\n",
                 fam, field(r, "params").c_str(), field(r, "seconds").c_str(), field(r, "tokens_per_s").c_str(),

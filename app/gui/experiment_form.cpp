@@ -60,6 +60,7 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   familyBox_->setObjectName("familyBox");
   familyBox_->addItem(QStringLiteral("Mamba2"), "mamba2");  // names, the same in every language
   familyBox_->addItem(QStringLiteral("Diff-Mamba2"), "diffmamba2");
+  familyBox_->addItem(QStringLiteral("Mamba-1"), "mamba");
   nameEdit_ = new QLineEdit(this);
   nameEdit_->setObjectName("runName");
   filterEdit_ = new QLineEdit(this);
@@ -152,14 +153,12 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   });
   connect(runBoth_, &QPushButton::clicked, this, [this] {
     if (!error_.isEmpty()) return;
-    const QString other = counterpartPreset();
     const QStringList rest = overrides(false);
-    const QString self = preset();
-    const bool selfIsDiff = value("model.family") == "diffmamba2";
+    const QString self = preset(), selfFamily = value("model.family");
     auto argsFor = [&](const QString& family) {
-      // The counterpart preset when there is one; otherwise this preset with model.family switched.
+      // This family's preset when there is one; otherwise this preset with model.family switched.
+      const QString base = family == selfFamily ? self : presetFor(family);
       QStringList a;
-      const QString base = (family == "diffmamba2") == selfIsDiff ? self : other;
       a << "experiment=" + (base.isEmpty() ? self : base) << rest;
       if (base.isEmpty()) a << "model.family=" + family;
       return a;
@@ -330,20 +329,22 @@ QString ExperimentForm::commandLine() const {
   return q.join(' ');
 }
 
-QString ExperimentForm::counterpartPreset() const {
-  QString p = preset(), other;
-  if (p.contains("diffmamba2"))
-    other = QString(p).replace("diffmamba2", "mamba2");
-  else if (p.contains("mamba2"))
-    other = QString(p).replace("mamba2", "diffmamba2");
-  return presets().contains(other) ? other : QString();
+QString ExperimentForm::presetFor(const QString& family) const {
+  // The family is the part of the preset's name that names one (longest first: diffmamba2 holds mamba2).
+  const QString p = preset();
+  for (const char* name : {"diffmamba2", "mamba2", "mamba"})
+    if (p.contains(QLatin1String(name))) {
+      const QString other = QString(p).replace(QLatin1String(name), family);
+      return other != p && presets().contains(other) ? other : QString();
+    }
+  return {};
 }
 
 void ExperimentForm::onFamilyChanged(int) {
   if (loading_) return;
   const QString family = familyBox_->currentData().toString();
   if (value("model.family") == family) return;
-  const QString other = counterpartPreset();
+  const QString other = presetFor(family);
   if (!other.isEmpty()) {
     // Keep the user's edits (except the family) across the switch of preset.
     const QStringList kept = overrides(false);

@@ -43,8 +43,8 @@ class ExperimentForm : public QWidget {
   QString commandLine() const;
   QString validationError() const { return error_; }  // empty when the settings are valid
   QString runName() const;
-  // The counterpart preset of the other family ("lm/mamba2-text8" ↔ "lm/diffmamba2-text8"), or "".
-  QString counterpartPreset() const;
+  // The preset of `family` matching this one (demo/mamba2-fortunes → demo/mamba-fortunes), "" when none.
+  QString presetFor(const QString& family) const;
 
   // Saves the current settings as "user/<name>"; returns the error text or "" on success.
   QString savePreset(const QString& name, const QString& description);

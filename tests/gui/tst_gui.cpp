@@ -144,6 +144,17 @@ void TestGui::experiment_form_validates_like_the_cli() {
   QCOMPARE(both.count(), 1);
   QCOMPARE(both[0][0].toStringList(), (QStringList{"experiment=demo/mamba2-fortunes", "loader.l_max=64"}));
   QCOMPARE(both[0][1].toStringList(), (QStringList{"experiment=demo/diffmamba2-fortunes", "loader.l_max=64"}));
+  // A third family, Mamba-1: its own preset, the edit kept; Run both from it still runs the Mamba2 pair.
+  family->setCurrentIndex(family->findData("mamba"));
+  QCOMPARE(form.preset(), QString("demo/mamba-fortunes"));
+  QCOMPARE(form.value("model.family"), QString("mamba"));
+  QCOMPARE(form.value("loader.l_max"), QString("64"));
+  QVERIFY2(form.validationError().isEmpty(), qPrintable(form.validationError()));
+  QTest::mouseClick(form.runBothButton(), Qt::LeftButton);
+  QCOMPARE(both[1][0].toStringList(), (QStringList{"experiment=demo/mamba2-fortunes", "loader.l_max=64"}));
+  QCOMPARE(both[1][1].toStringList(), (QStringList{"experiment=demo/diffmamba2-fortunes", "loader.l_max=64"}));
+  family->setCurrentIndex(family->findData("diffmamba2"));
+  QCOMPARE(form.preset(), QString("demo/diffmamba2-fortunes"));
   // Save as a user preset; it appears in the list and reproduces the settings.
   QVERIFY(form.savePreset("bad/name", "").contains("preset name"));
   QCOMPARE(form.savePreset("short-context", "demo with l_max 64"), QString());
