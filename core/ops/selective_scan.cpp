@@ -82,9 +82,18 @@ struct Sizes {
 
 // Forward over the channels [d0, d1) of batch element b. Saves the state at the start of every chunk of
 // kScanCheckpoint steps into ckpt [B, chunks, Di, N].
+// x86-64: each kernel is compiled twice, for AVX2 + FMA (x86-64-v3: 8 lanes) and the baseline, and the
+// loader picks the one this CPU runs (GCC function multiversioning). Results are deterministic on a given
+// machine; the lane sums may differ in the last bits between the two.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DM_SCAN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define DM_SCAN_CLONES
+#endif
+
 // NC > 0: the number of states fixed at compile time (the common 16: the short loops over n unroll fully).
 template <typename T, int NC>
-void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, const T* delta, const T* A, const T* Bm,
+DM_SCAN_CLONES void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, const T* delta, const T* A, const T* Bm,
               const T* Cm, const T* D, const T* h0, T* y, T* hT, T* ckpt) {
   const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L, width = d1 - d0;
   std::vector<T> h(static_cast<size_t>(width * N), T(0)), a(static_cast<size_t>(N));
@@ -97,13 +106,13 @@ void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, con
     const int64_t t1 = std::min(L, (c + 1) * kScanCheckpoint);
     for (int64_t t = c * kScanCheckpoint; t < t1; ++t) {
       const int64_t row = (b * L + t);
-      const T* Bt = Bm + row * N;
-      const T* Ct = Cm + row * N;
+      const T* __restrict Bt = Bm + row * N;
+      const T* __restrict Ct = Cm + row * N;
       for (int64_t d = d0; d < d1; ++d) {
         const T dt = delta[row * Di + d], uu = u[row * Di + d], du = dt * uu;
-        const T* Ad = A + d * N;
-        T* hd = h.data() + (d - d0) * N;
-        T* ad = a.data();
+        const T* __restrict Ad = A + d * N;
+        T* __restrict hd = h.data() + (d - d0) * N;
+        T* __restrict ad = a.data();
         // Separate loops, each vectorized; the sum over n in SIMD lanes (a fixed order: the same result on
         // any thread count).
         for (int64_t n = 0; n < N; ++n) ad[n] = exp_vec(dt * Ad[n]);
@@ -126,7 +135,7 @@ void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, con
 //   du_t = Σ_n g_t Δ_t B_t + D dy_t,  dD += dy_t u_t,  ∂loss/∂h_0 = a_0 g_0.
 // dB, dC go to this block's slice of the partial sums [blocks, B, L, N]; dA, dD to [B, Di, N], [B, Di].
 template <typename T, int NC>
-void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta, const T* A, const T* Bm,
+DM_SCAN_CLONES void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta, const T* A, const T* Bm,
               const T* Cm, const T* D, const T* ckpt, const T* dy, const T* dhT, T* du, T* ddelta, T* dApart,
               T* dDpart, T* dBpart, T* dCpart, T* dh0) {
   const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L;
@@ -145,31 +154,31 @@ void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta
     std::copy(saved, saved + plane, H.begin());
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t row = b * L + t, i = t - t0;
-      const T* Bt = Bm + row * N;
+      const T* __restrict Bt = Bm + row * N;
       for (int64_t d = d0; d < d1; ++d) {
         const T dt = delta[row * Di + d], uu = u[row * Di + d], dut = dt * uu;
-        const T* Ad = A + d * N;
+        const T* __restrict Ad = A + d * N;
         const size_t at = static_cast<size_t>((d - d0) * N);
-        T* a = decay.data() + static_cast<size_t>(i) * plane + at;
-        const T* hp = H.data() + static_cast<size_t>(i) * plane + at;
-        T* hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
+        T* __restrict a = decay.data() + static_cast<size_t>(i) * plane + at;
+        const T* __restrict hp = H.data() + static_cast<size_t>(i) * plane + at;
+        T* __restrict hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
         for (int64_t n = 0; n < N; ++n) a[n] = exp_vec(dt * Ad[n]);
         for (int64_t n = 0; n < N; ++n) hc[n] = a[n] * hp[n] + dut * Bt[n];
       }
     }
     for (int64_t t = t1 - 1; t >= t0; --t) {
       const int64_t row = b * L + t, i = t - t0;
-      const T* Bt = Bm + row * N;
-      const T* Ct = Cm + row * N;
+      const T* __restrict Bt = Bm + row * N;
+      const T* __restrict Ct = Cm + row * N;
       T* dBt = dBb + t * N;
       T* dCt = dCb + t * N;
       for (int64_t d = d0; d < d1; ++d) {
         const T dyt = dy[row * Di + d], dt = delta[row * Di + d], uu = u[row * Di + d];
-        const T* Ad = A + d * N;
+        const T* __restrict Ad = A + d * N;
         const size_t at = static_cast<size_t>((d - d0) * N);
-        const T* a = decay.data() + static_cast<size_t>(i) * plane + at;
-        const T* hp = H.data() + static_cast<size_t>(i) * plane + at;
-        const T* hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
+        const T* __restrict a = decay.data() + static_cast<size_t>(i) * plane + at;
+        const T* __restrict hp = H.data() + static_cast<size_t>(i) * plane + at;
+        const T* __restrict hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
         T* __restrict gd = g.data() + at;
         T* __restrict dAd = dApart + (b * Di + d) * N;
         T* __restrict gi = gtmp.data();
