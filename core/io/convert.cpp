@@ -37,8 +37,9 @@ model::LanguageModel convert_to_diffmamba(model::LanguageModel& src, const std::
   auto cfg = src->config();
   if (cfg.backbone != model::Backbone::hf)
     throw Error("convert: only hf-backbone (pretrained) models are converted; the lm backbone is trained as Diff-Mamba2 directly");
-  if (cfg.family == model::Family::mamba)
-    throw Error("convert: only Mamba2 (or Diff-Mamba2) checkpoints become Diff-Mamba2; this one is Mamba-1 (mamba)");
+  if (cfg.is_mamba1())
+    throw Error("convert: only Mamba2 (or Diff-Mamba2) checkpoints become Diff-Mamba2; this one is Mamba-1 (" +
+                model::to_string(cfg.family) + ")");
   cfg.family = model::Family::diffmamba2;
   cfg.diff_layers = settings;
   cfg.validate();

@@ -159,7 +159,12 @@ json hf_keys_from_mamba_ssm(const json& j, const std::string& origin) {
 
 // transformers' MambaConfig (Mamba-1), its defaults for every key the file omits.
 model::ModelConfig mamba1_config_from_hf(const json& j, const std::string& origin) {
-  auto c = model::ModelConfig::hf_370m(model::Family::mamba);
+  // Our Diff-Mamba (Mamba-1) checkpoints say so as the published Diff-Mamba2 layout does ("diffmamba").
+  auto c = model::ModelConfig::hf_370m(j.contains("diffmamba") ? model::Family::diffmamba : model::Family::mamba);
+  if (j.contains("diffmamba")) {
+    const auto& st = j.value("diffmamba_settings", json("alternate"));
+    c.diff_layers = st.is_string() ? st.get<std::string>() : st.dump();
+  }
   c.vocab_size = get_or<int64_t>(j, "vocab_size", 50280, origin);
   if (const auto mult = get_or<int64_t>(j, "pad_vocab_size_multiple", 1, origin); mult > 1 && c.vocab_size % mult)
     c.vocab_size += mult - c.vocab_size % mult;
@@ -257,9 +262,9 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
 }
 
 json hf_config_from_model(const model::ModelConfig& c) {
-  if (c.family == model::Family::mamba)
-    return {{"model_type", "mamba"},
-            {"architectures", {"MambaForCausalLM"}},
+  if (c.is_mamba1()) {
+    json m = {{"model_type", "mamba"},
+            {"architectures", {c.family == model::Family::diffmamba ? "DiffMambaForCausalLM" : "MambaForCausalLM"}},
             {"vocab_size", c.vocab_size},
             {"hidden_size", c.d_model},
             {"num_hidden_layers", c.n_layers},
@@ -280,6 +285,12 @@ json hf_config_from_model(const model::ModelConfig& c) {
             {"time_step_scale", 1.0},
             {"time_step_init_scheme", "random"},
             {"hidden_act", "silu"}};
+    if (c.family == model::Family::diffmamba) {
+      m["diffmamba"] = true;
+      m["diffmamba_settings"] = c.diff_layers;
+    }
+    return m;
+  }
   json j = {{"model_type", "mamba2"},
             {"architectures", {c.family == model::Family::diffmamba2 ? "DiffMamba2ForCausalLM" : "Mamba2ForCausalLM"}},
             {"vocab_size", c.vocab_size},

@@ -30,7 +30,9 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
   if (cfg.is_ffn_block(index)) {
     kind_ = SubLayer::ffn;
   } else {
-    kind_ = cfg.family == Family::mamba ? SubLayer::mamba1 : cfg.is_diff_block(index) ? SubLayer::diffmamba2 : SubLayer::mamba2;
+    const bool diff = cfg.is_diff_block(index);
+    kind_ = cfg.is_mamba1() ? (diff ? SubLayer::diffmamba1 : SubLayer::mamba1)
+                            : (diff ? SubLayer::diffmamba2 : SubLayer::mamba2);
   }
   if (backbone_ == Backbone::hf) {
     rms_norm = register_module("norm", std::make_shared<RMSNormImpl>(d, cfg.norm_eps));
@@ -51,6 +53,19 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
     case SubLayer::mamba1:
       mamba1 = register_module("mixer", Mamba1Mixer(cfg.mamba1_mixer()));
       break;
+    case SubLayer::diffmamba1: {
+      mamba1_1 = register_module("mixer_1", Mamba1Mixer(cfg.mamba1_half_mixer()));
+      mamba1_2 = register_module("mixer_2", Mamba1Mixer(cfg.mamba1_half_mixer()));
+      const int64_t n = cfg.d_state;
+      auto vec = [&] { return init_skipped() ? torch::empty({n}) : torch::randn({n}); };
+      lambda_q1 = register_parameter("lambda_q1", vec());
+      lambda_k1 = register_parameter("lambda_k1", vec());
+      lambda_q2 = register_parameter("lambda_q2", vec());
+      lambda_k2 = register_parameter("lambda_k2", vec());
+      subln = register_module("subln", std::make_shared<RMSNormImpl>(d, 1e-5));
+      lambda_init_ = model::lambda_init(index);
+      break;
+    }
     case SubLayer::ffn:
       ffn = register_module("ffn", FeedForward(d, cfg.ffn_expand, cfg.dropout));
       break;
@@ -59,6 +74,9 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
 
 torch::Tensor BlockImpl::lambda() const {
   const auto ct = torch::promote_types(lambda_q1.scalar_type(), torch::kFloat);
+  if (kind_ == SubLayer::diffmamba1)
+    return torch::exp((lambda_q1.to(ct) * lambda_k1.to(ct)).sum()) - torch::exp((lambda_q2.to(ct) * lambda_k2.to(ct)).sum()) +
+           lambda_init_;
   return torch::sigmoid(lambda_q1.to(ct).sum()) + lambda_init_;
 }
 
@@ -77,6 +95,13 @@ torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, boo
     }
     case SubLayer::mamba1:
       return one_step ? mamba1->step(h, state->s6) : mamba1->forward(h, state ? &state->s6 : nullptr, mask);
+    case SubLayer::diffmamba1: {
+      // The published block has no recurrent path (it forces state=None); each mixer's own state makes the
+      // per-position combination exact token by token.
+      auto y1 = one_step ? mamba1_1->step(h, state->s6) : mamba1_1->forward(h, state ? &state->s6 : nullptr, mask);
+      auto y2 = one_step ? mamba1_2->step(h, state->s6b) : mamba1_2->forward(h, state ? &state->s6b : nullptr, mask);
+      return combine(y1, y2);
+    }
     case SubLayer::ffn:
       return ffn->forward(h);
   }
@@ -103,6 +128,10 @@ BlockState BlockImpl::initial_state(int64_t batch, const torch::TensorOptions& o
   BlockState s;
   if (kind_ == SubLayer::mamba2) s.m1 = mixer->initial_state(batch, opts);
   if (kind_ == SubLayer::mamba1) s.s6 = mamba1->initial_state(batch, opts);
+  if (kind_ == SubLayer::diffmamba1) {
+    s.s6 = mamba1_1->initial_state(batch, opts);
+    s.s6b = mamba1_2->initial_state(batch, opts);
+  }
   if (kind_ == SubLayer::diffmamba2) {
     s.m1 = mixer_1->initial_state(batch, opts);
     s.m2 = mixer_2->initial_state(batch, opts);

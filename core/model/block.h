@@ -3,6 +3,8 @@
 //   hf: x ← x + f(RMSNorm(x))   (pre-norm, residual optionally kept in fp32)
 //   lm: x ← LayerNorm(x + Dropout(f(x)))   (post-norm)
 // Diff-Mamba2: f(u) = subln(mixer_1(u) − λ·mixer_2(u))·(1 − λ_init), λ = sigmoid(Σ lambda_q1) + λ_init.
+// Diff-Mamba (Mamba-1 mixers): the same combination with λ = exp(q1·k1) − exp(q2·k2) + λ_init (four vectors
+// of length N, as the Differential Transformer).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -15,13 +17,13 @@
 
 namespace dm::model {
 
-enum class SubLayer { mamba2, diffmamba2, mamba1, ffn };
+enum class SubLayer { mamba2, diffmamba2, mamba1, diffmamba1, ffn };
 
-// Decoding state of one block (m2 is used only by Diff-Mamba2 blocks, s6 by Mamba-1 blocks; FFN blocks
-// keep none).
+// Decoding state of one block (m2 is used only by Diff-Mamba2 blocks, s6 by Mamba-1 blocks and s6, s6b by
+// Diff-Mamba blocks; FFN blocks keep none).
 struct BlockState {
   MixerState m1, m2;
-  Mamba1State s6;
+  Mamba1State s6, s6b;
 };
 
 class FeedForwardImpl : public torch::nn::Module {
@@ -48,16 +50,19 @@ class BlockImpl : public torch::nn::Module {
   SubLayer kind() const { return kind_; }
   int64_t index() const { return index_; }
   double lambda_init() const { return lambda_init_; }
-  // λ = sigmoid(Σ lambda_q1) + λ_init (Diff-Mamba2 blocks only).
+  // λ of a differential block: sigmoid(Σ lambda_q1) + λ_init (Diff-Mamba2), exp(q1·k1) − exp(q2·k2) + λ_init
+  // (Diff-Mamba).
   torch::Tensor lambda() const;
-  // The Diff-Mamba2 combination, exposed for tests: subln(y1 − λ·y2)·(1 − λ_init).
+  // The differential combination, exposed for tests: subln(y1 − λ·y2)·(1 − λ_init).
   torch::Tensor combine(const torch::Tensor& y1, const torch::Tensor& y2) const;
 
   std::shared_ptr<RMSNormImpl> rms_norm;  // "norm" in the hf backbone
   torch::nn::LayerNorm layer_norm{nullptr};  // "norm" in the lm backbone
   Mamba2Mixer mixer{nullptr}, mixer_1{nullptr}, mixer_2{nullptr};
   Mamba1Mixer mamba1{nullptr};  // registered as "mixer" (the HF Mamba name)
+  Mamba1Mixer mamba1_1{nullptr}, mamba1_2{nullptr};  // Diff-Mamba: registered as mixer_1, mixer_2
   torch::Tensor lambda_q1;
+  torch::Tensor lambda_k1, lambda_q2, lambda_k2;  // Diff-Mamba only
   std::shared_ptr<RMSNormImpl> subln;
   FeedForward ffn{nullptr};
 

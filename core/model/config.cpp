@@ -77,14 +77,15 @@ std::string to_string(Family f) {
     case Family::mamba2: return "mamba2";
     case Family::diffmamba2: return "diffmamba2";
     case Family::mamba: return "mamba";
+    case Family::diffmamba: return "diffmamba";
   }
   return "?";
 }
 
 Family family_from_string(const std::string& name, const std::string& key) {
-  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba})
+  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba})
     if (to_string(f) == name) return f;
-  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2 or mamba");
+  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2, mamba or diffmamba");
 }
 
 double lambda_init(int64_t layer_index) { return 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer_index)); }
@@ -139,6 +140,12 @@ Mamba1Config ModelConfig::mamba1_mixer() const {
   return m;
 }
 
+Mamba1Config ModelConfig::mamba1_half_mixer() const {
+  Mamba1Config m = mamba1_mixer();
+  m.expand = expand / 2;
+  return m;
+}
+
 MixerConfig ModelConfig::half_mixer() const {
   MixerConfig m = full_mixer();
   m.expand = expand / 2;
@@ -151,7 +158,7 @@ int64_t ModelConfig::num_blocks() const { return backbone == Backbone::hf ? n_la
 bool ModelConfig::is_ffn_block(int64_t block) const { return backbone == Backbone::lm && block % 3 == 2; }
 
 bool ModelConfig::is_diff_block(int64_t block) const {
-  if (family != Family::diffmamba2 || is_ffn_block(block)) return false;
+  if ((family != Family::diffmamba2 && family != Family::diffmamba) || is_ffn_block(block)) return false;
   if (backbone == Backbone::lm) return true;
   if (diff_layers == "alternate") return block % 2 == 0;
   if (diff_layers == "all") return true;
@@ -163,10 +170,15 @@ bool ModelConfig::is_diff_block(int64_t block) const {
 void ModelConfig::validate() const {
   positive("vocab_size", vocab_size);
   positive("n_layers", n_layers);
-  if (family == Family::mamba)
+  if (is_mamba1())
     mamba1_mixer().validate("");
   else
     full_mixer().validate("");
+  if (family == Family::diffmamba) {
+    if (expand % 2 != 0)
+      throw ConfigError("expand", str(expand), "must be even for diffmamba (each of the two Mamba-1 mixers uses expand / 2)");
+    mamba1_half_mixer().validate("diff mixer ");
+  }
   if (family == Family::diffmamba2) {
     if (expand % 2 != 0)
       throw ConfigError("expand", str(expand),
@@ -176,7 +188,8 @@ void ModelConfig::validate() const {
                         "must be even for diffmamba2 (each of the two mixers uses head_dim / 2)");
     half_mixer().validate("diff mixer ");
   }
-  if (backbone == Backbone::hf && family == Family::diffmamba2 && diff_layers != "alternate" &&
+  if (backbone == Backbone::hf && (family == Family::diffmamba2 || family == Family::diffmamba) &&
+      diff_layers != "alternate" &&
       diff_layers != "all" && diff_layers != "quarter") {
     bool digits = !diff_layers.empty() && diff_layers.find_first_not_of("0123456789") == std::string::npos;
     if (!digits || std::stoll(diff_layers) > n_layers)
@@ -204,10 +217,13 @@ double ModelConfig::parameter_count() const {
     if (is_ffn_block(b)) {
       const double e = static_cast<double>(ffn_expand) * d;
       n += d * e + e + e * d + d;
+    } else if (is_diff_block(b) && family == Family::diffmamba) {
+      // two Mamba-1 mixers, λ's four vectors of length N, subln
+      n += 2 * mamba1_parameters(mamba1_half_mixer()) + 4 * static_cast<double>(d_state) + d;
     } else if (is_diff_block(b)) {
       n += 2 * mixer_parameters(half_mixer()) + 2 * d;  // two mixers, λ_q1, subln
     } else {
-      n += family == Family::mamba ? mamba1_parameters(mamba1_mixer()) : mixer_parameters(full_mixer());
+      n += is_mamba1() ? mamba1_parameters(mamba1_mixer()) : mixer_parameters(full_mixer());
     }
     if (b > (int64_t{1} << 20)) return n * static_cast<double>(num_blocks()) / static_cast<double>(b + 1);
   }
@@ -286,7 +302,7 @@ nlohmann::json ModelConfig::to_json() const {
   j["expand"] = expand;
   j["head_dim"] = head_dim;
   j["d_state"] = d_state;
-  if (family == Family::mamba) j["dt_rank"] = dt_rank;
+  if (is_mamba1()) j["dt_rank"] = dt_rank;
   j["n_groups"] = n_groups;
   j["conv_kernel"] = conv_kernel;
   j["chunk_size"] = chunk_size;

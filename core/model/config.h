@@ -44,12 +44,13 @@ struct MixerConfig {
 // hf: the pretrained / retrieval backbone (pre-norm RMSNorm blocks, norm_f, tied head).
 // lm: the from-scratch language-modelling backbone ([mixer, mixer, FFN] × n_layers, post-LayerNorm).
 enum class Backbone { hf, lm };
-// mamba: Mamba-1 (selective scan, spec upstream.md §5); mamba2 / diffmamba2: SSD mixers.
-enum class Family { mamba2, diffmamba2, mamba };
+// mamba2 / diffmamba2: SSD mixers. mamba: Mamba-1 (selective scan); diffmamba: Diff-Mamba on Mamba-1 (two
+// Mamba-1 mixers, λ = exp(q1·k1) − exp(q2·k2) + λ_init; spec upstream.md §5).
+enum class Family { mamba2, diffmamba2, mamba, diffmamba };
 
 std::string to_string(Backbone b);
 std::string to_string(Family f);
-// "mamba2", "diffmamba2" or "mamba"; throws ConfigError naming `key` otherwise.
+// "mamba2", "diffmamba2", "mamba" or "diffmamba"; throws ConfigError naming `key` otherwise.
 Family family_from_string(const std::string& name, const std::string& key = "family");
 
 // A whole model. It is a MixerConfig (the geometry of a full Mamba2 mixer: d_model, expand,
@@ -93,6 +94,8 @@ struct ModelConfig : MixerConfig {
   MixerConfig full_mixer() const;
   MixerConfig half_mixer() const;
   Mamba1Config mamba1_mixer() const;  // family mamba: its mixer (d_model, expand, d_state, conv_kernel, dt_*)
+  Mamba1Config mamba1_half_mixer() const;  // family diffmamba: each of the pair (expand / 2)
+  bool is_mamba1() const { return family == Family::mamba || family == Family::diffmamba; }
   // Number of residual blocks: n_layers (hf) or 3·n_layers (lm: mixer, mixer, FFN per layer).
   int64_t num_blocks() const;
   // lm: position 3k+2 is an FFN. hf: every block is a mixer block.

@@ -71,9 +71,10 @@ LanguageModelImpl::LanguageModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
           torch::nn::init::kaiming_uniform_(m->out_proj->weight, std::sqrt(5.0));
           m->out_proj->weight.div_(std::sqrt(static_cast<double>(cfg_.n_layers)));
         }
-        if (blk->mamba1) {
-          torch::nn::init::kaiming_uniform_(blk->mamba1->out_proj->weight, std::sqrt(5.0));
-          blk->mamba1->out_proj->weight.div_(std::sqrt(static_cast<double>(cfg_.n_layers)));
+        for (auto* m : {blk->mamba1.get(), blk->mamba1_1.get(), blk->mamba1_2.get()}) {
+          if (!m) continue;
+          torch::nn::init::kaiming_uniform_(m->out_proj->weight, std::sqrt(5.0));
+          m->out_proj->weight.div_(std::sqrt(static_cast<double>(cfg_.n_layers)));
         }
       }
     }

@@ -412,6 +412,21 @@ void TestHf::mamba1_checkpoints_match_transformers() {
   ours->eval();
   QCOMPARE(ours->config().family, model::Family::mamba);
   QVERIFY(torch::equal(ours->forward(ids)[0], logits));
+  // Diff-Mamba on Mamba-1 in the HF layout ("diffmamba" keys, mixer_1 / mixer_2): saved and loaded back exactly.
+  {
+    auto dc = c;
+    dc.family = model::Family::diffmamba;
+    dc.diff_layers = "all";
+    model::LanguageModel dm(dc);
+    dm->eval();
+    QTemporaryDir dd;
+    io::save_hf_directory(dm, dd.path().toStdString());
+    auto dback = io::load_hf_directory(dd.path().toStdString());
+    dback->eval();
+    QCOMPARE(dback->config().family, model::Family::diffmamba);
+    QVERIFY(dback->named_parameters().contains("backbone.layers.1.mixer_2.x_proj.weight"));
+    QVERIFY(torch::equal(dback->forward(ids), dm->forward(ids)));
+  }
   // Mamba-1 is not converted to Diff-Mamba2 (that conversion is for Mamba2 checkpoints).
   QVERIFY(error_of([&] { io::convert_to_diffmamba(m, "alternate"); }).contains("only Mamba2"));
   // A config whose intermediate_size disagrees with expand · hidden_size is refused.

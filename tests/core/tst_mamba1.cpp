@@ -1,13 +1,18 @@
 // The Mamba-1 mixer against transformers' MambaMixer (a fixture written by tests/data/make_fixtures.py on
 // its torch path, with and without a left-padding mask), its decoding against its own full forward, its
 // initialisation (spec upstream.md §5), its parameter count against the closed form, and bad configs.
+// Diff-Mamba on Mamba-1 (model.family=diffmamba): the combination and λ on hand-set weights, λ_init per
+// block, names and counts, decoding, a model file round trip, and a tiny LM that learns.
 #include <torch/torch.h>
 
 #include <QtTest>
 #include <cmath>
 
+#include "core/io/model_file.h"
 #include "core/io/safetensors.h"
+#include "core/model/language_model.h"
 #include "core/model/mamba1_mixer.h"
+#include <QTemporaryDir>
 #include "tests/core/test_util.h"
 
 using dm::model::Mamba1Config;
@@ -50,6 +55,8 @@ class TestMamba1 : public QObject {
   void initialisation_and_size();
   void trains();
   void bad_configs_are_refused();
+  void diffmamba_block();
+  void diffmamba_language_model();
 };
 
 void TestMamba1::matches_transformers() {
@@ -152,6 +159,107 @@ void TestMamba1::bad_configs_are_refused() {
   c = Mamba1Config{};
   c.dt_min = 0.2;
   QVERIFY(error_of<dm::ConfigError>([&] { Mamba1Mixer m(c); }).contains("dt_min"));
+}
+
+namespace {
+
+dm::model::ModelConfig tiny_lm(dm::model::Family f) {
+  auto c = dm::model::ModelConfig::lm_defaults(f);
+  c.vocab_size = 27;
+  c.d_model = 32;
+  c.n_layers = 2;
+  c.d_state = 8;
+  c.dropout = 0.0;
+  return c;
+}
+
+}  // namespace
+
+void TestMamba1::diffmamba_block() {
+  using namespace dm::model;
+  const auto cfg = tiny_lm(Family::diffmamba);
+  // Blocks [diff, diff, ffn] × 2: λ_init from the 0-based position over all sub-layers (FFNs included).
+  LanguageModel m(cfg);
+  QCOMPARE(static_cast<int64_t>(m->backbone->layers.size()), int64_t{6});
+  for (int64_t b : {0, 1, 3, 4}) {
+    auto& blk = m->backbone->layers[static_cast<size_t>(b)];
+    QCOMPARE(blk->kind(), SubLayer::diffmamba1);
+    QCOMPARE(blk->lambda_init(), 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(b)));
+    QCOMPARE(blk->mamba1_1->config().expand, int64_t{1});  // each of the pair: expand / 2
+  }
+  QCOMPARE(m->backbone->layers[2]->kind(), SubLayer::ffn);
+  // Names: the pair as mixer_1 / mixer_2 with HF Mamba names inside, λ's four vectors of length N, subln.
+  const auto names = m->named_parameters();
+  for (const char* n : {"backbone.layers.0.mixer_1.dt_proj.bias", "backbone.layers.0.mixer_2.A_log",
+                        "backbone.layers.0.lambda_q1", "backbone.layers.0.lambda_k1", "backbone.layers.0.lambda_q2",
+                        "backbone.layers.0.lambda_k2", "backbone.layers.0.subln.weight"})
+    QVERIFY2(names.contains(n), n);
+  QCOMPARE(names["backbone.layers.0.lambda_k2"].numel(), int64_t{8});
+  int64_t count = 0;
+  for (const auto& p : m->parameters()) count += p.numel();
+  QCOMPARE(static_cast<double>(count), cfg.parameter_count());
+  // λ = exp(q1·k1) − exp(q2·k2) + λ_init and subln(y1 − λ·y2)·(1 − λ_init) on hand-set weights.
+  auto& blk = m->backbone->layers[1];
+  torch::NoGradGuard off;
+  blk->lambda_q1.fill_(0.5);
+  blk->lambda_k1.fill_(0.25);  // q1·k1 = 8 · 0.125 = 1
+  blk->lambda_q2.fill_(0.0);   // q2·k2 = 0
+  const double li = blk->lambda_init(), lambda = std::exp(1.0) - 1.0 + li;
+  QVERIFY(std::abs(blk->lambda().item<double>() - lambda) < 1e-6);
+  blk->subln->weight.fill_(2.0);
+  auto y1 = torch::randn({2, 5, 32}), y2 = torch::randn({2, 5, 32});
+  auto diff = y1 - lambda * y2;
+  auto want = diff / torch::sqrt(diff.pow(2).mean(-1, true) + 1e-5) * 2.0 * (1.0 - li);
+  DM_COMPARE_REL(blk->combine(y1, y2), want, 1e-5, "Diff-Mamba combination");
+  // Bad geometry: the pair needs an even expand.
+  auto odd = cfg;
+  odd.expand = 3;
+  QVERIFY(dm::test::error_of<dm::ConfigError>([&] { odd.validate(); }).contains("diffmamba"));
+}
+
+void TestMamba1::diffmamba_language_model() {
+  using namespace dm::model;
+  for (auto fam : {Family::mamba, Family::diffmamba}) {
+    const QByteArray what = QByteArray::fromStdString(to_string(fam));
+    torch::manual_seed(5);
+    LanguageModel m(tiny_lm(fam));
+    // Decoding token by token: the full forward's logits (each mixer keeps its own state).
+    m->eval();
+    auto ids = torch::randint(0, 27, {2, 24}, torch::kLong);
+    torch::Tensor full;
+    {
+      torch::NoGradGuard off;
+      full = m->forward(ids);
+      auto state = m->initial_state(2);
+      for (int64_t t = 0; t < 24; ++t)
+        DM_COMPARE_REL(m->step(ids.select(1, t), state), full.select(1, t), 1e-4, (what + " decoding").constData());
+    }
+    // Our model file: the same logits after a round trip.
+    QTemporaryDir d;
+    const auto file = d.filePath("m.safetensors").toStdString();
+    dm::io::save_model(m, file);
+    auto back = dm::io::load_model(file);
+    back->eval();
+    QCOMPARE(back->config().family, fam);
+    {
+      torch::NoGradGuard off;
+      QVERIFY(torch::equal(back->forward(ids), full));
+    }
+    // It learns: a repeating sequence's loss falls.
+    m->train();
+    auto seq = torch::arange(0, 27, torch::kLong).repeat({2, 3}).narrow(1, 0, 65);
+    torch::optim::Adam opt(m->parameters(), 3e-3);
+    double first = 0, last = 0;
+    for (int i = 0; i < 40; ++i) {
+      opt.zero_grad();
+      auto loss = m->loss(seq.narrow(1, 0, 64), seq.narrow(1, 1, 64));
+      loss.backward();
+      if (i == 0) first = loss.item<double>();
+      last = loss.item<double>();
+      opt.step();
+    }
+    QVERIFY2(last < 0.6 * first, qPrintable(QString("%1: loss %2 → %3").arg(QString(what)).arg(first).arg(last)));
+  }
 }
 
 QTEST_APPLESS_MAIN(TestMamba1)
