@@ -37,9 +37,9 @@ model::LanguageModel convert_to_diffmamba(model::LanguageModel& src, const std::
   auto cfg = src->config();
   if (cfg.backbone != model::Backbone::hf)
     throw Error("convert: only hf-backbone (pretrained) models are converted; the lm backbone is trained as Diff-Mamba2 directly");
-  if (cfg.is_mamba1())
-    throw Error("convert: only Mamba2 (or Diff-Mamba2) checkpoints become Diff-Mamba2; this one is Mamba-1 (" +
-                model::to_string(cfg.family) + ")");
+  if (cfg.family != model::Family::mamba2 && cfg.family != model::Family::diffmamba2)
+    throw Error("convert: only Mamba2 (or Diff-Mamba2) checkpoints become Diff-Mamba2; this one is " +
+                std::string(cfg.is_mamba1() ? "Mamba-1 (" : "(") + model::to_string(cfg.family) + ")");
   cfg.family = model::Family::diffmamba2;
   cfg.diff_layers = settings;
   cfg.validate();

@@ -209,8 +209,10 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
   if (j.contains("model_type") && j.at("model_type") == "mamba") return mamba1_config_from_hf(j, origin);
   if (j.contains("model_type") && j.at("model_type") != "mamba2")
     throw FileError(origin, "model_type is " + j.at("model_type").dump() + ", expected \"mamba2\" or \"mamba\"");
-  const bool diff = j.contains("diffmamba");
-  auto c = model::ModelConfig::hf_370m(diff ? model::Family::diffmamba2 : model::Family::mamba2);
+  const bool diff = j.contains("diffmamba") || j.contains("diffmamba2E");
+  auto c = model::ModelConfig::hf_370m(j.contains("diffmamba2E") ? model::Family::diffmamba2E
+                                       : diff                    ? model::Family::diffmamba2
+                                                                 : model::Family::mamba2);
   // Defaults of transformers' Mamba2Config for every key the file omits (checkpoint-formats §2.1).
   c.vocab_size = get_or<int64_t>(j, "vocab_size", 32768, origin);
   // mamba_ssm (and some HF conversions) round the embedding up to a multiple.
@@ -316,6 +318,10 @@ json hf_config_from_model(const model::ModelConfig& c) {
             {"time_step_limit", {c.dt_limit_min, std::isinf(c.dt_limit_max) ? json(kInf) : json(c.dt_limit_max)}},
             {"rms_norm", true},
             {"hidden_act", "silu"}};
+  if (c.family == model::Family::diffmamba2E) {  // ours: one full mixer per block, its halves subtracted
+    j["diffmamba2E"] = true;
+    j["diffmamba_settings"] = c.diff_layers;
+  }
   if (c.family == model::Family::diffmamba2) {
     j["diffmamba"] = true;
     j["diffmamba_settings"] = c.diff_layers;

@@ -31,8 +31,9 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
     kind_ = SubLayer::ffn;
   } else {
     const bool diff = cfg.is_diff_block(index);
-    kind_ = cfg.is_mamba1() ? (diff ? SubLayer::diffmamba1 : SubLayer::mamba1)
-                            : (diff ? SubLayer::diffmamba2 : SubLayer::mamba2);
+    kind_ = cfg.is_mamba1()                      ? (diff ? SubLayer::diffmamba1 : SubLayer::mamba1)
+            : cfg.family == Family::diffmamba2E ? (diff ? SubLayer::diffmamba2E : SubLayer::mamba2)
+                                                : (diff ? SubLayer::diffmamba2 : SubLayer::mamba2);
   }
   if (backbone_ == Backbone::hf) {
     rms_norm = register_module("norm", std::make_shared<RMSNormImpl>(d, cfg.norm_eps));
@@ -52,6 +53,12 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
       break;
     case SubLayer::mamba1:
       mamba1 = register_module("mixer", Mamba1Mixer(cfg.mamba1_mixer()));
+      break;
+    case SubLayer::diffmamba2E:
+      mixer = register_module("mixer", Mamba2Mixer(cfg.full_mixer()));
+      lambda_q1 = register_parameter("lambda_q1", init_skipped() ? torch::empty({d}) : torch::randn({d}));
+      subln = register_module("subln", std::make_shared<RMSNormImpl>(d, 1e-5));
+      lambda_init_ = model::lambda_init(index);
       break;
     case SubLayer::diffmamba1: {
       mamba1_1 = register_module("mixer_1", Mamba1Mixer(cfg.mamba1_half_mixer()));
@@ -81,7 +88,9 @@ torch::Tensor BlockImpl::lambda() const {
 }
 
 torch::Tensor BlockImpl::combine(const torch::Tensor& y1, const torch::Tensor& y2) const {
-  return subln->forward(y1 - lambda().to(y2.scalar_type()) * y2) * (1.0 - lambda_init_);
+  auto a = y1 - lambda().to(y2.scalar_type()) * y2;
+  if (kind_ == SubLayer::diffmamba2E) a = torch::cat({a, a}, -1);  // [B, L, D/2] tiled back to D
+  return subln->forward(a) * (1.0 - lambda_init_);
 }
 
 torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, bool one_step, const torch::Tensor& mask) {
@@ -95,6 +104,11 @@ torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, boo
     }
     case SubLayer::mamba1:
       return one_step ? mamba1->step(h, state->s6) : mamba1->forward(h, state ? &state->s6 : nullptr, mask);
+    case SubLayer::diffmamba2E: {
+      auto y = one_step ? mixer->step(h, state->m1) : mixer->forward(h, state ? &state->m1 : nullptr, mask);
+      const int64_t half = y.size(-1) / 2;
+      return combine(y.narrow(-1, half, half), y.narrow(-1, 0, half));
+    }
     case SubLayer::diffmamba1: {
       // The published block has no recurrent path (it forces state=None); each mixer's own state makes the
       // per-position combination exact token by token.
@@ -126,7 +140,7 @@ torch::Tensor BlockImpl::step(const torch::Tensor& x, BlockState& state) { retur
 
 BlockState BlockImpl::initial_state(int64_t batch, const torch::TensorOptions& opts) const {
   BlockState s;
-  if (kind_ == SubLayer::mamba2) s.m1 = mixer->initial_state(batch, opts);
+  if (kind_ == SubLayer::mamba2 || kind_ == SubLayer::diffmamba2E) s.m1 = mixer->initial_state(batch, opts);
   if (kind_ == SubLayer::mamba1) s.s6 = mamba1->initial_state(batch, opts);
   if (kind_ == SubLayer::diffmamba1) {
     s.s6 = mamba1_1->initial_state(batch, opts);

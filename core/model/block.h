@@ -4,7 +4,8 @@
 //   lm: x ← LayerNorm(x + Dropout(f(x)))   (post-norm)
 // Diff-Mamba2: f(u) = subln(mixer_1(u) − λ·mixer_2(u))·(1 − λ_init), λ = sigmoid(Σ lambda_q1) + λ_init.
 // Diff-Mamba (Mamba-1 mixers): the same combination with λ = exp(q1·k1) − exp(q2·k2) + λ_init (four vectors
-// of length N, as the Differential Transformer).
+// of length N, as the Differential Transformer). Diff-Mamba2E: one full mixer, y = [y_lo | y_hi],
+// f(u) = subln([a | a])·(1 − λ_init) with a = y_hi − λ·y_lo and λ as Diff-Mamba2's.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -17,7 +18,7 @@
 
 namespace dm::model {
 
-enum class SubLayer { mamba2, diffmamba2, mamba1, diffmamba1, ffn };
+enum class SubLayer { mamba2, diffmamba2, mamba1, diffmamba1, diffmamba2E, ffn };
 
 // Decoding state of one block (m2 is used only by Diff-Mamba2 blocks, s6 by Mamba-1 blocks and s6, s6b by
 // Diff-Mamba blocks; FFN blocks keep none).

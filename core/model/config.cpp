@@ -78,14 +78,15 @@ std::string to_string(Family f) {
     case Family::diffmamba2: return "diffmamba2";
     case Family::mamba: return "mamba";
     case Family::diffmamba: return "diffmamba";
+    case Family::diffmamba2E: return "diffmamba2E";
   }
   return "?";
 }
 
 Family family_from_string(const std::string& name, const std::string& key) {
-  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba})
+  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba, Family::diffmamba2E})
     if (to_string(f) == name) return f;
-  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2, mamba or diffmamba");
+  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2, mamba, diffmamba or diffmamba2E");
 }
 
 double lambda_init(int64_t layer_index) { return 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer_index)); }
@@ -158,7 +159,9 @@ int64_t ModelConfig::num_blocks() const { return backbone == Backbone::hf ? n_la
 bool ModelConfig::is_ffn_block(int64_t block) const { return backbone == Backbone::lm && block % 3 == 2; }
 
 bool ModelConfig::is_diff_block(int64_t block) const {
-  if ((family != Family::diffmamba2 && family != Family::diffmamba) || is_ffn_block(block)) return false;
+  if ((family != Family::diffmamba2 && family != Family::diffmamba && family != Family::diffmamba2E) ||
+      is_ffn_block(block))
+    return false;
   if (backbone == Backbone::lm) return true;
   if (diff_layers == "alternate") return block % 2 == 0;
   if (diff_layers == "all") return true;
@@ -188,7 +191,9 @@ void ModelConfig::validate() const {
                         "must be even for diffmamba2 (each of the two mixers uses head_dim / 2)");
     half_mixer().validate("diff mixer ");
   }
-  if (backbone == Backbone::hf && (family == Family::diffmamba2 || family == Family::diffmamba) &&
+  if (family == Family::diffmamba2E && d_model % 2 != 0)
+    throw ConfigError("d_model", str(d_model), "must be even for diffmamba2E (the mixer's output is split in halves)");
+  if (backbone == Backbone::hf && (family == Family::diffmamba2 || family == Family::diffmamba || family == Family::diffmamba2E) &&
       diff_layers != "alternate" &&
       diff_layers != "all" && diff_layers != "quarter") {
     bool digits = !diff_layers.empty() && diff_layers.find_first_not_of("0123456789") == std::string::npos;
@@ -220,6 +225,8 @@ double ModelConfig::parameter_count() const {
     } else if (is_diff_block(b) && family == Family::diffmamba) {
       // two Mamba-1 mixers, λ's four vectors of length N, subln
       n += 2 * mamba1_parameters(mamba1_half_mixer()) + 4 * static_cast<double>(d_state) + d;
+    } else if (is_diff_block(b) && family == Family::diffmamba2E) {
+      n += mixer_parameters(full_mixer()) + 2 * d;  // one full mixer, λ_q1, subln
     } else if (is_diff_block(b)) {
       n += 2 * mixer_parameters(half_mixer()) + 2 * d;  // two mixers, λ_q1, subln
     } else {

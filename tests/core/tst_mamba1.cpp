@@ -57,6 +57,7 @@ class TestMamba1 : public QObject {
   void bad_configs_are_refused();
   void diffmamba_block();
   void diffmamba_language_model();
+  void diffmamba2e();
 };
 
 void TestMamba1::matches_transformers() {
@@ -260,6 +261,52 @@ void TestMamba1::diffmamba_language_model() {
     }
     QVERIFY2(last < 0.6 * first, qPrintable(QString("%1: loss %2 → %3").arg(QString(what)).arg(first).arg(last)));
   }
+}
+
+void TestMamba1::diffmamba2e() {
+  // Diff-Mamba2E (an SSD family, tested here beside its Mamba-1 relatives): one full Mamba2 per differential
+  // block, m1 = y[..., D/2:], m2 = y[..., :D/2], subln([a | a])·(1 − λ_init) with a = m1 − λ·m2.
+  using namespace dm::model;
+  auto cfg = tiny_lm(Family::diffmamba2E);
+  cfg.head_dim = 16;
+  torch::manual_seed(8);
+  LanguageModel m(cfg);
+  auto& blk = m->backbone->layers[3];
+  QCOMPARE(blk->kind(), SubLayer::diffmamba2E);
+  QCOMPARE(blk->lambda_init(), 0.8 - 0.6 * std::exp(-0.9));
+  QCOMPARE(blk->mixer->config().expand, int64_t{2});  // a full mixer, not a half pair
+  int64_t count = 0;
+  for (const auto& p : m->parameters()) count += p.numel();
+  QCOMPARE(static_cast<double>(count), cfg.parameter_count());
+  {
+    torch::NoGradGuard off;
+    blk->lambda_q1.fill_(0.0);  // λ = sigmoid(0) + λ_init
+    blk->subln->weight.fill_(1.5);
+    auto y = torch::randn({2, 5, 32});
+    const double lambda = 0.5 + blk->lambda_init();
+    auto a = y.narrow(-1, 16, 16) - lambda * y.narrow(-1, 0, 16);
+    auto t = torch::cat({a, a}, -1);
+    auto want = t / torch::sqrt(t.pow(2).mean(-1, true) + 1e-5) * 1.5 * (1.0 - blk->lambda_init());
+    DM_COMPARE_REL(blk->combine(y.narrow(-1, 16, 16), y.narrow(-1, 0, 16)), want, 1e-5, "Diff-Mamba2E combination");
+  }
+  // Decoding and the model file, as every family.
+  m->eval();
+  auto ids = torch::randint(0, 27, {1, 20}, torch::kLong);
+  torch::NoGradGuard off;
+  const auto full = m->forward(ids);
+  auto state = m->initial_state(1);
+  for (int64_t t = 0; t < 20; ++t) DM_COMPARE_REL(m->step(ids.select(1, t), state), full.select(1, t), 1e-4, "2E decoding");
+  QTemporaryDir d;
+  dm::io::save_model(m, d.filePath("e.safetensors").toStdString());
+  auto back = dm::io::load_model(d.filePath("e.safetensors").toStdString());
+  back->eval();
+  QCOMPARE(back->config().family, Family::diffmamba2E);
+  QVERIFY(torch::equal(back->forward(ids), full));
+  auto odd = cfg;
+  odd.d_model = 33;
+  odd.head_dim = 2;  // a valid mixer (Di 66), but the halves of 33 channels do not exist
+  QVERIFY2(dm::test::error_of<dm::ConfigError>([&] { odd.validate(); }).contains("diffmamba2E"),
+           qPrintable(dm::test::error_of<dm::ConfigError>([&] { odd.validate(); })));
 }
 
 QTEST_APPLESS_MAIN(TestMamba1)
