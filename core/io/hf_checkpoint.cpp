@@ -160,7 +160,9 @@ json hf_keys_from_mamba_ssm(const json& j, const std::string& origin) {
 // transformers' MambaConfig (Mamba-1), its defaults for every key the file omits.
 model::ModelConfig mamba1_config_from_hf(const json& j, const std::string& origin) {
   // Our Diff-Mamba (Mamba-1) checkpoints say so as the published Diff-Mamba2 layout does ("diffmamba").
-  auto c = model::ModelConfig::hf_370m(j.contains("diffmamba") ? model::Family::diffmamba : model::Family::mamba);
+  auto c = model::ModelConfig::hf_370m(j.contains("diffmamba") ? model::Family::diffmamba
+                                       : j.contains("diffs6")  ? model::Family::diffs6
+                                                               : model::Family::mamba);
   if (j.contains("diffmamba")) {
     const auto& st = j.value("diffmamba_settings", json("alternate"));
     c.diff_layers = st.is_string() ? st.get<std::string>() : st.dump();
@@ -266,7 +268,9 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
 json hf_config_from_model(const model::ModelConfig& c) {
   if (c.is_mamba1()) {
     json m = {{"model_type", "mamba"},
-            {"architectures", {c.family == model::Family::diffmamba ? "DiffMambaForCausalLM" : "MambaForCausalLM"}},
+            {"architectures", {c.family == model::Family::diffmamba ? "DiffMambaForCausalLM"
+                               : c.family == model::Family::diffs6  ? "DiffS6ForCausalLM"
+                                                                    : "MambaForCausalLM"}},
             {"vocab_size", c.vocab_size},
             {"hidden_size", c.d_model},
             {"num_hidden_layers", c.n_layers},
@@ -291,6 +295,7 @@ json hf_config_from_model(const model::ModelConfig& c) {
       m["diffmamba"] = true;
       m["diffmamba_settings"] = c.diff_layers;
     }
+    if (c.family == model::Family::diffs6) m["diffs6"] = true;  // ours: x_proj_2, dt_proj_2, A_log_2, D_2
     return m;
   }
   json j = {{"model_type", "mamba2"},

@@ -40,8 +40,9 @@ double mixer_parameters(const MixerConfig& m) {
 double mamba1_parameters(const Mamba1Config& m) {
   const double d = static_cast<double>(m.d_model), di = static_cast<double>(m.d_inner()),
                n = static_cast<double>(m.d_state), r = static_cast<double>(m.rank()), k = static_cast<double>(m.conv_kernel);
-  return d * 2 * di + (m.use_bias ? 2 * di : 0) + di * k + (m.use_conv_bias ? di : 0) + di * (r + 2 * n) + r * di + di +
-         di * n + di + di * d + (m.use_bias ? d : 0);
+  const double branch = di * (r + 2 * n) + r * di + di + di * n + di;  // x_proj, dt_proj (+ bias), A_log, D
+  return d * 2 * di + (m.use_bias ? 2 * di : 0) + di * k + (m.use_conv_bias ? di : 0) + (m.diff_s6 ? 2 : 1) * branch +
+         di * d + (m.use_bias ? d : 0);
 }
 
 }  // namespace
@@ -79,14 +80,16 @@ std::string to_string(Family f) {
     case Family::mamba: return "mamba";
     case Family::diffmamba: return "diffmamba";
     case Family::diffmamba2E: return "diffmamba2E";
+    case Family::diffs6: return "diffs6";
   }
   return "?";
 }
 
 Family family_from_string(const std::string& name, const std::string& key) {
-  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba, Family::diffmamba2E})
+  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba, Family::diffmamba2E,
+                   Family::diffs6})
     if (to_string(f) == name) return f;
-  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2, mamba, diffmamba or diffmamba2E");
+  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2, mamba, diffmamba, diffmamba2E or diffs6");
 }
 
 double lambda_init(int64_t layer_index) { return 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer_index)); }
@@ -138,6 +141,7 @@ Mamba1Config ModelConfig::mamba1_mixer() const {
   m.dt_init_floor = dt_init_floor;
   m.use_bias = use_bias;
   m.use_conv_bias = use_conv_bias;
+  m.diff_s6 = family == Family::diffs6;
   return m;
 }
 

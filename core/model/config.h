@@ -46,12 +46,14 @@ struct MixerConfig {
 enum class Backbone { hf, lm };
 // mamba2 / diffmamba2: SSD mixers. mamba: Mamba-1 (selective scan); diffmamba: Diff-Mamba on Mamba-1 (two
 // Mamba-1 mixers, λ = exp(q1·k1) − exp(q2·k2) + λ_init); diffmamba2E: one full Mamba2 whose output halves are
-// subtracted (m1 − λ·m2, tiled back to D); spec upstream.md §5.
-enum class Family { mamba2, diffmamba2, mamba, diffmamba, diffmamba2E };
+// subtracted (m1 − λ·m2, tiled back to D); diffs6: one Mamba-1 mixer with two S6 branches subtracted (no λ);
+// spec upstream.md §5.
+enum class Family { mamba2, diffmamba2, mamba, diffmamba, diffmamba2E, diffs6 };
 
 std::string to_string(Backbone b);
 std::string to_string(Family f);
-// "mamba2", "diffmamba2", "mamba", "diffmamba" or "diffmamba2E"; throws ConfigError naming `key` otherwise.
+// "mamba2", "diffmamba2", "mamba", "diffmamba", "diffmamba2E" or "diffs6"; throws ConfigError naming `key`
+// otherwise.
 Family family_from_string(const std::string& name, const std::string& key = "family");
 
 // A whole model. It is a MixerConfig (the geometry of a full Mamba2 mixer: d_model, expand,
@@ -96,7 +98,7 @@ struct ModelConfig : MixerConfig {
   MixerConfig half_mixer() const;
   Mamba1Config mamba1_mixer() const;  // family mamba: its mixer (d_model, expand, d_state, conv_kernel, dt_*)
   Mamba1Config mamba1_half_mixer() const;  // family diffmamba: each of the pair (expand / 2)
-  bool is_mamba1() const { return family == Family::mamba || family == Family::diffmamba; }
+  bool is_mamba1() const { return family == Family::mamba || family == Family::diffmamba || family == Family::diffs6; }
   // Number of residual blocks: n_layers (hf) or 3·n_layers (lm: mixer, mixer, FFN per layer).
   int64_t num_blocks() const;
   // lm: position 3k+2 is an FFN. hf: every block is a mixer block.

@@ -15,6 +15,9 @@ struct Mamba1Config {
   double dt_min = 1e-3, dt_max = 0.1, dt_init_floor = 1e-4, dt_scale = 1.0;
   bool use_bias = false;
   bool use_conv_bias = true;
+  // Diff-S6: a second S6 branch (x_proj_2, dt_proj_2, A_log_2, D_2) on the same conv output and gate;
+  // the mixer outputs out_proj((scan_1 − scan_2)·silu(z)).
+  bool diff_s6 = false;
 
   int64_t d_inner() const { return expand * d_model; }
   int64_t rank() const { return dt_rank > 0 ? dt_rank : (d_model + 15) / 16; }

@@ -37,12 +37,20 @@ Mamba1MixerImpl::Mamba1MixerImpl(const Mamba1Config& cfg) : cfg_(cfg) {
   A_log = register_parameter("A_log", torch::empty({di, n}));
   D = register_parameter("D", torch::ones({di}));
   out_proj = register_module("out_proj", Dense(di, d, cfg_.use_bias));
-  if (!init_skipped()) reset_ssm_parameters();
+  if (cfg_.diff_s6) {
+    x_proj_2 = register_module("x_proj_2", Dense(di, r + 2 * n, false));
+    dt_proj_2 = register_module("dt_proj_2", Dense(r, di, true));
+    A_log_2 = register_parameter("A_log_2", torch::empty({di, n}));
+    D_2 = register_parameter("D_2", torch::ones({di}));
+  }
+  if (init_skipped()) return;
+  reset_ssm_parameters(dt_proj, A_log, D);
+  if (cfg_.diff_s6) reset_ssm_parameters(dt_proj_2, A_log_2, D_2);
 }
 
 // As mambablock.py / transformers: dt_proj.weight U(±dt_scale·rank^−½); dt_proj.bias = softplus⁻¹(Δ) with Δ
 // log-uniform in [dt_min, dt_max], floored; A_log = ln(1..N) for every channel (S4D-real); D = 1.
-void Mamba1MixerImpl::reset_ssm_parameters() {
+void Mamba1MixerImpl::reset_ssm_parameters(Dense& dt_proj, torch::Tensor& A_log, torch::Tensor& D) {
   torch::NoGradGuard no_grad;
   const int64_t di = cfg_.d_inner(), n = cfg_.d_state;
   const double std = cfg_.dt_scale / std::sqrt(static_cast<double>(cfg_.rank()));
@@ -55,7 +63,8 @@ void Mamba1MixerImpl::reset_ssm_parameters() {
   D.fill_(1.0);
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> Mamba1MixerImpl::ssm_inputs(const torch::Tensor& x) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> Mamba1MixerImpl::ssm_inputs(const torch::Tensor& x, Dense& x_proj,
+                                                                                    Dense& dt_proj) {
   const auto ct = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   auto parts = x_proj->forward(x).split_with_sizes({cfg_.rank(), cfg_.d_state, cfg_.d_state}, -1);
   auto delta = torch::softplus(dt_proj->forward(parts[0]).to(ct));  // threshold 20: identity above it
@@ -75,12 +84,20 @@ torch::Tensor Mamba1MixerImpl::forward(const torch::Tensor& u, Mamba1State* stat
   if (state) state->conv = ops::conv_state_from_inputs(x, cfg_.conv_kernel).detach();
   x = ops::causal_conv1d(x, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
   if (keep.defined()) x = x * keep;
-  auto [delta, bm, cm] = ssm_inputs(x);
-  const auto ct = delta.scalar_type();
-  auto a = -torch::exp(A_log.to(ct));
-  auto r = ops::selective_scan(x, delta, a, bm, cm, D.to(ct));
+  auto scan = [&](Dense& xp, Dense& dp, const torch::Tensor& a_log, const torch::Tensor& d_skip) {
+    auto [delta, bm, cm] = ssm_inputs(x, xp, dp);
+    const auto ct = delta.scalar_type();
+    return ops::selective_scan(x, delta, -torch::exp(a_log.to(ct)), bm, cm, d_skip.to(ct));
+  };
+  auto r = scan(x_proj, dt_proj, A_log, D);
   if (state) state->ssm = r.final_state.detach();
-  auto y = r.y.to(ct) * torch::silu(z.to(ct));
+  auto y = r.y.to(r.final_state.scalar_type());
+  if (cfg_.diff_s6) {  // both branches gated by the same silu(z): (y1 − y2)·silu(z)
+    auto r2 = scan(x_proj_2, dt_proj_2, A_log_2, D_2);
+    if (state) state->ssm2 = r2.final_state.detach();
+    y = y - r2.y.to(y.scalar_type());
+  }
+  y = y * torch::silu(z.to(y.scalar_type()));
   return out_proj->forward(y.to(u.scalar_type()));
 }
 
@@ -89,19 +106,30 @@ torch::Tensor Mamba1MixerImpl::step(const torch::Tensor& u, Mamba1State& state) 
   auto parts = in_proj->forward(u).split_with_sizes({di, di}, -1);
   auto [x, conv_state] = ops::causal_conv1d_update(parts[0], state.conv, conv1d->weight,
                                                    cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
-  auto [delta, bm, cm] = ssm_inputs(x);
-  const auto ct = delta.scalar_type();
-  auto r = ops::selective_scan_step(x, delta, -torch::exp(A_log.to(ct)), bm, cm, D.to(ct), state.ssm);
+  auto step = [&](Dense& xp, Dense& dp, const torch::Tensor& a_log, const torch::Tensor& d_skip, const torch::Tensor& s) {
+    auto [delta, bm, cm] = ssm_inputs(x, xp, dp);
+    const auto ct = delta.scalar_type();
+    return ops::selective_scan_step(x, delta, -torch::exp(a_log.to(ct)), bm, cm, d_skip.to(ct), s);
+  };
+  auto r = step(x_proj, dt_proj, A_log, D, state.ssm);
   state.conv = conv_state;
   state.ssm = r.final_state;
-  auto y = r.y.to(ct) * torch::silu(parts[1].to(ct));
+  auto y = r.y.to(r.final_state.scalar_type());
+  if (cfg_.diff_s6) {
+    auto r2 = step(x_proj_2, dt_proj_2, A_log_2, D_2, state.ssm2);
+    state.ssm2 = r2.final_state;
+    y = y - r2.y.to(y.scalar_type());
+  }
+  y = y * torch::silu(parts[1].to(y.scalar_type()));
   return out_proj->forward(y.to(u.scalar_type()));
 }
 
 Mamba1State Mamba1MixerImpl::initial_state(int64_t batch, const torch::TensorOptions& opts) const {
-  return {torch::zeros({batch, cfg_.d_inner(), cfg_.conv_kernel}, opts),
-          torch::zeros({batch, cfg_.d_inner(), cfg_.d_state},
-                       opts.dtype(torch::promote_types(c10::typeMetaToScalarType(opts.dtype()), torch::kFloat)))};
+  const auto state_opts = opts.dtype(torch::promote_types(c10::typeMetaToScalarType(opts.dtype()), torch::kFloat));
+  Mamba1State s{torch::zeros({batch, cfg_.d_inner(), cfg_.conv_kernel}, opts),
+                torch::zeros({batch, cfg_.d_inner(), cfg_.d_state}, state_opts), {}};
+  if (cfg_.diff_s6) s.ssm2 = torch::zeros({batch, cfg_.d_inner(), cfg_.d_state}, state_opts);
+  return s;
 }
 
 }  // namespace dm::model

@@ -17,6 +17,7 @@ namespace dm::model {
 struct Mamba1State {
   torch::Tensor conv;  // [B, Di, K]
   torch::Tensor ssm;   // [B, Di, N] (fp32, fp64 for fp64 activations)
+  torch::Tensor ssm2;  // Diff-S6: the second branch's state
 };
 
 class Mamba1MixerImpl : public torch::nn::Module {
@@ -37,12 +38,14 @@ class Mamba1MixerImpl : public torch::nn::Module {
   DepthwiseConv conv1d{nullptr};
   Dense x_proj{nullptr}, dt_proj{nullptr};
   torch::Tensor A_log, D;
+  Dense x_proj_2{nullptr}, dt_proj_2{nullptr};  // Diff-S6 only
+  torch::Tensor A_log_2, D_2;
   Dense out_proj{nullptr};
 
  private:
-  void reset_ssm_parameters();
-  // x after the conv [.., Di] → Δ [.., Di], B, C [.., N] in the compute dtype.
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> ssm_inputs(const torch::Tensor& x);
+  void reset_ssm_parameters(Dense& dt_proj, torch::Tensor& A_log, torch::Tensor& D);
+  // x after the conv [.., Di] → Δ [.., Di], B, C [.., N] of one branch, in the compute dtype.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> ssm_inputs(const torch::Tensor& x, Dense& x_proj, Dense& dt_proj);
 
   Mamba1Config cfg_;
 };

@@ -143,13 +143,13 @@ void TestConfig::presets_carry_published_values() {
     const std::string family = p.substr(3, p.rfind('-') - 3);
     QCOMPARE(QString::fromStdString(c.string("model.family")), QString::fromStdString(family));
     // Mamba-1 layers at their module defaults (d_state 16); the Mamba2 ones at the LM configs' 64.
-    const bool mamba1 = family == "mamba" || family == "diffmamba";
+    const bool mamba1 = family == "mamba" || family == "diffmamba" || family == "diffs6";
     QCOMPARE(c.integer("model.d_state"), mamba1 ? int64_t(16) : int64_t(64));
     c.model_config(wt103 ? 267735 : 256).validate();
   }
   for (const char* need : {"lm/mamba2-text8", "lm/diffmamba2-text8", "lm/mamba2-enwik8", "lm/diffmamba2-enwik8",
                            "lm/mamba2-wt103", "lm/diffmamba2-wt103", "lm/mamba-wt103", "lm/diffmamba-wt103",
-                           "lm/diffmamba2E-wt103"})
+                           "lm/diffmamba2E-wt103", "lm/diffs6-wt103"})
     QVERIFY2(std::find(presets.begin(), presets.end(), need) != presets.end(), need);
 }
 

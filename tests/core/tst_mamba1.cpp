@@ -2,7 +2,8 @@
 // its torch path, with and without a left-padding mask), its decoding against its own full forward, its
 // initialisation (spec upstream.md §5), its parameter count against the closed form, and bad configs.
 // Diff-Mamba on Mamba-1 (model.family=diffmamba): the combination and λ on hand-set weights, λ_init per
-// block, names and counts, decoding, a model file round trip, and a tiny LM that learns.
+// block, names and counts, decoding, a model file round trip, and a tiny LM that learns. Diff-S6 and
+// Diff-Mamba2E likewise.
 #include <torch/torch.h>
 
 #include <QtTest>
@@ -58,6 +59,7 @@ class TestMamba1 : public QObject {
   void diffmamba_block();
   void diffmamba_language_model();
   void diffmamba2e();
+  void diffs6();
 };
 
 void TestMamba1::matches_transformers() {
@@ -307,6 +309,61 @@ void TestMamba1::diffmamba2e() {
   odd.head_dim = 2;  // a valid mixer (Di 66), but the halves of 33 channels do not exist
   QVERIFY2(dm::test::error_of<dm::ConfigError>([&] { odd.validate(); }).contains("diffmamba2E"),
            qPrintable(dm::test::error_of<dm::ConfigError>([&] { odd.validate(); })));
+}
+
+void TestMamba1::diffs6() {
+  // Diff-S6: one Mamba-1 mixer whose two S6 branches share in_proj, the conv and the gate. Its output equals
+  // the difference of two plain Mamba-1 mixers holding branch 1's and branch 2's weights (out_proj is linear).
+  using namespace dm::model;
+  Mamba1Config c;
+  c.d_model = 24;
+  c.d_state = 6;
+  c.diff_s6 = true;
+  Mamba1Mixer m(c);
+  m->to(torch::kDouble);
+  Mamba1Config plain = c;
+  plain.diff_s6 = false;
+  Mamba1Mixer b1(plain), b2(plain);
+  b1->to(torch::kDouble);
+  b2->to(torch::kDouble);
+  torch::NoGradGuard off;
+  auto params = m->named_parameters();
+  for (auto* side : {&b1, &b2})
+    for (auto& p : (*side)->named_parameters()) {
+      const bool second = side == &b2;
+      std::string name = p.key();
+      for (const char* branch : {"x_proj", "dt_proj"})
+        if (second && name.rfind(branch, 0) == 0) name.insert(std::string(branch).size(), "_2");
+      if (second && (name == "A_log" || name == "D")) name += "_2";
+      QVERIFY2(params.contains(name), name.c_str());
+      p.value().copy_(params[name]);
+    }
+  auto u = torch::randn({2, 30, 24}, torch::kDouble);
+  const auto y = m->forward(u);
+  DM_COMPARE_REL(y, b1->forward(u) - b2->forward(u), 1e-12, "Diff-S6 = branch 1 − branch 2");
+  // Both branches initialised like Mamba-1, independently.
+  QVERIFY(torch::allclose(m->A_log_2, m->A_log));  // ln(1..N) in both
+  QVERIFY(!torch::equal(m->dt_proj_2->bias, m->dt_proj->bias));
+  // Decoding continues the forward with both branch states.
+  Mamba1State st;
+  m->forward(u.narrow(1, 0, 20), &st);
+  for (int64_t t = 20; t < 30; ++t) DM_COMPARE_REL(m->step(u.select(1, t), st), y.select(1, t), 1e-11, "Diff-S6 step");
+  // In the LM: the size's closed form, names, a model file round trip.
+  auto cfg = tiny_lm(Family::diffs6);
+  LanguageModel lm(cfg);
+  int64_t count = 0;
+  for (const auto& p : lm->parameters()) count += p.numel();
+  QCOMPARE(static_cast<double>(count), cfg.parameter_count());
+  QVERIFY(lm->named_parameters().contains("backbone.layers.0.mixer.dt_proj_2.weight"));
+  QCOMPARE(lm->backbone->layers[0]->kind(), SubLayer::mamba1);
+  lm->eval();
+  auto ids = torch::randint(0, 27, {1, 16}, torch::kLong);
+  QTemporaryDir d;
+  dm::io::save_model(lm, d.filePath("s6.safetensors").toStdString());
+  auto back = dm::io::load_model(d.filePath("s6.safetensors").toStdString());
+  back->eval();
+  QCOMPARE(back->config().family, Family::diffs6);
+  QVERIFY(torch::equal(back->forward(ids), lm->forward(ids)));
 }
 
 QTEST_APPLESS_MAIN(TestMamba1)
