@@ -64,6 +64,7 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   familyBox_->addItem(QStringLiteral("Diff-Mamba (Mamba-1)"), "diffmamba");
   familyBox_->addItem(QStringLiteral("Diff-Mamba2E"), "diffmamba2E");
   familyBox_->addItem(QStringLiteral("Diff-S6"), "diffs6");
+  familyBox_->addItem(QStringLiteral("Diff-S6-Mamba2"), "diffs6mamba2");
   nameEdit_ = new QLineEdit(this);
   nameEdit_->setObjectName("runName");
   filterEdit_ = new QLineEdit(this);
@@ -335,7 +336,7 @@ QString ExperimentForm::commandLine() const {
 QString ExperimentForm::presetFor(const QString& family) const {
   // The family is the part of the preset's name that names one (longest first: diffmamba2 holds mamba2).
   const QString p = preset();
-  for (const char* name : {"diffmamba2E", "diffmamba2", "mamba2", "diffmamba", "diffs6", "mamba"})
+  for (const char* name : {"diffs6mamba2", "diffmamba2E", "diffmamba2", "mamba2", "diffmamba", "diffs6", "mamba"})
     if (p.contains(QLatin1String(name))) {
       const QString other = QString(p).replace(QLatin1String(name), family);
       return other != p && presets().contains(other) ? other : QString();

@@ -54,11 +54,13 @@ const std::vector<KeySpec>& schema() {
              {"text8", "enwik8", "wt103", "fortunes"}),
       {"dataset.data_dir", KeyType::string, "",
        "folder holding the corpus files ('' = <workspace>/data/<dataset.name>)"},
-      choice("model.family", "mamba2", "mixer family: mamba2, diffmamba2, mamba (Mamba-1: selective scan, Δ rank "
-             "⌈d_model/16⌉) or diffmamba (Diff-Mamba on Mamba-1: two expand/2 mixers, λ = exp(q1·k1) − exp(q2·k2) + "
-             "λ_init), diffmamba2E (one full Mamba2, its output halves subtracted and tiled back) or diffs6 (one Mamba-1 "
-             "mixer, two S6 branches subtracted); the published Mamba-1 layers use model.d_state=16",
-             {"mamba2", "diffmamba2", "mamba", "diffmamba", "diffmamba2E", "diffs6"}),
+      choice("model.family", "mamba2",
+             "mixer family: mamba2; diffmamba2; mamba (Mamba-1: selective scan, Δ rank ⌈d_model/16⌉); diffmamba "
+             "(Diff-Mamba on Mamba-1: two expand/2 mixers, λ = exp(q1·k1) − exp(q2·k2) + λ_init); diffmamba2E (one "
+             "Mamba2, its output halves subtracted and tiled back); diffs6 (one Mamba-1 mixer, two S6 branches "
+             "subtracted); diffs6mamba2 (one Mamba2 mixer, two in_projs and SSD branches, subln(y1 − λ·y2)). The "
+             "published Mamba-1 layers use model.d_state=16",
+             {"mamba2", "diffmamba2", "mamba", "diffmamba", "diffmamba2E", "diffs6", "diffs6mamba2"}),
       choice("model.backbone", "lm", "lm: the seed's LM backbone ([mixer, mixer, FFN] post-LN); hf: the HF Mamba2 "
              "backbone (pre-norm residual blocks, RMSNorm, tied head; Diff-Mamba2 in alternate blocks)", {"lm", "hf"}),
       integer("model.d_model", 1024, "model width", 1, 65536),

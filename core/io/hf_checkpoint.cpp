@@ -212,7 +212,8 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
   if (j.contains("model_type") && j.at("model_type") != "mamba2")
     throw FileError(origin, "model_type is " + j.at("model_type").dump() + ", expected \"mamba2\" or \"mamba\"");
   const bool diff = j.contains("diffmamba") || j.contains("diffmamba2E");
-  auto c = model::ModelConfig::hf_370m(j.contains("diffmamba2E") ? model::Family::diffmamba2E
+  auto c = model::ModelConfig::hf_370m(j.contains("diffs6mamba2") ? model::Family::diffs6mamba2
+                                       : j.contains("diffmamba2E") ? model::Family::diffmamba2E
                                        : diff                    ? model::Family::diffmamba2
                                                                  : model::Family::mamba2);
   // Defaults of transformers' Mamba2Config for every key the file omits (checkpoint-formats §2.1).
@@ -323,6 +324,7 @@ json hf_config_from_model(const model::ModelConfig& c) {
             {"time_step_limit", {c.dt_limit_min, std::isinf(c.dt_limit_max) ? json(kInf) : json(c.dt_limit_max)}},
             {"rms_norm", true},
             {"hidden_act", "silu"}};
+  if (c.family == model::Family::diffs6mamba2) j["diffs6mamba2"] = true;  // ours: in_proj1 / in_proj2 per mixer
   if (c.family == model::Family::diffmamba2E) {  // ours: one full mixer per block, its halves subtracted
     j["diffmamba2E"] = true;
     j["diffmamba_settings"] = c.diff_layers;

@@ -31,7 +31,8 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
     kind_ = SubLayer::ffn;
   } else {
     const bool diff = cfg.is_diff_block(index);
-    kind_ = cfg.is_mamba1()                      ? (diff ? SubLayer::diffmamba1 : SubLayer::mamba1)
+    kind_ = cfg.family == Family::diffs6mamba2   ? SubLayer::diffs6mamba2
+            : cfg.is_mamba1()                    ? (diff ? SubLayer::diffmamba1 : SubLayer::mamba1)
             : cfg.family == Family::diffmamba2E ? (diff ? SubLayer::diffmamba2E : SubLayer::mamba2)
                                                 : (diff ? SubLayer::diffmamba2 : SubLayer::mamba2);
   }
@@ -53,6 +54,10 @@ BlockImpl::BlockImpl(const ModelConfig& cfg, int64_t index)
       break;
     case SubLayer::mamba1:
       mamba1 = register_module("mixer", Mamba1Mixer(cfg.mamba1_mixer()));
+      break;
+    case SubLayer::diffs6mamba2:
+      s6mamba2 = register_module("mixer", DiffS6Mamba2Mixer(cfg.full_mixer(), index));
+      lambda_init_ = model::lambda_init(index);
       break;
     case SubLayer::diffmamba2E:
       mixer = register_module("mixer", Mamba2Mixer(cfg.full_mixer()));
@@ -104,6 +109,9 @@ torch::Tensor BlockImpl::sublayer(const torch::Tensor& h, BlockState* state, boo
     }
     case SubLayer::mamba1:
       return one_step ? mamba1->step(h, state->s6) : mamba1->forward(h, state ? &state->s6 : nullptr, mask);
+    case SubLayer::diffs6mamba2:
+      return one_step ? s6mamba2->step(h, state->m1, state->m2)
+                      : s6mamba2->forward(h, state ? &state->m1 : nullptr, state ? &state->m2 : nullptr, mask);
     case SubLayer::diffmamba2E: {
       auto y = one_step ? mixer->step(h, state->m1) : mixer->forward(h, state ? &state->m1 : nullptr, mask);
       const int64_t half = y.size(-1) / 2;
@@ -142,6 +150,10 @@ BlockState BlockImpl::initial_state(int64_t batch, const torch::TensorOptions& o
   BlockState s;
   if (kind_ == SubLayer::mamba2 || kind_ == SubLayer::diffmamba2E) s.m1 = mixer->initial_state(batch, opts);
   if (kind_ == SubLayer::mamba1) s.s6 = mamba1->initial_state(batch, opts);
+  if (kind_ == SubLayer::diffs6mamba2) {
+    s.m1 = s6mamba2->initial_state(batch, opts);
+    s.m2 = s6mamba2->initial_state(batch, opts);
+  }
   if (kind_ == SubLayer::diffmamba1) {
     s.s6 = mamba1_1->initial_state(batch, opts);
     s.s6b = mamba1_2->initial_state(batch, opts);

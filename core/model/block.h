@@ -13,12 +13,13 @@
 #include <torch/nn/modules/normalization.h>
 
 #include "core/model/config.h"
+#include "core/model/diffs6mamba2_mixer.h"
 #include "core/model/mamba1_mixer.h"
 #include "core/model/mamba2_mixer.h"
 
 namespace dm::model {
 
-enum class SubLayer { mamba2, diffmamba2, mamba1, diffmamba1, diffmamba2E, ffn };
+enum class SubLayer { mamba2, diffmamba2, mamba1, diffmamba1, diffmamba2E, diffs6mamba2, ffn };
 
 // Decoding state of one block (m2 is used only by Diff-Mamba2 blocks, s6 by Mamba-1 blocks and s6, s6b by
 // Diff-Mamba blocks; FFN blocks keep none).
@@ -62,6 +63,7 @@ class BlockImpl : public torch::nn::Module {
   Mamba2Mixer mixer{nullptr}, mixer_1{nullptr}, mixer_2{nullptr};
   Mamba1Mixer mamba1{nullptr};  // registered as "mixer" (the HF Mamba name)
   Mamba1Mixer mamba1_1{nullptr}, mamba1_2{nullptr};  // Diff-Mamba: registered as mixer_1, mixer_2
+  DiffS6Mamba2Mixer s6mamba2{nullptr};                // Diff-S6-Mamba2: registered as "mixer"
   torch::Tensor lambda_q1;
   torch::Tensor lambda_k1, lambda_q2, lambda_k2;  // Diff-Mamba only
   std::shared_ptr<RMSNormImpl> subln;

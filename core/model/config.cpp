@@ -1,6 +1,7 @@
 #include "core/model/config.h"
 
 #include <cmath>
+#include <numeric>
 #include <cstdlib>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -81,15 +82,17 @@ std::string to_string(Family f) {
     case Family::diffmamba: return "diffmamba";
     case Family::diffmamba2E: return "diffmamba2E";
     case Family::diffs6: return "diffs6";
+    case Family::diffs6mamba2: return "diffs6mamba2";
   }
   return "?";
 }
 
 Family family_from_string(const std::string& name, const std::string& key) {
   for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba, Family::diffmamba2E,
-                   Family::diffs6})
+                   Family::diffs6, Family::diffs6mamba2})
     if (to_string(f) == name) return f;
-  throw ConfigError(key, "'" + name + "'", "must be mamba2, diffmamba2, mamba, diffmamba, diffmamba2E or diffs6");
+  throw ConfigError(key, "'" + name + "'",
+                    "must be mamba2, diffmamba2, mamba, diffmamba, diffmamba2E, diffs6 or diffs6mamba2");
 }
 
 double lambda_init(int64_t layer_index) { return 0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer_index)); }
@@ -177,6 +180,16 @@ bool ModelConfig::is_diff_block(int64_t block) const {
 void ModelConfig::validate() const {
   positive("vocab_size", vocab_size);
   positive("n_layers", n_layers);
+  if (family == Family::diffs6mamba2 && expand * d_model % head_dim != 0) {
+    // The published module asserts d_inner % headdim == 0 (headdim 108 by default): at d_model 1024 the
+    // committed diffs6mamba2-text8 cannot be built. Say so, and the nearest widths that can.
+    const int64_t step = head_dim / std::gcd(head_dim, expand);  // d_model must be a multiple of this
+    const int64_t lo = d_model / step * step, hi = lo + step;
+    throw ConfigError("head_dim", str(head_dim),
+                      "diffs6mamba2 needs expand · d_model (" + str(expand * d_model) + ") to be a multiple of head_dim, as "
+                      "the published module asserts; the nearest d_model that works: " +
+                          (lo > 0 ? str(lo) + " or " : std::string()) + str(hi) + " (or another head_dim)");
+  }
   if (is_mamba1())
     mamba1_mixer().validate("");
   else
@@ -229,6 +242,13 @@ double ModelConfig::parameter_count() const {
     } else if (is_diff_block(b) && family == Family::diffmamba) {
       // two Mamba-1 mixers, λ's four vectors of length N, subln
       n += 2 * mamba1_parameters(mamba1_half_mixer()) + 4 * static_cast<double>(d_state) + d;
+    } else if (family == Family::diffs6mamba2) {
+      // two in_projs, one conv, dt_bias / A_log / D per branch, λ_q (scalar), the gated norm, subln_Di, out_proj
+      const MixerConfig m = full_mixer();
+      const double rows = static_cast<double>(m.in_proj_rows()), c = static_cast<double>(m.conv_dim()),
+                   di = static_cast<double>(m.d_inner()), h = static_cast<double>(m.n_heads());
+      n += 2 * (d * rows + (m.use_bias ? rows : 0)) + c * static_cast<double>(m.conv_kernel) + (m.use_conv_bias ? c : 0) +
+           6 * h + 1 + di + di + di * d + (m.use_bias ? d : 0);
     } else if (is_diff_block(b) && family == Family::diffmamba2E) {
       n += mixer_parameters(full_mixer()) + 2 * d;  // one full mixer, λ_q1, subln
     } else if (is_diff_block(b)) {

@@ -47,13 +47,13 @@ enum class Backbone { hf, lm };
 // mamba2 / diffmamba2: SSD mixers. mamba: Mamba-1 (selective scan); diffmamba: Diff-Mamba on Mamba-1 (two
 // Mamba-1 mixers, λ = exp(q1·k1) − exp(q2·k2) + λ_init); diffmamba2E: one full Mamba2 whose output halves are
 // subtracted (m1 − λ·m2, tiled back to D); diffs6: one Mamba-1 mixer with two S6 branches subtracted (no λ);
-// spec upstream.md §5.
-enum class Family { mamba2, diffmamba2, mamba, diffmamba, diffmamba2E, diffs6 };
+// diffs6mamba2: one Mamba2 mixer with two in_projs and SSD branches, subln(y1 − λ·y2); spec upstream.md §5.
+enum class Family { mamba2, diffmamba2, mamba, diffmamba, diffmamba2E, diffs6, diffs6mamba2 };
 
 std::string to_string(Backbone b);
 std::string to_string(Family f);
-// "mamba2", "diffmamba2", "mamba", "diffmamba", "diffmamba2E" or "diffs6"; throws ConfigError naming `key`
-// otherwise.
+// "mamba2", "diffmamba2", "mamba", "diffmamba", "diffmamba2E", "diffs6" or "diffs6mamba2"; throws ConfigError
+// naming `key` otherwise.
 Family family_from_string(const std::string& name, const std::string& key = "family");
 
 // A whole model. It is a MixerConfig (the geometry of a full Mamba2 mixer: d_model, expand,
