@@ -157,6 +157,34 @@ json hf_keys_from_mamba_ssm(const json& j, const std::string& origin) {
   return h;
 }
 
+// The keys transformers' MambaConfig and Mamba2Config share, with the defaults of the one the file is
+// (`defaults`: its vocab_size, hidden_size, num_hidden_layers, state_size and tie_word_embeddings).
+struct SharedDefaults {
+  int64_t vocab_size, hidden_size, layers, state_size;
+  bool tie;
+};
+void read_shared_hf_keys(const json& j, const std::string& origin, const SharedDefaults& def, model::ModelConfig& c) {
+  c.vocab_size = get_or<int64_t>(j, "vocab_size", def.vocab_size, origin);
+  // mamba_ssm (and some HF conversions) round the embedding up to a multiple.
+  if (const auto mult = get_or<int64_t>(j, "pad_vocab_size_multiple", 1, origin); mult > 1 && c.vocab_size % mult)
+    c.vocab_size += mult - c.vocab_size % mult;
+  c.d_model = get_or<int64_t>(j, "hidden_size", def.hidden_size, origin);
+  c.n_layers = get_or<int64_t>(j, "num_hidden_layers", def.layers, origin);
+  c.expand = get_or<int64_t>(j, "expand", 2, origin);
+  c.d_state = get_or<int64_t>(j, "state_size", def.state_size, origin);
+  c.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4, origin);
+  c.norm_eps = get_or<double>(j, "layer_norm_epsilon", 1e-5, origin);
+  c.use_bias = get_or<bool>(j, "use_bias", false, origin);
+  c.use_conv_bias = get_or<bool>(j, "use_conv_bias", true, origin);
+  c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
+  c.tie_embeddings = get_or<bool>(j, "tie_word_embeddings", def.tie, origin);
+  c.initializer_range = get_or<double>(j, "initializer_range", 0.1, origin);
+  c.rescale_prenorm_residual = get_or<bool>(j, "rescale_prenorm_residual", false, origin);
+  c.dt_min = get_or<double>(j, "time_step_min", 1e-3, origin);
+  c.dt_max = get_or<double>(j, "time_step_max", 0.1, origin);
+  c.dt_init_floor = get_or<double>(j, "time_step_floor", 1e-4, origin);
+}
+
 // transformers' MambaConfig (Mamba-1), its defaults for every key the file omits.
 model::ModelConfig mamba1_config_from_hf(const json& j, const std::string& origin) {
   // Our Diff-Mamba (Mamba-1) checkpoints say so as the published Diff-Mamba2 layout does ("diffmamba").
@@ -167,24 +195,7 @@ model::ModelConfig mamba1_config_from_hf(const json& j, const std::string& origi
     const auto& st = j.value("diffmamba_settings", json("alternate"));
     c.diff_layers = st.is_string() ? st.get<std::string>() : st.dump();
   }
-  c.vocab_size = get_or<int64_t>(j, "vocab_size", 50280, origin);
-  if (const auto mult = get_or<int64_t>(j, "pad_vocab_size_multiple", 1, origin); mult > 1 && c.vocab_size % mult)
-    c.vocab_size += mult - c.vocab_size % mult;
-  c.d_model = get_or<int64_t>(j, "hidden_size", 768, origin);
-  c.n_layers = get_or<int64_t>(j, "num_hidden_layers", 32, origin);
-  c.expand = get_or<int64_t>(j, "expand", 2, origin);
-  c.d_state = get_or<int64_t>(j, "state_size", 16, origin);
-  c.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4, origin);
-  c.norm_eps = get_or<double>(j, "layer_norm_epsilon", 1e-5, origin);
-  c.use_bias = get_or<bool>(j, "use_bias", false, origin);
-  c.use_conv_bias = get_or<bool>(j, "use_conv_bias", true, origin);
-  c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
-  c.tie_embeddings = get_or<bool>(j, "tie_word_embeddings", true, origin);
-  c.initializer_range = get_or<double>(j, "initializer_range", 0.1, origin);
-  c.rescale_prenorm_residual = get_or<bool>(j, "rescale_prenorm_residual", false, origin);
-  c.dt_min = get_or<double>(j, "time_step_min", 1e-3, origin);
-  c.dt_max = get_or<double>(j, "time_step_max", 0.1, origin);
-  c.dt_init_floor = get_or<double>(j, "time_step_floor", 1e-4, origin);
+  read_shared_hf_keys(j, origin, {50280, 768, 32, 16, true}, c);
   if (j.contains("time_step_rank") && !(j.at("time_step_rank").is_string() && j.at("time_step_rank") == "auto"))
     c.dt_rank = get_or<int64_t>(j, "time_step_rank", 0, origin);
   if (j.contains("intermediate_size") &&
@@ -217,28 +228,10 @@ model::ModelConfig model_config_from_hf(const json& in, const std::string& origi
                                        : diff                    ? model::Family::diffmamba2
                                                                  : model::Family::mamba2);
   // Defaults of transformers' Mamba2Config for every key the file omits (checkpoint-formats §2.1).
-  c.vocab_size = get_or<int64_t>(j, "vocab_size", 32768, origin);
-  // mamba_ssm (and some HF conversions) round the embedding up to a multiple.
-  if (const auto mult = get_or<int64_t>(j, "pad_vocab_size_multiple", 1, origin); mult > 1 && c.vocab_size % mult)
-    c.vocab_size += mult - c.vocab_size % mult;
-  c.d_model = get_or<int64_t>(j, "hidden_size", 4096, origin);
-  c.n_layers = get_or<int64_t>(j, "num_hidden_layers", 64, origin);
-  c.expand = get_or<int64_t>(j, "expand", 2, origin);
+  read_shared_hf_keys(j, origin, {32768, 4096, 64, 128, false}, c);
   c.head_dim = get_or<int64_t>(j, "head_dim", 64, origin);
-  c.d_state = get_or<int64_t>(j, "state_size", 128, origin);
   c.n_groups = get_or<int64_t>(j, "n_groups", 8, origin);
-  c.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4, origin);
   c.chunk_size = get_or<int64_t>(j, "chunk_size", 256, origin);
-  c.norm_eps = get_or<double>(j, "layer_norm_epsilon", 1e-5, origin);
-  c.use_bias = get_or<bool>(j, "use_bias", false, origin);
-  c.use_conv_bias = get_or<bool>(j, "use_conv_bias", true, origin);
-  c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
-  c.tie_embeddings = get_or<bool>(j, "tie_word_embeddings", false, origin);
-  c.initializer_range = get_or<double>(j, "initializer_range", 0.1, origin);
-  c.rescale_prenorm_residual = get_or<bool>(j, "rescale_prenorm_residual", false, origin);
-  c.dt_min = get_or<double>(j, "time_step_min", 1e-3, origin);
-  c.dt_max = get_or<double>(j, "time_step_max", 0.1, origin);
-  c.dt_init_floor = get_or<double>(j, "time_step_floor", 1e-4, origin);
   if (j.contains("time_step_limit")) {
     const auto& lim = j.at("time_step_limit");
     if (!lim.is_array() || lim.size() != 2) throw FileError(origin, "time_step_limit must be [min, max]");

@@ -9,15 +9,10 @@
 #include <vector>
 
 #include "core/common/error.h"
+#include "core/ops/shape.h"
 
 namespace dm::ops {
 namespace {
-
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
 
 void require(bool ok, const std::string& msg) {
   if (!ok) throw ShapeError("selective_scan: " + msg);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
+#include "core/ops/shape.h"
 #include "core/ops/dispatch.h"
 
 namespace dm::ops {
@@ -10,12 +11,6 @@ namespace {
 
 using torch::indexing::None;
 using torch::indexing::Slice;
-
-std::string shape_str(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
 
 void require(bool ok, const std::string& msg) {
   if (!ok) throw ShapeError("ssd: " + msg);
