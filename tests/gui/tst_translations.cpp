@@ -144,7 +144,7 @@ QMap<QString, QString> visibleTexts(QWidget* root) {
 // words here, in a text the switch left as it was or that has no Chinese at all, mean an untranslated text.
 // (A translation may keep a technical term in English: "tuned lens", "needle", a config key.)
 bool looksEnglish(QString text) {
-  static const QStringList kNames = {"Diff-Mamba Studio", "Diff-Mamba2", "Diff-Mamba", "Mamba2", "Mamba", "BABILong",
+  static const QStringList kNames = {"Diff-Mamba Studio", "Diff-S6", "Diff-Mamba2", "Diff-Mamba", "Mamba2", "Mamba", "BABILong",
                                      "LibTorch", "PyTorch", "TensorBoard", "CUDA", "GPU", "CPU", "CSV", "PNG", "PDF",
                                      "SVG", "SQLite", "c10d", "viridis", "dpi", "ETA", "ID", "tokens/s", "English"};
   for (const auto& n : kNames) text.replace(n, " ");
