@@ -67,16 +67,24 @@ inline float exp_vec(float x) {
 }
 inline double exp_vec(double x) { return std::exp(x); }
 
-// Channels per task: at least 16, and at most 32 blocks per sequence, so the partial sums of dB and dC
-// (one slice per block, summed in block order) stay small and do not depend on the thread count.
-int64_t channel_block(int64_t di) { return std::max<int64_t>(16, (di + 31) / 32); }
+// The kernels vectorize across channels: a group holds kLanes channels side by side, its state laid out
+// [N][kLanes], so every operation is a full-width vector op over the group's channels (Δ_t and u_t of
+// neighbouring channels are neighbours in memory) and the sums over the states (y, dΔ, du) need no lane
+// reduction. Only dB_t and dC_t sum over channels: one lane sum per (step, state, group). A group past the
+// last channel is padded with Δ = u = dy = 0, which leaves its state at 0.
+constexpr int64_t kLanes = 16;
+
+// Channels per task: a multiple of kLanes, and at most 32 blocks per sequence, so the partial sums of dB and
+// dC (one slice per block, summed in block order) stay small and do not depend on the thread count.
+int64_t channel_block(int64_t di) {
+  const int64_t want = std::max<int64_t>(kLanes, (di + 31) / 32);
+  return (want + kLanes - 1) / kLanes * kLanes;
+}
 
 struct Sizes {
-  int64_t B, L, Di, N, DB, blocks, chunks;
+  int64_t B, L, Di, N, DB, blocks, chunks, Dpad;  // Dpad: Di rounded up to kLanes (the saved states' layout)
 };
 
-// Forward over the channels [d0, d1) of batch element b. Saves the state at the start of every chunk of
-// kScanCheckpoint steps into ckpt [B, chunks, Di, N].
 // x86-64: each kernel is compiled twice, for AVX2 + FMA (x86-64-v3: 8 lanes) and the baseline, and the
 // loader picks the one this CPU runs (GCC function multiversioning). Results are deterministic on a given
 // machine; the lane sums may differ in the last bits between the two.
@@ -86,122 +94,178 @@ struct Sizes {
 #define DM_SCAN_CLONES
 #endif
 
-// NC > 0: the number of states fixed at compile time (the common 16: the short loops over n unroll fully).
+// One group's per-step inputs, padded: lanes past the last channel read 0.
+template <typename T>
+inline void load_lanes(T* dst, const T* src, int64_t w) {
+  if (w == kLanes) {
+    std::memcpy(dst, src, sizeof(T) * kLanes);
+  } else {
+    std::fill(dst, dst + kLanes, T(0));
+    std::copy(src, src + w, dst);
+  }
+}
+
+// A block's channels [d0, d1) in groups: the state and A as [groups][N][kLanes], from [.., Di, N].
+template <typename T>
+void to_lanes(T* dst, const T* src, int64_t d0, int64_t d1, int64_t N) {
+  const int64_t groups = (d1 - d0 + kLanes - 1) / kLanes;
+  std::fill(dst, dst + groups * N * kLanes, T(0));
+  for (int64_t d = d0; d < d1; ++d) {
+    const int64_t g = (d - d0) / kLanes, l = (d - d0) % kLanes;
+    for (int64_t n = 0; n < N; ++n) dst[(g * N + n) * kLanes + l] = src[d * N + n];
+  }
+}
+template <typename T>
+void from_lanes(T* dst, const T* src, int64_t d0, int64_t d1, int64_t N) {
+  for (int64_t d = d0; d < d1; ++d) {
+    const int64_t g = (d - d0) / kLanes, l = (d - d0) % kLanes;
+    for (int64_t n = 0; n < N; ++n) dst[d * N + n] = src[(g * N + n) * kLanes + l];
+  }
+}
+
+// Forward over the channels [d0, d1) of batch element b. Saves the state at the start of every chunk of
+// kScanCheckpoint steps into ckpt [B, chunks, Dpad, N], each group's state in its [N][kLanes] layout.
+// NC > 0: the number of states fixed at compile time (the common 16: the loops over n unroll fully).
 template <typename T, int NC>
-DM_SCAN_CLONES void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, const T* delta, const T* A, const T* Bm,
-              const T* Cm, const T* D, const T* h0, T* y, T* hT, T* ckpt) {
-  const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L, width = d1 - d0;
-  std::vector<T> h(static_cast<size_t>(width * N), T(0)), a(static_cast<size_t>(N));
-  if (h0)
-    for (int64_t d = d0; d < d1; ++d)
-      for (int64_t n = 0; n < N; ++n) h[static_cast<size_t>((d - d0) * N + n)] = h0[(b * Di + d) * N + n];
+DM_SCAN_CLONES void scan_fwd(const Sizes& s, int64_t b, int64_t d0, int64_t d1, const T* u, const T* delta,
+                             const T* A, const T* Bm, const T* Cm, const T* D, const T* h0, T* y, T* hT, T* ckpt) {
+  constexpr int64_t W = kLanes;
+  const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L, groups = (d1 - d0 + W - 1) / W;
+  const size_t plane = static_cast<size_t>(groups * N * W);
+  std::vector<T> h(plane), Al(plane);
+  to_lanes(h.data(), h0 + b * Di * N, d0, d1, N);
+  to_lanes(Al.data(), A, d0, d1, N);
+  alignas(64) T dt[W], uu[W], du[W], acc[W];
   for (int64_t c = 0; c < s.chunks; ++c) {
-    T* saved = ckpt + ((b * s.chunks + c) * Di + d0) * N;
-    std::copy(h.begin(), h.end(), saved);
+    std::copy(h.begin(), h.end(), ckpt + ((b * s.chunks + c) * s.Dpad + d0) * N);
     const int64_t t1 = std::min(L, (c + 1) * kScanCheckpoint);
     for (int64_t t = c * kScanCheckpoint; t < t1; ++t) {
-      const int64_t row = (b * L + t);
+      const int64_t row = b * L + t;
       const T* __restrict Bt = Bm + row * N;
       const T* __restrict Ct = Cm + row * N;
-      for (int64_t d = d0; d < d1; ++d) {
-        const T dt = delta[row * Di + d], uu = u[row * Di + d], du = dt * uu;
-        const T* __restrict Ad = A + d * N;
-        T* __restrict hd = h.data() + (d - d0) * N;
-        T* __restrict ad = a.data();
-        // Separate loops, each vectorized; the sum over n in SIMD lanes (a fixed order: the same result on
-        // any thread count).
-        for (int64_t n = 0; n < N; ++n) ad[n] = exp_vec(dt * Ad[n]);
-        for (int64_t n = 0; n < N; ++n) hd[n] = ad[n] * hd[n] + du * Bt[n];
-        T acc = T(0);
-#pragma omp simd reduction(+ : acc)
-        for (int64_t n = 0; n < N; ++n) acc += hd[n] * Ct[n];
-        y[row * Di + d] = acc + (D ? D[d] * uu : T(0));
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t dd = d0 + g * W, w = std::min(W, d1 - dd);
+        load_lanes(dt, delta + row * Di + dd, w);
+        load_lanes(uu, u + row * Di + dd, w);
+        for (int64_t l = 0; l < W; ++l) du[l] = dt[l] * uu[l], acc[l] = T(0);
+        for (int64_t n = 0; n < N; ++n) {
+          const T bn = Bt[n], cn = Ct[n];
+          T* __restrict hn = h.data() + (g * N + n) * W;
+          const T* __restrict an = Al.data() + (g * N + n) * W;
+          for (int64_t l = 0; l < W; ++l) {
+            const T v = exp_vec(dt[l] * an[l]) * hn[l] + du[l] * bn;
+            hn[l] = v;
+            acc[l] += v * cn;
+          }
+        }
+        T* yr = y + row * Di + dd;
+        for (int64_t l = 0; l < w; ++l) yr[l] = acc[l] + D[dd + l] * uu[l];
       }
     }
   }
-  for (int64_t d = d0; d < d1; ++d)
-    for (int64_t n = 0; n < N; ++n) hT[(b * Di + d) * N + n] = h[static_cast<size_t>((d - d0) * N + n)];
+  from_lanes(hT + b * Di * N, h.data(), d0, d1, N);
 }
 
-// Backward over the channels [d0, d1) of batch element b, chunk by chunk from the end: the chunk's states
-// and decays are recomputed from its saved start state, then walked back with g = ∂loss/∂h_t:
+// Backward over the channels of block blk of batch element b, chunk by chunk from the end: the chunk's
+// states and decays are recomputed from its saved start state, then walked back with g = ∂loss/∂h_t:
 //   g_t = dy_t C_t + exp(Δ_{t+1} A) g_{t+1}   (g_{L-1} starts from ∂loss/∂h_final)
 //   dC_t += dy_t h_t,  dB_t += g_t Δ_t u_t,  dΔ_t = Σ_n g_t (h_{t-1} a_t A + u_t B_t),  dA += g_t h_{t-1} a_t Δ_t,
 //   du_t = Σ_n g_t Δ_t B_t + D dy_t,  dD += dy_t u_t,  ∂loss/∂h_0 = a_0 g_0.
 // dB, dC go to this block's slice of the partial sums [blocks, B, L, N]; dA, dD to [B, Di, N], [B, Di].
 template <typename T, int NC>
-DM_SCAN_CLONES void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta, const T* A, const T* Bm,
-              const T* Cm, const T* D, const T* ckpt, const T* dy, const T* dhT, T* du, T* ddelta, T* dApart,
-              T* dDpart, T* dBpart, T* dCpart, T* dh0) {
+DM_SCAN_CLONES void scan_bwd(const Sizes& s, int64_t b, int64_t blk, const T* u, const T* delta, const T* A,
+                             const T* Bm, const T* Cm, const T* D, const T* ckpt, const T* dy, const T* dhT, T* du,
+                             T* ddelta, T* dApart, T* dDpart, T* dBpart, T* dCpart, T* dh0) {
+  constexpr int64_t W = kLanes;
   const int64_t N = NC > 0 ? NC : s.N, Di = s.Di, L = s.L;
-  const int64_t d0 = blk * s.DB, d1 = std::min(Di, d0 + s.DB), width = d1 - d0;
-  const size_t plane = static_cast<size_t>(width * N);
-  std::vector<T> g(plane, T(0)), H(plane * static_cast<size_t>(kScanCheckpoint + 1)),
-      decay(plane * static_cast<size_t>(kScanCheckpoint)), gtmp(static_cast<size_t>(N)), datmp(static_cast<size_t>(N));
-  if (dhT)
-    for (int64_t d = d0; d < d1; ++d)
-      for (int64_t n = 0; n < N; ++n) g[static_cast<size_t>((d - d0) * N + n)] = dhT[(b * Di + d) * N + n];
+  const int64_t d0 = blk * s.DB, d1 = std::min(Di, d0 + s.DB), groups = (d1 - d0 + W - 1) / W;
+  const size_t plane = static_cast<size_t>(groups * N * W);
+  std::vector<T> g(plane, T(0)), Al(plane), dA(plane, T(0)), H(plane * static_cast<size_t>(kScanCheckpoint + 1)),
+      decay(plane * static_cast<size_t>(kScanCheckpoint)), dD(static_cast<size_t>(groups * W), T(0));
+  if (dhT) to_lanes(g.data(), dhT + b * Di * N, d0, d1, N);
+  to_lanes(Al.data(), A, d0, d1, N);
+  alignas(64) T dt[W], uu[W], dtu[W], dyt[W], dut[W], ddt[W], sBv[W], sCv[W];
   T* dBb = dBpart + (blk * s.B + b) * L * N;
   T* dCb = dCpart + (blk * s.B + b) * L * N;
   for (int64_t c = s.chunks - 1; c >= 0; --c) {
     const int64_t t0 = c * kScanCheckpoint, t1 = std::min(L, t0 + kScanCheckpoint);
-    const T* saved = ckpt + ((b * s.chunks + c) * Di + d0) * N;
+    const T* saved = ckpt + ((b * s.chunks + c) * s.Dpad + d0) * N;
     std::copy(saved, saved + plane, H.begin());
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t row = b * L + t, i = t - t0;
       const T* __restrict Bt = Bm + row * N;
-      for (int64_t d = d0; d < d1; ++d) {
-        const T dt = delta[row * Di + d], uu = u[row * Di + d], dut = dt * uu;
-        const T* __restrict Ad = A + d * N;
-        const size_t at = static_cast<size_t>((d - d0) * N);
-        T* __restrict a = decay.data() + static_cast<size_t>(i) * plane + at;
-        const T* __restrict hp = H.data() + static_cast<size_t>(i) * plane + at;
-        T* __restrict hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
-        for (int64_t n = 0; n < N; ++n) a[n] = exp_vec(dt * Ad[n]);
-        for (int64_t n = 0; n < N; ++n) hc[n] = a[n] * hp[n] + dut * Bt[n];
+      for (int64_t gr = 0; gr < groups; ++gr) {
+        const int64_t dd = d0 + gr * W, w = std::min(W, d1 - dd);
+        load_lanes(dt, delta + row * Di + dd, w);
+        load_lanes(uu, u + row * Di + dd, w);
+        for (int64_t l = 0; l < W; ++l) dtu[l] = dt[l] * uu[l];
+        for (int64_t n = 0; n < N; ++n) {
+          const size_t at = static_cast<size_t>((gr * N + n) * W);
+          const T bn = Bt[n];
+          const T* __restrict an = Al.data() + at;
+          T* __restrict a = decay.data() + static_cast<size_t>(i) * plane + at;
+          const T* __restrict hp = H.data() + static_cast<size_t>(i) * plane + at;
+          T* __restrict hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
+          for (int64_t l = 0; l < W; ++l) {
+            a[l] = exp_vec(dt[l] * an[l]);
+            hc[l] = a[l] * hp[l] + dtu[l] * bn;
+          }
+        }
       }
     }
     for (int64_t t = t1 - 1; t >= t0; --t) {
       const int64_t row = b * L + t, i = t - t0;
       const T* __restrict Bt = Bm + row * N;
       const T* __restrict Ct = Cm + row * N;
-      T* dBt = dBb + t * N;
-      T* dCt = dCb + t * N;
-      for (int64_t d = d0; d < d1; ++d) {
-        const T dyt = dy[row * Di + d], dt = delta[row * Di + d], uu = u[row * Di + d];
-        const T* __restrict Ad = A + d * N;
-        const size_t at = static_cast<size_t>((d - d0) * N);
-        const T* __restrict a = decay.data() + static_cast<size_t>(i) * plane + at;
-        const T* __restrict hp = H.data() + static_cast<size_t>(i) * plane + at;
-        const T* __restrict hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
-        T* __restrict gd = g.data() + at;
-        T* __restrict dAd = dApart + (b * Di + d) * N;
-        T* __restrict gi = gtmp.data();
-        T* __restrict da = datmp.data();
-        T* __restrict dBr = dBt;
-        T* __restrict dCr = dCt;
-        const T dtu = dt * uu;
-        // Each loop vectorizes; the two sums over n in SIMD lanes (a fixed order).
-        for (int64_t n = 0; n < N; ++n) gi[n] = gd[n] + dyt * Ct[n];
-        for (int64_t n = 0; n < N; ++n) dCr[n] += dyt * hc[n];
-        for (int64_t n = 0; n < N; ++n) dBr[n] += gi[n] * dtu;
-        for (int64_t n = 0; n < N; ++n) da[n] = gi[n] * hp[n] * a[n];
-        for (int64_t n = 0; n < N; ++n) dAd[n] += da[n] * dt;
-        for (int64_t n = 0; n < N; ++n) gd[n] = a[n] * gi[n];
-        T ddt = T(0), dut = T(0);
-#pragma omp simd reduction(+ : ddt)
-        for (int64_t n = 0; n < N; ++n) ddt += da[n] * Ad[n] + gi[n] * uu * Bt[n];
-#pragma omp simd reduction(+ : dut)
-        for (int64_t n = 0; n < N; ++n) dut += gi[n] * dt * Bt[n];
-        if (D) dut += D[d] * dyt;
-        ddelta[row * Di + d] = ddt;
-        du[row * Di + d] = dut;
-        dDpart[b * Di + d] += dyt * uu;
+      T* __restrict dBt = dBb + t * N;
+      T* __restrict dCt = dCb + t * N;
+      for (int64_t gr = 0; gr < groups; ++gr) {
+        const int64_t dd = d0 + gr * W, w = std::min(W, d1 - dd);
+        load_lanes(dt, delta + row * Di + dd, w);
+        load_lanes(uu, u + row * Di + dd, w);
+        load_lanes(dyt, dy + row * Di + dd, w);
+        for (int64_t l = 0; l < W; ++l) dut[l] = T(0), ddt[l] = T(0), dtu[l] = dt[l] * uu[l];
+        for (int64_t n = 0; n < N; ++n) {
+          const size_t at = static_cast<size_t>((gr * N + n) * W);
+          const T bn = Bt[n], cn = Ct[n];
+          const T* __restrict an = Al.data() + at;
+          const T* __restrict a = decay.data() + static_cast<size_t>(i) * plane + at;
+          const T* __restrict hp = H.data() + static_cast<size_t>(i) * plane + at;
+          const T* __restrict hc = H.data() + static_cast<size_t>(i + 1) * plane + at;
+          T* __restrict gn = g.data() + at;
+          T* __restrict dAn = dA.data() + at;
+          for (int64_t l = 0; l < W; ++l) {
+            const T gi = gn[l] + dyt[l] * cn;
+            const T da = gi * hp[l] * a[l];
+            sCv[l] = dyt[l] * hc[l];
+            sBv[l] = gi * dtu[l];
+            dAn[l] += da * dt[l];
+            gn[l] = a[l] * gi;
+            ddt[l] += da * an[l] + gi * uu[l] * bn;
+            dut[l] += gi * dt[l] * bn;
+          }
+          // The sums over the group's channels, in a fixed order.
+          T sB = T(0), sC = T(0);
+#pragma omp simd reduction(+ : sB, sC)
+          for (int64_t l = 0; l < W; ++l) sB += sBv[l], sC += sCv[l];
+          dBt[n] += sB;
+          dCt[n] += sC;
+        }
+        T* __restrict dur = du + row * Di + dd;
+        T* __restrict ddr = ddelta + row * Di + dd;
+        for (int64_t l = 0; l < w; ++l) {
+          dur[l] = dut[l] + D[dd + l] * dyt[l];
+          ddr[l] = ddt[l];
+        }
+        T* __restrict dDg = dD.data() + gr * W;
+        for (int64_t l = 0; l < W; ++l) dDg[l] += dyt[l] * uu[l];
       }
     }
   }
-  for (int64_t d = d0; d < d1; ++d)
-    for (int64_t n = 0; n < N; ++n) dh0[(b * Di + d) * N + n] = g[static_cast<size_t>((d - d0) * N + n)];
+  // ∂loss/∂h_0 = g (already multiplied by the first step's decay in the walk back).
+  from_lanes(dh0 + b * Di * N, g.data(), d0, d1, N);
+  from_lanes(dApart + b * Di * N, dA.data(), d0, d1, N);
+  for (int64_t d = d0; d < d1; ++d) dDpart[b * Di + d] = dD[static_cast<size_t>(d - d0)];
 }
 
 Sizes sizes_of(const torch::Tensor& u, const torch::Tensor& A) {
@@ -213,6 +277,7 @@ Sizes sizes_of(const torch::Tensor& u, const torch::Tensor& A) {
   s.DB = channel_block(s.Di);
   s.blocks = (s.Di + s.DB - 1) / s.DB;
   s.chunks = std::max<int64_t>(1, (s.L + kScanCheckpoint - 1) / kScanCheckpoint);
+  s.Dpad = (s.Di + kLanes - 1) / kLanes * kLanes;
   return s;
 }
 
@@ -226,7 +291,7 @@ class SelectiveScanCpu : public torch::autograd::Function<SelectiveScanCpu> {
     const Sizes s = sizes_of(u, A);
     auto y = torch::empty({s.B, s.L, s.Di}, u.options());
     auto hT = torch::empty({s.B, s.Di, s.N}, u.options());
-    auto ckpt = torch::empty({s.B, s.chunks, s.Di, s.N}, u.options());
+    auto ckpt = torch::empty({s.B, s.chunks, s.Dpad, s.N}, u.options());
     AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_cpu", [&] {
       at::parallel_for(0, s.B * s.blocks, 1, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
