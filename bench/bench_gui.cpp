@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
     const dm::store::RunStore db(dm::jobs::Workspace{ws.path().toStdString()}.db_path());
     const char* names[2] = {"Mamba2", "Diff-Mamba2"};
     std::printf("\n| BABILong accuracy %% (samples per cell) | %s | %s |\n|---|---|---|\n", names[0], names[1]);
-    const auto mamba = db.eval_cells(q->result().eval[0]), diff = db.eval_cells(q->result().eval[1]);
+    const auto mamba = db.eval_cells(q->result().at(0).eval), diff = db.eval_cells(q->result().at(1).eval);
     for (size_t i = 0; i < mamba.size() && i < diff.size(); ++i)
       if (mamba[i].metric == "accuracy")
         std::printf("| %s %s | %.1f (%lld) | %.1f (%lld) |\n", mamba[i].task.c_str(), mamba[i].length.c_str(),

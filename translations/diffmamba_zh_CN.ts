@@ -52,14 +52,6 @@
         <translation>运行</translation>
     </message>
     <message>
-        <source>Run both (Mamba2 + Diff-Mamba2)</source>
-        <translation>两者都运行（Mamba2 + Diff-Mamba2）</translation>
-    </message>
-    <message>
-        <source>Queue this experiment for both families with the same other settings and seed</source>
-        <translation>为两个模型系列各排队一次此实验，其余设置和随机种子保持相同</translation>
-    </message>
-    <message>
         <source>Save as preset…</source>
         <translation>另存为预设…</translation>
     </message>
@@ -126,6 +118,18 @@
     <message>
         <source>trainer</source>
         <translation>训练器</translation>
+    </message>
+    <message>
+        <source>Set to compare:</source>
+        <translation>对比集合：</translation>
+    </message>
+    <message>
+        <source>Queue this experiment once for each ticked family, with the same other settings and seed</source>
+        <translation>为每个勾选的模型家族各排队一次此实验，其余设置和随机种子相同</translation>
+    </message>
+    <message>
+        <source>Run this set (%1)</source>
+        <translation>运行此集合（%1）</translation>
     </message>
 </context>
 <context>
@@ -366,6 +370,14 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
     <message>
         <source>Open a read-only copy</source>
         <translation>打开只读副本</translation>
+    </message>
+    <message>
+        <source>with the ablation (Diff-Mamba2E, Diff-S6-Mamba2: twice as long)</source>
+        <translation>包含消融实验（Diff-Mamba2E、Diff-S6-Mamba2：耗时约两倍）</translation>
+    </message>
+    <message>
+        <source>Quick comparison with the &amp;ablation</source>
+        <translation>含消融实验的快速对比(&amp;A)</translation>
     </message>
 </context>
 <context>

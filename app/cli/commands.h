@@ -134,6 +134,7 @@ struct QuickArgs {
           lens_samples = 0;  // 0 = the Quick comparison's setting
   uint64_t seed = 0;
   bool no_figures = false, quiet = false;
+  bool ablation = false;  // Mamba2, Diff-Mamba2, Diff-Mamba2E and Diff-S6-Mamba2 instead of the pair
 };
 int run_quick_comparison(const QuickArgs& a, std::atomic<bool>& cancel);
 

@@ -1,6 +1,7 @@
 // `diffmamba quick-comparison`: the window's Quick comparison without a window (core/jobs/quick_comparison),
-// for servers: both families through every stage, then the accuracy cells with their 95 % intervals and
-// the difference's, and (with the plotting library) the figures the window shows, under the workspace.
+// for servers: every family (the pair, or with --ablation four) through every stage, then each family's
+// accuracy cells against Mamba2 with their 95 % intervals and the difference's, and (with the plotting
+// library) the figures the window shows, under the workspace.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "app/cli/console.h"
 #include "core/common/stats.h"
 #include "core/jobs/quick_comparison.h"
+#include "core/model/config.h"
 #include "core/store/run_store.h"
 
 namespace fs = std::filesystem;
@@ -38,12 +40,16 @@ std::string interval_text(const stats::Interval& i) {
   return buf;
 }
 
-void print_quick_cells(const store::RunStore& db, int64_t mamba_eval, int64_t diff_eval, const std::vector<std::string>& tasks,
-                       const std::vector<std::string>& lengths) {
-  const auto m = accuracy_cells(db, mamba_eval), d = accuracy_cells(db, diff_eval);
-  std::printf("\nBABILong accuracy %% with 95 %% Wilson intervals; difference = Diff-Mamba2 − Mamba2 with its 95 %% "
-              "Newcombe interval (* = the interval excludes 0)\n");
-  std::printf("%-5s %-6s %5s  %-24s %-24s %s\n", "task", "length", "n", "Mamba2", "Diff-Mamba2", "difference");
+// One family against the baseline, cell by cell.
+void print_quick_cells(const store::RunStore& db, const jobs::QuickFamilyRuns& base, const jobs::QuickFamilyRuns& other,
+                       const std::vector<std::string>& tasks, const std::vector<std::string>& lengths) {
+  const auto m = accuracy_cells(db, base.eval), d = accuracy_cells(db, other.eval);
+  const std::string bn = model::display_name(model::family_from_string(base.family)),
+                    on = model::display_name(model::family_from_string(other.family));
+  std::printf("\nBABILong accuracy %% with 95 %% Wilson intervals; difference = %s − %s with its 95 %% "
+              "Newcombe interval (* = the interval excludes 0)\n",
+              on.c_str(), bn.c_str());
+  std::printf("%-5s %-6s %5s  %-24s %-24s %s\n", "task", "length", "n", bn.c_str(), on.c_str(), "difference");
   int wins = 0, losses = 0, cells = 0;
   double sum_m = 0, sum_d = 0;
   for (const auto& t : tasks)
@@ -66,9 +72,9 @@ void print_quick_cells(const store::RunStore& db, int64_t mamba_eval, int64_t di
                   interval_text(ib).c_str(), b.percent - a.percent, interval_text(diff).c_str(), clear ? " *" : "");
     }
   if (cells > 0)
-    std::printf("mean over %d cells: Mamba2 %.1f %%, Diff-Mamba2 %.1f %%; clearly better: Diff-Mamba2 in %d, Mamba2 in %d, "
-                "neither in %d\n",
-                cells, sum_m / cells, sum_d / cells, wins, losses, cells - wins - losses);
+    std::printf("mean over %d cells: %s %.1f %%, %s %.1f %%; clearly better: %s in %d, %s in %d, neither in %d\n", cells,
+                bn.c_str(), sum_m / cells, on.c_str(), sum_d / cells, on.c_str(), wins, bn.c_str(), losses,
+                cells - wins - losses);
 }
 
 }  // namespace
@@ -87,7 +93,12 @@ int run_quick_comparison(const QuickArgs& a, std::atomic<bool>& cancel) {
   if (a.lens_tokens_per_step > 0) o.lens_tokens_per_step = a.lens_tokens_per_step;
   if (a.lens_samples > 0) o.lens_samples = a.lens_samples;
   o.seed = a.seed;
-  std::printf("workspace: %s\nQuick comparison: Mamba2 and Diff-Mamba2, each trained (demo preset", ws.root.c_str());
+  if (a.ablation) o.families = jobs::quick_ablation_families();
+  std::string names;
+  for (size_t i = 0; i < o.families.size(); ++i)
+    names += (i == 0 ? "" : i + 1 == o.families.size() ? " and " : ", ") +
+             model::display_name(model::family_from_string(o.families[i]));
+  std::printf("workspace: %s\nQuick comparison: %s, each trained (demo preset", ws.root.c_str(), names.c_str());
   for (const auto& x : o.train_overrides) std::printf(" %s", x.c_str());
   std::printf("), fine-tuned on ");
   for (const auto& t : o.needle_tasks) std::printf("%s ", t.c_str());
@@ -101,17 +112,18 @@ int run_quick_comparison(const QuickArgs& a, std::atomic<bool>& cancel) {
   const ConsolePrinter printer(co);
   const auto r = jobs::run_quick_comparison(ws, o, printer.sink(), cancel);
   printer.end_line();
-  std::printf("\nruns: training %lld / %lld, needle %lld / %lld, BABILong %lld / %lld, lens %lld / %lld (Mamba2 / Diff-Mamba2)\n",
-              static_cast<long long>(r.train[0]), static_cast<long long>(r.train[1]), static_cast<long long>(r.needle[0]),
-              static_cast<long long>(r.needle[1]), static_cast<long long>(r.eval[0]), static_cast<long long>(r.eval[1]),
-              static_cast<long long>(r.lens[0]), static_cast<long long>(r.lens[1]));
+  std::printf("\nruns (training, needle, BABILong, lens):");
+  for (const auto& f : r.families)
+    std::printf(" %s %lld, %lld, %lld, %lld;", f.family.c_str(), static_cast<long long>(f.train),
+                static_cast<long long>(f.needle), static_cast<long long>(f.eval), static_cast<long long>(f.lens));
+  std::printf("\n");
   if (r.status != "finished") {
     std::printf("stopped: %s\n", r.message.c_str());
     return r.status == "cancelled" ? 130 : 3;
   }
   {
     const store::RunStore db(ws.db_path());
-    print_quick_cells(db, r.eval[0], r.eval[1], o.tasks, o.lengths);
+    for (size_t i = 1; i < r.families.size(); ++i) print_quick_cells(db, r.families[0], r.families[i], o.tasks, o.lengths);
   }
   if (a.no_figures) return 0;
 #ifdef DM_HAVE_PLOTTING
@@ -129,22 +141,25 @@ int run_quick_comparison(const QuickArgs& a, std::atomic<bool>& cancel) {
       plots.push_back(p);
     }
   };
-  add("heatmap", "babilong-mamba2", [&](PlotArgs& p) { p.runs = {r.eval[0]}; });
-  add("heatmap", "babilong-diffmamba2", [&](PlotArgs& p) { p.runs = {r.eval[1]}; });
-  for (const std::string action : {"compare", "ratio"})
-    add(action.c_str(), action + "-diffmamba2-vs-mamba2", [&](PlotArgs& p) {
-      p.runs = {r.eval[1]};
-      p.baseline_runs = {r.eval[0]};
+  const auto& base = r.families.front();
+  for (const auto& f : r.families) add("heatmap", "babilong-" + f.family, [&](PlotArgs& p) { p.runs = {f.eval}; });
+  for (size_t i = 1; i < r.families.size(); ++i) {
+    const auto& f = r.families[i];
+    for (const std::string action : {"compare", "ratio"})
+      add(action.c_str(), action + "-" + f.family + "-vs-" + base.family, [&](PlotArgs& p) {
+        p.runs = {f.eval};
+        p.baseline_runs = {base.eval};
+      });
+    add("lens", "lens-" + f.family + "-vs-" + base.family, [&](PlotArgs& p) {
+      p.diff_run = f.lens;
+      p.mamba_run = base.lens;
     });
-  add("lens", "lens-diffmamba2-vs-mamba2", [&](PlotArgs& p) {
-    p.diff_run = r.lens[1];
-    p.mamba_run = r.lens[0];
-  });
+  }
   return run_plots(plots);
 #else
   std::printf("\nfigures: this build has no plotting library (Qt 6 + QCustomPlot); on a machine with it run e.g.\n"
               "  diffmamba plot compare --workspace %s --run %lld --baseline-run %lld\n",
-              ws.root.c_str(), static_cast<long long>(r.eval[1]), static_cast<long long>(r.eval[0]));
+              ws.root.c_str(), static_cast<long long>(r.families.at(1).eval), static_cast<long long>(r.families.front().eval));
   return 0;
 #endif
 }

@@ -14,6 +14,8 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSettings>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 
 #include "app/gui/job_specs.h"
@@ -110,17 +112,35 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   processesLabel_->setObjectName("processesLabel");
   top->addWidget(processesLabel_);
 
+  // Run this set: the ticked families, each with these settings.
+  auto* setRow = new QHBoxLayout;
+  auto* setLabel = new QLabel(this);
+  setRow->addWidget(setLabel);
+  for (int i = 0; i < familyBox_->count(); ++i) {
+    auto* box = new QCheckBox(familyBox_->itemText(i), this);
+    box->setObjectName("setFamily_" + familyBox_->itemData(i).toString());
+    box->setProperty("family", familyBox_->itemData(i));
+    connect(box, &QCheckBox::toggled, this, [this] {
+      QSettings().setValue("experiments/familySet", familySet());
+      updateRunSet();
+    });
+    setBoxes_ << box;
+    setRow->addWidget(box);
+  }
+  setRow->addStretch(1);
+  top->addLayout(setRow);
+
   auto* buttons = new QHBoxLayout;
   run_ = new QPushButton(this);
   run_->setObjectName("runButton");
-  runBoth_ = new QPushButton(this);
-  runBoth_->setObjectName("runBothButton");
+  runSet_ = new QPushButton(this);
+  runSet_->setObjectName("runSetButton");
   save_ = new QPushButton(this);
   auto* reset = new QPushButton(this);
   buttons->addWidget(reset);
   buttons->addWidget(save_);
   buttons->addStretch(1);
-  buttons->addWidget(runBoth_);
+  buttons->addWidget(runSet_);
   buttons->addWidget(run_);
   top->addLayout(buttons);
   onLanguageChange(this, [=, this] {
@@ -133,8 +153,9 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
     processesLabel_->setToolTip(tr("trainer.devices and trainer.accelerator decide it: several devices train as several "
                                    "data-parallel processes (PyTorch c10d), which the window starts as child processes"));
     run_->setText(tr("Run"));
-    runBoth_->setText(tr("Run both (Mamba2 + Diff-Mamba2)"));
-    runBoth_->setToolTip(tr("Queue this experiment for both families with the same other settings and seed"));
+    setLabel->setText(tr("Set to compare:"));
+    runSet_->setToolTip(tr("Queue this experiment once for each ticked family, with the same other settings and seed"));
+    updateRunSet();
     save_->setText(tr("Save as preset…"));
     reset->setText(tr("Reset to preset"));
     for (auto it = sectionBoxes_.cbegin(); it != sectionBoxes_.cend(); ++it) it.value()->setTitle(sectionTitle(it.key()));
@@ -155,22 +176,47 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   connect(run_, &QPushButton::clicked, this, [this] {
     if (error_.isEmpty()) emit runRequested(arguments(), runName());
   });
-  connect(runBoth_, &QPushButton::clicked, this, [this] {
-    if (!error_.isEmpty()) return;
-    const QStringList rest = overrides(false);
-    const QString self = preset(), selfFamily = value("model.family");
-    auto argsFor = [&](const QString& family) {
-      // This family's preset when there is one; otherwise this preset with model.family switched.
-      const QString base = family == selfFamily ? self : presetFor(family);
-      QStringList a;
-      a << "experiment=" + (base.isEmpty() ? self : base) << rest;
-      if (base.isEmpty()) a << "model.family=" + family;
-      return a;
-    };
-    emit runBothRequested(argsFor("mamba2"), argsFor("diffmamba2"), runName());
+  connect(runSet_, &QPushButton::clicked, this, [this] {
+    const QStringList families = familySet();
+    if (!error_.isEmpty() || families.isEmpty()) return;
+    QList<QStringList> args;
+    for (const auto& f : families) args << argumentsFor(f);
+    emit runSetRequested(args, families, runName());
   });
 
+  setFamilySet(QSettings().value("experiments/familySet", QStringList{"mamba2", "diffmamba2"}).toStringList());
   reloadPresets();
+}
+
+QStringList ExperimentForm::argumentsFor(const QString& family) const {
+  const QString self = preset();
+  const QString base = family == value("model.family") ? self : presetFor(family);
+  QStringList a;
+  a << "experiment=" + (base.isEmpty() ? self : base) << overrides(false);
+  if (base.isEmpty()) a << "model.family=" + family;
+  return a;
+}
+
+QStringList ExperimentForm::familySet() const {
+  QStringList out;
+  for (auto* b : setBoxes_)
+    if (b->isChecked()) out << b->property("family").toString();
+  return out;
+}
+
+void ExperimentForm::setFamilySet(const QStringList& families) {
+  for (auto* b : setBoxes_) {
+    const QSignalBlocker quiet(b);
+    b->setChecked(families.contains(b->property("family").toString()));
+  }
+  QSettings().setValue("experiments/familySet", familySet());
+  updateRunSet();
+}
+
+void ExperimentForm::updateRunSet() {
+  const int n = static_cast<int>(familySet().size());
+  runSet_->setText(tr("Run this set (%1)").arg(n));
+  runSet_->setEnabled(error_.isEmpty() && n > 0);
 }
 
 // A group of keys' title: the config section (dataset, model, …) in the current language.
@@ -383,7 +429,7 @@ void ExperimentForm::revalidate() {
   errorLabel_->setVisible(!err.isEmpty());
   commandEdit_->setText(commandLine());
   run_->setEnabled(err.isEmpty());
-  runBoth_->setEnabled(err.isEmpty());
+  updateRunSet();
   save_->setEnabled(err.isEmpty());
   if (changed) emit validityChanged(err.isEmpty());
 }

@@ -1,7 +1,7 @@
 // The Experiments page: a preset, every configuration key in a form generated from core's schema
 // (editor by type, range and documentation in tool tips), inline validation with the CLI's own
-// messages, the equivalent `diffmamba train …` line, Mamba2 / Diff-Mamba2 switch, "run both", and
-// saving the settings as a user preset.
+// messages, the equivalent `diffmamba train …` line, the family switch, "run this set" (the same settings
+// for each ticked family: the pair, or an ablation), and saving the settings as a user preset.
 #pragma once
 
 #include <QHash>
@@ -10,6 +10,7 @@
 #include <QMap>
 #include <QWidget>
 
+class QCheckBox;
 class QGroupBox;
 
 class QComboBox;
@@ -50,14 +51,22 @@ class ExperimentForm : public QWidget {
   QString savePreset(const QString& name, const QString& description);
 
   QPushButton* runButton() const { return run_; }
-  QPushButton* runBothButton() const { return runBoth_; }
+  QPushButton* runSetButton() const { return runSet_; }
+  // The families "Run this set" queues (ticked boxes, object names "setFamily_<family>"), in the list's order;
+  // remembered across sessions. Default: Mamba2 and Diff-Mamba2.
+  QStringList familySet() const;
+  void setFamilySet(const QStringList& families);
+  // The arguments that train `family` with these settings: its own preset when there is one (with every
+  // edit kept), otherwise this preset with model.family switched.
+  QStringList argumentsFor(const QString& family) const;
   QLabel* errorLabel() const { return errorLabel_; }
   // "1 process in this window" or "N processes (…), started as child processes of the window".
   QLabel* processesLabel() const { return processesLabel_; }
 
  signals:
   void runRequested(const QStringList& args, const QString& name);
-  void runBothRequested(const QStringList& mambaArgs, const QStringList& diffArgs, const QString& name);
+  // One argument list per family of the set, in the same order as `families`.
+  void runSetRequested(const QList<QStringList>& arguments, const QStringList& families, const QString& name);
   void presetSaved(const QString& preset);
   void validityChanged(bool valid);
 
@@ -86,7 +95,9 @@ class ExperimentForm : public QWidget {
   QLabel* processesLabel_ = nullptr;
   QLabel* errorLabel_ = nullptr;
   QPushButton* run_ = nullptr;
-  QPushButton* runBoth_ = nullptr;
+  QPushButton* runSet_ = nullptr;
+  QList<QCheckBox*> setBoxes_;
+  void updateRunSet();
   QPushButton* save_ = nullptr;
   QList<Field> fields_;
   QHash<QString, QPair<QFormLayout*, QWidget*>> rows_;  // key → its form row (for the filter)

@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
@@ -33,6 +34,7 @@
 #include "app/gui/store_worker.h"
 #include "core/common/error.h"
 #include "core/jobs/train_job.h"
+#include "core/model/config.h"
 #include "core/store/run_store.h"
 
 namespace dm {
@@ -78,12 +80,15 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   buildMenus();
 
   connect(form_, &ExperimentForm::runRequested, this, &MainWindow::enqueueTrain);
-  connect(form_, &ExperimentForm::runBothRequested, this,
-          [this](const QStringList& mamba, const QStringList& diff, const QString& name) {
+  connect(form_, &ExperimentForm::runSetRequested, this,
+          [this](const QList<QStringList>& args, const QStringList& families, const QString& name) {
             if (!ensureWritableWorkspace()) return;
             const QString base = name.isEmpty() ? QString() : name + " ";
-            enqueueTrain(mamba, base + "(Mamba2)");
-            enqueueTrain(diff, base + "(Diff-Mamba2)");
+            for (qsizetype i = 0; i < args.size() && i < families.size(); ++i)
+              enqueueTrain(args[i], base + "(" +
+                                        QString::fromStdString(model::display_name(
+                                            model::family_from_string(families[i].toStdString()))) +
+                                        ")");
           });
   connect(form_, &ExperimentForm::presetSaved, this, [this](const QString& p) { appendLog(tr("saved preset %1").arg(p)); });
   connect(queue_, &JobQueue::metricsArrived, monitor_, &MonitorView::appendPoints);
@@ -297,8 +302,10 @@ void MainWindow::buildWelcome() {
   text->setWordWrap(true);
   auto* go = new QPushButton(welcome_);
   go->setObjectName("quickComparison");
+  auto* ablation = new QCheckBox(welcome_);
+  ablation->setObjectName("quickAblation");
   auto* dismiss = new QPushButton(welcome_);
-  onLanguageChange(welcome_, [text, go, dismiss] {
+  onLanguageChange(welcome_, [text, go, ablation, dismiss] {
     text->setText(tr("<b>Welcome.</b> This workspace is empty. <b>Quick comparison</b> trains a tiny Mamba2 and "
                      "Diff-Mamba2 on the built-in corpus, fine-tunes them on BABILong needles, evaluates them "
                      "and trains tuned lenses, then shows every figure (about 3 minutes on 2 CPU cores). It is "
@@ -306,12 +313,20 @@ void MainWindow::buildWelcome() {
                      "paper's numbers.")
                       .arg(QuickOptions{}.eval_samples));
     go->setText(tr("Run quick comparison"));
+    ablation->setText(tr("with the ablation (Diff-Mamba2E, Diff-S6-Mamba2: twice as long)"));
     dismiss->setText(tr("Dismiss"));
   });
   l->addWidget(text, 1);
-  l->addWidget(go);
+  auto* goColumn = new QVBoxLayout;
+  goColumn->addWidget(go);
+  goColumn->addWidget(ablation);
+  l->addLayout(goColumn);
   l->addWidget(dismiss);
-  connect(go, &QPushButton::clicked, this, [this] { startQuickComparison(QuickOptions{}); });
+  connect(go, &QPushButton::clicked, this, [this, ablation] {
+    QuickOptions o;
+    if (ablation->isChecked()) o.families = jobs::quick_ablation_families();
+    startQuickComparison(o);
+  });
   connect(dismiss, &QPushButton::clicked, this, [this] {
     welcomeDismissed_ = true;
     welcome_->hide();
@@ -328,6 +343,11 @@ void MainWindow::buildMenus() {
   });
   recentMenu_ = file->addMenu(QString());
   auto* quick = file->addAction(QString(), this, [this] { startQuickComparison(QuickOptions{}); });
+  auto* quickAblation = file->addAction(QString(), this, [this] {
+    QuickOptions o;
+    o.families = jobs::quick_ablation_families();
+    startQuickComparison(o);
+  });
   file->addSeparator();
   auto* settingsAction = file->addAction(QString(), this, &MainWindow::showSettings);
   file->addSeparator();
@@ -343,6 +363,7 @@ void MainWindow::buildMenus() {
     open->setText(tr("&Open or create workspace…"));
     recentMenu_->setTitle(tr("&Recent workspaces"));
     quick->setText(tr("Quick &comparison"));
+    quickAblation->setText(tr("Quick comparison with the &ablation"));
     settingsAction->setText(tr("&Settings…"));
     quit->setText(tr("&Quit"));
     help->setTitle(tr("&Help"));
@@ -409,14 +430,15 @@ QuickComparison* MainWindow::startQuickComparison(const QuickOptions& options) {
     statusBar()->showMessage(message);
     if (!ok) return;
     refreshAll();
+    // The compare heatmap of Diff-Mamba2 (the second family) against Mamba2; the ablation's other families
+    // are a pick away in the Results page's run lists.
     const auto& r = quick_->result();
-    results_->setModelRuns({r.eval[1]});
-    results_->setBaselineRuns({r.eval[0]});
-    results_->setLensRuns(r.lens[1], r.lens[0]);
+    results_->setModelRuns({r.at(1).eval});
+    results_->setBaselineRuns({r.at(0).eval});
+    results_->setLensRuns(r.at(1).lens, r.at(0).lens);
     results_->setFigure(ResultsView::Figure::Compare);
     results_->draw();
-    monitor_->setRunShown(r.train[0], true);
-    monitor_->setRunShown(r.train[1], true);
+    for (const auto& f : r) monitor_->setRunShown(f.train, true);
     tabs_->setCurrentWidget(results_);
   });
   welcome_->hide();

@@ -1,4 +1,5 @@
-// Quick comparison: one click runs the tiny Mamba2 vs Diff-Mamba2 pipeline on the default corpus —
+// Quick comparison: one click runs the tiny Mamba2 vs Diff-Mamba2 pipeline (or the ablation's four families)
+// on the default corpus —
 // train (demo presets) → needle fine-tune → BABILong evaluation → tuned-lens training and evaluation —
 // as queue jobs chained on success, and reports the runs whose figures the window then shows.
 #pragma once
@@ -14,12 +15,9 @@ namespace dm {
 namespace gui {
 
 // The settings and every stage's options come from core (core/jobs/quick_comparison.h), shared with
-// `diffmamba quick-comparison`; here the stages run as queue jobs, both families side by side.
+// `diffmamba quick-comparison`; here the stages run as queue jobs, the families side by side.
 using QuickOptions = jobs::QuickComparisonOptions;
-
-struct QuickResult {
-  int64_t train[2] = {0, 0}, needle[2] = {0, 0}, eval[2] = {0, 0}, lens[2] = {0, 0};  // [mamba2, diffmamba2]
-};
+using QuickFamilyRuns = jobs::QuickFamilyRuns;
 
 class QuickComparison : public QObject {
   Q_OBJECT
@@ -27,9 +25,11 @@ class QuickComparison : public QObject {
  public:
   QuickComparison(JobQueue* queue, const QString& workspace, const QuickOptions& options, QObject* parent = nullptr);
 
-  void start();  // queues both families' first stage
+  void start();  // queues every family's first stage
   bool running() const { return running_; }
-  const QuickResult& result() const { return result_; }
+  // Each family's runs, in the options' order (the baseline, Mamba2, first).
+  const QList<QuickFamilyRuns>& result() const { return result_; }
+  int familyCount() const { return static_cast<int>(opt_.families.size()); }
   static int stageCount() { return 5; }  // per family
 
  signals:
@@ -43,7 +43,7 @@ class QuickComparison : public QObject {
   JobQueue* queue_;
   QString workspace_;
   QuickOptions opt_;
-  QuickResult result_;
+  QList<QuickFamilyRuns> result_;
   QList<int> jobs_;
   int done_ = 0;
   bool running_ = false;

@@ -11,38 +11,40 @@
 
 namespace dm::jobs {
 
-const std::vector<std::string>& quick_families() {
-  static const std::vector<std::string> f = {"mamba2", "diffmamba2"};
+const std::vector<std::string>& quick_ablation_families() {
+  static const std::vector<std::string> f = {"mamba2", "diffmamba2", "diffmamba2E", "diffs6mamba2"};
   return f;
 }
 
-std::vector<std::string> quick_train_args(const QuickComparisonOptions& o, int f) {
-  std::vector<std::string> args = {"experiment=demo/" + quick_families().at(f) + "-fortunes"};
+std::vector<std::string> quick_train_args(const QuickComparisonOptions& o, const std::string& family) {
+  std::vector<std::string> args = {"experiment=demo/" + family + "-fortunes"};
+  if (family == "diffs6mamba2") args.insert(args.end(), {"model.d_model=64", "model.head_dim=32"});
   args.insert(args.end(), o.train_overrides.begin(), o.train_overrides.end());
   return args;
 }
 
-std::string quick_stage_name(int f, int stage) {
+std::string quick_stage_name(const std::string& family, int stage) {
   static const char* const suffix[5] = {"", " needle", " BABILong", " lens", " lens eval"};
-  return "quick " + quick_families().at(f) + suffix[std::clamp(stage, 0, 4)];
+  return "quick " + family + suffix[std::clamp(stage, 0, 4)];
 }
 
 namespace {
-std::string quick_dir(const Workspace& ws, int f, const char* what) {
-  return (std::filesystem::path(ws.root) / "quick-comparison" / (quick_families().at(f) + what)).string();
+std::string quick_dir(const Workspace& ws, const std::string& family, const char* what) {
+  return (std::filesystem::path(ws.root) / "quick-comparison" / (family + what)).string();
 }
 }  // namespace
 
-std::string quick_needle_dir(const Workspace& ws, int f, uint64_t seed) {
-  return quick_dir(ws, f, "-needle") + "-seed" + std::to_string(seed);
+std::string quick_needle_dir(const Workspace& ws, const std::string& family, uint64_t seed) {
+  return quick_dir(ws, family, "-needle") + "-seed" + std::to_string(seed);
 }
-std::string quick_lens_dir(const Workspace& ws, int f) { return quick_dir(ws, f, "-lens"); }
+std::string quick_lens_dir(const Workspace& ws, const std::string& family) { return quick_dir(ws, family, "-lens"); }
 
 std::string quick_trained_model(const Workspace& ws, int64_t train_run) {
   return (std::filesystem::path(ws.run_dir(train_run)) / "model.safetensors").string();
 }
 
-FinetuneOptions quick_needle_options(const Workspace& ws, const QuickComparisonOptions& o, int f, const std::string& model) {
+FinetuneOptions quick_needle_options(const Workspace& ws, const QuickComparisonOptions& o, const std::string& f,
+                                     const std::string& model) {
   FinetuneOptions n;
   n.kind = "needle";
   n.ckpt_path = model;
@@ -60,7 +62,7 @@ FinetuneOptions quick_needle_options(const Workspace& ws, const QuickComparisonO
   return n;
 }
 
-BabilongEvalOptions quick_eval_options(const Workspace& ws, const QuickComparisonOptions& o, int f) {
+BabilongEvalOptions quick_eval_options(const Workspace& ws, const QuickComparisonOptions& o, const std::string& f) {
   BabilongEvalOptions e;
   e.ckpt_path = quick_needle_dir(ws, f, o.seed);
   e.name = quick_stage_name(f, 2);
@@ -73,7 +75,7 @@ BabilongEvalOptions quick_eval_options(const Workspace& ws, const QuickCompariso
   return e;
 }
 
-LensTrainOptions quick_lens_train_options(const Workspace& ws, const QuickComparisonOptions& o, int f) {
+LensTrainOptions quick_lens_train_options(const Workspace& ws, const QuickComparisonOptions& o, const std::string& f) {
   LensTrainOptions l;
   l.ckpt_path = quick_needle_dir(ws, f, o.seed);
   l.output = quick_lens_dir(ws, f);
@@ -84,7 +86,7 @@ LensTrainOptions quick_lens_train_options(const Workspace& ws, const QuickCompar
   return l;
 }
 
-LensEvalOptions quick_lens_eval_options(const Workspace& ws, const QuickComparisonOptions& o, int f) {
+LensEvalOptions quick_lens_eval_options(const Workspace& ws, const QuickComparisonOptions& o, const std::string& f) {
   LensEvalOptions l;
   l.ckpt_path = quick_needle_dir(ws, f, o.seed);
   l.lens = quick_lens_dir(ws, f);
@@ -97,30 +99,32 @@ QuickComparisonResult run_quick_comparison(const Workspace& ws, const QuickCompa
                                            const train::EventSink& sink, const std::atomic<bool>& cancel) {
   QuickComparisonResult r;
   // A stage that did not finish ends the pipeline with its status.
-  auto stopped = [&](const std::string& status, const std::string& message, int f, int stage) {
+  auto stopped = [&](const std::string& status, const std::string& message, const std::string& f, int stage) {
     if (status == "finished") return false;
     r.status = status;
     r.message = quick_stage_name(f, stage) + ": " + status + (message.empty() ? "" : " (" + message + ")");
     return true;
   };
-  for (int f = 0; f < 2; ++f) {
+  for (const auto& f : o.families) {
+    auto& runs = r.families.emplace_back();
+    runs.family = f;
     const auto t = run_train_job(ws, config::resolve(quick_train_args(o, f)), TrainJobOptions{quick_stage_name(f, 0)}, sink, cancel);
-    r.train[f] = t.run_id;
+    runs.train = t.run_id;
     if (stopped(t.status, t.message, f, 0)) return r;
     const auto n = run_finetune_job(ws, quick_needle_options(ws, o, f, quick_trained_model(ws, t.run_id)), sink, cancel);
-    r.needle[f] = n.run_id;
+    runs.needle = n.run_id;
     if (stopped(n.status, n.message, f, 1)) return r;
     const auto e = run_babilong_eval(ws, quick_eval_options(ws, o, f), sink, cancel);
-    r.eval[f] = e.run_id;
+    runs.eval = e.run_id;
     if (e.accuracy.defined()) {
       const auto a = e.accuracy.to(torch::kFloat64).contiguous();
-      r.accuracy[f].assign(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
+      runs.accuracy.assign(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
     }
     if (stopped(e.status, "", f, 2)) return r;
     const auto lt = run_lens_train(ws, quick_lens_train_options(ws, o, f), sink, cancel);
     if (stopped(lt.status, lt.message, f, 3)) return r;
     const auto le = run_lens_eval(ws, quick_lens_eval_options(ws, o, f), sink, cancel);
-    r.lens[f] = le.run_id;
+    runs.lens = le.run_id;
     if (stopped(le.status, "", f, 4)) return r;
   }
   return r;

@@ -87,9 +87,27 @@ std::string to_string(Family f) {
   return "?";
 }
 
+const std::vector<Family>& all_families() {
+  static const std::vector<Family> f = {Family::mamba2,      Family::diffmamba2, Family::mamba,       Family::diffmamba,
+                                        Family::diffmamba2E, Family::diffs6,     Family::diffs6mamba2};
+  return f;
+}
+
+std::string display_name(Family f) {
+  switch (f) {
+    case Family::mamba2: return "Mamba2";
+    case Family::diffmamba2: return "Diff-Mamba2";
+    case Family::mamba: return "Mamba-1";
+    case Family::diffmamba: return "Diff-Mamba";
+    case Family::diffmamba2E: return "Diff-Mamba2E";
+    case Family::diffs6: return "Diff-S6";
+    case Family::diffs6mamba2: return "Diff-S6-Mamba2";
+  }
+  return "?";
+}
+
 Family family_from_string(const std::string& name, const std::string& key) {
-  for (Family f : {Family::mamba2, Family::diffmamba2, Family::mamba, Family::diffmamba, Family::diffmamba2E,
-                   Family::diffs6, Family::diffs6mamba2})
+  for (Family f : all_families())
     if (to_string(f) == name) return f;
   throw ConfigError(key, "'" + name + "'",
                     "must be mamba2, diffmamba2, mamba, diffmamba, diffmamba2E, diffs6 or diffs6mamba2");

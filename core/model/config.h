@@ -55,6 +55,11 @@ std::string to_string(Family f);
 // "mamba2", "diffmamba2", "mamba", "diffmamba", "diffmamba2E", "diffs6" or "diffs6mamba2"; throws ConfigError
 // naming `key` otherwise.
 Family family_from_string(const std::string& name, const std::string& key = "family");
+// Every family, in the order above.
+const std::vector<Family>& all_families();
+// The name figures and tables print: "Mamba2", "Diff-Mamba2", "Mamba-1", "Diff-Mamba", "Diff-Mamba2E",
+// "Diff-S6", "Diff-S6-Mamba2".
+std::string display_name(Family f);
 
 // A whole model. It is a MixerConfig (the geometry of a full Mamba2 mixer: d_model, expand,
 // head_dim, d_state, …); a Diff-Mamba2 sub-layer uses two mixers with expand / 2 and head_dim / 2

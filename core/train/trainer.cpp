@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <ATen/autocast_mode.h>
 #include <optional>
+#include <set>
 #include <torch/torch.h>
 
 #include "core/common/error.h"
@@ -22,14 +23,22 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 bool no_decay(const std::string& name) {
-  auto ends = [&](const std::string& s) {
-    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-  };
   // The lm head's per-token output bias and cluster bias are biases too (the seed decays them, as it does every
   // parameter outside its backbone; see docs/design.md).
   if (name == "output_bias" || name == "cluster_bias") return true;
-  return ends(".A_log") || ends(".D") || ends(".dt_bias") || ends(".bias") || name.find(".norm.") != std::string::npos ||
-         name.find(".subln.") != std::string::npos || name.find(".norm_f.") != std::string::npos;
+  const auto dot = name.rfind('.');
+  const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
+  // The SSM's own parameters, as the seed's `_no_weight_decay` flags, in every family's spelling (Diff-S6's
+  // second scan: A_log_2, D_2; Diff-S6-Mamba2's two branches: dt_bias1, A_log2, …).
+  static const std::set<std::string> ssm = {"A_log", "A_log_2", "A_log1", "A_log2", "D",        "D_2",
+                                            "D1",    "D2",      "dt_bias", "dt_bias1", "dt_bias2", "bias"};
+  if (ssm.count(leaf)) return true;
+  // λ's vectors (lambda_q1, lambda_k1, …; Diff-S6-Mamba2's scalar lambda_q). The seed's backbone hook decays
+  // them (upstream.md §6.6), which pulls q toward 0 and λ toward λ_init + ½ (or λ_init), a prior the paper does not
+  // state; we exempt them (docs/design.md).
+  if (leaf.rfind("lambda_", 0) == 0) return true;
+  return name.find(".norm.") != std::string::npos || name.find(".subln.") != std::string::npos ||
+         name.find(".norm_f.") != std::string::npos;
 }
 
 struct EvalResult {

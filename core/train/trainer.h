@@ -41,7 +41,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
 
 // Resolves trainer.accelerator / trainer.devices to a device, or throws ConfigError (e.g. a GPU
 // asked for on a machine without one). Warnings (GPU indices ignored on CPU) go to `sink`.
-// Parameters trained without weight decay (A_log, D, dt_bias, biases, norms), as the seed's models.
+// Parameters trained without weight decay: A_log, D, dt_bias (every family's spelling), biases, norms, λ vectors.
 bool no_weight_decay(const std::string& name);
 // AdamW over two groups: decayed parameters and the no_weight_decay ones (decay 0).
 std::unique_ptr<torch::optim::AdamW> make_adamw(model::LanguageModel& m, double lr, double beta1, double beta2, double eps,

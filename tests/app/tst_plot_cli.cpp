@@ -8,6 +8,7 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <map>
 #include <cmath>
 #include <fstream>
 
@@ -322,47 +323,64 @@ void TestPlotCli::bad_input() {
   QVERIFY(!QFileInfo::exists(d.filePath("nows")));
 }
 
-// `diffmamba quick-comparison` at toy size: every stage of both families runs, the cells printed are the
-// ones recorded (with the Wilson interval of each), and every figure is written.
+// `diffmamba quick-comparison --ablation` at toy size: every stage of the four families runs, the cells
+// printed are the ones recorded (with the Wilson interval of each), and every figure is written.
 void TestPlotCli::quick_comparison_headless() {
   QTemporaryDir d;
   const QString ws = d.filePath("ws");
-  auto r = dm::test::run_cli({"quick-comparison", "--workspace", ws, "model.d_model=16", "model.n_layers=1", "model.head_dim=8",
-                              "model.d_state=8", "trainer.max_steps=6", "--needle_steps", "2", "--needle_samples", "20",
-                              "--tasks", "qa1", "qa2", "--lengths", "0k", "--samples", "5", "--lens_steps", "2",
-                              "--lens_tokens_per_step", "256", "--lens_samples", "2", "--quiet"},
+  auto r = dm::test::run_cli({"quick-comparison", "--ablation", "--workspace", ws, "model.d_model=16", "model.n_layers=1",
+                              "model.head_dim=8", "model.d_state=8", "trainer.max_steps=6", "--needle_steps", "2",
+                              "--needle_samples", "20", "--tasks", "qa1", "qa2", "--lengths", "0k", "--samples", "5",
+                              "--lens_steps", "2", "--lens_tokens_per_step", "256", "--lens_samples", "2", "--quiet"},
                              QString(), 600000);
   QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
-  const auto runs = QRegularExpression("BABILong (\\d+) / (\\d+)").match(r.out);
-  QVERIFY2(runs.hasMatch(), qPrintable(r.out));
-  dm::store::RunStore db(QDir(ws).filePath("runs.db").toStdString());
-  const int64_t evals[2] = {runs.captured(1).toLongLong(), runs.captured(2).toLongLong()};
-  QCOMPARE(QString::fromStdString(db.run(evals[0])->family), QString("mamba2"));
-  QCOMPARE(QString::fromStdString(db.run(evals[1])->family), QString("diffmamba2"));
-  for (const char* task : {"qa1", "qa2"}) {
-    double v[2] = {-1, -1};
-    for (int f = 0; f < 2; ++f)
-      for (const auto& c : db.eval_cells(evals[f]))
-        if (c.metric == "accuracy" && c.task == task) {
-          v[f] = c.value;
-          QCOMPARE(c.samples, int64_t{5});
-        }
-    QVERIFY(v[0] >= 0 && v[1] >= 0);
-    auto cell = [](double value) {
-      const auto w = dm::stats::wilson(value / 100, 5);
-      return QString("%1 [%2, %3]").arg(value, 5, 'f', 1).arg(100 * w.low, 4, 'f', 1).arg(100 * w.high, 5, 'f', 1);
-    };
-    const QString expect = QString("%1   0k         5  %2").arg(task, cell(v[0]));
-    QVERIFY2(r.out.contains(expect), qPrintable(expect + "\n" + r.out));
-    QVERIFY2(r.out.contains(cell(v[1])), qPrintable(cell(v[1]) + "\n" + r.out));
+  QVERIFY2(r.out.contains("Quick comparison: Mamba2, Diff-Mamba2, Diff-Mamba2E and Diff-S6-Mamba2"), qPrintable(r.out));
+  // "runs (training, needle, BABILong, lens): mamba2 1, 2, 3, 4; diffmamba2 …"
+  std::map<QString, int64_t> evals;
+  auto it = QRegularExpression("(\\w+) (\\d+), (\\d+), (\\d+), (\\d+);").globalMatch(r.out);
+  while (it.hasNext()) {
+    const auto m = it.next();
+    evals[m.captured(1)] = m.captured(4).toLongLong();
   }
-  QVERIFY2(r.out.contains("mean over 2 cells"), qPrintable(r.out));
+  const QStringList families = {"mamba2", "diffmamba2", "diffmamba2E", "diffs6mamba2"};
+  QCOMPARE(evals.size(), size_t(families.size()));
+  dm::store::RunStore db(QDir(ws).filePath("runs.db").toStdString());
+  for (const auto& f : families) QCOMPARE(QString::fromStdString(db.run(evals.at(f))->family), f);
+  auto cell = [](double value) {
+    const auto w = dm::stats::wilson(value / 100, 5);
+    return QString("%1 [%2, %3]").arg(value, 5, 'f', 1).arg(100 * w.low, 4, 'f', 1).arg(100 * w.high, 5, 'f', 1);
+  };
+  auto accuracy = [&](const QString& f, const char* task) {
+    for (const auto& c : db.eval_cells(evals.at(f)))
+      if (c.metric == "accuracy" && c.task == task) {
+        if (c.samples != 5) return -2.0;
+        return c.value;
+      }
+    return -1.0;
+  };
+  for (const char* task : {"qa1", "qa2"}) {
+    const double base = accuracy("mamba2", task);
+    QVERIFY(base >= 0);
+    const QString expect = QString("%1   0k         5  %2").arg(task, cell(base));
+    QVERIFY2(r.out.count(expect) == 3, qPrintable(expect + "\n" + r.out));  // one table per family against Mamba2
+    for (const auto& f : families.mid(1)) {
+      const double v = accuracy(f, task);
+      QVERIFY2(v >= 0, qPrintable(f));
+      QVERIFY2(r.out.contains(cell(v)), qPrintable(cell(v) + "\n" + r.out));
+    }
+  }
+  for (const char* who : {"Diff-Mamba2", "Diff-Mamba2E", "Diff-S6-Mamba2"})
+    QVERIFY2(r.out.contains(QString("difference = %1 − Mamba2").arg(who)), qPrintable(r.out));
+  QCOMPARE(r.out.count("mean over 2 cells"), 3);
   const QDir figs(QDir(ws).filePath("figures/quick-comparison"));
-  for (const char* f : {"babilong-mamba2", "babilong-diffmamba2", "compare-diffmamba2-vs-mamba2", "ratio-diffmamba2-vs-mamba2",
-                        "lens-diffmamba2-vs-mamba2"}) {
-    QCOMPARE(head(figs.filePath(QString(f) + ".pdf"), 4), QByteArray("%PDF"));
-    QVERIFY2(!QImage(figs.filePath(QString(f) + ".png")).isNull(), f);
-    QVERIFY(QFileInfo(figs.filePath(QString(f) + ".csv")).size() > 0);
+  QStringList expected;
+  for (const auto& f : families) expected << "babilong-" + f;
+  for (const auto& f : families.mid(1))
+    expected << "compare-" + f + "-vs-mamba2" << "ratio-" + f + "-vs-mamba2" << "lens-" + f + "-vs-mamba2";
+  for (const auto& f : expected) {
+    QCOMPARE(head(figs.filePath(f + ".pdf"), 4), QByteArray("%PDF"));
+    QVERIFY2(!QImage(figs.filePath(f + ".png")).isNull(), qPrintable(f));
+    QVERIFY(QFileInfo(figs.filePath(f + ".csv")).size() > 0);
   }
   const auto m = dm::plotting::readMatrixCsv(figs.filePath("babilong-diffmamba2.csv"));
   QCOMPARE(m.rowLabels, (QStringList{"qa1", "qa2"}));

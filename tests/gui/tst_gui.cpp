@@ -138,21 +138,43 @@ void TestGui::experiment_form_validates_like_the_cli() {
   QCOMPARE(form.preset(), QString("demo/diffmamba2-fortunes"));
   QCOMPARE(form.value("loader.l_max"), QString("64"));
   QCOMPARE(form.value("model.family"), QString("diffmamba2"));
-  // Run both: the pair with identical other settings.
-  QSignalSpy both(&form, &ExperimentForm::runBothRequested);
-  QTest::mouseClick(form.runBothButton(), Qt::LeftButton);
-  QCOMPARE(both.count(), 1);
-  QCOMPARE(both[0][0].toStringList(), (QStringList{"experiment=demo/mamba2-fortunes", "loader.l_max=64"}));
-  QCOMPARE(both[0][1].toStringList(), (QStringList{"experiment=demo/diffmamba2-fortunes", "loader.l_max=64"}));
-  // A third family, Mamba-1: its own preset, the edit kept; Run both from it still runs the Mamba2 pair.
+  // Run this set: by default the pair, with identical other settings.
+  QCOMPARE(form.familySet(), (QStringList{"mamba2", "diffmamba2"}));
+  QCOMPARE(form.runSetButton()->text(), QString("Run this set (2)"));
+  QSignalSpy set(&form, &ExperimentForm::runSetRequested);
+  QTest::mouseClick(form.runSetButton(), Qt::LeftButton);
+  QCOMPARE(set.count(), 1);
+  auto argsOf = [&](int call) { return set[call][0].value<QList<QStringList>>(); };
+  QCOMPARE(set[0][1].toStringList(), (QStringList{"mamba2", "diffmamba2"}));
+  QCOMPARE(argsOf(0), (QList<QStringList>{{"experiment=demo/mamba2-fortunes", "loader.l_max=64"},
+                                           {"experiment=demo/diffmamba2-fortunes", "loader.l_max=64"}}));
+  // A third family, Mamba-1: its own preset, the edit kept.
   family->setCurrentIndex(family->findData("mamba"));
   QCOMPARE(form.preset(), QString("demo/mamba-fortunes"));
   QCOMPARE(form.value("model.family"), QString("mamba"));
   QCOMPARE(form.value("loader.l_max"), QString("64"));
   QVERIFY2(form.validationError().isEmpty(), qPrintable(form.validationError()));
-  QTest::mouseClick(form.runBothButton(), Qt::LeftButton);
-  QCOMPARE(both[1][0].toStringList(), (QStringList{"experiment=demo/mamba2-fortunes", "loader.l_max=64"}));
-  QCOMPARE(both[1][1].toStringList(), (QStringList{"experiment=demo/diffmamba2-fortunes", "loader.l_max=64"}));
+  // The ablation set, ticked box by box: four families, each on its own preset with the edit.
+  for (const char* f : {"diffmamba2E", "diffs6mamba2"}) {
+    auto* box = form.findChild<QCheckBox*>(QString("setFamily_") + f);
+    QVERIFY(box);
+    QTest::mouseClick(box, Qt::LeftButton, {}, QPoint(5, box->height() / 2));
+  }
+  QCOMPARE(form.runSetButton()->text(), QString("Run this set (4)"));
+  QTest::mouseClick(form.runSetButton(), Qt::LeftButton);
+  QCOMPARE(set[1][1].toStringList(), (QStringList{"mamba2", "diffmamba2", "diffmamba2E", "diffs6mamba2"}));
+  QCOMPARE(argsOf(1).size(), 4);
+  QCOMPARE(argsOf(1)[2], (QStringList{"experiment=demo/diffmamba2E-fortunes", "loader.l_max=64"}));
+  QCOMPARE(argsOf(1)[3], (QStringList{"experiment=demo/diffs6mamba2-fortunes", "loader.l_max=64"}));
+  // Remembered: a new form offers the same set. An empty set cannot run.
+  {
+    ExperimentForm again;
+    QCOMPARE(again.familySet(), form.familySet());
+    again.setFamilySet({});
+    QVERIFY(!again.runSetButton()->isEnabled());
+    again.setFamilySet({"mamba2", "diffmamba2"});
+    QVERIFY(again.runSetButton()->isEnabled());
+  }
   family->setCurrentIndex(family->findData("diffmamba2"));
   QCOMPARE(form.preset(), QString("demo/diffmamba2-fortunes"));
   // Save as a user preset; it appears in the list and reproduces the settings.
@@ -335,7 +357,7 @@ void TestGui::quick_comparison_end_to_end() {
   QSignalSpy done(q, &QuickComparison::finished);
   QVERIFY(done.wait(600000));
   QVERIFY2(done[0][0].toBool(), qPrintable(done[0][1].toString()));
-  QCOMPARE(w.queue()->jobIds().size(), 2 * QuickComparison::stageCount());
+  QCOMPARE(w.queue()->jobIds().size(), q->familyCount() * QuickComparison::stageCount());
   for (int id : w.queue()->jobIds()) QCOMPARE(w.queue()->job(id)->state, JobState::Done);
   // Every figure is there: the window shows the compare heatmap, and the lens chart draws.
   QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(w.results()));
@@ -346,7 +368,8 @@ void TestGui::quick_comparison_end_to_end() {
   QCOMPARE(w.results()->draw(), QString());
   QVERIFY(w.results()->plot()->plottableCount() > 0);
   const auto& r = q->result();
-  for (int f = 0; f < 2; ++f) QVERIFY(r.train[f] && r.needle[f] && r.eval[f] && r.lens[f]);
+  QCOMPARE(r.size(), 2);
+  for (const auto& f : r) QVERIFY(f.train && f.needle && f.eval && f.lens);
 }
 
 void TestGui::workspace_that_cannot_open_writes_nothing() {
@@ -374,9 +397,10 @@ void TestGui::workspace_that_cannot_open_writes_nothing() {
     QVERIFY(w.workspace().isEmpty());
     QVERIFY2(w.windowTitle().contains("no workspace"), qPrintable(w.windowTitle()));
     QVERIFY(!w.welcome()->isVisible());
-    // Run, Run both, Quick comparison: each asks, none is queued.
+    // Run, Run this set, Quick comparison: each asks, none is queued.
     emit w.experiments()->runRequested({"experiment=demo/mamba2-fortunes", "trainer.max_steps=2"}, "x");
-    emit w.experiments()->runBothRequested({"experiment=demo/mamba2-fortunes"}, {"experiment=demo/diffmamba2-fortunes"}, "y");
+    emit w.experiments()->runSetRequested({{"experiment=demo/mamba2-fortunes"}, {"experiment=demo/diffmamba2-fortunes"}},
+                                          {"mamba2", "diffmamba2"}, "y");
     QVERIFY(w.startQuickComparison(QuickOptions{}) == nullptr);
     QCOMPARE(asked.size(), 4);
     QVERIFY2(asked[1].contains("No workspace is open"), qPrintable(asked[1]));
