@@ -13,6 +13,9 @@
 #include "app/cli/commands.h"
 #include "app/cli/demo.h"
 #include "app/cli/doctor_cmd.h"
+#include "app/cli/mad_cmd.h"
+#include "app/cli/sweep_cmd.h"
+#include "app/cli/per_token_cmd.h"
 #include "core/common/error.h"
 #include "core/io/convert.h"
 #include "core/io/hf_checkpoint.h"
@@ -256,6 +259,8 @@ int main(int argc, char** argv) {
   qc->add_option("--workspace", qa.workspace, "workspace folder (default: the user's data location)");
   qc->add_option("--figures", qa.figures, "folder of the figures (default: <workspace>/figures/quick-comparison)");
   qc->add_flag("--no-figures", qa.no_figures, "print the cells only");
+  qc->add_flag("--ablation", qa.ablation,
+               "the paper's ablation: Diff-Mamba2E and Diff-S6-Mamba2 too, each against Mamba2 (about twice as long)");
   qc->add_option("--tasks", qa.tasks, "evaluated tasks (default qa1 … qa5)");
   qc->add_option("--lengths", qa.lengths, "evaluated lengths (default 0k 1k)");
   qc->add_option("--needle_steps", qa.needle_steps, "needle fine-tuning steps (default 500)")->check(CLI::PositiveNumber);
@@ -324,6 +329,9 @@ int main(int argc, char** argv) {
     c->add_option("--dpi", pa.dpi, "PNG resolution")->check(CLI::PositiveNumber);
   }
   dm::cli::DoctorCommands doctor_cmds(app);  // doctor, selfcheck
+  dm::cli::MadCommands mad_cmds(app);        // mad generate, mad run
+  dm::cli::SweepCommands sweep_cmds(app);    // sweep train, list, show
+  dm::cli::PerTokenCommand per_token_cmd(app);  // per-token-loss
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -386,6 +394,21 @@ int main(int argc, char** argv) {
       return dm::cli::run_plot(pa);
     }
     if (doctor_cmds.parsed()) return doctor_cmds.run();
+    if (per_token_cmd.parsed()) {
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return per_token_cmd.run(g_cancel);
+    }
+    if (sweep_cmds.parsed()) {
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return sweep_cmds.run(g_cancel);
+    }
+    if (mad_cmds.parsed()) {
+      std::signal(SIGINT, on_sigint);
+      std::signal(SIGTERM, on_sigint);
+      return mad_cmds.run(g_cancel);
+    }
   } catch (const dm::Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 2;

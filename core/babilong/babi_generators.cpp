@@ -20,22 +20,19 @@
 #include <string>
 #include <vector>
 
+#include "core/common/random.h"
+
 namespace dm::babilong::generators {
 
 namespace {
 
 // ---------------------------------------------------------------------------------------------------
-// Portable randomness: std:: distributions differ between standard libraries, these do not.
+// Portable randomness (core/common/random.h).
 
-uint64_t below(std::mt19937_64& rng, uint64_t n) {  // uniform in [0, n), n > 0
-  const uint64_t threshold = (0 - n) % n;           // rejects the biased low end of the 64-bit range
-  uint64_t x = rng();
-  while (x < threshold) x = rng();
-  return x % n;
-}
+using dm::random::below;
+using dm::random::chance;
+using dm::random::unit;
 int pick(std::mt19937_64& rng, size_t n) { return static_cast<int>(below(rng, n)); }
-double unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-bool chance(std::mt19937_64& rng, double p) { return unit(rng) < p; }
 // Index drawn with probability proportional to weights[i] (all ≥ 0, sum > 0).
 int pick_weighted(std::mt19937_64& rng, const std::vector<double>& weights) {
   double total = 0;

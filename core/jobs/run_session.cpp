@@ -176,6 +176,7 @@ RunSession::RunSession(store::RunStore& db, const Workspace& ws, const RunSpec& 
   r.overrides_json = spec.overrides_json;
   r.config_json = spec.config_json;
   r.config_hash = spec.config_hash.empty() ? config_hash(spec.config_json) : spec.config_hash;
+  r.sweep_id = spec.sweep_id;
   r.status = "running";
   r.host = me.host;
   r.device = spec.device;

@@ -28,6 +28,7 @@ struct RunSpec {
   std::string name, kind, family, preset, overrides_json, config_json, device;
   std::string config_hash;  // empty: config_hash(config_json)
   std::string run_dir;      // empty: <workspace>/runs/<id>, created
+  int64_t sweep_id = 0;     // the sweep the run belongs to (0: none)
 };
 
 // This process as a run record names it.

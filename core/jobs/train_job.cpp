@@ -35,6 +35,7 @@ RunSpec train_spec(const config::ExperimentConfig& cfg, const TrainJobOptions& o
   RunSpec spec;
   spec.name = !opt.name.empty() ? opt.name : (cfg.preset.empty() ? "train" : cfg.preset);
   spec.kind = "train";
+  spec.sweep_id = opt.sweep_id;
   spec.family = cfg.string("model.family");
   spec.preset = cfg.preset;
   spec.overrides_json = nlohmann::json(cfg.overrides).dump();

@@ -20,6 +20,7 @@ struct TrainJobOptions {
   std::string name;         // default: the preset name (or "train")
   int64_t resume_run = 0;   // > 0: continue that run from its checkpoint
   int threads = 0;
+  int64_t sweep_id = 0;     // the sweep the run belongs to (0: none)
 };
 
 struct JobResult {

@@ -62,14 +62,17 @@ torch::Tensor DiffS6Mamba2MixerImpl::branch(const torch::Tensor& zxbcdt, const t
   const int64_t di = cfg_.d_inner(), h = cfg_.n_heads(), p = cfg_.head_dim, g = cfg_.n_groups, n = cfg_.d_state;
   auto parts = zxbcdt.split_with_sizes({di, cfg_.conv_dim(), h}, -1);
   auto z = parts[0], xbc = parts[1];
-  if (state) state->conv = ops::conv_state_from_inputs(xbc, cfg_.conv_kernel).detach();
-  xbc = ops::causal_conv1d(xbc, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
+  // A state with tensors continues the sequence it holds (chunked prefill); a fresh one starts it.
+  const torch::Tensor conv_prev = state ? state->conv : torch::Tensor(), ssm_prev = state ? state->ssm : torch::Tensor();
+  if (state) state->conv = ops::conv_state_after(conv_prev, xbc, cfg_.conv_kernel).detach();
+  xbc = ops::causal_conv1d(xbc, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true,
+                           ops::conv_initial_inputs(conv_prev, xbc));
   if (keep.defined()) xbc = xbc * keep.to(xbc.scalar_type());
   auto xp = xbc.split_with_sizes({di, g * n, g * n}, -1);
   auto x = xp[0].reshape({b, l, h, p});
   auto a = -torch::exp(A_log.to(zxbcdt.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat));
   auto r = ops::ssd_chunked(x, time_step(parts[2], dt_bias), a, xp[1].reshape({b, l, g, n}), xp[2].reshape({b, l, g, n}),
-                            D, ops::ssd_chunk_size(x, cfg_.chunk_size));
+                            D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
   if (state) state->ssm = r.final_state.detach();
   return norm->gated(r.y.reshape({b, l, di}), z);
 }

@@ -120,8 +120,15 @@ torch::Tensor LanguageModelImpl::hidden(const torch::Tensor& ids, std::vector<to
   TORCH_CHECK(ids.dim() == 2, "LanguageModel: ids must be [B, L]");
   auto h = embed(ids);
   if (state) {
-    state->blocks.resize(backbone->layers.size());
-    state->position = ids.size(1);
+    // A state at position 0 starts the sequence; one past it continues it (chunked prefill: every mixer
+    // carries its conv window and SSM state into this chunk).
+    if (state->position == 0) {
+      state->blocks.assign(backbone->layers.size(), BlockState{});
+    } else {
+      TORCH_CHECK(state->blocks.size() == backbone->layers.size(), "LanguageModel: state has ", state->blocks.size(),
+                  " blocks, the model ", backbone->layers.size());
+    }
+    state->position += ids.size(1);
   }
   for (size_t i = 0; i < backbone->layers.size(); ++i) {
     h = backbone->layers[i]->forward(h, state ? &state->blocks[i] : nullptr, mask);

@@ -38,7 +38,8 @@ class LanguageModelImpl : public torch::nn::Module {
   // ids [B, L] (int64) → logits [B, L, V] (fp32).
   torch::Tensor forward(const torch::Tensor& ids);
   // Like forward, and fills `hidden` with the output of every block (the residual stream), if given,
-  // and `state` with the decoding state after the last position, if given.
+  // and `state` with the decoding state after the last position, if given. A state past position 0 is
+  // continued: forward_ex over consecutive chunks with one state equals one forward over their concatenation.
   torch::Tensor forward_ex(const torch::Tensor& ids, std::vector<torch::Tensor>* hidden, DecodeState* state);
   // One token per sequence: ids [B] → logits [B, V], advancing `state`.
   torch::Tensor step(const torch::Tensor& ids, DecodeState& state);

@@ -81,19 +81,22 @@ torch::Tensor Mamba1MixerImpl::forward(const torch::Tensor& u, Mamba1State* stat
   }
   auto parts = in_proj->forward(keep.defined() ? u * keep : u).split_with_sizes({di, di}, -1);
   auto x = parts[0], z = parts[1];
-  if (state) state->conv = ops::conv_state_from_inputs(x, cfg_.conv_kernel).detach();
-  x = ops::causal_conv1d(x, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
+  // A state with tensors continues the sequence it holds (chunked prefill); a fresh one starts it.
+  const torch::Tensor conv_prev = state ? state->conv : torch::Tensor();
+  if (state) state->conv = ops::conv_state_after(conv_prev, x, cfg_.conv_kernel).detach();
+  x = ops::causal_conv1d(x, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true,
+                         ops::conv_initial_inputs(conv_prev, x));
   if (keep.defined()) x = x * keep;
-  auto scan = [&](Dense& xp, Dense& dp, const torch::Tensor& a_log, const torch::Tensor& d_skip) {
+  auto scan = [&](Dense& xp, Dense& dp, const torch::Tensor& a_log, const torch::Tensor& d_skip, const torch::Tensor& h0) {
     auto [delta, bm, cm] = ssm_inputs(x, xp, dp);
     const auto ct = delta.scalar_type();
-    return ops::selective_scan(x, delta, -torch::exp(a_log.to(ct)), bm, cm, d_skip.to(ct));
+    return ops::selective_scan(x, delta, -torch::exp(a_log.to(ct)), bm, cm, d_skip.to(ct), h0);
   };
-  auto r = scan(x_proj, dt_proj, A_log, D);
+  auto r = scan(x_proj, dt_proj, A_log, D, state ? state->ssm : torch::Tensor());
   if (state) state->ssm = r.final_state.detach();
   auto y = r.y.to(r.final_state.scalar_type());
   if (cfg_.diff_s6) {  // both branches gated by the same silu(z): (y1 − y2)·silu(z)
-    auto r2 = scan(x_proj_2, dt_proj_2, A_log_2, D_2);
+    auto r2 = scan(x_proj_2, dt_proj_2, A_log_2, D_2, state ? state->ssm2 : torch::Tensor());
     if (state) state->ssm2 = r2.final_state.detach();
     y = y - r2.y.to(y.scalar_type());
   }

@@ -62,15 +62,18 @@ torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState* state
   // split (not three slices): its backward writes the three gradients into one tensor with one cat.
   auto parts = in_proj->forward(keep.defined() ? u * keep : u).split_with_sizes({di, cfg_.conv_dim(), h}, -1);
   auto z = parts[0], xbc = parts[1], dt_raw = parts[2];
-  if (state) state->conv = ops::conv_state_from_inputs(xbc, cfg_.conv_kernel).detach();
-  xbc = ops::causal_conv1d(xbc, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true);
+  // A state with tensors continues the sequence it holds (chunked prefill); a fresh one starts it.
+  const torch::Tensor conv_prev = state ? state->conv : torch::Tensor(), ssm_prev = state ? state->ssm : torch::Tensor();
+  if (state) state->conv = ops::conv_state_after(conv_prev, xbc, cfg_.conv_kernel).detach();
+  xbc = ops::causal_conv1d(xbc, conv1d->weight, cfg_.use_conv_bias ? conv1d->bias : torch::Tensor(), true,
+                           ops::conv_initial_inputs(conv_prev, xbc));
   if (keep.defined()) xbc = xbc * keep.to(xbc.scalar_type());
   auto xbc_parts = xbc.split_with_sizes({di, g * n, g * n}, -1);
   auto x = xbc_parts[0].reshape({b, l, h, p});
   auto bm = xbc_parts[1].reshape({b, l, g, n});
   auto cm = xbc_parts[2].reshape({b, l, g, n});
   auto a = -torch::exp(A_log.to(u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat));
-  auto r = ops::ssd_chunked(x, time_step(dt_raw), a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size));
+  auto r = ops::ssd_chunked(x, time_step(dt_raw), a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
   if (state) state->ssm = r.final_state.detach();
   auto y = norm->gated(r.y.reshape({b, l, di}), z);
   return out_proj->forward(y);

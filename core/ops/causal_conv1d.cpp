@@ -157,6 +157,16 @@ torch::Tensor conv_state_from_inputs(const torch::Tensor& x, int64_t kernel_size
   return torch::constant_pad_nd(xt, {kernel_size - l, 0}).contiguous();
 }
 
+torch::Tensor conv_state_after(const torch::Tensor& prev, const torch::Tensor& x, int64_t kernel_size) {
+  if (!prev.defined()) return conv_state_from_inputs(x, kernel_size);
+  return conv_state_from_inputs(torch::cat({prev.transpose(1, 2).to(x.scalar_type()), x}, 1), kernel_size);
+}
+
+torch::Tensor conv_initial_inputs(const torch::Tensor& state, const torch::Tensor& like) {
+  if (!state.defined()) return {};
+  return state.narrow(2, 1, state.size(2) - 1).to(like.scalar_type()).contiguous();
+}
+
 std::pair<torch::Tensor, torch::Tensor> causal_conv1d_update(const torch::Tensor& x, const torch::Tensor& state,
                                                              const torch::Tensor& weight, const torch::Tensor& bias,
                                                              bool silu) {

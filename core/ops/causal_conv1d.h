@@ -17,6 +17,11 @@ torch::Tensor causal_conv1d_reference(const torch::Tensor& x, const torch::Tenso
 
 // The last K inputs of x [B, L, C] as a decoding state [B, C, K], left zero-padded when L < K.
 torch::Tensor conv_state_from_inputs(const torch::Tensor& x, int64_t kernel_size);
+// Continuing a sequence in chunks: the state after x [B, L, C] when the inputs before it are those of
+// `prev` [B, C, K] (undefined: x starts the sequence), and the conv's initial inputs [B, C, K-1] taken
+// from such a state (undefined when it is).
+torch::Tensor conv_state_after(const torch::Tensor& prev, const torch::Tensor& x, int64_t kernel_size);
+torch::Tensor conv_initial_inputs(const torch::Tensor& state, const torch::Tensor& like);
 
 // One decoding step: shifts state [B, C, K] left, writes x [B, C] last, returns
 // {y [B, C] = act(bias + sum_k w[c, k] · state[c, k]), new state}.

@@ -18,7 +18,8 @@ namespace dm::store {
 namespace {
 
 // Schema history. Version 1 held runs and metrics; version 2 added eval cells, lens points,
-// artifacts and runs.message; 3 eval samples; 4 runs.archived; 5 the run's process and heartbeat. Each entry upgrades from the previous version.
+// artifacts and runs.message; 3 eval samples; 4 runs.archived; 5 the run's process and heartbeat; 6 sweeps
+// (runs.sweep_id). Each entry upgrades from the previous version.
 const char* kMigrations[] = {
     // 0 → 1
     R"sql(
@@ -71,6 +72,14 @@ const char* kMigrations[] = {
     ALTER TABLE runs ADD COLUMN last_step INTEGER NOT NULL DEFAULT -1;
     CREATE INDEX runs_by_status ON runs(status);
     )sql",
+    // 5 → 6: sweeps, each grouping the runs of one grid
+    R"sql(
+    CREATE TABLE sweeps (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL, kind TEXT NOT NULL, base TEXT NOT NULL, grid TEXT NOT NULL, created_at TEXT NOT NULL);
+    ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL;
+    CREATE INDEX runs_by_sweep ON runs(sweep_id);
+    )sql",
 };
 
 // The database's last error with its cause said plainly: the file, SQLite's message, and what a full disk,
@@ -110,6 +119,7 @@ class Stmt {
   Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
   Stmt& bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
   Stmt& bind(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.c_str(), -1, SQLITE_TRANSIENT); return *this; }
+  Stmt& bind_null(int i) { sqlite3_bind_null(s_, i); return *this; }
   bool step() {
     const int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
@@ -130,7 +140,7 @@ class Stmt {
 
 const char* kRunColumns =
     "id, name, kind, family, preset, overrides, config, config_hash, status, created_at, started_at, ended_at, host, "
-    "device, git_rev, run_dir, message, archived, pid, process_start, heartbeat, last_step";
+    "device, git_rev, run_dir, message, archived, pid, process_start, heartbeat, last_step, sweep_id";
 
 RunRecord read_run(const Stmt& s) {
   RunRecord r;
@@ -144,6 +154,7 @@ RunRecord read_run(const Stmt& s) {
   r.process_start = s.t(19);
   r.heartbeat = s.d(20);
   r.last_step = s.i(21);
+  r.sweep_id = s.i(22);
   return r;
 }
 
@@ -316,11 +327,16 @@ void RunStore::migrate() {
 int64_t RunStore::create_run(const RunRecord& r) {
   Stmt s(db_,
          "INSERT INTO runs (name, kind, family, preset, overrides, config, config_hash, status, created_at, host, device, "
-         "git_rev, run_dir, message, pid, process_start, heartbeat, last_step) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+         "git_rev, run_dir, message, pid, process_start, heartbeat, last_step, sweep_id) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, r.name).bind(2, r.kind).bind(3, r.family).bind(4, r.preset).bind(5, r.overrides_json).bind(6, r.config_json);
   s.bind(7, r.config_hash).bind(8, r.status).bind(9, now_utc()).bind(10, r.host).bind(11, r.device).bind(12, r.git_rev);
   s.bind(13, r.run_dir).bind(14, r.message).bind(15, r.pid).bind(16, r.process_start).bind(17, r.heartbeat);
   s.bind(18, r.last_step);
+  if (r.sweep_id > 0)
+    s.bind(19, r.sweep_id);
+  else
+    s.bind_null(19);
   s.step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -370,6 +386,45 @@ bool RunStore::mark_crashed(int64_t run, int64_t pid, const std::string& message
 std::vector<RunRecord> RunStore::runs_with_status(const std::string& status) const {
   Stmt s(db_, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE status = ? ORDER BY id DESC").c_str());
   s.bind(1, status);
+  std::vector<RunRecord> out;
+  while (s.step()) out.push_back(read_run(s));
+  return out;
+}
+
+int64_t RunStore::create_sweep(const SweepRecord& sw) {
+  Stmt s(db_, "INSERT INTO sweeps (name, kind, base, grid, created_at) VALUES (?,?,?,?,?)");
+  s.bind(1, sw.name).bind(2, sw.kind).bind(3, sw.base_json).bind(4, sw.grid_json).bind(5, now_utc());
+  s.step();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::vector<SweepRecord> RunStore::sweeps() const {
+  Stmt s(db_, "SELECT id, name, kind, base, grid, created_at FROM sweeps ORDER BY id DESC");
+  std::vector<SweepRecord> out;
+  while (s.step()) out.push_back({s.i(0), s.t(1), s.t(2), s.t(3), s.t(4), s.t(5)});
+  return out;
+}
+
+std::optional<SweepRecord> RunStore::sweep(int64_t id) const {
+  Stmt s(db_, "SELECT id, name, kind, base, grid, created_at FROM sweeps WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return SweepRecord{s.i(0), s.t(1), s.t(2), s.t(3), s.t(4), s.t(5)};
+}
+
+void RunStore::set_run_sweep(int64_t run, int64_t sweep) {
+  Stmt s(db_, "UPDATE runs SET sweep_id = ? WHERE id = ?");
+  if (sweep > 0)
+    s.bind(1, sweep);
+  else
+    s.bind_null(1);
+  s.bind(2, run);
+  s.step();
+}
+
+std::vector<RunRecord> RunStore::runs_of_sweep(int64_t sweep) const {
+  Stmt s(db_, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE sweep_id = ? ORDER BY id").c_str());
+  s.bind(1, sweep);
   std::vector<RunRecord> out;
   while (s.step()) out.push_back(read_run(s));
   return out;

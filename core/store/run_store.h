@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 
 namespace dm::store {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct RunRecord {
   int64_t id = 0;
@@ -27,6 +27,16 @@ struct RunRecord {
   std::string process_start;   // "<boot id>/<start time in clock ticks>" (Linux), empty elsewhere
   double heartbeat = 0;        // Unix seconds of the last sign of life (0: none yet)
   int64_t last_step = -1;      // the step reported with that heartbeat (-1: none)
+  int64_t sweep_id = 0;        // the sweep it belongs to (0: none)
+};
+
+// A sweep: one base job and a grid of values, whose runs (one per combination) point to it.
+struct SweepRecord {
+  int64_t id = 0;
+  std::string name, kind;       // kind: "train", "mad", …
+  std::string base_json;        // the base job (e.g. the train arguments)
+  std::string grid_json;        // {"key": [values…], …} in the order given
+  std::string created_at;
 };
 
 struct MetricRow {
@@ -85,6 +95,11 @@ class RunStore {
   std::optional<RunRecord> run(int64_t id) const;
   std::vector<RunRecord> runs() const;  // newest first
   void set_archived(int64_t run, bool archived);
+  int64_t create_sweep(const SweepRecord& s);  // returns the new id; sets created_at
+  std::vector<SweepRecord> sweeps() const;     // newest first
+  std::optional<SweepRecord> sweep(int64_t id) const;
+  void set_run_sweep(int64_t run, int64_t sweep);  // 0: none
+  std::vector<RunRecord> runs_of_sweep(int64_t sweep) const;  // oldest first (the grid's order)
   void delete_run(int64_t id);
 
   // Buffered; written by flush() (called automatically every `batch` rows) in one transaction.

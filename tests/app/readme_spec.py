@@ -74,6 +74,16 @@ def hf_mamba2(source: Path, out: Path):
     write_safetensors(out / "model.safetensors", t)
 
 
+def last_sweep(ctx, kind):
+    """The newest sweep of that kind in the default workspace."""
+    db = sqlite3.connect(ctx.ws / "runs.db")
+    row = db.execute("SELECT id FROM sweeps WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)).fetchone()
+    db.close()
+    if not row:
+        raise AssertionError(f"no {kind} sweep in {ctx.ws}")
+    return row[0]
+
+
 def _numel(shape):
     n = 1
     for s in shape:
@@ -297,6 +307,19 @@ SPEC = {
         before=lambda ctx: (seed_lens_file(ctx.work / f"results/{NEEDLE}-lens_eval.txt", 0.9),
                             seed_lens_file(ctx.work / "results/mamba2-370m-needle-finetune-lens_eval.txt", 0.7)),
         stdout=["wrote"]),
+    "$D sweep train experiment=demo/mamba2-fortunes optimizer.lr=[1e-3,3e-3] optimizer.weight_decay=[0,0.1]": dict(
+        size={"trainer.max_steps": 3, "model.d_model": 16, "model.n_layers": 1, "loader.batch_size": 4},
+        stdout=["sweep of 4 runs over 2 axes", "best val/loss"]),
+    "$D sweep list": dict(stdout=["optimizer.lr × optimizer.weight_decay"]),
+    "$D sweep show ID": dict(bind={"ID": lambda ctx, v: str(last_sweep(ctx, "train"))},
+                             stdout=["optimizer.weight_decay", "finished", "best val/loss"]),
+    "$D mad generate --list": dict(stdout=["memorization", "vocab_size=8192", "in-context-recall"]),
+    "$D mad generate --task in-context-recall --split test --out cr-test.jsonl": dict(
+        writes=["{work}/cr-test.jsonl"], stdout=["wrote 1280 test instances of in-context-recall"]),
+    "$D mad run --quick": dict(
+        size={"--epochs": 1, "--train_examples": 64, "--test_examples": 32},
+        writes=[lambda ctx: f"{ctx.ws}/mad/mad_scores-sweep{last_sweep(ctx, 'mad')}.csv"],
+        stdout=["MAD scores", "selective-copying", "diffmamba2"]),
     "build/app/diffmamba quick-comparison [--workspace DIR]": dict(
         bind={"DIR": "{ws}"},  # both variants write to the default workspace
         size={"model.d_model": 32, "model.n_layers": 1, "trainer.max_steps": 6, "--needle_steps": 2,
@@ -305,6 +328,14 @@ SPEC = {
         writes=["{ws}/figures/quick-comparison/compare-diffmamba2-vs-mamba2.pdf",
                 "{ws}/figures/quick-comparison/lens-diffmamba2-vs-mamba2.png"],
         stdout=["BABILong accuracy %", "mean over 10 cells", "Newcombe"]),
+    "build/app/diffmamba quick-comparison --ablation [--workspace DIR]": dict(
+        bind={"DIR": "{ws}"},
+        size={"model.d_model": 32, "model.n_layers": 1, "trainer.max_steps": 6, "--needle_steps": 2,
+              "--needle_samples": 20, "--samples": 2, "--lens_steps": 2, "--lens_tokens_per_step": 256,
+              "--lens_samples": 2},
+        writes=["{ws}/figures/quick-comparison/compare-diffmamba2E-vs-mamba2.pdf",
+                "{ws}/figures/quick-comparison/lens-diffs6mamba2-vs-mamba2.png"],
+        stdout=["difference = Diff-S6-Mamba2 − Mamba2", "mean over 10 cells"]),
     "build/app/diffmamba plot heatmap --run ID [ID2 ID3]": dict(
         before=third_eval, bind={"ID": "{eval_diff}", "ID2": "{eval_mamba}", "ID3": "{eval3}"}, stdout=["wrote"]),
     "build/app/diffmamba plot compare --run ID --baseline-run ID2": dict(

@@ -12,8 +12,10 @@
 #include <QtTest>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <random>
 
+#include "core/data/codec.h"
 #include "core/io/hf_checkpoint.h"
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
@@ -73,6 +75,10 @@ class TestCli : public QObject {
   void text_logits_and_tokenize();
   void babilong_pipeline();
   void lens_commands();
+  void every_family_evaluates_and_probes();
+  void mad_generate();
+  void sweep_runs_every_combination();
+  void per_token_loss_streams_and_resumes();
   void runs_archive();
   void doctor_info_selfcheck();
 };
@@ -376,6 +382,213 @@ void TestCli::babilong_pipeline() {
   auto no_pg19 = run({"finetune-pg19", "--ckpt_path", d.filePath("tiny.safetensors"), "--output_dir", d.filePath("y")});
   QCOMPARE(no_pg19.code, 2);
   QVERIFY2(no_pg19.err.contains("--pg19"), qPrintable(no_pg19.err));
+}
+
+void TestCli::every_family_evaluates_and_probes() {
+  // The five families beyond Mamba2 / Diff-Mamba2, as our model files: BABILong evaluation (greedy decoding
+  // through each family's recurrent step), the tuned lens (train and eval over its blocks), and a compare
+  // figure between two of them; the runs carry the family.
+  QTemporaryDir d;
+  const QString ws = d.filePath("ws");
+  std::map<std::string, int64_t> eval_runs;
+  for (auto fam : {dm::model::Family::mamba, dm::model::Family::diffmamba, dm::model::Family::diffs6,
+                   dm::model::Family::diffmamba2E, dm::model::Family::diffs6mamba2}) {
+    const std::string name = dm::model::to_string(fam);
+    auto cfg = dm::model::ModelConfig::lm_defaults(fam);
+    cfg.vocab_size = 27;
+    cfg.d_model = 32;
+    cfg.n_layers = 1;
+    cfg.d_state = 8;
+    cfg.head_dim = 16;
+    torch::manual_seed(3);
+    dm::model::LanguageModel m(cfg);
+    const QString file = d.filePath(QString::fromStdString(name) + ".safetensors");
+    dm::io::save_model(m, file.toStdString());
+    auto e = run({"eval-babilong", "--ckpt_path", file, "--workspace", ws, "--tasks", "qa1", "--lengths", "0k", "--samples",
+                  "3", "--max_new_tokens", "3", "--results_folder", d.filePath("res"), "--model_name",
+                  QString::fromStdString(name), "--quiet"});
+    QVERIFY2(e.code == 0, qPrintable(QString::fromStdString(name) + ": " + e.out + e.err));
+    QVERIFY(QFileInfo::exists(d.filePath(QString::fromStdString("res/" + name + "/acc_" + name + ".npy"))));
+    auto t = run({"lens", "train", "--model.name", file, "--output", d.filePath(QString::fromStdString("lens-" + name)),
+                  "--num_steps", "2", "--tokens_per_step", "64", "--max_seq_len", "32", "--workspace", ws, "--quiet"});
+    QVERIFY2(t.code == 0, qPrintable(QString::fromStdString(name) + " lens train: " + t.out + t.err));
+    auto le = run({"lens", "eval", "--ckpt_path", file, "--lens", d.filePath(QString::fromStdString("lens-" + name)),
+                   "--num_examples", "3", "--samples", "2", "--workspace", ws, "--quiet"});
+    QVERIFY2(le.code == 0, qPrintable(QString::fromStdString(name) + " lens eval: " + le.out + le.err));
+    QVERIFY2(le.out.contains("layer   1"), qPrintable(le.out));
+  }
+  dm::store::RunStore db((ws + "/runs.db").toStdString());
+  for (const auto& r : db.runs())
+    if (r.kind == "eval-babilong") eval_runs[r.family] = r.id;
+  QCOMPARE(eval_runs.size(), size_t{5});  // one per family, each recorded with its own
+  // Any two families compare: Diff-S6 against its Mamba-1 baseline.
+  auto c = run({"plot", "compare", "--workspace", ws, "--run", QString::number(eval_runs.at("diffs6")), "--baseline-run",
+                QString::number(eval_runs.at("mamba")), "--output_file", d.filePath("cmp.pdf")});
+  QVERIFY2(c.code == 0, qPrintable(c.out + c.err));
+  QVERIFY(QFileInfo(d.filePath("cmp.pdf")).size() > 0);
+}
+
+void TestCli::mad_generate() {
+  // `diffmamba mad generate`: JSON lines with inputs, targets and the scored positions; the test split follows
+  // the train split's stream; bad names are refused with the valid ones.
+  QTemporaryDir d;
+  auto g = run({"mad", "generate", "--task", "selective-copying", "--setting", "num_tokens_to_copy=32", "--split", "test",
+                "--examples", "10", "--out", d.filePath("sc.jsonl")});
+  QVERIFY2(g.code == 0, qPrintable(g.out + g.err));
+  QVERIFY2(g.out.contains("wrote 1280 test instances"), qPrintable(g.out));
+  QFile f(d.filePath("sc.jsonl"));
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  int lines = 0;
+  for (const auto& line : f.readAll().split('\n')) {
+    if (line.isEmpty()) continue;
+    const auto j = nlohmann::json::parse(line.toStdString());
+    const auto in = j.at("inputs").get<std::vector<int64_t>>(), tg = j.at("targets").get<std::vector<int64_t>>();
+    const auto sc = j.at("scored").get<std::vector<int64_t>>();
+    QCOMPARE(in.size(), size_t{256});
+    QCOMPARE(tg.size(), in.size());
+    QCOMPARE(sc.size(), size_t{32});
+    for (auto p : sc) QVERIFY(tg[static_cast<size_t>(p)] != -100);
+    ++lines;
+  }
+  QCOMPARE(lines, 1280);
+  auto list = run({"mad", "generate", "--list"});
+  QVERIFY2(list.code == 0 && list.out.contains("memorization") && list.out.contains("vocab_size=8192"), qPrintable(list.out));
+  auto bad = run({"mad", "generate", "--task", "compression", "--setting", "hard", "--out", d.filePath("x.jsonl")});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("seq_len=64"), qPrintable(bad.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("x.jsonl")));
+}
+
+void TestCli::sweep_runs_every_combination() {
+  // `diffmamba sweep train`: a 2 × 2 grid of tiny trainings under one sweep record, each run with its values;
+  // `sweep show` lists them with the metric, `sweep list` the sweep; a bad value stops the sweep before
+  // anything runs.
+  QTemporaryDir d;
+  const QString ws = d.filePath("ws");
+  const QStringList tiny = {"experiment=demo/mamba2-fortunes", "model.d_model=16", "model.n_layers=1", "model.head_dim=8",
+                            "model.d_state=8", "trainer.max_steps=3", "trainer.val_check_interval=3", "loader.batch_size=4",
+                            "loader.l_max=32"};
+  auto dry = run(QStringList{"sweep", "train", "--dry-run"} + tiny + QStringList{"optimizer.lr=[1e-3,2e-3]"});
+  QVERIFY2(dry.code == 0 && dry.out.contains("sweep of 2 runs over 1 axes"), qPrintable(dry.out + dry.err));
+  QVERIFY(!QFileInfo::exists(ws));
+  auto s = run(QStringList{"sweep", "train", "--workspace", ws, "--quiet"} + tiny +
+               QStringList{"optimizer.lr=[1e-3,2e-3]", "optimizer.weight_decay=[0,0.1]"});
+  QVERIFY2(s.code == 0, qPrintable(s.out + s.err));
+  dm::store::RunStore db((ws + "/runs.db").toStdString());
+  QCOMPARE(db.sweeps().size(), size_t{1});
+  const auto sw = db.sweeps().front();
+  QCOMPARE(QString::fromStdString(sw.grid_json), QString(R"({"optimizer.lr":["1e-3","2e-3"],"optimizer.weight_decay":["0","0.1"]})"));
+  const auto runs = db.runs_of_sweep(sw.id);
+  QCOMPARE(runs.size(), size_t{4});
+  const std::vector<std::pair<double, double>> want = {{1e-3, 0}, {1e-3, 0.1}, {2e-3, 0}, {2e-3, 0.1}};
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto cfg = nlohmann::json::parse(runs[i].config_json);
+    QCOMPARE(cfg["optimizer"]["lr"].get<double>(), want[i].first);
+    QCOMPARE(cfg["optimizer"]["weight_decay"].get<double>(), want[i].second);
+    QCOMPARE(QString::fromStdString(runs[i].status), QString("finished"));
+  }
+  auto show = run({"sweep", "show", QString::number(sw.id), "--workspace", ws});
+  QVERIFY2(show.code == 0 && show.out.contains("optimizer.weight_decay") && show.out.contains("best val/loss"),
+           qPrintable(show.out + show.err));
+  QCOMPARE(show.out.count("finished"), 4);
+  auto list = run({"sweep", "list", "--workspace", ws});
+  QVERIFY2(list.code == 0 && list.out.contains("optimizer.lr × optimizer.weight_decay"), qPrintable(list.out));
+  auto bad = run(QStringList{"sweep", "train", "--workspace", ws} + tiny + QStringList{"loader.l_max=[32,-1]"});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("l_max"), qPrintable(bad.err));
+  QCOMPARE(db.sweeps().size(), size_t{1});  // nothing was created
+}
+
+void TestCli::per_token_loss_streams_and_resumes() {
+  // `diffmamba per-token-loss` on a character-level model and two text documents: the per-position loss
+  // is the mean over sequences of the one-shot forward's cross-entropy of logits[t] against token t + 1
+  // (computed here independently), the averages are the seed's names, results.npz is a valid zip, and a run
+  // stopped after one sequence continues to the same numbers as an uninterrupted one.
+  QTemporaryDir d;
+  auto cfg = dm::model::ModelConfig::lm_defaults(dm::model::Family::mamba);
+  cfg.vocab_size = 27;
+  cfg.d_model = 32;
+  cfg.n_layers = 1;
+  cfg.d_state = 8;
+  torch::manual_seed(1);
+  dm::model::LanguageModel m(cfg);
+  dm::io::save_model(m, d.filePath("m.safetensors").toStdString());
+  QDir(d.path()).mkpath("docs");
+  std::string all;
+  for (const char* name : {"docs/a.txt", "docs/b.txt"}) {
+    std::ofstream f(d.filePath(name).toStdString());
+    std::string text;
+    for (int i = 0; i < 30; ++i) text += std::string(name) + " the grey ship sailed on along the coast of the northern sea ";
+    f << text;
+  }
+  const int64_t L = 600;
+  auto once = [&](const QString& out, int64_t tokens) {
+    return run({"per-token-loss", "--ckpt_path", d.filePath("m.safetensors"), "--data", d.filePath("docs"), "--eval_len",
+                QString::number(L), "--eval_tokens", QString::number(tokens), "--chunk", "128", "--output_dir", out,
+                "--workspace", d.filePath("ws"), "--quiet"});
+  };
+  auto r = once(d.filePath("full"), 2 * L);
+  QVERIFY2(r.code == 0 && r.out.contains("2 sequences of 600 tokens"), qPrintable(r.out + r.err));
+  QFile rf(d.filePath("full/results.json"));
+  QVERIFY(rf.open(QIODevice::ReadOnly));
+  const auto j = nlohmann::json::parse(rf.readAll().toStdString());
+  const auto per = j.at("val/loss_per_token").get<std::vector<double>>();
+  QCOMPARE(per.size(), size_t{600});
+  QVERIFY(j.contains("val/loss_avg_len_512") && j.contains("val/perplexity_len_600"));
+  // The same numbers from the model's one-shot forward over the same token stream (text8 characters).
+  auto codec = dm::data::text8_codec();
+  std::vector<int64_t> ids;
+  for (const char* name : {"docs/a.txt", "docs/b.txt"}) {
+    QFile f(d.filePath(name));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const auto e = codec->encode(codec->normalize(f.readAll().toStdString()));
+    ids.insert(ids.end(), e.begin(), e.end());
+  }
+  QVERIFY(static_cast<int64_t>(ids.size()) >= 2 * (L + 1));
+  m->eval();
+  torch::NoGradGuard off;
+  auto expect = torch::zeros({L}, torch::kDouble);
+  for (int64_t s = 0; s < 2; ++s) {
+    auto seq = torch::tensor(std::vector<int64_t>(ids.begin() + s * (L + 1), ids.begin() + (s + 1) * (L + 1)), torch::kLong);
+    auto logits = m->forward(seq.narrow(0, 0, L).unsqueeze(0)).squeeze(0);
+    expect += torch::nn::functional::cross_entropy(logits, seq.narrow(0, 1, L),
+                                                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                  .to(torch::kDouble);
+  }
+  expect /= 2;
+  DM_COMPARE_REL(torch::tensor(per, torch::kDouble), expect, 1e-5, "per-token loss vs one-shot forward");
+  double first512 = 0;
+  for (int t = 0; t < 512; ++t) first512 += per[static_cast<size_t>(t)];
+  QVERIFY(std::abs(j.at("val/loss_avg_len_512").get<double>() - first512 / 512) < 1e-9);
+  // results.npz: a zip whose members check out (python's zipfile verifies every CRC).
+  QProcess py;
+  py.start("python3", {"-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+                             "print(' '.join(sorted(z.namelist())))",
+                       d.filePath("full/results.npz")});
+  QVERIFY(py.waitForFinished(30000));
+  const QString names = QString::fromUtf8(py.readAllStandardOutput());
+  QVERIFY2(py.exitCode() == 0 && names.contains("val/loss_per_token.npy") && names.contains("val/perplexity_len_512.npy"),
+           qPrintable(names + py.readAllStandardError()));
+  // One sequence, then the rest: the progress is picked up (results.json removed to let it go on).
+  auto a = once(d.filePath("part"), L);
+  QVERIFY2(a.code == 0, qPrintable(a.out + a.err));
+  QVERIFY(QFile::remove(d.filePath("part/results.json")));
+  auto b = once(d.filePath("part"), 2 * L);
+  QVERIFY2(b.code == 0 && b.out.contains("2 sequences"), qPrintable(b.out + b.err));
+  QFile pf(d.filePath("part/results.json"));
+  QVERIFY(pf.open(QIODevice::ReadOnly));
+  const auto pj = nlohmann::json::parse(pf.readAll().toStdString());
+  QCOMPARE(pj.at("val/loss_per_token").get<std::vector<double>>(), per);
+  // Bad input: a token file outside the vocabulary, and too little data.
+  dm::io::write_npy(d.filePath("big.npy").toStdString(), torch::full({700}, 99, torch::kLong));
+  auto bad = run({"per-token-loss", "--ckpt_path", d.filePath("m.safetensors"), "--data", d.filePath("big.npy"), "--eval_len",
+                  "600", "--output_dir", d.filePath("bad"), "--workspace", d.filePath("ws")});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("outside the model's vocabulary"), qPrintable(bad.err));
+  auto few = run({"per-token-loss", "--ckpt_path", d.filePath("m.safetensors"), "--data", d.filePath("docs/a.txt"),
+                  "--eval_len", "100000", "--output_dir", d.filePath("few"), "--workspace", d.filePath("ws")});
+  QCOMPARE(few.code, 2);
+  QVERIFY2(few.err.contains("fewer than eval_len"), qPrintable(few.err));
 }
 
 void TestCli::lens_commands() {

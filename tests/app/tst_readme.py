@@ -34,6 +34,7 @@ SIZE_OPTIONS = {
     "trainer.max_steps", "trainer.max_epochs", "trainer.limit_val_batches", "loader.batch_size", "loader.l_max",
     "model.n_layers", "model.d_model",
     "--needle_steps", "--needle_samples", "--lens_steps", "--lens_tokens_per_step", "--lens_samples",
+    "--epochs", "--train_examples", "--test_examples",
 }
 
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_$])([A-Z][A-Z0-9_]*)(?![A-Za-z0-9_])")
@@ -197,7 +198,7 @@ def run_one(ctx: Context, block_env: dict, text: str, entry: dict, variant_spec:
         if ctx.fmt(s) not in out:
             raise AssertionError(f"stdout lacks {ctx.fmt(s)!r}: {shown}{tail}")
     for w in entry.get("writes", []):
-        path = Path(ctx.fmt(w))
+        path = Path(w(ctx) if callable(w) else ctx.fmt(w))
         if not path.is_absolute():
             path = cwd / path
         if not path.exists() or (path.is_file() and path.stat().st_size == 0) or (path.is_dir() and not any(path.iterdir())):

@@ -10,6 +10,7 @@
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/config/schema.h"
+#include "core/jobs/sweep.h"
 #include "tests/core/test_util.h"
 
 using dm::config::resolve;
@@ -38,6 +39,7 @@ class TestConfig : public QObject {
 
  private slots:
   void seed_readme_line();
+  void sweep_grid();
   void list_and_scalar_values();
   void unknown_key_names_nearest();
   void wrong_types_and_ranges_data();
@@ -271,6 +273,35 @@ void TestConfig::hostile_yaml_and_preset_names() {
   for (const char* bad : {"../../x", "/etc/passwd", "user/../x", "lm/../../x", "./lm/mamba2-text8"})
     QVERIFY2(dm::test::error_of([&] { resolve({std::string("experiment=") + bad}); }).contains("not a preset name"), bad);
   QVERIFY(resolve({"experiment=lm/mamba2-text8"}).preset == "lm/mamba2-text8");
+}
+
+void TestConfig::sweep_grid() {
+  // A list where a key takes one value is an axis; trainer.devices takes a list, so [0] stays one value and
+  // [[0],[1]] is its axis. Combinations: fixed arguments first, the last axis varying fastest.
+  const auto g = dm::jobs::parse_grid({"experiment=demo/mamba2-fortunes", "optimizer.lr=[1e-4,5e-4,1e-3]",
+                                       "trainer.devices=[0]", "optimizer.weight_decay=[0, 0.1]"});
+  QCOMPARE(g.fixed, (std::vector<std::string>{"experiment=demo/mamba2-fortunes", "trainer.devices=[0]"}));
+  QCOMPARE(g.axes.size(), size_t{2});
+  QCOMPARE(g.size(), size_t{6});
+  const auto c = dm::jobs::combinations(g);
+  QCOMPARE(c.size(), size_t{6});
+  QCOMPARE(c[0], (std::vector<std::string>{"experiment=demo/mamba2-fortunes", "trainer.devices=[0]", "optimizer.lr=1e-4",
+                                           "optimizer.weight_decay=0"}));
+  QCOMPARE(c[1].back(), std::string("optimizer.weight_decay=0.1"));
+  QCOMPARE(c[5][2], std::string("optimizer.lr=1e-3"));
+  QCOMPARE(dm::jobs::grid_json(g), std::string(R"({"optimizer.lr":["1e-4","5e-4","1e-3"],"optimizer.weight_decay":["0","0.1"]})"));
+  const auto dev = dm::jobs::parse_grid({"trainer.devices=[[0],[1]]"});
+  QCOMPARE(dev.axes.size(), size_t{1});
+  QCOMPARE(dm::jobs::combinations(dev)[1], std::vector<std::string>{"trainer.devices=[1]"});
+  // Every combination resolves as a config.
+  for (const auto& args : c) QCOMPARE(dm::config::resolve(args).number("optimizer.lr") > 0, true);
+  using dm::test::error_of;
+  QVERIFY(error_of<dm::ConfigError>([] { dm::jobs::parse_grid({"optimizer.lr=[]"}); }).contains("at least one"));
+  QVERIFY(error_of<dm::ConfigError>([] { dm::jobs::parse_grid({"optimizer.lr=1", "optimizer.lr=[2,3]"}); }).contains("twice"));
+  QVERIFY(error_of<dm::ConfigError>([] {
+            dm::jobs::parse_grid({"a=[1,2,3,4,5,6,7,8,9,10]", "b=[1,2,3,4,5,6,7,8,9,10]", "c=[1,2,3,4,5,6,7,8,9,10]",
+                                  "d=[1,2,3,4,5,6,7,8,9,10]", "e=[1,2]"});
+          }).contains("10,000"));
 }
 
 QTEST_APPLESS_MAIN(TestConfig)

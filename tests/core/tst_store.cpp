@@ -53,6 +53,7 @@ class TestStore : public QObject {
   void read_only_workspace_is_browsable();
   void write_errors_say_their_cause();
   void filter_language();
+  void sweeps_group_runs();
 };
 
 void TestStore::records_and_metrics() {
@@ -384,6 +385,49 @@ void TestStore::concurrent_first_open() {
     for (auto& t : ts) t.join();
     QVERIFY2(failures == 0, last_error.c_str());
   }
+}
+
+void TestStore::sweeps_group_runs() {
+  // A sweep record and its runs, in the grid's order; a run outside it has none; deleting a run leaves the
+  // sweep and its other runs.
+  QTemporaryDir d;
+  dm::store::RunStore db(d.filePath("runs.db").toStdString());
+  dm::store::SweepRecord sw;
+  sw.name = "lr × wd";
+  sw.kind = "train";
+  sw.base_json = R"(["experiment=demo/mamba2-fortunes"])";
+  sw.grid_json = R"({"optimizer.lr":[0.001,0.0005],"optimizer.weight_decay":[0,0.1]})";
+  const int64_t id = db.create_sweep(sw);
+  QVERIFY(id > 0);
+  std::vector<int64_t> runs;
+  for (int i = 0; i < 4; ++i) {
+    dm::store::RunRecord r;
+    r.name = "run " + std::to_string(i);
+    r.kind = "train";
+    r.config_json = "{}";
+    r.config_hash = "h";
+    r.status = "finished";
+    runs.push_back(db.create_run(r));
+    if (i < 3) db.set_run_sweep(runs.back(), id);
+  }
+  const auto of = db.runs_of_sweep(id);
+  QCOMPARE(of.size(), size_t{3});
+  for (size_t i = 0; i < of.size(); ++i) {
+    QCOMPARE(of[i].id, runs[i]);
+    QCOMPARE(of[i].sweep_id, id);
+  }
+  QCOMPARE(db.run(runs[3])->sweep_id, int64_t{0});
+  const auto back = db.sweep(id);
+  QVERIFY(back.has_value());
+  QCOMPARE(back->grid_json, sw.grid_json);
+  QCOMPARE(back->name, sw.name);
+  QVERIFY(!back->created_at.empty());
+  QCOMPARE(db.sweeps().size(), size_t{1});
+  QVERIFY(!db.sweep(id + 1).has_value());
+  db.delete_run(runs[0]);
+  QCOMPARE(db.runs_of_sweep(id).size(), size_t{2});
+  db.set_run_sweep(runs[1], 0);
+  QCOMPARE(db.runs_of_sweep(id).size(), size_t{1});
 }
 
 QTEST_APPLESS_MAIN(TestStore)
