@@ -124,7 +124,8 @@ int time_train_step(const dm::model::ModelConfig& cfg, int64_t b, int64_t l, int
 int run_train(const std::string& family, int64_t b, int64_t l, int repeats) {
   const auto fam = dm::model::family_from_string(family);
   auto cfg = dm::model::ModelConfig::lm_defaults(fam);
-  if (fam == dm::model::Family::mamba) cfg.d_state = 16;  // the published Mamba-1 layer
+  if (cfg.is_mamba1()) cfg.d_state = 16;  // the published Mamba-1 layers
+  if (fam == dm::model::Family::diffs6mamba2) cfg.head_dim = 128;  // 108 needs d_model 54·k; 2·256 = 512 = 4·128
   cfg.vocab_size = 256;
   cfg.d_model = 256;
   cfg.n_layers = 4;

@@ -46,8 +46,10 @@ int PerTokenCommand::run(std::atomic<bool>& cancel) const {
   o.chunk = chunk_;
   o.device = device_;
   o.name = name_;
-  auto stem = std::filesystem::path(ckpt_path_).filename().string();
-  if (stem.empty()) stem = std::filesystem::path(ckpt_path_).parent_path().filename().string();
+  // The model's name: a file's stem (diffmamba2-demo.safetensors → diffmamba2-demo), a folder's name.
+  const std::filesystem::path ck(ckpt_path_);
+  auto stem = std::filesystem::is_regular_file(ck) ? ck.stem().string() : ck.filename().string();
+  if (stem.empty()) stem = ck.parent_path().filename().string();
   o.output_dir = !output_dir_.empty() ? output_dir_
                                       : (std::filesystem::path(ws.root) / "per-token-loss" /
                                          (stem + "-L" + std::to_string(eval_len_)))

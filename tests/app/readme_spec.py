@@ -320,6 +320,15 @@ SPEC = {
         size={"--epochs": 1, "--train_examples": 64, "--test_examples": 32},
         writes=[lambda ctx: f"{ctx.ws}/mad/mad_scores-sweep{last_sweep(ctx, 'mad')}.csv"],
         stdout=["MAD scores", "selective-copying", "diffmamba2"]),
+    "$D per-token-loss --ckpt_path DIR --data FILES --eval_len 65536 [--eval_tokens N] [--output_dir OUT]": dict(
+        before=lambda ctx: [(ctx.work / "pg19").mkdir(exist_ok=True)] + [
+            (ctx.work / "pg19" / f"book{i}.txt").write_text(english(ctx.source, 80000 + 1000 * i)) for i in (1, 2)],
+        # OUT is the default folder too: whichever variant runs second finds the results and reports them.
+        bind={"DIR": "{diff_demo}", "FILES": "{work}/pg19", "N": "65536",
+              "OUT": "{ws}/per-token-loss/diffmamba2-demo-L65536"},
+        writes=["{ws}/per-token-loss/diffmamba2-demo-L65536/results.json",
+                "{ws}/per-token-loss/diffmamba2-demo-L65536/results.npz"],
+        stdout=["sequences of 65536 tokens", "perplexity", "results.npz"]),
     "build/app/diffmamba quick-comparison [--workspace DIR]": dict(
         bind={"DIR": "{ws}"},  # both variants write to the default workspace
         size={"model.d_model": 32, "model.n_layers": 1, "trainer.max_steps": 6, "--needle_steps": 2,
