@@ -102,7 +102,7 @@ struct LensArgs {
 int run_lens(const LensArgs& a, std::atomic<bool>& cancel);
 
 struct PlotArgs {
-  std::string action;  // heatmap | compare | ratio | lens | curves
+  std::string action;  // heatmap | compare | ratio | lens | curves | per-token-loss
   // the seed's result files
   std::string results_folder, model_name, baseline_name, prompt_name;
   std::vector<std::string> tasks, lengths, seeds;
@@ -118,6 +118,8 @@ struct PlotArgs {
   bool ratio = false, std_line = false, log = false, log_x = false, lines = false, raw_lens = false, no_csv = false,
        no_npy = false;
   int start_layer = 0, end_layer = 0;  // 0 = the data's first / last
+  std::vector<std::string> results;      // per-token-loss: results.json files
+  int training_length = 2048, window = 101;
   double smoothing = 0.6, width_in = 0, height_in = 0, dpi = 0;  // 0 = the figure's default size
 };
 // Built only with the plotting library (Qt 6 + QCustomPlot); elsewhere it explains that and returns 2.

@@ -281,6 +281,15 @@ int main(int argc, char** argv) {
   auto* pr = pl->add_subcommand("ratio", "model vs baseline: max/min ratio per cell (plot_compare.py --ratio)");
   auto* pn = pl->add_subcommand("lens", "tuned-lens needle probability per layer, Diff-Mamba vs Mamba (plot_tuned_lens.py)");
   auto* pv = pl->add_subcommand("curves", "training curves of runs (loss, bpc, lr, tokens/s, …)");
+  auto* pt = pl->add_subcommand("per-token-loss", "loss per token position over long contexts, and the cumulative "
+                                                  "perplexity, models overlaid (plot_per_token_loss.py)");
+  pt->add_option("--run", pa.runs, "per-token-loss run(s) of the workspace");
+  pt->add_option("--results", pa.results, "results.json files of per-token-loss (instead of, or beside, runs)");
+  pt->add_option("--training-length", pa.training_length, "dashed line at the training length (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  pt->add_option("--window", pa.window, "centred moving average window")->check(CLI::PositiveNumber)->capture_default_str();
+  pt->add_option("--title", pa.title, "figure title (default: none)");
   for (auto* c : {ph, pc, pr}) {
     c->add_option("--results_folder", pa.results_folder, "the seed's evaluation folder: <folder>/<model>/{task}_{length}_{prompt}.csv or acc_<model>.npy")
         ->capture_default_str();
@@ -319,7 +328,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     c->add_option("--title", pa.title, "figure title (default: names the runs or models; 'none': no title)");
   }
-  for (auto* c : {ph, pc, pr, pn, pv}) {
+  for (auto* c : {ph, pc, pr, pn, pv, pt}) {
     c->add_option("--output_file", pa.output_file, "figure file, .pdf / .png / .svg (default: the seed's name and place)");
     c->add_option("--csv", pa.csv, "the numbers drawn (default: the figure's name with .csv)");
     c->add_flag("--no-csv", pa.no_csv, "write no CSV");

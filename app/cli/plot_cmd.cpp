@@ -1,5 +1,5 @@
-// `diffmamba plot heatmap|compare|ratio|lens|curves`: the seed's plot.py, plot_compare.py and
-// plot_tuned_lens.py (and training curves) rendered offscreen from the seed's result files or a
+// `diffmamba plot heatmap|compare|ratio|lens|curves|per-token-loss`: the seed's plot.py, plot_compare.py,
+// plot_tuned_lens.py and plot_per_token_loss.py (and training curves) rendered offscreen from the seed's result files or a
 // workspace's runs, written as PDF / PNG / SVG plus the CSV of the numbers drawn.
 #include <QApplication>
 #include <QDir>
@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
 #include "app/cli/commands.h"
 #include "app/figures/figure_data.h"
 #include "core/babilong/babilong.h"
 #include "core/common/error.h"
+#include "core/io/atomic_file.h"
 #include "core/jobs/train_job.h"
 #include "core/store/run_store.h"
 #include "plotting/csv.h"
@@ -23,6 +25,7 @@
 #include "plotting/export.h"
 #include "plotting/heatmap.h"
 #include "plotting/lens_chart.h"
+#include "plotting/per_token_chart.h"
 
 namespace fs = std::filesystem;
 
@@ -315,6 +318,61 @@ int plotCurves(const PlotArgs& a) {
   return 0;
 }
 
+// One series per results.json: its val/loss_per_token, labelled by the run's name or the file's folder.
+plotting::PerTokenSeries perTokenSeries(const std::string& path, const std::string& label) {
+  const auto text = io::read_file(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(path, std::string("is not JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("val/loss_per_token") || !j.at("val/loss_per_token").is_array())
+    throw FileError(path, "has no val/loss_per_token array (is it a per-token-loss results.json?)");
+  plotting::PerTokenSeries s;
+  s.label = q(label);
+  for (const auto& v : j.at("val/loss_per_token")) {
+    if (!v.is_number()) throw FileError(path, "val/loss_per_token holds a non-number");
+    s.loss.push_back(v.get<double>());
+  }
+  return s;
+}
+
+int plotPerToken(const PlotArgs& a) {
+  if (a.runs.empty() && a.results.empty()) throw ConfigError("--run/--results", "", "give per-token-loss runs or results.json files");
+  std::vector<plotting::PerTokenSeries> series;
+  std::string tag;
+  if (!a.runs.empty()) {
+    auto db = openStore(a.workspace);
+    for (auto id : a.runs) {
+      const auto rec = db->run(id);
+      if (!rec || rec->kind != "per-token-loss")
+        throw ConfigError("--run", std::to_string(id), "is not a per-token-loss run of this workspace");
+      std::string path;
+      for (const auto& [kind, p] : db->artifacts(id))
+        if (kind == "results") path = p;
+      if (path.empty()) throw ConfigError("--run", std::to_string(id), "has no results (it did not finish)");
+      series.push_back(perTokenSeries(path, rec->name + " (run " + std::to_string(id) + ")"));
+    }
+    tag = runsTag(a.runs);
+  }
+  for (const auto& f : a.results) series.push_back(perTokenSeries(f, fs::path(f).parent_path().filename().string()));
+  std::string output = a.output_file.empty() ? "per-token-loss-" + (tag.empty() ? std::string("results") : tag) + ".pdf" : a.output_file;
+  checkSuffix(output);
+  plotting::PerTokenOptions o;
+  o.trainingLength = a.training_length;
+  o.window = a.window;
+  if (!a.title.empty() && a.title != "none") o.title = q(a.title);
+  QCustomPlot plot;
+  plotting::drawPerTokenLoss(&plot, series, o);
+  save(plot, output, sizeFor(a, 8, 7, 300));
+  if (!a.no_csv) {
+    plotting::writePerTokenCsv(series, o, q(csvPathFor(a, output)));
+    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+  }
+  return 0;
+}
+
 int plotOne(const PlotArgs& a) {
   try {
     if (a.action == "heatmap") return plotHeatmap(a);
@@ -322,10 +380,11 @@ int plotOne(const PlotArgs& a) {
     if (a.action == "ratio") return plotCompare(a, true);
     if (a.action == "lens") return plotLens(a);
     if (a.action == "curves") return plotCurves(a);
+    if (a.action == "per-token-loss") return plotPerToken(a);
   } catch (const plotting::PlotError& e) {
     throw Error(e.what());
   }
-  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves");
+  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves, per-token-loss");
 }
 
 }  // namespace

@@ -314,7 +314,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
     results["eval_len"] = L;
     io::write_file_atomic((out / "results.npz").string(), encode_npz(npz));
     io::write_file_atomic((out / "results.json").string(), results.dump());
-    db.add_artifact(session.id(), "results", (out / "results.json").string());
+    db.add_artifact(session.id(), "results", fs::absolute(out / "results.json").string());
     session.finish("finished", std::to_string(done) + " sequences of " + std::to_string(L) + " tokens");
     result.status = "finished";
     result.sequences = done;

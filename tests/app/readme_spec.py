@@ -74,6 +74,21 @@ def hf_mamba2(source: Path, out: Path):
     write_safetensors(out / "model.safetensors", t)
 
 
+def per_token_runs(ctx):
+    """The ids of the default workspace's finished per-token-loss runs, newest first."""
+    db = sqlite3.connect(ctx.ws / "runs.db")
+    rows = db.execute("SELECT id FROM runs WHERE kind = 'per-token-loss' AND status = 'finished' ORDER BY id DESC").fetchall()
+    db.close()
+    return [r[0] for r in rows]
+
+
+def second_per_token_run(ctx):
+    """Mamba2's per-token loss beside Diff-Mamba2's (the README's per-token-loss command made that one)."""
+    if len(per_token_runs(ctx)) < 2:
+        ctx.run_cli("per-token-loss", "--ckpt_path", ctx.vars["mamba_demo"], "--data", ctx.work / "pg19", "--eval_len",
+                    "65536", "--eval_tokens", "65536", "--output_dir", ctx.work / "per-token-mamba2", "--quiet")
+
+
 def last_sweep(ctx, kind):
     """The newest sweep of that kind in the default workspace."""
     db = sqlite3.connect(ctx.ws / "runs.db")
@@ -345,6 +360,10 @@ SPEC = {
         writes=["{ws}/figures/quick-comparison/compare-diffmamba2E-vs-mamba2.pdf",
                 "{ws}/figures/quick-comparison/lens-diffs6mamba2-vs-mamba2.png"],
         stdout=["difference = Diff-S6-Mamba2 − Mamba2", "mean over 10 cells"]),
+    "build/app/diffmamba plot per-token-loss --run ID [ID2] [--training-length 2048]": dict(
+        before=second_per_token_run,
+        bind={"ID": lambda ctx, v: str(per_token_runs(ctx)[0]), "ID2": lambda ctx, v: str(per_token_runs(ctx)[1])},
+        stdout=["wrote"]),
     "build/app/diffmamba plot heatmap --run ID [ID2 ID3]": dict(
         before=third_eval, bind={"ID": "{eval_diff}", "ID2": "{eval_mamba}", "ID3": "{eval3}"}, stdout=["wrote"]),
     "build/app/diffmamba plot compare --run ID --baseline-run ID2": dict(

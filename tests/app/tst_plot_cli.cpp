@@ -11,9 +11,12 @@
 #include <map>
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/common/stats.h"
+#include "core/io/model_file.h"
 #include "core/io/npy.h"
+#include "core/model/language_model.h"
 #include "core/store/run_store.h"
 #include "plotting/csv.h"
 
@@ -68,6 +71,7 @@ class TestPlotCli : public QObject {
   void figures_of_runs();
   void bad_input();
   void quick_comparison_headless();
+  void per_token_loss_figure();
 };
 
 void TestPlotCli::heatmap_from_seed_csvs() {
@@ -388,6 +392,77 @@ void TestPlotCli::quick_comparison_headless() {
   auto bad = dm::test::run_cli({"quick-comparison", "--workspace", d.filePath("ws2"), "--samples", "0"});
   QVERIFY(bad.code != 0);
   QVERIFY(!QFileInfo::exists(d.filePath("ws2")));
+}
+
+// `diffmamba plot per-token-loss`: two results.json overlaid (a real run of the workspace and a file), the
+// smoothing and cumulative perplexity of the CSV checked against their definitions, both panels drawn, and a
+// file that is not a per-token result refused.
+void TestPlotCli::per_token_loss_figure() {
+  QTemporaryDir d;
+  // A run: a tiny character-level model over a text document.
+  auto cfg = dm::model::ModelConfig::lm_defaults(dm::model::Family::mamba2);
+  cfg.vocab_size = 27;
+  cfg.d_model = 32;
+  cfg.n_layers = 1;
+  cfg.head_dim = 16;
+  cfg.d_state = 8;
+  dm::model::LanguageModel m(cfg);
+  dm::io::save_model(m, d.filePath("m.safetensors").toStdString());
+  {
+    std::ofstream f(d.filePath("book.txt").toStdString());
+    for (int i = 0; i < 40; ++i) f << "the grey ship sailed slowly along the coast of the northern sea. ";
+  }
+  auto p = run({"per-token-loss", "--ckpt_path", d.filePath("m.safetensors"), "--data", d.filePath("book.txt"), "--eval_len",
+                "1024", "--chunk", "256", "--output_dir", d.filePath("ptl"), "--workspace", d.filePath("ws"), "--quiet",
+                "--name", "tiny"});
+  QVERIFY2(p.code == 0, qPrintable(p.out + p.err));
+  dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+  const int64_t id = db.runs().front().id;
+  // A file: a loss falling as 3 − i/1024 with a bump at one position, which the moving average spreads.
+  std::vector<double> loss(1024);
+  for (size_t i = 0; i < loss.size(); ++i) loss[i] = 3.0 - static_cast<double>(i) / 1024.0;
+  loss[500] += 10.1;
+  QVERIFY(QDir(d.path()).mkpath("other"));
+  {
+    std::ofstream f(d.filePath("other/results.json").toStdString());
+    f << nlohmann::json({{"val/loss_per_token", loss}}).dump();
+  }
+  auto r = run({"plot", "per-token-loss", "--workspace", d.filePath("ws"), "--run", QString::number(id), "--results",
+                d.filePath("other/results.json"), "--training-length", "512", "--output_file", d.filePath("pt.png"),
+                "--dpi", "80"});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QImage img(d.filePath("pt.png"));
+  QVERIFY(!img.isNull() && img.height() > img.width() / 2);
+  QFile csv(d.filePath("pt.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const auto header = QString::fromUtf8(csv.readLine()).trimmed().split(',');
+  QCOMPARE(header.size(), 7);
+  QCOMPARE(header[0], QString("position"));
+  QVERIFY2(header[1].startsWith("tiny (run"), qPrintable(header[1]));
+  QCOMPARE(header[4], QString("other loss"));
+  int rows = 0;
+  double cum = 0;
+  for (int i = 0; i < 128; ++i) cum += loss[static_cast<size_t>(i)];
+  while (!csv.atEnd()) {
+    const auto f = QString::fromUtf8(csv.readLine()).trimmed().split(',');
+    const int i = f[0].toInt();
+    QCOMPARE(i, 128 + rows);
+    cum += loss[static_cast<size_t>(i)];
+    double window = 0;
+    for (int j = i - 50; j <= i + 50; ++j) window += loss[static_cast<size_t>(std::min(1023, j))];
+    if (i + 50 <= 1023) QVERIFY2(std::abs(f[5].toDouble() - window / 101) < 1e-8, qPrintable(f.join(',')));
+    QVERIFY(std::abs(f[6].toDouble() - std::exp(cum / (i + 1))) < 1e-6 * std::exp(cum / (i + 1)));
+    ++rows;
+  }
+  QCOMPARE(rows, 1024 - 128);
+  // Not a per-token result: refused with what was expected.
+  {
+    std::ofstream f(d.filePath("bad.json").toStdString());
+    f << R"({"val/loss": 1})";
+  }
+  auto bad = run({"plot", "per-token-loss", "--results", d.filePath("bad.json"), "--output_file", d.filePath("b.pdf")});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("val/loss_per_token"), qPrintable(bad.err));
 }
 
 QTEST_GUILESS_MAIN(TestPlotCli)
