@@ -58,4 +58,14 @@ TextModel open_text_model(const std::string& path, const std::string& tokenizer)
   return t;
 }
 
+torch::Device device_from_option(const std::string& want) {
+  if (want == "cpu") return torch::kCPU;
+  if (want == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (want.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available()) throw ConfigError("device", want, "this machine has no CUDA device; use cpu or auto");
+    return torch::Device(want);
+  }
+  throw ConfigError("device", want, "must be auto, cpu, cuda or cuda:N");
+}
+
 }  // namespace dm::jobs

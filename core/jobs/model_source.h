@@ -27,4 +27,8 @@ model::LanguageModel open_model(const std::string& path, std::string* source = n
 // codec's vocabulary does not fit the model's.
 TextModel open_text_model(const std::string& path, const std::string& tokenizer = "");
 
+// A --device value: auto (the GPU when there is one, else the CPU), cpu, cuda or cuda:N. Throws
+// ConfigError for anything else, or for cuda on a machine without one.
+torch::Device device_from_option(const std::string& want);
+
 }  // namespace dm::jobs

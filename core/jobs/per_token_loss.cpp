@@ -132,15 +132,6 @@ void put32(std::string& s, uint32_t v) {
   put16(s, v >> 16);
 }
 
-torch::Device pick_device(const std::string& want) {
-  if (want == "cpu") return torch::kCPU;
-  if (want == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  if (want.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) throw ConfigError("device", want, "this machine has no CUDA device; use cpu or auto");
-    return torch::Device(want);
-  }
-  throw ConfigError("device", want, "must be auto, cpu, cuda or cuda:N");
-}
 
 }  // namespace
 
@@ -200,7 +191,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       if (j.contains("val/loss_avg_len_" + std::to_string(l))) result.loss_avg[l] = j.at("val/loss_avg_len_" + std::to_string(l));
     return result;
   }
-  const auto device = pick_device(opt.device);
+  const auto device = jobs::device_from_option(opt.device);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
   m->to(device);

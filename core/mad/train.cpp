@@ -10,6 +10,7 @@
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
+#include "core/jobs/model_source.h"
 #include "core/jobs/run_session.h"
 #include "core/model/language_model.h"
 #include "core/model/norms.h"
@@ -29,15 +30,6 @@ torch::Tensor sincos_positions(int64_t length, int64_t dim) {
   return pe.to(torch::kFloat);
 }
 
-torch::Device pick_device(const std::string& want) {
-  if (want == "cpu") return torch::kCPU;
-  if (want == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  if (want.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) throw ConfigError("device", want, "this machine has no CUDA device; use cpu or auto");
-    return torch::Device(want);
-  }
-  throw ConfigError("device", want, "must be auto, cpu, cuda or cuda:N");
-}
 
 // One pass over a split without gradients: loss over the scored positions, mad-lab's accuracy (the mean
 // of per-batch macro accuracies, weighted by batch size) and plain token accuracy.
@@ -150,7 +142,7 @@ TrainResult run_mad_train(const jobs::Workspace& ws, const TrainOptions& opt, co
     if (v <= 0) throw ConfigError(name, std::to_string(v), "must be positive");
   if (!(opt.lr > 0)) throw ConfigError("lr", std::to_string(opt.lr), "must be positive");
   if (!(opt.weight_decay >= 0)) throw ConfigError("weight_decay", std::to_string(opt.weight_decay), "must be ≥ 0");
-  const auto device = pick_device(opt.device);
+  const auto device = jobs::device_from_option(opt.device);
   const auto& s = opt.data;
   const auto cfg = model_config(opt.family, s.vocab_size, opt.width, opt.n_layers);
   const Data data = generate(s);
