@@ -45,11 +45,12 @@ int PerTokenCommand::run(std::atomic<bool>& cancel) const {
   o.eval_tokens = eval_tokens_;
   o.chunk = chunk_;
   o.device = device_;
-  o.name = name_;
+
   // The model's name: a file's stem (diffmamba2-demo.safetensors → diffmamba2-demo), a folder's name.
   const std::filesystem::path ck(ckpt_path_);
   auto stem = std::filesystem::is_regular_file(ck) ? ck.stem().string() : ck.filename().string();
   if (stem.empty()) stem = ck.parent_path().filename().string();
+  o.name = name_.empty() ? "per-token-loss " + stem : name_;  // runs of several models tell apart
   o.output_dir = !output_dir_.empty() ? output_dir_
                                       : (std::filesystem::path(ws.root) / "per-token-loss" /
                                          (stem + "-L" + std::to_string(eval_len_)))

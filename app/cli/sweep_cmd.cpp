@@ -20,16 +20,16 @@ jobs::Workspace workspace_of(const std::string& dir) {
   return dir.empty() ? jobs::Workspace::default_location() : jobs::Workspace{dir};
 }
 
-// A run's value of a grid key: the nested config (optimizer.lr → /optimizer/lr) or a flat key (MAD runs).
-std::string value_of(const std::string& config_json, const std::string& key) {
+// A run's value of a grid key in its config (parsed once per run): nested (optimizer.lr → /optimizer/lr) or
+// a flat key (MAD runs).
+std::string value_of(const nlohmann::json& config, const std::string& key) {
   try {
-    const auto j = nlohmann::json::parse(config_json);
     std::string pointer = "/" + key;
     for (auto& c : pointer)
       if (c == '.') c = '/';
     const nlohmann::json::json_pointer p(pointer);
-    if (j.contains(p)) return j.at(p).is_string() ? j.at(p).get<std::string>() : j.at(p).dump();
-    if (j.contains(key)) return j.at(key).is_string() ? j.at(key).get<std::string>() : j.at(key).dump();
+    const nlohmann::json* v = config.contains(p) ? &config.at(p) : config.contains(key) ? &config.at(key) : nullptr;
+    if (v) return v->is_string() ? v->get<std::string>() : v->dump();
   } catch (const std::exception&) {
   }
   return "-";
@@ -57,7 +57,8 @@ void print_sweep(const store::RunStore& db, const store::SweepRecord& sw, std::s
   double best = 0;
   for (const auto& r : db.runs_of_sweep(sw.id)) {
     std::printf("%6lld  %-10s", static_cast<long long>(r.id), r.status.c_str());
-    for (const auto& k : keys) std::printf("  %-20s", value_of(r.config_json, k).c_str());
+    const auto config = nlohmann::json::parse(r.config_json, nullptr, false);
+    for (const auto& k : keys) std::printf("  %-20s", value_of(config, k).c_str());
     const auto rows = db.metrics(r.id, metric);
     if (rows.empty()) {
       std::printf("  %12s  %12s\n", "-", "-");
