@@ -13,6 +13,7 @@ struct TrainArgs {
   std::string workspace;
   std::string name;
   int64_t resume = 0;
+  int64_t sweep = 0;  // > 0: the run joins this sweep record (a member of a grid started elsewhere)
   bool print_config = false;
   bool quiet = false;
   int threads = 0;
@@ -102,7 +103,7 @@ struct LensArgs {
 int run_lens(const LensArgs& a, std::atomic<bool>& cancel);
 
 struct PlotArgs {
-  std::string action;  // heatmap | compare | ratio | lens | curves | per-token-loss
+  std::string action;  // heatmap | compare | ratio | lens | curves | per-token-loss | mad
   // the seed's result files
   std::string results_folder, model_name, baseline_name, prompt_name;
   std::vector<std::string> tasks, lengths, seeds;
@@ -118,7 +119,9 @@ struct PlotArgs {
   bool ratio = false, std_line = false, log = false, log_x = false, lines = false, raw_lens = false, no_csv = false,
        no_npy = false;
   int start_layer = 0, end_layer = 0;  // 0 = the data's first / last
-  std::vector<std::string> results;      // per-token-loss: results.json files
+  std::vector<std::string> results;      // per-token-loss: results.json files; mad: mad_scores CSVs
+  int64_t sweep = 0;                     // mad: the scores of this MAD sweep
+  bool no_total = false;                 // mad: no overall-score group
   int training_length = 2048, window = 101;
   double smoothing = 0.6, width_in = 0, height_in = 0, dpi = 0;  // 0 = the figure's default size
 };

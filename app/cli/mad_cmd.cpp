@@ -102,9 +102,7 @@ int MadCommands::run_benchmark(std::atomic<bool>& cancel) const {
     }
     std::printf(" %8.4f\n", r.total.count(f) ? r.total.at(f) : 0.0);
   }
-  const std::string csv = out_csv_.empty() ? ws.root + "/mad/mad_scores-sweep" + std::to_string(r.sweep_id) + ".csv" : out_csv_;
-  if (const auto dir = std::filesystem::path(csv).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
-  io::write_file_atomic(csv, mad::scores_csv(r));
+  const std::string csv = mad::write_scores_csv(ws, r, out_csv_);
   std::printf("wrote %s\n", csv.c_str());
   return 0;
 }

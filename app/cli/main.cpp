@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   t->add_option("--workspace", ta.workspace, "workspace folder (default: the user's data location)");
   t->add_option("--name", ta.name, "run name (default: the preset)");
   t->add_option("--resume", ta.resume, "continue run ID from its last checkpoint")->check(CLI::PositiveNumber);
+  t->add_option("--sweep", ta.sweep, "the run belongs to sweep ID (see `diffmamba sweep list`)")->check(CLI::PositiveNumber);
   t->add_flag("--print-config", ta.print_config, "print the resolved configuration as JSON and exit");
   t->add_flag("--quiet", ta.quiet, "no progress lines");
   t->allow_extras();
@@ -283,6 +284,13 @@ int main(int argc, char** argv) {
   auto* pv = pl->add_subcommand("curves", "training curves of runs (loss, bpc, lr, tokens/s, …)");
   auto* pt = pl->add_subcommand("per-token-loss", "loss per token position over long contexts, and the cumulative "
                                                   "perplexity, models overlaid (plot_per_token_loss.py)");
+  auto* pm = pl->add_subcommand("mad", "MAD scores per task and overall, one bar per model (mad_scores*.csv); default: the "
+                                       "workspace's newest MAD sweep");
+  pm->add_option("--run", pa.runs, "mad-score run(s) of the workspace (one per family and sweep)");
+  pm->add_option("--sweep", pa.sweep, "every family of this MAD sweep")->check(CLI::PositiveNumber);
+  pm->add_option("--results", pa.results, "the seed's mad_scores*.csv files instead of runs");
+  pm->add_flag("--no-total", pa.no_total, "no overall MAD score group");
+  pm->add_option("--title", pa.title, "figure title (default: none)");
   pt->add_option("--run", pa.runs, "per-token-loss run(s) of the workspace");
   pt->add_option("--results", pa.results, "results.json files of per-token-loss (instead of, or beside, runs)");
   pt->add_option("--training-length", pa.training_length, "dashed line at the training length (0: none)")
@@ -328,7 +336,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     c->add_option("--title", pa.title, "figure title (default: names the runs or models; 'none': no title)");
   }
-  for (auto* c : {ph, pc, pr, pn, pv, pt}) {
+  for (auto* c : {ph, pc, pr, pn, pv, pt, pm}) {
     c->add_option("--output_file", pa.output_file, "figure file, .pdf / .png / .svg (default: the seed's name and place)");
     c->add_option("--csv", pa.csv, "the numbers drawn (default: the figure's name with .csv)");
     c->add_flag("--no-csv", pa.no_csv, "write no CSV");

@@ -1,5 +1,5 @@
-// `diffmamba plot heatmap|compare|ratio|lens|curves|per-token-loss`: the seed's plot.py, plot_compare.py,
-// plot_tuned_lens.py and plot_per_token_loss.py (and training curves) rendered offscreen from the seed's result files or a
+// `diffmamba plot heatmap|compare|ratio|lens|curves|per-token-loss|mad`: the seed's plot.py, plot_compare.py,
+// plot_tuned_lens.py and plot_per_token_loss.py (and training curves, MAD scores) rendered offscreen from the seed's result files or a
 // workspace's runs, written as PDF / PNG / SVG plus the CSV of the numbers drawn.
 #include <QApplication>
 #include <QDir>
@@ -25,6 +25,7 @@
 #include "plotting/export.h"
 #include "plotting/heatmap.h"
 #include "plotting/lens_chart.h"
+#include "plotting/mad_chart.h"
 #include "plotting/per_token_chart.h"
 
 namespace fs = std::filesystem;
@@ -318,45 +319,16 @@ int plotCurves(const PlotArgs& a) {
   return 0;
 }
 
-// One series per results.json: its val/loss_per_token, labelled by the run's name or the file's folder.
-plotting::PerTokenSeries perTokenSeries(const std::string& path, const std::string& label) {
-  const auto text = io::read_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw FileError(path, std::string("is not JSON: ") + e.what());
-  }
-  if (!j.is_object() || !j.contains("val/loss_per_token") || !j.at("val/loss_per_token").is_array())
-    throw FileError(path, "has no val/loss_per_token array (is it a per-token-loss results.json?)");
-  plotting::PerTokenSeries s;
-  s.label = q(label);
-  for (const auto& v : j.at("val/loss_per_token")) {
-    if (!v.is_number()) throw FileError(path, "val/loss_per_token holds a non-number");
-    s.loss.push_back(v.get<double>());
-  }
-  return s;
-}
-
 int plotPerToken(const PlotArgs& a) {
   if (a.runs.empty() && a.results.empty()) throw ConfigError("--run/--results", "", "give per-token-loss runs or results.json files");
   std::vector<plotting::PerTokenSeries> series;
   std::string tag;
   if (!a.runs.empty()) {
     auto db = openStore(a.workspace);
-    for (auto id : a.runs) {
-      const auto rec = db->run(id);
-      if (!rec || rec->kind != "per-token-loss")
-        throw ConfigError("--run", std::to_string(id), "is not a per-token-loss run of this workspace");
-      std::string path;
-      for (const auto& [kind, p] : db->artifacts(id))
-        if (kind == "results") path = p;
-      if (path.empty()) throw ConfigError("--run", std::to_string(id), "has no results (it did not finish)");
-      series.push_back(perTokenSeries(path, rec->name + " (run " + std::to_string(id) + ")"));
-    }
+    for (auto id : a.runs) series.push_back(figures::perTokenFromRun(*db, id));
     tag = runsTag(a.runs);
   }
-  for (const auto& f : a.results) series.push_back(perTokenSeries(f, fs::path(f).parent_path().filename().string()));
+  for (const auto& f : a.results) series.push_back(figures::perTokenFromResults(f, fs::path(f).parent_path().filename().string()));
   std::string output = a.output_file.empty() ? "per-token-loss-" + (tag.empty() ? std::string("results") : tag) + ".pdf" : a.output_file;
   checkSuffix(output);
   plotting::PerTokenOptions o;
@@ -373,6 +345,72 @@ int plotPerToken(const PlotArgs& a) {
   return 0;
 }
 
+// The MAD scores: of runs, of a sweep, of the seed's mad_scores CSVs, or (none given) of the newest MAD sweep.
+int plotMad(const PlotArgs& a) {
+  plotting::MadScores scores;
+  std::string tag;
+  if (!a.results.empty()) {
+    if (!a.runs.empty() || a.sweep) throw ConfigError("--results", a.results.front(), "give --results or --run / --sweep, not both");
+    for (const auto& f : a.results) {
+      const auto s = plotting::readMadCsv(q(f));
+      if (scores.models.isEmpty()) {
+        scores = s;
+      } else {  // further files: their models as more rows, on the first file's tasks
+        for (int m = 0; m < s.models.size(); ++m) {
+          std::vector<double> row;
+          for (const auto& t : scores.tasks) row.push_back(s.tasks.contains(t) ? s.at(m, static_cast<int>(s.tasks.indexOf(t))) : std::nan(""));
+          scores.models << s.models[m];
+          scores.scores.push_back(row);
+          scores.total.push_back(s.total[static_cast<size_t>(m)]);
+        }
+      }
+      std::printf("%s: %lld model(s), %lld task(s)\n", f.c_str(), static_cast<long long>(s.models.size()),
+                  static_cast<long long>(s.tasks.size()));
+    }
+    tag = fs::path(a.results.front()).stem().string();
+  } else {
+    auto db = openStore(a.workspace);
+    std::vector<int64_t> runs = a.runs;
+    int64_t sweep = a.sweep;
+    if (runs.empty() && !sweep) {
+      for (const auto& sw : db->sweeps())  // newest first
+        if (sw.kind == "mad") {
+          sweep = sw.id;
+          break;
+        }
+      if (!sweep) throw ConfigError("--run/--sweep/--results", "", "this workspace has no MAD sweep yet (run `diffmamba mad run --quick`)");
+    }
+    if (sweep) {
+      const auto more = figures::madScoreRunsOfSweep(*db, sweep);
+      runs.insert(runs.end(), more.begin(), more.end());
+    }
+    scores = figures::madScoresFromRuns(*db, runs);
+    tag = sweep && a.runs.empty() ? "sweep" + std::to_string(sweep) : runsTag(runs);
+  }
+  std::string output = a.output_file.empty() ? "mad-scores-" + tag + ".pdf" : a.output_file;
+  checkSuffix(output);
+  plotting::MadChartOptions o;
+  o.showTotal = !a.no_total;
+  if (!a.title.empty() && a.title != "none") o.title = q(a.title);
+  QCustomPlot plot;
+  plotting::drawMadScores(&plot, scores, o);
+  save(plot, output, sizeFor(a, 10, 5, 300));
+  // The table, as the seed prints it, and beside the figure as the seed's CSV.
+  std::printf("%-16s", "model");
+  for (const auto& t : scores.tasks) std::printf("  %-24s", qPrintable(t));
+  std::printf("  %s\n", "total");
+  for (int m = 0; m < scores.models.size(); ++m) {
+    std::printf("%-16s", qPrintable(scores.models[m]));
+    for (int t = 0; t < scores.tasks.size(); ++t) std::printf("  %-24.4f", scores.at(m, t));
+    std::printf("  %.4f\n", scores.total[static_cast<size_t>(m)]);
+  }
+  if (!a.no_csv) {
+    plotting::writeMadCsv(scores, q(csvPathFor(a, output)));
+    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+  }
+  return 0;
+}
+
 int plotOne(const PlotArgs& a) {
   try {
     if (a.action == "heatmap") return plotHeatmap(a);
@@ -381,10 +419,11 @@ int plotOne(const PlotArgs& a) {
     if (a.action == "lens") return plotLens(a);
     if (a.action == "curves") return plotCurves(a);
     if (a.action == "per-token-loss") return plotPerToken(a);
+    if (a.action == "mad") return plotMad(a);
   } catch (const plotting::PlotError& e) {
     throw Error(e.what());
   }
-  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves, per-token-loss");
+  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves, per-token-loss, mad");
 }
 
 }  // namespace

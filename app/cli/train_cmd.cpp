@@ -71,6 +71,11 @@ int run_train(const TrainArgs& a, std::atomic<bool>& cancel) {
   opt.name = a.name;
   opt.resume_run = a.resume;
   opt.threads = a.threads;
+  opt.sweep_id = a.sweep;
+  if (a.sweep > 0 && main_rank) {
+    store::RunStore db(ws.db_path());
+    if (!db.sweep(a.sweep)) throw ConfigError("--sweep", std::to_string(a.sweep), "is not a sweep of " + ws.db_path());
+  }
   if (main_rank) std::printf("workspace: %s\n", ws.root.c_str());
   auto result = jobs::run_train_job(ws, cfg, opt, printer.sink(), cancel);
   printer.end_line();

@@ -8,12 +8,15 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/npy.h"
 #include "core/jobs/babilong_job.h"
 #include "core/jobs/lens_job.h"
+#include "core/mad/tasks.h"
+#include "core/model/config.h"
 #include "core/store/run_store.h"
 
 namespace fs = std::filesystem;
@@ -260,6 +263,109 @@ std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int
     }
     out.push_back(std::move(c));
   }
+  return out;
+}
+
+}  // namespace dm::figures
+
+namespace dm::figures {
+
+plotting::PerTokenSeries perTokenFromResults(const std::string& path, const std::string& label) {
+  constexpr int64_t kMaxBytes = int64_t{64} << 20;  // 65,536 positions take about 1.5 MB
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (!ec && static_cast<int64_t>(size) > kMaxBytes)
+    throw FileError(path, std::to_string(size) + " bytes; a per-token-loss results.json is under 64 MiB");
+  const auto text = io::read_file(path);  // regular files only
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(path, std::string("is not JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("val/loss_per_token") || !j.at("val/loss_per_token").is_array())
+    throw FileError(path, "has no val/loss_per_token array (is it a per-token-loss results.json?)");
+  plotting::PerTokenSeries s;
+  s.label = QString::fromStdString(label);
+  for (const auto& v : j.at("val/loss_per_token")) {
+    if (!v.is_number()) throw FileError(path, "val/loss_per_token holds a non-number");
+    s.loss.push_back(v.get<double>());
+  }
+  return s;
+}
+
+plotting::PerTokenSeries perTokenFromRun(const store::RunStore& db, int64_t run) {
+  const auto rec = db.run(run);
+  if (!rec || rec->kind != "per-token-loss")
+    throw ConfigError("--run", std::to_string(run), "is not a per-token-loss run of this workspace");
+  std::string path;
+  for (const auto& [kind, p] : db.artifacts(run))
+    if (kind == "results") path = p;
+  if (path.empty()) throw ConfigError("--run", std::to_string(run), "has no results (it did not finish)");
+  return perTokenFromResults(path, rec->name + " (run " + std::to_string(run) + ")");
+}
+
+plotting::MadScores madScoresFromRuns(const store::RunStore& db, const std::vector<int64_t>& runs) {
+  if (runs.empty()) throw ConfigError("--run", "", "give one or more mad-score runs");
+  struct Row {
+    std::string family;
+    int64_t sweep = 0;
+    std::map<std::string, double> task;
+    double total = std::nan("");
+  };
+  std::vector<Row> rows;
+  std::set<std::string> seen;
+  for (auto id : runs) {
+    const auto rec = db.run(id);
+    if (!rec || rec->kind != "mad-score")
+      throw ConfigError("--run", std::to_string(id), "is not a mad-score run of this workspace (see `diffmamba mad run`)");
+    Row r;
+    r.family = rec->family;
+    r.sweep = rec->sweep_id;
+    for (const auto& c : db.eval_cells(id)) {
+      if (c.metric != "mad_score") continue;
+      if (c.task == "total")
+        r.total = c.value;
+      else
+        r.task[c.task] = c.value;
+      seen.insert(c.task);
+    }
+    if (r.task.empty()) throw ConfigError("--run", std::to_string(id), "holds no MAD scores");
+    rows.push_back(std::move(r));
+  }
+  plotting::MadScores s;
+  for (const auto& t : mad::task_names())
+    if (seen.count(t)) s.tasks << QString::fromStdString(t);
+  for (const auto& t : seen)  // tasks this build does not know, after, by name
+    if (t != "total" && !s.tasks.contains(QString::fromStdString(t))) s.tasks << QString::fromStdString(t);
+  std::map<std::string, int> perFamily;
+  for (const auto& r : rows) ++perFamily[r.family];
+  for (const auto& r : rows) {
+    std::string label = r.family;
+    try {
+      label = model::display_name(model::family_from_string(r.family));
+    } catch (const std::exception&) {
+    }
+    if (perFamily[r.family] > 1) label += " (sweep " + std::to_string(r.sweep) + ")";
+    s.models << QString::fromStdString(label);
+    std::vector<double> v;
+    for (const auto& t : s.tasks) {
+      const auto it = r.task.find(t.toStdString());
+      v.push_back(it == r.task.end() ? std::nan("") : it->second);
+    }
+    s.scores.push_back(std::move(v));
+    s.total.push_back(r.total);
+  }
+  s.validate();
+  return s;
+}
+
+std::vector<int64_t> madScoreRunsOfSweep(const store::RunStore& db, int64_t sweep) {
+  std::vector<int64_t> out;
+  for (const auto& r : db.runs_of_sweep(sweep))
+    if (r.kind == "mad-score" && r.status == "finished") out.push_back(r.id);
+  if (out.empty())
+    throw ConfigError("--sweep", std::to_string(sweep), "has no MAD scores (not a MAD sweep, or its benchmark did not finish)");
   return out;
 }
 

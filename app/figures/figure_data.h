@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "plotting/data.h"
+#include "plotting/mad_chart.h"
+#include "plotting/per_token_chart.h"
 
 namespace dm::store {
 class RunStore;
@@ -64,5 +66,18 @@ struct RunCurve {
 std::string resolveMetric(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric);
 std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
                                 bool requireMetric = true);
+
+// Per-token loss: the val/loss_per_token of a per-token-loss results.json (at most 64 MiB, a regular file),
+// or of a per-token-loss run's results (its "results" artifact), labelled "<name> (run N)".
+plotting::PerTokenSeries perTokenFromResults(const std::string& path, const std::string& label);
+plotting::PerTokenSeries perTokenFromRun(const store::RunStore& db, int64_t run);
+
+// MAD scores of "mad-score" runs (each one family's task scores of one MAD sweep), a row per run labelled by
+// its family ("Diff-Mamba2"; with " (sweep N)" when two rows would read alike); tasks in the benchmark's
+// order, NaN where a run lacks one. Throws ConfigError for a run that is not a finished mad-score run.
+plotting::MadScores madScoresFromRuns(const store::RunStore& db, const std::vector<int64_t>& runs);
+// The mad-score runs of a MAD sweep (oldest first); throws ConfigError when it has none (not a MAD sweep,
+// or the benchmark did not finish).
+std::vector<int64_t> madScoreRunsOfSweep(const store::RunStore& db, int64_t sweep);
 
 }  // namespace dm::figures

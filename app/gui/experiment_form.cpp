@@ -135,11 +135,14 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   run_->setObjectName("runButton");
   runSet_ = new QPushButton(this);
   runSet_->setObjectName("runSetButton");
+  sweep_ = new QPushButton(this);
+  sweep_->setObjectName("sweepButton");
   save_ = new QPushButton(this);
   auto* reset = new QPushButton(this);
   buttons->addWidget(reset);
   buttons->addWidget(save_);
   buttons->addStretch(1);
+  buttons->addWidget(sweep_);
   buttons->addWidget(runSet_);
   buttons->addWidget(run_);
   top->addLayout(buttons);
@@ -153,6 +156,8 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
     processesLabel_->setToolTip(tr("trainer.devices and trainer.accelerator decide it: several devices train as several "
                                    "data-parallel processes (PyTorch c10d), which the window starts as child processes"));
     run_->setText(tr("Run"));
+    sweep_->setText(tr("Sweep…"));
+    sweep_->setToolTip(tr("Queue a grid of runs of these settings (e.g. learning rate × weight decay) as one sweep"));
     setLabel->setText(tr("Set to compare:"));
     runSet_->setToolTip(tr("Queue this experiment once for each ticked family, with the same other settings and seed"));
     updateRunSet();
@@ -175,6 +180,9 @@ ExperimentForm::ExperimentForm(QWidget* parent) : QWidget(parent) {
   connect(save_, &QPushButton::clicked, this, &ExperimentForm::onSaveClicked);
   connect(run_, &QPushButton::clicked, this, [this] {
     if (error_.isEmpty()) emit runRequested(arguments(), runName());
+  });
+  connect(sweep_, &QPushButton::clicked, this, [this] {
+    if (error_.isEmpty()) emit sweepRequested(arguments(), runName());
   });
   connect(runSet_, &QPushButton::clicked, this, [this] {
     const QStringList families = familySet();
@@ -429,6 +437,7 @@ void ExperimentForm::revalidate() {
   errorLabel_->setVisible(!err.isEmpty());
   commandEdit_->setText(commandLine());
   run_->setEnabled(err.isEmpty());
+  sweep_->setEnabled(err.isEmpty());
   updateRunSet();
   save_->setEnabled(err.isEmpty());
   if (changed) emit validityChanged(err.isEmpty());

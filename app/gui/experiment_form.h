@@ -1,7 +1,7 @@
 // The Experiments page: a preset, every configuration key in a form generated from core's schema
 // (editor by type, range and documentation in tool tips), inline validation with the CLI's own
 // messages, the equivalent `diffmamba train …` line, the family switch, "run this set" (the same settings
-// for each ticked family: the pair, or an ablation), and saving the settings as a user preset.
+// for each ticked family: the pair, or an ablation), "sweep…" (a grid of runs as one sweep), and saving the settings as a user preset.
 #pragma once
 
 #include <QHash>
@@ -52,6 +52,7 @@ class ExperimentForm : public QWidget {
 
   QPushButton* runButton() const { return run_; }
   QPushButton* runSetButton() const { return runSet_; }
+  QPushButton* sweepButton() const { return sweep_; }
   // The families "Run this set" queues (ticked boxes, object names "setFamily_<family>"), in the list's order;
   // remembered across sessions. Default: Mamba2 and Diff-Mamba2.
   QStringList familySet() const;
@@ -67,6 +68,8 @@ class ExperimentForm : public QWidget {
   void runRequested(const QStringList& args, const QString& name);
   // One argument list per family of the set, in the same order as `families`.
   void runSetRequested(const QList<QStringList>& arguments, const QStringList& families, const QString& name);
+  // "Sweep…": the settings as a sweep's base job (the window opens the sweep dialog on them).
+  void sweepRequested(const QStringList& args, const QString& name);
   void presetSaved(const QString& preset);
   void validityChanged(bool valid);
 
@@ -96,6 +99,7 @@ class ExperimentForm : public QWidget {
   QLabel* errorLabel_ = nullptr;
   QPushButton* run_ = nullptr;
   QPushButton* runSet_ = nullptr;
+  QPushButton* sweep_ = nullptr;
   QList<QCheckBox*> setBoxes_;
   void updateRunSet();
   QPushButton* save_ = nullptr;

@@ -18,6 +18,7 @@
 #include "core/jobs/finetune_job.h"
 #include "core/jobs/lens_job.h"
 #include "core/jobs/train_job.h"
+#include "core/mad/benchmark.h"
 #include "core/store/run_store.h"
 #include "core/train/trainer.h"
 
@@ -159,7 +160,7 @@ QString shellQuote(const QString& arg) {
   return QLatin1Char('\'') + out + QLatin1Char('\'');
 }
 
-JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QString& name) {
+JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QString& name, int64_t sweepId) {
   JobSpec spec;
   spec.kind = QStringLiteral("train");
   QString preset;
@@ -168,11 +169,14 @@ JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QS
   spec.title = name.isEmpty() ? (preset.isEmpty() ? QStringLiteral("train") : preset) : name;
   QStringList words = {"diffmamba", "train", "--workspace", workspace};
   if (!name.isEmpty()) words << "--name" << name;
+  if (sweepId > 0) words << "--sweep" << num(sweepId);
   spec.commandLine = commandLine(words + args);
   jobs::TrainJobOptions opt;
   opt.name = s(name);
+  opt.sweep_id = sweepId;
   QStringList child = {"train", "--workspace", workspace};
   if (!name.isEmpty()) child << "--name" << name;
+  if (sweepId > 0) child << "--sweep" << num(sweepId);
   child += args;
   spec.work = workIn(workspace, [argv = toStd(args), opt, child](const jobs::Workspace& w, const train::EventSink& sink,
                                                                  const std::atomic<bool>& cancel) {
@@ -270,6 +274,49 @@ JobSpec lensEvalJobSpec(const QString& workspace, const jobs::LensEvalOptions& o
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_lens_eval(w, o, sink, cancel);
     return JobOutcome{r.run_id, r.status, ""};
+  });
+  return spec;
+}
+
+JobSpec madJobSpec(const QString& workspace, const mad::BenchmarkOptions& o, bool quick) {
+  JobSpec spec;
+  spec.kind = QStringLiteral("mad");
+  spec.title = o.name.empty() ? QStringLiteral("MAD benchmark%1").arg(quick ? QStringLiteral(" (quick)") : QString()) : q(o.name);
+  QStringList words = {"diffmamba", "mad", "run", "--workspace", workspace, "--layers"};
+  words += qList(o.families);
+  if (quick) words << "--quick";
+  // Every option that differs from the profile's, so the line does what the job does.
+  const mad::BenchmarkOptions base = quick ? mad::BenchmarkOptions::quick() : mad::BenchmarkOptions{};
+  auto numbers = [](const std::vector<double>& v) {
+    QStringList out;
+    for (double x : v) out << QString::number(x, 'g', 12);
+    return out;
+  };
+  if (o.all_settings) words << "--settings" << "all";
+  if (!o.tasks.empty()) words << "--tasks" << qList(o.tasks);
+  if (o.width != base.width) words << "--width" << num(o.width);
+  if (o.n_layers != base.n_layers) words << "--n_layers" << num(o.n_layers);
+  if (o.epochs != base.epochs) words << "--epochs" << num(o.epochs);
+  if (o.lrs != base.lrs) words << "--lrs" << numbers(o.lrs);
+  if (o.weight_decays != base.weight_decays) words << "--wds" << numbers(o.weight_decays);
+  if (o.train_examples != base.train_examples) words << "--train_examples" << num(o.train_examples);
+  if (o.test_examples != base.test_examples) words << "--test_examples" << num(o.test_examples);
+  if (o.device != "auto") words << "--device" << q(o.device);
+  spec.commandLine = commandLine(words);
+  spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
+    const auto r = mad::run_mad_benchmark(w, o, sink, cancel);
+    std::string message = r.message;
+    if (r.status == "finished") {
+      message = "MAD sweep " + std::to_string(r.sweep_id) + ": " + std::to_string(r.runs) + " runs; scores in " +
+                mad::write_scores_csv(w, r);
+      train::TrainEvent ev;
+      ev.message = message;
+      sink(ev);
+    }
+    // The job's run: the first family's score run (the sweep holds every run).
+    const auto first = o.families.empty() ? r.score_runs.end() : r.score_runs.find(o.families.front());
+    const int64_t run = first == r.score_runs.end() ? 0 : first->second;
+    return JobOutcome{run, r.status, message};
   });
   return spec;
 }

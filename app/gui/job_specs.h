@@ -16,12 +16,16 @@ struct BabilongEvalOptions;
 struct LensTrainOptions;
 struct LensEvalOptions;
 }  // namespace dm::jobs
+namespace dm::mad {
+struct BenchmarkOptions;
+}
 
 namespace dm {
 namespace gui {
 
-// `diffmamba train experiment=… key=value …` in `workspace`; `args` are the seed-style arguments.
-JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QString& name);
+// `diffmamba train experiment=… key=value …` in `workspace`; `args` are the seed-style arguments; the run
+// joins sweep `sweepId` when > 0.
+JobSpec trainJobSpec(const QString& workspace, const QStringList& args, const QString& name, int64_t sweepId = 0);
 // `diffmamba train --resume ID`.
 JobSpec resumeJobSpec(const QString& workspace, int64_t runId);
 
@@ -31,6 +35,8 @@ JobSpec finetuneJobSpec(const QString& workspace, const jobs::FinetuneOptions& o
 JobSpec evalBabilongJobSpec(const QString& workspace, const jobs::BabilongEvalOptions& o);
 JobSpec lensTrainJobSpec(const QString& workspace, const jobs::LensTrainOptions& o);
 JobSpec lensEvalJobSpec(const QString& workspace, const jobs::LensEvalOptions& o);
+// `diffmamba mad run …`: the MAD benchmark (every family × task × setting over the lr × wd grid, one sweep).
+JobSpec madJobSpec(const QString& workspace, const mad::BenchmarkOptions& o, bool quick);
 
 // How many processes `diffmamba train <args>` runs as (trainer.devices / trainer.accelerator); throws
 // ConfigError for invalid arguments.

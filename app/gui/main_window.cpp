@@ -22,6 +22,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include "app/gui/benchmarks_view.h"
 #include "app/gui/experiment_form.h"
 #include "app/gui/job_specs.h"
 #include "app/gui/language.h"
@@ -32,8 +33,10 @@
 #include "app/gui/runs_browser.h"
 #include "app/gui/settings.h"
 #include "app/gui/store_worker.h"
+#include "app/gui/sweep_dialog.h"
 #include "core/common/error.h"
 #include "core/jobs/train_job.h"
+#include "core/mad/benchmark.h"
 #include "core/model/config.h"
 #include "core/store/run_store.h"
 
@@ -54,12 +57,13 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   queueView_ = new QueueView(queue_, tabs_);
   monitor_ = new MonitorView(tabs_);
   results_ = new ResultsView(tabs_);
+  benchmarks_ = new BenchmarksView(tabs_);
   runs_ = new RunsBrowser(tabs_);
   for (QWidget* page : {static_cast<QWidget*>(form_), static_cast<QWidget*>(queueView_), static_cast<QWidget*>(monitor_),
-                        static_cast<QWidget*>(results_), static_cast<QWidget*>(runs_)})
+                        static_cast<QWidget*>(results_), static_cast<QWidget*>(benchmarks_), static_cast<QWidget*>(runs_)})
     tabs_->addTab(page, QString());
   onLanguageChange(this, [this] {
-    const QStringList names = {tr("Experiments"), tr("Queue"), tr("Monitor"), tr("Results"), tr("Runs")};
+    const QStringList names = {tr("Experiments"), tr("Queue"), tr("Monitor"), tr("Results"), tr("Benchmarks"), tr("Runs")};
     for (int i = 0; i < names.size(); ++i) tabs_->setTabText(i, names[i]);
   });
   layout->addWidget(tabs_, 1);
@@ -90,6 +94,13 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
                                             model::family_from_string(families[i].toStdString()))) +
                                         ")");
           });
+  connect(form_, &ExperimentForm::sweepRequested, this, [this](const QStringList& args, const QString& name) {
+    SweepDialog dialog(args, name, this);
+    const bool accepted = showSweepDialog_ ? showSweepDialog_(&dialog) : dialog.exec() == QDialog::Accepted;
+    if (accepted) queueSweep(dialog);
+  });
+  connect(benchmarks_, &BenchmarksView::runMadRequested, this,
+          [this](BenchmarksView::MadProfile p) { queueMad(p == BenchmarksView::MadProfile::Quick); });
   connect(form_, &ExperimentForm::presetSaved, this, [this](const QString& p) { appendLog(tr("saved preset %1").arg(p)); });
   connect(queue_, &JobQueue::metricsArrived, monitor_, &MonitorView::appendPoints);
   connect(queue_, &JobQueue::logMessage, this, [this](int id, const QString& text) {
@@ -202,6 +213,7 @@ void MainWindow::attach(const QString& dbPath, Opened how) {
   updateTitle();
   monitor_->setWorker(storeWorker_.get(), workspace_);
   results_->setWorker(storeWorker_.get(), workspace_);
+  benchmarks_->setWorker(storeWorker_.get(), workspace_);
   runs_->setWorker(storeWorker_.get());
   welcome_->hide();
   updateWelcome();
@@ -388,6 +400,7 @@ void MainWindow::appendLog(const QString& text) {
 void MainWindow::refreshAll() {
   monitor_->refreshRuns();
   results_->refreshRuns();
+  benchmarks_->refreshRuns();
   runs_->refresh();
   if (welcome_->isVisible()) updateWelcome();
 }
@@ -415,6 +428,58 @@ void MainWindow::enqueueTrain(const QStringList& args, const QString& name) {
   if (!ensureWritableWorkspace()) return;
   queue_->enqueue(trainJobSpec(workspace_, args + deviceArguments(), name));
   tabs_->setCurrentWidget(queueView_);
+}
+
+bool MainWindow::queueSweep(const SweepDialog& dialog) {
+  if (!dialog.error().isEmpty() || dialog.combinations().isEmpty() || !ensureWritableWorkspace()) return false;
+  store::SweepRecord record;
+  record.name = dialog.sweepName().toStdString();
+  record.kind = "train";
+  record.base_json = dialog.baseJson().toStdString();
+  record.grid_json = dialog.gridJson().toStdString();
+  const QList<QStringList> combos = dialog.combinations();
+  const QStringList labels = dialog.labels();
+  const QString name = dialog.sweepName();
+  storeWorker_->query<int64_t>(
+      this, [record](store::RunStore& db) { return db.create_sweep(record); },
+      [this, combos, labels, name](int64_t id, QString error) {
+        if (!error.isEmpty() || id <= 0) {
+          appendLog(tr("the sweep could not be recorded: %1").arg(error));
+          return;
+        }
+        for (qsizetype i = 0; i < combos.size(); ++i) {
+          // Each run is named after the sweep and its own values, as `sweep train` names them.
+          const QString runName = QStringLiteral("%1 %2").arg(name.section(':', 0, 0), labels.value(i)).trimmed();
+          queue_->enqueue(trainJobSpec(workspace_, combos[i] + deviceArguments(), runName, id));
+        }
+        appendLog(tr("sweep %1: %n run(s) queued", nullptr, static_cast<int>(combos.size())).arg(id));
+        tabs_->setCurrentWidget(queueView_);
+        emit sweepQueued(id, static_cast<int>(combos.size()));
+      });
+  return true;
+}
+
+int MainWindow::queueMad(bool quick) {
+  if (!ensureWritableWorkspace()) return 0;
+  mad::BenchmarkOptions o = quick ? mad::BenchmarkOptions::quick() : mad::BenchmarkOptions{};
+  const QString d = settings::device();
+  if (d == "cpu" || d == "cuda") o.device = d.toStdString();
+  JobSpec spec = madJobSpec(workspace_, o, quick);
+  spec.onSuccess = [this](const JobOutcome& out) {
+    appendLog(QString::fromStdString(out.message));
+    if (!storeWorker_ || !out.runId) return;
+    storeWorker_->query<int64_t>(
+        this, [run = out.runId](store::RunStore& db) { const auto r = db.run(run); return r ? r->sweep_id : int64_t{0}; },
+        [this](int64_t sweep, QString) {
+          benchmarks_->setFigure(BenchmarksView::Figure::Mad);
+          benchmarks_->refreshRuns();
+          if (sweep) benchmarks_->selectSweep(sweep);
+          tabs_->setCurrentWidget(benchmarks_);
+        });
+  };
+  const int id = queue_->enqueue(std::move(spec));
+  tabs_->setCurrentWidget(queueView_);
+  return id;
 }
 
 QuickComparison* MainWindow::startQuickComparison(const QuickOptions& options) {

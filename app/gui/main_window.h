@@ -23,8 +23,10 @@ namespace dm {
 namespace gui {
 
 using QuickOptions = jobs::QuickComparisonOptions;
+class BenchmarksView;
 class ExperimentForm;
 class StoreWorker;
+class SweepDialog;
 class MonitorView;
 class QueueView;
 class QuickComparison;
@@ -48,6 +50,7 @@ class MainWindow : public QMainWindow {
   QueueView* queueView() const { return queueView_; }
   MonitorView* monitor() const { return monitor_; }
   ResultsView* results() const { return results_; }
+  BenchmarksView* benchmarks() const { return benchmarks_; }
   RunsBrowser* runs() const { return runs_; }
   QTabWidget* tabs() const { return tabs_; }
   QPlainTextEdit* log() const { return log_; }
@@ -56,6 +59,21 @@ class MainWindow : public QMainWindow {
 
   // Starts the Quick comparison pipeline (options: the defaults, or tiny ones in tests).
   QuickComparison* startQuickComparison(const QuickOptions& options);
+  // "Sweep…" of the Experiments page: shows the sweep dialog (default: modal; tests replace it with a function
+  // that fills the dialog and says whether it was accepted), then queueSweep.
+  void setSweepDialogHook(std::function<bool(SweepDialog*)> show) { showSweepDialog_ = std::move(show); }
+  // Records one sweep (its name, base job and grid, as `diffmamba sweep train` does) and queues a training
+  // run per combination of the dialog, each joined to the sweep. The jobs are queued once the store wrote
+  // the record (sweepQueued). Returns false when no job can run (no writable workspace, invalid grid).
+  bool queueSweep(const SweepDialog& dialog);
+  // The MAD benchmark (quick: minutes on a CPU; else the seed's sizes) as a job; when it finishes, the
+  // Benchmarks page shows its scores.
+  int queueMad(bool quick);
+
+ signals:
+  void sweepQueued(int64_t sweepId, int runs);
+
+ public:
   // Asked when closing with jobs queued or running; default: a message box. Tests replace it.
   void setStopJobsQuestion(std::function<bool()> ask) { askStopJobs_ = std::move(ask); }
   // What to do when a workspace cannot be opened: open `folder` instead ("" = go on without), or open a
@@ -112,6 +130,7 @@ class MainWindow : public QMainWindow {
   QueueView* queueView_ = nullptr;
   MonitorView* monitor_ = nullptr;
   ResultsView* results_ = nullptr;
+  BenchmarksView* benchmarks_ = nullptr;
   RunsBrowser* runs_ = nullptr;
   QPlainTextEdit* log_ = nullptr;
   QFrame* welcome_ = nullptr;
@@ -121,6 +140,7 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<StoreWorker> storeWorker_;
   QuickComparison* quick_ = nullptr;
   std::function<bool()> askStopJobs_;
+  std::function<bool(SweepDialog*)> showSweepDialog_;
 };
 
 }  // namespace gui

@@ -12,7 +12,9 @@
 #include <QMenu>
 #include <QMouseEvent>
 #include <QPushButton>
+#include <QSet>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QSplitter>
 #include <QTimer>
@@ -52,6 +54,10 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   runs_ = new QListWidget(left);
   runs_->setObjectName("monitorRuns");
   leftLayout->addWidget(runs_);
+  sweep_ = new QComboBox(left);
+  sweep_->setObjectName("monitorSweep");
+  sweep_->addItem(QString(), static_cast<qlonglong>(0));
+  leftLayout->addWidget(sweep_);
 
   auto* right = new QWidget(split);
   auto* rightLayout = new QVBoxLayout(right);
@@ -117,6 +123,8 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   smoothingValue_->setText(smoothingText());
   onLanguageChange(this, [=, this] {
     runsLabel->setText(tr("Runs (tick to show)"));
+    sweep_->setItemText(0, tr("Show a sweep's runs…"));
+    sweep_->setToolTip(tr("Tick exactly the runs of one sweep (a grid queued together), to compare them"));
     gridButton_->setText(tr("More plots"));
     gridButton_->setToolTip(tr("Show more metrics at once, one plot each"));
     xAxis_->setItemText(0, tr("step"));
@@ -137,6 +145,9 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   });
 
   connect(runs_, &QListWidget::itemChanged, this, &MonitorView::onItemChanged);
+  connect(sweep_, &QComboBox::currentIndexChanged, this, [this] {
+    if (const int64_t id = sweep_->currentData().toLongLong(); id > 0) showSweep(id);
+  });
   connect(metric_, &QComboBox::currentTextChanged, this, [this] {
     if (updating_) return;
     reload();
@@ -401,21 +412,30 @@ void MonitorView::refreshRuns() {
   }
   listing_ = true;
   relist_ = false;
-  worker_->query<QList<QPair<int64_t, QString>>>(
+  using Labels = QList<QPair<int64_t, QString>>;
+  worker_->query<QPair<Labels, Labels>>(
       this,
       [](store::RunStore& db) {
-        QList<QPair<int64_t, QString>> out;
+        Labels out, sweeps;
         for (const auto& r : db.runs()) {
           if (r.archived || (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train")) continue;
           out.append({r.id, QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name),
                                                                         QString::fromStdString(r.family))});
         }
-        return out;
+        for (const auto& sw : db.sweeps())
+          if (sw.kind == "train") sweeps.append({sw.id, QStringLiteral("#%1 %2").arg(sw.id).arg(QString::fromStdString(sw.name))});
+        return QPair<Labels, Labels>{out, sweeps};
       },
-      [this, worker = worker_](QList<QPair<int64_t, QString>> runs, QString) {
+      [this, worker = worker_](QPair<Labels, Labels> lists, QString) {
         if (worker != worker_) return;  // another workspace meanwhile
         listing_ = false;
-        applyRunsList(runs);
+        {
+          const QSignalBlocker b(sweep_);
+          while (sweep_->count() > 1) sweep_->removeItem(1);
+          for (const auto& [id, label] : lists.second) sweep_->addItem(label, static_cast<qlonglong>(id));
+          sweep_->setCurrentIndex(0);
+        }
+        applyRunsList(lists.first);
         if (relist_) refreshRuns();
         if (!loading()) emit curvesLoaded();
       });
@@ -464,6 +484,28 @@ void MonitorView::setRunShown(int64_t runId, bool shown) {
   } else {
     wantShown_.remove(runId);
   }
+}
+
+void MonitorView::showSweep(int64_t sweep) {
+  if (!worker_ || sweep <= 0) return;
+  worker_->query<QSet<int64_t>>(
+      this,
+      [sweep](store::RunStore& db) {
+        QSet<int64_t> ids;
+        for (const auto& r : db.runs_of_sweep(sweep)) ids.insert(r.id);
+        return ids;
+      },
+      [this, worker = worker_](QSet<int64_t> ids, QString) {
+        if (worker != worker_) return;
+        updating_ = true;
+        for (int i = 0; i < runs_->count(); ++i) {
+          auto* item = runs_->item(i);
+          item->setCheckState(ids.contains(item->data(Qt::UserRole).toLongLong()) ? Qt::Checked : Qt::Unchecked);
+        }
+        updating_ = false;
+        reload();
+        saveState();
+      });
 }
 
 QList<int64_t> MonitorView::shownRuns() const {

@@ -51,6 +51,8 @@ class MonitorView : public QWidget {
 
   void setRunShown(int64_t runId, bool shown);
   QList<int64_t> shownRuns() const;
+  // Ticks exactly the runs of `sweep` (its grid side by side); the page's sweep list does the same.
+  void showSweep(int64_t sweep);
   void setMetric(const QString& name);  // the main plot's metric
   QString metric() const;
   QStringList metrics() const;  // the names offered (recorded by the shown runs)
@@ -132,6 +134,7 @@ class MonitorView : public QWidget {
 
   QListWidget* runs_ = nullptr;
   QComboBox* metric_ = nullptr;
+  QComboBox* sweep_ = nullptr;
   QComboBox* xAxis_ = nullptr;
   QSlider* smoothing_ = nullptr;
   QCheckBox* logY_ = nullptr;

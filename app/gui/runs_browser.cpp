@@ -13,6 +13,8 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSplitter>
+#include <QHash>
+#include <QSignalBlocker>
 #include <QTableWidget>
 #include <QTimer>
 #include <QUrl>
@@ -32,7 +34,7 @@ namespace dm {
 namespace gui {
 namespace {
 
-enum Column { ColId, ColName, ColKind, ColFamily, ColPreset, ColStatus, ColCreated, ColHash, ColCount };
+enum Column { ColId, ColName, ColKind, ColFamily, ColPreset, ColStatus, ColCreated, ColHash, ColSweep, ColCount };
 
 // Flattens a config tree into "a.b" → value text.
 void flatten(const nlohmann::json& j, const std::string& prefix, QMap<QString, QString>& out) {
@@ -126,6 +128,9 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
                                         QT_TR_NOOP("failed"),    QT_TR_NOOP("cancelled"), QT_TR_NOOP("crashed"),
                                         QT_TR_NOOP("diverged")};
   for (const char* s : kStatus) status_->addItem(QString(), QString::fromLatin1(s));
+  sweep_ = new QComboBox(this);
+  sweep_->setObjectName("runsSweep");
+  sweep_->addItem(QString(), static_cast<qlonglong>(0));
   auto* refresh = new QPushButton(this);
   auto* watch = new QTimer(this);
   watch->setInterval(5000);
@@ -135,6 +140,7 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   showArchived_->setObjectName("showArchived");
   bar->addWidget(filter_, 1);
   bar->addWidget(status_);
+  bar->addWidget(sweep_);
   bar->addWidget(showArchived_);
   bar->addWidget(refresh);
   layout->addLayout(bar);
@@ -202,6 +208,8 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     filter_->setPlaceholderText(tr("filter: words, or key=value, key!=v, key<n, key>=n, key~text (e.g. "
                                    "model.family=diffmamba2 d_model>32 val/bpc<1.5)"));
     status_->setItemText(0, tr("any status"));
+    sweep_->setItemText(0, tr("any sweep"));
+    sweep_->setToolTip(tr("Only the runs of one sweep (a grid of runs queued together)"));
     for (int i = 1; i < status_->count(); ++i) status_->setItemText(i, tr(kStatus[i - 1]));
     refresh->setText(tr("Refresh"));
     showArchived_->setText(tr("show archived"));
@@ -224,6 +232,7 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
 
   connect(filter_, &QLineEdit::textChanged, this, &RunsBrowser::applyFilter);
   connect(status_, &QComboBox::currentIndexChanged, this, &RunsBrowser::applyFilter);
+  connect(sweep_, &QComboBox::currentIndexChanged, this, &RunsBrowser::applyFilter);
   connect(refresh, &QPushButton::clicked, this, &RunsBrowser::refresh);
   connect(showArchived_, &QCheckBox::toggled, this, &RunsBrowser::applyFilter);
   connect(archive, &QPushButton::clicked, this, [this] {
@@ -267,6 +276,7 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
 struct RunsBrowser::Snapshot {
   std::vector<std::pair<int64_t, QString>> crashed;  // id, why
   std::vector<store::RunRecord> runs;
+  std::vector<store::SweepRecord> sweeps;  // newest first
   std::map<int64_t, std::vector<store::MetricRow>> last;
   std::map<std::string, std::map<int64_t, store::RunStore::Extremes>> extremes;
   std::map<int64_t, double> babilong, lens;
@@ -294,8 +304,8 @@ std::vector<std::pair<int64_t, QString>> reap(store::RunStore& db) {
 
 // The table's headers: the record's columns and the metric columns, in the current language.
 void RunsBrowser::setHeaders() {
-  const QStringList fixed = {tr("id"),     tr("name"),   tr("kind"),    tr("family"),
-                             tr("preset"), tr("status"), tr("created"), tr("config hash")};
+  const QStringList fixed = {tr("id"),     tr("name"),   tr("kind"),    tr("family"),     tr("preset"),
+                             tr("status"), tr("created"), tr("config hash"), tr("sweep")};
   if (table_->columnCount() < ColCount + static_cast<int>(columns_.size()))
     table_->setColumnCount(ColCount + static_cast<int>(columns_.size()));
   for (int i = 0; i < fixed.size(); ++i) table_->setHorizontalHeaderItem(i, new QTableWidgetItem(fixed[i]));
@@ -347,6 +357,7 @@ void RunsBrowser::refresh() {
         Snapshot snap;
         snap.crashed = reap(db);
         snap.runs = db.runs();
+        snap.sweeps = db.sweeps();
         // A damaged part of the database (e.g. a read-only copy of a damaged one) leaves the rest listed.
         auto guarded = [&snap](const auto& read) {
           try {
@@ -397,6 +408,18 @@ void RunsBrowser::fill(const Snapshot& snap) {
   std::vector<ColumnSpec> specs;
   for (const auto& col : columns_) specs.push_back(parseColumn(col));
   setHeaders();
+  // The sweep list: every sweep, newest first, the choice kept when it still exists.
+  QHash<int64_t, QString> sweepNames;
+  {
+    const QSignalBlocker b(sweep_);
+    const auto keepSweep = sweep_->currentData();
+    while (sweep_->count() > 1) sweep_->removeItem(1);
+    for (const auto& sw : snap.sweeps) {
+      sweepNames.insert(sw.id, QString::fromStdString(sw.name));
+      sweep_->addItem(QStringLiteral("#%1 %2").arg(sw.id).arg(QString::fromStdString(sw.name)), static_cast<qlonglong>(sw.id));
+    }
+    sweep_->setCurrentIndex(std::max(0, sweep_->findData(keepSweep)));
+  }
   static const std::vector<store::MetricRow> kNone;
   for (const auto& r : snap.runs) {
     const auto lastIt = snap.last.find(r.id);
@@ -414,6 +437,9 @@ void RunsBrowser::fill(const Snapshot& snap) {
                                QString::fromStdString(r.config_hash)};
     for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c + 1, new QTableWidgetItem(cells[c]));
     table_->item(row, ColStatus)->setToolTip(QString::fromStdString(r.message));
+    auto* sweepItem = new NumberItem(r.sweep_id);
+    sweepItem->setText(r.sweep_id ? QStringLiteral("#%1 %2").arg(r.sweep_id).arg(sweepNames.value(r.sweep_id)) : QString());
+    table_->setItem(row, ColSweep, sweepItem);
     for (size_t i = 0; i < specs.size(); ++i) {
       const ColumnSpec& c = specs[i];
       std::optional<double> v;
@@ -453,6 +479,7 @@ void RunsBrowser::fill(const Snapshot& snap) {
 
 void RunsBrowser::applyFilter() {
   const QString text = filter_->text().trimmed(), status = status_->currentData().toString();
+  const int64_t sweep = sweep_->currentData().toLongLong();
   store::RunFilter filter;
   QString error;
   try {
@@ -467,6 +494,7 @@ void RunsBrowser::applyFilter() {
     const auto f = fields_.find(id);
     const bool ok = (f == fields_.end() || filter.matches(f->second)) &&
                     (status.isEmpty() || table_->item(row, ColStatus)->text() == status) &&
+                    (sweep == 0 || table_->item(row, ColSweep)->data(Qt::UserRole).toLongLong() == sweep) &&
                     (!archived || showArchived_->isChecked());
     table_->setRowHidden(row, !ok);
     shown += ok;
@@ -488,6 +516,13 @@ void RunsBrowser::applyFilter() {
 }
 
 void RunsBrowser::setFilterText(const QString& text) { filter_->setText(text); }
+
+bool RunsBrowser::setSweepFilter(int64_t sweep) {
+  const int i = sweep_->findData(static_cast<qlonglong>(sweep));
+  if (i < 0 && sweep != 0) return false;
+  sweep_->setCurrentIndex(std::max(0, i));
+  return true;
+}
 
 void RunsBrowser::setStatusFilter(const QString& status) {
   const int i = status_->findData(status);

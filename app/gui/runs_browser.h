@@ -1,6 +1,6 @@
 // The Runs page: every run of the workspace database in a sortable table, filtered by the runs filter
 // language (core/store/run_filter.h: key=value, !=, <, <=, >, >=, ~ over fields, config keys and metrics,
-// plus free words), status and kind; the selected run's record and
+// plus free words), status, kind and sweep (a sweep column groups a grid's runs); the selected run's record and
 // config, its differences from another run, archive, delete (optionally with its folder), open its folder.
 #pragma once
 
@@ -44,6 +44,8 @@ class RunsBrowser : public QWidget {
 
   void setFilterText(const QString& text);
   void setStatusFilter(const QString& status);  // "" = any
+  // Only the runs of one sweep (0: any); false when the table knows no such sweep (yet).
+  bool setSweepFilter(int64_t sweep);
   QList<int64_t> visibleRuns() const;           // in table order
   void selectRun(int64_t id);
   int64_t selectedRun() const;  // 0 when none
@@ -99,6 +101,7 @@ class RunsBrowser : public QWidget {
   QString problem_;  // what the last read could not read, shown under the filter  // what the table shows, for details and actions
   QLineEdit* filter_ = nullptr;
   QComboBox* status_ = nullptr;
+  QComboBox* sweep_ = nullptr;
   QComboBox* diffWith_ = nullptr;
   QCheckBox* showArchived_ = nullptr;
   QTableWidget* table_ = nullptr;

@@ -1,9 +1,11 @@
 #include "core/mad/benchmark.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/io/atomic_file.h"
 #include "core/jobs/run_session.h"
 #include "core/mad/tasks.h"
 #include "core/mad/train.h"
@@ -171,6 +173,13 @@ std::string scores_csv(const BenchmarkResult& r) {
     out += std::string(buf) + "," + family + "\n";
   }
   return out;
+}
+
+std::string write_scores_csv(const jobs::Workspace& ws, const BenchmarkResult& r, std::string path) {
+  if (path.empty()) path = ws.root + "/mad/mad_scores-sweep" + std::to_string(r.sweep_id) + ".csv";
+  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
+  io::write_file_atomic(path, scores_csv(r));
+  return path;
 }
 
 }  // namespace dm::mad

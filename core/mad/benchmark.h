@@ -44,5 +44,7 @@ BenchmarkResult run_mad_benchmark(const jobs::Workspace& ws, const BenchmarkOpti
 
 // The seed's mad_scores CSV: one row per family, a column per task, then total and model.
 std::string scores_csv(const BenchmarkResult& r);
+// Writes scores_csv to `path` (default: <workspace>/mad/mad_scores-sweep<N>.csv), atomically; returns the path.
+std::string write_scores_csv(const jobs::Workspace& ws, const BenchmarkResult& r, std::string path = "");
 
 }  // namespace dm::mad

@@ -72,7 +72,8 @@ RunFields run_fields(const RunRecord& r, const std::vector<MetricRow>& last_metr
                  {"family", r.family},             {"preset", r.preset},     {"status", r.status},
                  {"host", r.host},                 {"device", r.device},     {"git_rev", r.git_rev},
                  {"created_at", r.created_at},     {"started_at", r.started_at}, {"ended_at", r.ended_at},
-                 {"config_hash", r.config_hash},   {"message", r.message},   {"archived", r.archived ? "1" : "0"}};
+                 {"config_hash", r.config_hash},   {"message", r.message},   {"archived", r.archived ? "1" : "0"},
+                 {"sweep", std::to_string(r.sweep_id)}};
   nlohmann::json cfg;
   try {
     cfg = nlohmann::json::parse(r.config_json.empty() ? "{}" : r.config_json);

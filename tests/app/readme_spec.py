@@ -364,6 +364,9 @@ SPEC = {
         before=second_per_token_run,
         bind={"ID": lambda ctx, v: str(per_token_runs(ctx)[0]), "ID2": lambda ctx, v: str(per_token_runs(ctx)[1])},
         stdout=["wrote"]),
+    "build/app/diffmamba plot mad [--sweep ID]": dict(
+        bind={"ID": lambda ctx, v: str(last_sweep(ctx, "mad"))},
+        stdout=["Diff-Mamba2", "in-context-recall", "wrote"]),
     "build/app/diffmamba plot heatmap --run ID [ID2 ID3]": dict(
         before=third_eval, bind={"ID": "{eval_diff}", "ID2": "{eval_mamba}", "ID3": "{eval3}"}, stdout=["wrote"]),
     "build/app/diffmamba plot compare --run ID --baseline-run ID2": dict(

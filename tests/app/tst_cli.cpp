@@ -497,6 +497,15 @@ void TestCli::sweep_runs_every_combination() {
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("l_max"), qPrintable(bad.err));
   QCOMPARE(db.sweeps().size(), size_t{1});  // nothing was created
+  // `train --sweep ID`: one more run joins the sweep (as the window queues its sweeps); an unknown sweep is refused.
+  auto more = run(QStringList{"train", "--workspace", ws, "--quiet", "--sweep", QString::number(sw.id)} + tiny +
+                  QStringList{"optimizer.lr=3e-3"});
+  QVERIFY2(more.code == 0, qPrintable(more.out + more.err));
+  QCOMPARE(db.runs_of_sweep(sw.id).size(), size_t{5});
+  auto unknown = run(QStringList{"train", "--workspace", ws, "--sweep", "99"} + tiny);
+  QVERIFY(unknown.code != 0);
+  QVERIFY2(unknown.err.contains("--sweep") && unknown.err.contains("not a sweep"), qPrintable(unknown.err));
+  QCOMPARE(db.runs_of_sweep(sw.id).size(), size_t{5});
 }
 
 void TestCli::per_token_loss_streams_and_resumes() {

@@ -19,6 +19,7 @@
 #include "core/model/language_model.h"
 #include "core/store/run_store.h"
 #include "plotting/csv.h"
+#include "plotting/mad_chart.h"
 
 #include "tests/app/cli_runner.h"
 #include "tests/store_util.h"
@@ -72,6 +73,7 @@ class TestPlotCli : public QObject {
   void bad_input();
   void quick_comparison_headless();
   void per_token_loss_figure();
+  void mad_scores_figure();
 };
 
 void TestPlotCli::heatmap_from_seed_csvs() {
@@ -463,6 +465,70 @@ void TestPlotCli::per_token_loss_figure() {
   auto bad = run({"plot", "per-token-loss", "--results", d.filePath("bad.json"), "--output_file", d.filePath("b.pdf")});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("val/loss_per_token"), qPrintable(bad.err));
+}
+
+// `plot mad`: of a workspace's newest MAD sweep (no option), of a named sweep, of score runs, and of the seed's
+// mad_scores CSV; the table printed, the figure and the seed-layout CSV written; clear refusals.
+void TestPlotCli::mad_scores_figure() {
+  QTemporaryDir d;
+  const QString ws = d.filePath("ws");
+  QVERIFY(QDir().mkpath(ws));
+  auto empty = run({"plot", "mad", "--workspace", ws, "--output_file", d.filePath("none.png")});
+  QVERIFY(empty.code != 0);  // no database yet
+  int64_t sweeps[2] = {0, 0};
+  std::vector<int64_t> runs;
+  {
+    dm::store::RunStore db(QDir(ws).filePath("runs.db").toStdString());
+    for (int k = 0; k < 2; ++k) {
+      dm::store::SweepRecord sw;
+      sw.name = "MAD";
+      sw.kind = "mad";
+      sweeps[k] = db.create_sweep(sw);
+      for (const std::string family : {"mamba2", "diffmamba2"}) {
+        const int64_t id = dm::test::add_finished_run(db, "MAD scores " + family, "mad-score", family);
+        db.set_run_sweep(id, sweeps[k]);
+        const double v = (family == "mamba2" ? 0.25 : 0.5) + 0.25 * k;
+        db.put_eval_cell(id, {"memorization", "score", "mad_score", v, 0});
+        db.put_eval_cell(id, {"compression", "score", "mad_score", v / 2, 0});
+        db.put_eval_cell(id, {"total", "score", "mad_score", 0.75 * v, 0});
+        runs.push_back(id);
+      }
+    }
+  }
+  auto r = run({"plot", "mad", "--workspace", ws}, d.path());  // the newest sweep, the default name
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QVERIFY2(r.out.contains("Diff-Mamba2") && r.out.contains("memorization"), qPrintable(r.out));
+  const QString stem = d.filePath(QStringLiteral("mad-scores-sweep%1").arg(sweeps[1]));
+  QVERIFY(QFileInfo(stem + ".pdf").size() > 1000);
+  auto newest = dm::plotting::readMadCsv(stem + ".csv");
+  QCOMPARE(newest.tasks, (QStringList{"compression", "memorization"}));  // the benchmark's task order
+  QCOMPARE(newest.at(static_cast<int>(newest.models.indexOf("Diff-Mamba2")), 1), 0.75);
+  r = run({"plot", "mad", "--workspace", ws, "--sweep", QString::number(sweeps[0]), "--output_file", d.filePath("old.png"),
+           "--no-total", "--dpi", "60"});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QVERIFY(!QImage(d.filePath("old.png")).isNull());
+  QCOMPARE(dm::plotting::readMadCsv(d.filePath("old.csv")).at(0, 1), 0.25);
+  // Runs of two sweeps: same families, told apart by their sweep.
+  r = run({"plot", "mad", "--workspace", ws, "--run", QString::number(runs[0]), QString::number(runs[2]), "--output_file",
+           d.filePath("two.svg")});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QVERIFY2(r.out.contains(QStringLiteral("Mamba2 (sweep %1)").arg(sweeps[0])), qPrintable(r.out));
+  // The seed's CSV (pandas' index column included), read and redrawn.
+  {
+    std::ofstream f(d.filePath("mad_scores_hyena_improvement.csv").toStdString());
+    f << ",in-context-recall,memorization,total,model\n0,0.5,1.0,0.75,hyena\n";
+  }
+  r = run({"plot", "mad", "--results", d.filePath("mad_scores_hyena_improvement.csv"), "--output_file", d.filePath("seed.png")});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QCOMPARE(dm::plotting::readMadCsv(d.filePath("seed.csv")).models, QStringList{"hyena"});
+  // Refusals: a run that is not a score run, both sources at once, a missing file.
+  r = run({"plot", "mad", "--workspace", ws, "--run", "9999", "--output_file", d.filePath("x.png")});
+  QVERIFY2(r.code != 0 && (r.out + r.err).contains("not a mad-score run"), qPrintable(r.out + r.err));
+  r = run({"plot", "mad", "--workspace", ws, "--sweep", "1", "--results", d.filePath("seed.csv"), "--output_file",
+           d.filePath("x.png")});
+  QVERIFY2(r.code != 0 && (r.out + r.err).contains("not both"), qPrintable(r.out + r.err));
+  r = run({"plot", "mad", "--results", d.filePath("missing.csv"), "--output_file", d.filePath("x.png")});
+  QVERIFY2(r.code != 0 && (r.out + r.err).contains("no such file"), qPrintable(r.out + r.err));
 }
 
 QTEST_GUILESS_MAIN(TestPlotCli)
