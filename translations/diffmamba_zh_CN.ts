@@ -2,6 +2,149 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>dm::gui::BenchmarksView</name>
+    <message>
+        <source>MAD scores (task × family)</source>
+        <translation>MAD 得分（任务 × 模型系列）</translation>
+    </message>
+    <message>
+        <source>Per-token loss over long contexts</source>
+        <translation>长上下文逐 token 损失</translation>
+    </message>
+    <message>
+        <source>Figure</source>
+        <translation>图表</translation>
+    </message>
+    <message>
+        <source>MAD sweep</source>
+        <translation>MAD 扫描</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Training length</source>
+        <translation>训练长度</translation>
+    </message>
+    <message>
+        <source>Moving average</source>
+        <translation>滑动平均</translation>
+    </message>
+    <message>
+        <source>Benchmark profile</source>
+        <translation>基准配置</translation>
+    </message>
+    <message>
+        <source>MAD: the score runs drawn (one per family and sweep); per-token loss: the runs overlaid</source>
+        <translation>MAD：绘制的得分运行（每个模型系列和扫描各一个）；逐 token 损失：叠加显示的运行</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> 个 token</translation>
+    </message>
+    <message>
+        <source>no line</source>
+        <translation>不画线</translation>
+    </message>
+    <message>
+        <source> positions</source>
+        <translation> 个位置</translation>
+    </message>
+    <message>
+        <source>overall MAD score</source>
+        <translation>总体 MAD 得分</translation>
+    </message>
+    <message>
+        <source>Draw</source>
+        <translation>绘制</translation>
+    </message>
+    <message>
+        <source>Export figure…</source>
+        <translation>导出图表…</translation>
+    </message>
+    <message>
+        <source>The MAD benchmark trains every family on the six synthetic tasks over the lr × weight-decay grid as one sweep; its scores appear here when it finishes.</source>
+        <translation>MAD 基准在六个合成任务上按学习率 × 权重衰减网格训练每个模型系列，作为一次扫描；完成后得分显示在这里。</translation>
+    </message>
+    <message>
+        <source>Quick: width 32, baselines, minutes on a CPU</source>
+        <translation>快速：宽度 32，仅基线设置，CPU 上数分钟</translation>
+    </message>
+    <message>
+        <source>The seed&apos;s: width 1024, every setting, 200 epochs (a GPU)</source>
+        <translation>原始设置：宽度 1024，全部设置，200 个 epoch（需 GPU）</translation>
+    </message>
+    <message>
+        <source>Run the MAD benchmark</source>
+        <translation>运行 MAD 基准</translation>
+    </message>
+    <message>
+        <source>(runs selected below)</source>
+        <translation>（下方选中的运行）</translation>
+    </message>
+    <message>
+        <source>No workspace is open.</source>
+        <translation>未打开工作区。</translation>
+    </message>
+    <message>
+        <source>Pick a MAD sweep or its score runs (Run the MAD benchmark makes one).</source>
+        <translation>请选择一个 MAD 扫描或其得分运行（“运行 MAD 基准”会生成一个）。</translation>
+    </message>
+    <message>
+        <source>Select one or more per-token-loss runs (diffmamba per-token-loss makes them).</source>
+        <translation>请选择一个或多个逐 token 损失运行（由 diffmamba per-token-loss 生成）。</translation>
+    </message>
+    <message>
+        <source>Reading the numbers…</source>
+        <translation>正在读取数据…</translation>
+    </message>
+    <message>
+        <source>MAD score</source>
+        <translation>MAD 得分</translation>
+    </message>
+    <message>
+        <source>ppl, first %1 tokens</source>
+        <translation>前 %1 个 token 的困惑度</translation>
+    </message>
+    <message>
+        <source>mean loss %1 nats over %2 positions</source>
+        <translation>%2 个位置上的平均损失 %1 nats</translation>
+    </message>
+    <message>
+        <source>not run</source>
+        <translation>未运行</translation>
+    </message>
+    <message>
+        <source>The figure&apos;s numbers are not read yet: draw it first.</source>
+        <translation>图的数据尚未读取：请先绘制。</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+    <message>
+        <source>Wrote %1</source>
+        <translation>已写入 %1</translation>
+    </message>
+    <message>
+        <source>Wrote %1 and its numbers %2</source>
+        <translation>已写入 %1 及其数据 %2</translation>
+    </message>
+    <message>
+        <source>Export figure</source>
+        <translation>导出图表</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
+        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export failed</source>
+        <translation>导出失败</translation>
+    </message>
+</context>
+<context>
     <name>dm::gui::ExperimentForm</name>
     <message>
         <source>default: %1</source>
@@ -130,6 +273,14 @@
     <message>
         <source>Run this set (%1)</source>
         <translation>运行此集合（%1）</translation>
+    </message>
+    <message>
+        <source>Sweep…</source>
+        <translation>扫描…</translation>
+    </message>
+    <message>
+        <source>Queue a grid of runs of these settings (e.g. learning rate × weight decay) as one sweep</source>
+        <translation>将这些设置的一组网格运行（例如学习率 × 权重衰减）作为一次扫描排队</translation>
     </message>
 </context>
 <context>
@@ -379,6 +530,20 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
         <source>Quick comparison with the &amp;ablation</source>
         <translation>含消融实验的快速对比(&amp;A)</translation>
     </message>
+    <message>
+        <source>Benchmarks</source>
+        <translation>基准</translation>
+    </message>
+    <message>
+        <source>the sweep could not be recorded: %1</source>
+        <translation>无法记录扫描：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>sweep %1: %n run(s) queued</source>
+        <translation>
+            <numerusform>扫描 %1：已排队 %n 个运行</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::MonitorView</name>
@@ -531,6 +696,14 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
     <message>
         <source>Unknown image format &quot;%1&quot;: use .png, .pdf or .svg</source>
         <translation>未知的图像格式“%1”：请使用 .png、.pdf 或 .svg</translation>
+    </message>
+    <message>
+        <source>Show a sweep&apos;s runs…</source>
+        <translation>显示某次扫描的运行…</translation>
+    </message>
+    <message>
+        <source>Tick exactly the runs of one sweep (a grid queued together), to compare them</source>
+        <translation>只勾选某次扫描（一起排队的网格）的运行，以便比较</translation>
     </message>
 </context>
 <context>
@@ -1014,6 +1187,18 @@ folder: %6
         <source>The workspace is read-only.</source>
         <translation>该工作区为只读。</translation>
     </message>
+    <message>
+        <source>any sweep</source>
+        <translation>任意扫描</translation>
+    </message>
+    <message>
+        <source>Only the runs of one sweep (a grid of runs queued together)</source>
+        <translation>只显示某次扫描（一起排队的一组运行）的运行</translation>
+    </message>
+    <message>
+        <source>sweep</source>
+        <translation>扫描</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::SettingsDialog</name>
@@ -1080,6 +1265,77 @@ folder: %6
     <message>
         <source>LibTorch threads apply at the next start; the rest at once.</source>
         <translation>LibTorch 线程数在下次启动时生效；其余设置立即生效。</translation>
+    </message>
+</context>
+<context>
+    <name>dm::gui::SweepDialog</name>
+    <message>
+        <source>Sweep</source>
+        <translation>扫描</translation>
+    </message>
+    <message>
+        <source>Queue one run per combination of the values below, all grouped under one sweep record. Each row is an axis: a configuration key and its values, separated by commas.</source>
+        <translation>为下方取值的每个组合排队一个运行，全部归入同一条扫描记录。每一行是一个轴：一个配置键及其取值，用逗号分隔。</translation>
+    </message>
+    <message>
+        <source>Base job</source>
+        <translation>基础任务</translation>
+    </message>
+    <message>
+        <source>Sweep name</source>
+        <translation>扫描名称</translation>
+    </message>
+    <message>
+        <source>default: the preset and the axes</source>
+        <translation>默认：预设名与各轴</translation>
+    </message>
+    <message>
+        <source>Key</source>
+        <translation>键</translation>
+    </message>
+    <message>
+        <source>Values</source>
+        <translation>取值</translation>
+    </message>
+    <message>
+        <source>Add axis</source>
+        <translation>添加轴</translation>
+    </message>
+    <message>
+        <source>Remove axis</source>
+        <translation>删除轴</translation>
+    </message>
+    <message>
+        <source>Axis %1 has values but no key.</source>
+        <translation>轴 %1 有取值但没有键。</translation>
+    </message>
+    <message>
+        <source>Axis %1: &quot;%2&quot; is not a configuration key (nearest: %3).</source>
+        <translation>轴 %1：“%2”不是配置键（最接近的：%3）。</translation>
+    </message>
+    <message>
+        <source>Axis %1 (%2) has no values.</source>
+        <translation>轴 %1（%2）没有取值。</translation>
+    </message>
+    <message>
+        <source>Combination %1: %2</source>
+        <translation>组合 %1：%2</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n run(s) in sweep &quot;%1&quot;</source>
+        <translation>
+            <numerusform>扫描“%1”中有 %n 个运行</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Queue</source>
+        <translation>排队</translation>
+    </message>
+    <message numerus="yes">
+        <source>Queue %n run(s)</source>
+        <translation>
+            <numerusform>排队 %n 个运行</numerusform>
+        </translation>
     </message>
 </context>
 </TS>
