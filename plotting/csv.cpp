@@ -154,7 +154,8 @@ Matrix readMatrixCsv(const QString& path) {
 }
 
 void writeCompareCsv(const Matrix& model, const Matrix& baseline, const QString& path, const QString& modelName,
-                     const QString& baselineName, const QString& rowTitle, const QString& colTitle) {
+                     const QString& baselineName, const QString& rowTitle, const QString& colTitle,
+                     const DifferenceIntervals* differences) {
   model.validate(QStringLiteral("compare CSV, %1").arg(modelName));
   baseline.validate(QStringLiteral("compare CSV, %1").arg(baselineName));
   if (model.rows != baseline.rows || model.cols != baseline.cols)
@@ -170,6 +171,11 @@ void writeCompareCsv(const Matrix& model, const Matrix& baseline, const QString&
   CsvWriter out(path);
   QStringList header{rowTitle, colTitle, modelName, baselineName, QStringLiteral("ratio"), QStringLiteral("outcome")};
   if (withSd) header << modelName + QStringLiteral(" sd") << baselineName + QStringLiteral(" sd");
+  if (differences) {
+    differences->validate(model);
+    header << QStringLiteral("delta") << QStringLiteral("ci_low") << QStringLiteral("ci_high") << QStringLiteral("samples")
+           << QStringLiteral("seeds") << QStringLiteral("ci_excludes_0") << QStringLiteral("ci_method");
+  }
   out.row(header);
   for (int r = 0; r < model.rows; ++r)
     for (int c = 0; c < model.cols; ++c) {
@@ -180,6 +186,15 @@ void writeCompareCsv(const Matrix& model, const Matrix& baseline, const QString&
       if (withSd)
         fields << (model.hasStddev() ? csvNumber(model.sdAt(r, c)) : QString())
                << (baseline.hasStddev() ? csvNumber(baseline.sdAt(r, c)) : QString());
+      if (differences) {
+        const auto k = differences->index(r, c);
+        const bool has = differences->has(r, c);
+        fields << csvNumber(m - b) << (has ? csvNumber(differences->low[k]) : QString())
+               << (has ? csvNumber(differences->high[k]) : QString()) << QString::number(differences->samples[k])
+               << QString::number(differences->seeds[k])
+               << (has ? (differences->excludesZero(r, c) ? QStringLiteral("yes") : QStringLiteral("no")) : QString())
+               << differences->method;
+      }
       out.row(fields);
     }
   out.commit();

@@ -47,12 +47,14 @@ void writeCsv(const Matrix& matrix, const QString& path, const QString& corner =
 Matrix readMatrixCsv(const QString& path);
 
 // "<row>,<col>,<model>,<baseline>,ratio,outcome[,<model> sd,<baseline> sd]", one line per cell; outcome
-// is win / lose / tie for the model; ratio as the ratio heatmap shows it.
+// is win / lose / tie for the model; ratio as the ratio heatmap shows it. With difference intervals, also
+// "delta,ci_low,ci_high,samples,seeds,ci_excludes_0,ci_method" (percentage points; empty where a cell has none).
 void writeCompareCsv(const Matrix& model, const Matrix& baseline, const QString& path,
                      const QString& modelName = QStringLiteral("Diff-Mamba"),
                      const QString& baselineName = QStringLiteral("Mamba"),
                      const QString& rowTitle = QStringLiteral("task"),
-                     const QString& colTitle = QStringLiteral("length"));
+                     const QString& colTitle = QStringLiteral("length"),
+                     const DifferenceIntervals* differences = nullptr);
 
 // "series,x,y", one line per point.
 void writeCsv(const std::vector<Series>& series, const QString& path);

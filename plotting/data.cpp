@@ -152,4 +152,28 @@ LensLayers LensLayers::select(std::optional<int> start, std::optional<int> end) 
   return out;
 }
 
+size_t DifferenceIntervals::index(int r, int c) const {
+  if (r < 0 || r >= rows || c < 0 || c >= cols)
+    throw PlotError(QStringLiteral("interval cell (%1, %2) is outside the %3 × %4 grid").arg(r).arg(c).arg(rows).arg(cols));
+  return static_cast<size_t>(r) * static_cast<size_t>(cols) + static_cast<size_t>(c);
+}
+
+bool DifferenceIntervals::has(int r, int c) const {
+  const auto i = index(r, c);
+  return std::isfinite(low[i]) && std::isfinite(high[i]);
+}
+
+bool DifferenceIntervals::excludesZero(int r, int c) const {
+  const auto i = index(r, c);
+  return has(r, c) && (low[i] > 0.0 || high[i] < 0.0);
+}
+
+void DifferenceIntervals::validate(const Matrix& like) const {
+  const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+  if (rows != like.rows || cols != like.cols)
+    throw PlotError(QStringLiteral("difference intervals are %1 × %2 but the matrices %3 × %4").arg(rows).arg(cols).arg(like.rows).arg(like.cols));
+  if (delta.size() != n || low.size() != n || high.size() != n || samples.size() != n || seeds.size() != n)
+    throw PlotError(QStringLiteral("difference intervals: every vector needs %1 entries").arg(n));
+}
+
 }  // namespace dm::plotting

@@ -39,6 +39,22 @@ struct Matrix {
 // empty list, differing shapes or differing labels. One matrix keeps its sample counts; a mean has none.
 Matrix meanOverSeeds(const std::vector<Matrix>& seeds);
 
+// Per-cell intervals of the difference model − baseline in percentage points (e.g. from a paired bootstrap over
+// the samples both models answered, and over seeds when there are several), for the compare and ratio
+// figures and their CSVs. NaN bounds: no interval for that cell.
+struct DifferenceIntervals {
+  int rows = 0, cols = 0;
+  std::vector<double> delta, low, high;  // row-major
+  std::vector<int64_t> samples, seeds;   // per cell: samples per seed (0: seed-level only), seeds
+  QString method;                        // how they were made, for the legend and the CSV
+
+  bool has(int r, int c) const;           // finite bounds
+  bool excludesZero(int r, int c) const;  // low > 0 or high < 0
+  size_t index(int r, int c) const;       // throws PlotError outside
+  // Throws PlotError unless the shape matches `like` and every vector has rows × cols entries.
+  void validate(const Matrix& like) const;
+};
+
 // One curve: y against x (step or seconds), in order of x.
 struct Series {
   std::vector<double> x, y;

@@ -42,8 +42,20 @@ void resetPlot(QCustomPlot* plot) {
 
   // Keep the first axis rect (the one plot->xAxis / yAxis belong to); drop colour bars and the rest.
   QCPLayoutGrid* layout = plot->plotLayout();
-  QCPAxisRect* rect = plot->axisRect(0);
-  if (rect) layout->take(rect);
+  // (Not axisRect(0): QCustomPlot lists the rects of nested grids depth-first from the last, so in a figure
+  // with rows of rects the first it lists need not be the default one.)
+  QCPAxisRect* rect = plot->xAxis ? plot->xAxis->axisRect() : plot->axisRect(0);
+  // The rect may sit in a nested grid (figures with rows of maps): take it from whichever layout holds it.
+  if (rect) {
+    if (auto* parent = qobject_cast<QCPLayout*>(rect->layout())) parent->take(rect);
+    // A legend moved into another rect's inset would be deleted with it: bring it home first.
+    if (plot->legend) {
+      if (auto* holder = qobject_cast<QCPLayoutInset*>(plot->legend->layout()); holder && holder != rect->insetLayout()) {
+        holder->take(plot->legend);
+        rect->insetLayout()->addElement(plot->legend, Qt::AlignTop | Qt::AlignRight);
+      }
+    }
+  }
   layout->clear();
   if (!rect) {
     rect = new QCPAxisRect(plot, true);
@@ -85,7 +97,9 @@ QString textItemName(int row, int col) { return QStringLiteral("text:%1:%2").arg
 
 std::optional<CellIndex> heatmapCellAt(const QCustomPlot* plot, const QPointF& pixel, int rows, int cols) {
   if (!plot || !plot->axisRect(0)) return std::nullopt;
-  QCPAxisRect* rect = plot->axisRect(0);
+  // (Not axisRect(0): QCustomPlot lists the rects of nested grids depth-first from the last, so in a figure
+  // with rows of rects the first it lists need not be the default one.)
+  QCPAxisRect* rect = plot->xAxis ? plot->xAxis->axisRect() : plot->axisRect(0);
   if (!rect->rect().contains(pixel.toPoint())) return std::nullopt;
   const double x = rect->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x());
   const double y = rect->axis(QCPAxis::atLeft)->pixelToCoord(pixel.y());

@@ -273,10 +273,13 @@ void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline,
     throw PlotError(QStringLiteral("compare heatmap: \"±sd\" was requested but the %1 matrix has no per-cell "
                                    "standard deviation (give a mean over several seeds)")
                         .arg(options.modelName));
-  const bool withIntervals = options.intervals && model.hasSamples() && baseline.hasSamples();
+  const DifferenceIntervals* ci = options.differences ? &*options.differences : nullptr;
+  if (ci) ci->validate(labels);
+  const bool withIntervals = ci || (options.intervals && model.hasSamples() && baseline.hasSamples());
   setupGrid(plot, labels, options.xLabel, options.yLabel, options.style);
   auto fillAt = [&](int r, int c) {
-    return compareVerdictColor(compareVerdict(model, baseline, r, c, options.intervals), options.palette);
+    return compareVerdictColor(ci ? compareVerdict(model, baseline, r, c, *ci) : compareVerdict(model, baseline, r, c, options.intervals),
+                               options.palette);
   };
   for (int r = 0; r < labels.rows; ++r)
     for (int c = 0; c < labels.cols; ++c) addRect(plot, r, c, QBrush(fillAt(r, c)), QPen(kGridGrey, 1.0), cellItemName(r, c));
@@ -290,7 +293,11 @@ void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline,
       for (int c = 0; c < labels.cols; ++c) {
         const double sd = options.showStd ? model.sdAt(r, c) : 0.0;
         QString text = annotationText(model.at(r, c), options.decimals, options.showStd ? &sd : nullptr);
-        if (!options.showStd && withIntervals && model.samplesAt(r, c) > 0 && baseline.samplesAt(r, c) > 0)
+        if (!options.showStd && ci && ci->has(r, c))
+          text += QStringLiteral("\nΔ %1 [%2, %3]")
+                      .arg(signedText(model.at(r, c) - baseline.at(r, c)), signedText(ci->low[ci->index(r, c)]),
+                           signedText(ci->high[ci->index(r, c)]));
+        else if (!options.showStd && !ci && withIntervals && model.samplesAt(r, c) > 0 && baseline.samplesAt(r, c) > 0)
           text += QStringLiteral("\nΔ %1").arg(signedText(model.at(r, c) - baseline.at(r, c)));
         addText(plot, r, c, text, annotationTextColor(fillAt(r, c)), options.style);
       }
@@ -306,8 +313,11 @@ void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline,
                  {compareVerdictColor(CompareVerdict::Better, p), QStringLiteral("%1 higher (within noise)").arg(m)},
                  {compareVerdictColor(CompareVerdict::Worse, p), QStringLiteral("%1 higher (within noise)").arg(b)},
                  {compareVerdictColor(CompareVerdict::Equal, p), QStringLiteral("equal")}};
-      note = QStringLiteral("Cells: the first model's accuracy (%) and Δ, the difference. Clear: the 95 % interval "
-                            "of Δ excludes 0.");
+      note = ci ? QStringLiteral("Cells: the first model's accuracy (%), Δ and its 95 % interval (%1). Clear: the "
+                                 "interval excludes 0.")
+                      .arg(ci->method)
+                : QStringLiteral("Cells: the first model's accuracy (%) and Δ, the difference. Clear: the 95 % interval "
+                                 "of Δ excludes 0.");
     } else {
       entries = {{compareVerdictColor(CompareVerdict::Better, p), QStringLiteral("%1 higher").arg(m)},
                  {compareVerdictColor(CompareVerdict::Worse, p), QStringLiteral("%1 higher").arg(b)},
@@ -317,6 +327,13 @@ void drawCompare(QCustomPlot* plot, const Matrix& model, const Matrix& baseline,
     addLegend(plot, entries, options.style, note);
   }
   addTitle(plot, options.title, options.style);
+}
+
+CompareVerdict compareVerdict(const Matrix& model, const Matrix& baseline, int r, int c, const DifferenceIntervals& d) {
+  const double m = model.at(r, c), b = baseline.at(r, c);
+  if (m == b) return CompareVerdict::Equal;
+  if (d.excludesZero(r, c)) return m > b ? CompareVerdict::ClearlyBetter : CompareVerdict::ClearlyWorse;
+  return m > b ? CompareVerdict::Better : CompareVerdict::Worse;
 }
 
 CompareVerdict compareVerdict(const Matrix& model, const Matrix& baseline, int r, int c, bool intervals) {
@@ -368,8 +385,11 @@ void drawRatio(QCustomPlot* plot, const Matrix& model, const Matrix& baseline, c
   for (int r = 0; r < ratio.rows; ++r)
     for (int c = 0; c < ratio.cols; ++c)
       addRect(plot, r, c, QBrush(ratioFill(r, c)), Qt::NoPen, cellItemName(r, c));
+  const DifferenceIntervals* ci = options.differences ? &*options.differences : nullptr;
+  if (ci) ci->validate(ratio);
   for (int r = 0; r < ratio.rows; ++r)
-    for (int c = 0; c < ratio.cols; ++c) addRect(plot, r, c, Qt::NoBrush, QPen(Qt::black, 1.0), borderItemName(r, c));
+    for (int c = 0; c < ratio.cols; ++c)
+      addRect(plot, r, c, Qt::NoBrush, QPen(Qt::black, ci && ci->excludesZero(r, c) ? 3.0 : 1.0), borderItemName(r, c));
   if (options.annotate)
     for (int r = 0; r < ratio.rows; ++r)
       for (int c = 0; c < ratio.cols; ++c) {
@@ -389,7 +409,10 @@ void drawRatio(QCustomPlot* plot, const Matrix& model, const Matrix& baseline, c
                {ratioCellColor(1, 2, p), QStringLiteral("%1 higher").arg(options.baselineName)},
                {p == Palette::ColorBlind ? missingColor() : QColor(Qt::white), QStringLiteral("undefined: a score is 0")}},
               options.style,
-              QStringLiteral("Numbers: higher / lower accuracy; darker = larger ratio; 0 / 0: both score 0."));
+              ci ? QStringLiteral("Numbers: higher / lower accuracy; darker = larger ratio. Thick border: the 95 % "
+                                  "interval of the difference (%1) excludes 0.")
+                       .arg(ci->method)
+                 : QStringLiteral("Numbers: higher / lower accuracy; darker = larger ratio; 0 / 0: both score 0."));
   }
   addTitle(plot, options.title, options.style);
 }
@@ -427,7 +450,18 @@ QString compareToolTip(const Matrix& model, const Matrix& baseline, int row, int
     text += QStringLiteral("ratio: %1 (%2)").arg(QString::number(ratioValue(m, b), 'f', d), verdict);
   if (model.hasStddev() || baseline.hasStddev()) text += QStringLiteral("\n± = sd over seeds");
   const int64_t nm = model.samplesAt(row, col), nb = baseline.samplesAt(row, col);
-  if (nm > 0 && nb > 0) {
+  if (options.differences && options.differences->has(row, col)) {
+    const auto& d = *options.differences;
+    const auto k = d.index(row, col);
+    text += QStringLiteral("\ndifference %1, 95 % interval %2 to %3 (%4; %5 seed(s)%6): %7")
+                .arg(signedText(m - b))
+                .arg(d.low[k], 0, 'f', 1)
+                .arg(d.high[k], 0, 'f', 1)
+                .arg(d.method)
+                .arg(d.seeds[k])
+                .arg(d.samples[k] > 0 ? QStringLiteral(", %1 samples each").arg(d.samples[k]) : QString())
+                .arg(d.excludesZero(row, col) ? QStringLiteral("clear") : QStringLiteral("within noise"));
+  } else if (nm > 0 && nb > 0) {
     const auto i = stats::newcombe_difference(m / 100.0, nm, b / 100.0, nb);
     text += QStringLiteral("\ndifference %1, 95 % interval %2 to %3 (Newcombe; %4 and %5 samples): %6")
                 .arg(signedText(m - b))

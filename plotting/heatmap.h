@@ -3,6 +3,8 @@
 // meanOverSeeds, shows "±sd" on request and in tool tips). They draw into a caller's QCustomPlot.
 #pragma once
 
+#include <optional>
+
 #include <QString>
 
 #include "plotting/colors.h"
@@ -39,6 +41,10 @@ struct CompareOptions {
   // compare with both matrices' samples: a difference whose 95 % Newcombe interval excludes 0 gets the
   // strong tint, one within sampling noise the pale tint, and the cell's second line is "Δ +x.x".
   bool intervals = true;
+  // Given (e.g. `plot compare --ci`): these intervals decide "clear" instead of Newcombe's; compare cells
+  // read "Δ +x.x [lo, hi]", ratio cells with an interval excluding 0 get a thick border; the legend says how
+  // they were made.
+  std::optional<DifferenceIntervals> differences;
   bool legend = true;  // what each colour means, below the grid
   QString title;       // above the figure; empty: none
   Palette palette = Palette::ColorBlind;
@@ -48,6 +54,8 @@ struct CompareOptions {
 // How a compare cell is classified (and coloured).
 enum class CompareVerdict { Equal, Better, Worse, ClearlyBetter, ClearlyWorse };
 CompareVerdict compareVerdict(const Matrix& model, const Matrix& baseline, int row, int col, bool intervals = true);
+// The verdict with given difference intervals (a cell without one: Better / Worse / Equal by the values).
+CompareVerdict compareVerdict(const Matrix& model, const Matrix& baseline, int row, int col, const DifferenceIntervals& d);
 QColor compareVerdictColor(CompareVerdict v, Palette p);
 
 // Score heatmap: cells coloured by scoreColor (fixed 0…100 scale), white cell lines, colour bar.

@@ -116,6 +116,7 @@ struct PlotArgs {
   std::string output_file, csv, metric = "loss", x = "step";
   std::string palette = "colorblind";  // or seed (the published scripts' red / green)
   std::string title;                   // default: names the runs or models; "none": no title
+  bool ci = false;  // compare / ratio: bootstrap intervals of the difference per cell
   bool ratio = false, std_line = false, log = false, log_x = false, lines = false, raw_lens = false, no_csv = false,
        no_npy = false;
   int start_layer = 0, end_layer = 0;  // 0 = the data's first / last
@@ -123,6 +124,11 @@ struct PlotArgs {
   int64_t sweep = 0;                     // mad: the scores of this MAD sweep
   bool no_total = false;                 // mad: no overall-score group
   int training_length = 2048, window = 101;
+  // attention: .npz files of `diffmamba attention`, one panel each
+  std::vector<std::string> maps;
+  int64_t block = -1, head = 0;           // block −1: the last block every file holds
+  std::string map = "combined", att_metric = "snr", range;  // range "i0:i1" (rows and columns), empty: all
+  bool log_abs = false;
   double smoothing = 0.6, width_in = 0, height_in = 0, dpi = 0;  // 0 = the figure's default size
 };
 // Built only with the plotting library (Qt 6 + QCustomPlot); elsewhere it explains that and returns 2.

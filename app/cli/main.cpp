@@ -15,6 +15,7 @@
 #include "app/cli/doctor_cmd.h"
 #include "app/cli/mad_cmd.h"
 #include "app/cli/sweep_cmd.h"
+#include "app/cli/attention_cmd.h"
 #include "app/cli/per_token_cmd.h"
 #include "core/common/error.h"
 #include "core/io/convert.h"
@@ -291,6 +292,19 @@ int main(int argc, char** argv) {
   pm->add_option("--results", pa.results, "the seed's mad_scores*.csv files instead of runs");
   pm->add_flag("--no-total", pa.no_total, "no overall MAD score group");
   pm->add_option("--title", pa.title, "figure title (default: none)");
+  auto* pa_att = pl->add_subcommand("attention", "implicit attention maps side by side (files of `diffmamba attention`), "
+                                                 "needle and question marked, a per-block metric below");
+  pa_att->add_option("--maps", pa.maps, "the .npz files, one panel each (e.g. Mamba2 and Diff-Mamba2 on one sample)")->required();
+  pa_att->add_option("--block", pa.block, "block to show (default: the last one every file holds)");
+  pa_att->add_option("--head", pa.head, "head to show")->capture_default_str()->check(CLI::NonNegativeNumber);
+  pa_att->add_option("--map", pa.map, "combined (what the block applies), branch1 or branch2 (differential blocks)")
+      ->check(CLI::IsMember({"combined", "branch1", "branch2"}))
+      ->capture_default_str();
+  pa_att->add_option("--metric", pa.att_metric, "per-block curve: snr, needle_mass, entropy, removed, branch1_snr, …")
+      ->capture_default_str();
+  pa_att->add_option("--range", pa.range, "token positions FIRST:END to zoom into (rows and columns)");
+  pa_att->add_flag("--log-abs", pa.log_abs, "colour log10 |M| instead of the signed value");
+  pa_att->add_option("--title", pa.title, "figure title (default: none)");
   pt->add_option("--run", pa.runs, "per-token-loss run(s) of the workspace");
   pt->add_option("--results", pa.results, "results.json files of per-token-loss (instead of, or beside, runs)");
   pt->add_option("--training-length", pa.training_length, "dashed line at the training length (0: none)")
@@ -313,6 +327,9 @@ int main(int argc, char** argv) {
   for (auto* c : {pc, pr}) {
     c->add_option("--baseline_name", pa.baseline_name, "the baseline's name (default: swap diffmamba ↔ mamba)");
     c->add_option("--baseline-run", pa.baseline_runs, "the baseline's run(s)");
+    c->add_flag("--ci", pa.ci,
+                "95 % interval of the difference per cell: paired bootstrap over the runs' samples (seeds, then samples "
+                "with several runs); from result files, over seeds (needs ≥ 2 --seeds). Marked cells: interval excludes 0");
   }
   pc->add_flag("--ratio", pa.ratio, "draw the ratio heatmap (as `plot ratio`)");
   pn->add_option("--diff_results_path", pa.diff_results_path, "Diff-Mamba's *-lens_eval.txt");
@@ -336,7 +353,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     c->add_option("--title", pa.title, "figure title (default: names the runs or models; 'none': no title)");
   }
-  for (auto* c : {ph, pc, pr, pn, pv, pt, pm}) {
+  for (auto* c : {ph, pc, pr, pn, pv, pt, pm, pa_att}) {
     c->add_option("--output_file", pa.output_file, "figure file, .pdf / .png / .svg (default: the seed's name and place)");
     c->add_option("--csv", pa.csv, "the numbers drawn (default: the figure's name with .csv)");
     c->add_flag("--no-csv", pa.no_csv, "write no CSV");
@@ -349,6 +366,7 @@ int main(int argc, char** argv) {
   dm::cli::MadCommands mad_cmds(app);        // mad generate, mad run
   dm::cli::SweepCommands sweep_cmds(app);    // sweep train, list, show
   dm::cli::PerTokenCommand per_token_cmd(app);  // per-token-loss
+  dm::cli::AttentionCommand attention_cmd(app);  // attention
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -411,6 +429,7 @@ int main(int argc, char** argv) {
       return dm::cli::run_plot(pa);
     }
     if (doctor_cmds.parsed()) return doctor_cmds.run();
+    if (attention_cmd.parsed()) return attention_cmd.run();
     if (per_token_cmd.parsed()) {
       std::signal(SIGINT, on_sigint);
       std::signal(SIGTERM, on_sigint);

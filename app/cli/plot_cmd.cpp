@@ -1,6 +1,9 @@
-// `diffmamba plot heatmap|compare|ratio|lens|curves|per-token-loss|mad`: the seed's plot.py, plot_compare.py,
+// `diffmamba plot heatmap|compare|ratio|lens|curves|per-token-loss|mad|attention`: the seed's plot.py, plot_compare.py,
 // plot_tuned_lens.py and plot_per_token_loss.py (and training curves, MAD scores) rendered offscreen from the seed's result files or a
 // workspace's runs, written as PDF / PNG / SVG plus the CSV of the numbers drawn.
+// LibTorch (through the attention files) before Qt: Qt's `slots` macro breaks its headers.
+#include "app/figures/attention_data.h"
+
 #include <QApplication>
 #include <QDir>
 #include <QFileInfo>
@@ -9,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
@@ -19,6 +23,7 @@
 #include "core/io/atomic_file.h"
 #include "core/jobs/train_job.h"
 #include "core/store/run_store.h"
+#include "plotting/attention_chart.h"
 #include "plotting/csv.h"
 #include "plotting/curve_plot.h"
 #include "plotting/errors.h"
@@ -73,7 +78,8 @@ std::vector<std::string> orDefault(const std::vector<std::string>& v, std::vecto
 }
 
 // One model from the seed's files: a single matrix, or the mean (± sd) of its `-seed<N>` variants.
-Matrix seedModel(const PlotArgs& a, const std::string& name, const std::vector<std::string>& seeds) {
+Matrix seedModel(const PlotArgs& a, const std::string& name, const std::vector<std::string>& seeds,
+                 std::vector<Matrix>* perSeed = nullptr) {
   const auto tasks = orDefault(a.tasks, figures::defaultTasks), lengths = orDefault(a.lengths, figures::defaultLengths);
   const auto prompt = a.prompt_name.empty() ? babilong::prompt_name() : a.prompt_name;
   std::vector<Matrix> ms;
@@ -83,6 +89,7 @@ Matrix seedModel(const PlotArgs& a, const std::string& name, const std::vector<s
     ms.push_back(figures::seedAccuracy(a.results_folder, full, tasks, lengths, prompt, !a.no_npy, &note));
     std::printf("%s: %s\n", full.c_str(), note.c_str());
   }
+  if (perSeed) *perSeed = ms;
   return plotting::meanOverSeeds(ms);
 }
 
@@ -195,6 +202,7 @@ int plotHeatmap(const PlotArgs& a) {
 
 int plotCompare(const PlotArgs& a, bool ratio) {
   Matrix model, base;
+  std::optional<plotting::DifferenceIntervals> ci;
   std::string output = a.output_file, modelName, baseName;
   const std::string suffix = ratio ? "-ratio.pdf" : ".pdf";
   if (!a.runs.empty()) {
@@ -202,6 +210,7 @@ int plotCompare(const PlotArgs& a, bool ratio) {
     auto db = openStore(a.workspace);
     model = runsModel(*db, a.runs, a);
     base = runsModel(*db, a.baseline_runs, a);
+    if (a.ci) ci = figures::bootstrapFromRuns(*db, a.runs, a.baseline_runs, model);
     modelName = db->run(a.runs[0])->name;
     baseName = db->run(a.baseline_runs[0])->name;
     if (output.empty()) output = "compare-" + runsTag(a.runs) + "-vs-" + runsTag(a.baseline_runs) + suffix;
@@ -212,8 +221,10 @@ int plotCompare(const PlotArgs& a, bool ratio) {
     auto seeds = a.seeds;
     // plot_compare.py: needle models are the mean of seeds 0, 42 and 77.
     if (seeds.empty() && a.model_name.find("needle") != std::string::npos) seeds = {"0", "42", "77"};
-    model = seedModel(a, modelName, seeds);
-    base = seedModel(a, baseName, seeds);
+    std::vector<Matrix> modelSeeds, baseSeeds;
+    model = seedModel(a, modelName, seeds, &modelSeeds);
+    base = seedModel(a, baseName, seeds, &baseSeeds);
+    if (a.ci) ci = figures::bootstrapFromSeeds(modelSeeds, baseSeeds);
     if (output.empty()) {
       // compare-<third dash-separated token of the name>[-seeds-…][-ratio].pdf in the results folder
       std::string token = modelName;
@@ -235,13 +246,22 @@ int plotCompare(const PlotArgs& a, bool ratio) {
   o.showStd = a.std_line && model.hasStddev() && base.hasStddev();
   o.palette = paletteOf(a);
   o.title = titleOf(a, modelName + " vs " + baseName + (ratio ? ": BABILong accuracy ratio" : ": BABILong accuracy"));
+  o.differences = ci;
+  if (ci) {
+    int with = 0, clear = 0;
+    for (int r = 0; r < ci->rows; ++r)
+      for (int c = 0; c < ci->cols; ++c) with += ci->has(r, c), clear += ci->excludesZero(r, c);
+    std::printf("95 %% intervals of %s − %s (%s): %d of %d cells, %d exclude 0\n", modelName.c_str(), baseName.c_str(),
+                qPrintable(ci->method), with, ci->rows * ci->cols, clear);
+  }
   if (ratio)
     plotting::drawRatio(&plot, model, base, o);
   else
     plotting::drawCompare(&plot, model, base, o);
   save(plot, output, sizeFor(a, 10, 6, 150));
   if (!a.no_csv) {
-    plotting::writeCompareCsv(model, base, q(csvPathFor(a, output)), o.modelName, o.baselineName);
+    plotting::writeCompareCsv(model, base, q(csvPathFor(a, output)), o.modelName, o.baselineName, QStringLiteral("task"),
+                              QStringLiteral("length"), ci ? &*ci : nullptr);
     std::printf("wrote %s\n", csvPathFor(a, output).c_str());
   }
   return 0;
@@ -411,6 +431,74 @@ int plotMad(const PlotArgs& a) {
   return 0;
 }
 
+// Implicit attention maps of `diffmamba attention` files side by side (same block, head and map), the
+// needle and question marked, and the per-block metric of every file below.
+int plotAttention(const PlotArgs& a) {
+  if (a.maps.empty()) throw ConfigError("--maps", "(none)", "give one or more .npz files of `diffmamba attention`");
+  std::vector<figures::AttentionFile> files;
+  for (const auto& m : a.maps) files.push_back(figures::openAttentionFile(m));
+  int64_t block = a.block;
+  if (block < 0) {  // the last block every file holds
+    for (auto b : files.front().blocks) {
+      bool all = true;
+      for (const auto& f : files) all = all && std::find(f.blocks.begin(), f.blocks.end(), b) != f.blocks.end();
+      if (all) block = b;
+    }
+    if (block < 0) throw ConfigError("--block", "(default)", "the files share no block; name one with --block");
+  }
+  int i0 = 0, i1 = 0;
+  if (!a.range.empty()) {
+    const auto colon = a.range.find(':');
+    try {
+      if (colon == std::string::npos) throw std::invalid_argument("no colon");
+      i0 = colon == 0 ? 0 : std::stoi(a.range.substr(0, colon));
+      i1 = colon + 1 == a.range.size() ? 0 : std::stoi(a.range.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw ConfigError("--range", a.range, "must be FIRST:END token positions (either may be left out), e.g. 0:512");
+    }
+    if (i0 < 0 || (i1 > 0 && i1 <= i0)) throw ConfigError("--range", a.range, "must be a non-empty range FIRST < END");
+  }
+  std::vector<plotting::AttentionPanel> panels;
+  std::vector<plotting::AttentionCurve> curves;
+  for (const auto& f : files) {
+    if (f.length() != files.front().length())
+      std::printf("note: %s has %d tokens, %s %d: the maps are of different samples\n", f.path.c_str(), f.length(),
+                  files.front().path.c_str(), files.front().length());
+    panels.push_back(figures::attentionPanel(f, block, a.head, a.map, i0, i1, i0, i1));
+    curves.push_back(figures::attentionCurve(f, a.att_metric));
+  }
+  plotting::AttentionFigureOptions o;
+  o.scale = a.log_abs ? plotting::AttentionScale::LogAbs : plotting::AttentionScale::Signed;
+  o.curveLabel = a.att_metric == "snr" ? QStringLiteral("Needle signal-to-noise") : q(a.att_metric);
+  o.logCurve = a.att_metric.find("snr") != std::string::npos;
+  if (!a.title.empty() && a.title != "none") o.title = q(a.title);
+  QCustomPlot plot;
+  plotting::drawAttentionFigure(&plot, panels, curves, o);
+  std::string tag = "block" + std::to_string(block) + "-head" + std::to_string(a.head) + (a.map == "combined" ? "" : "-" + a.map);
+  const std::string output = a.output_file.empty() ? "attention-" + tag + ".pdf" : a.output_file;
+  checkSuffix(output);
+  save(plot, output, sizeFor(a, 6.0 * static_cast<double>(panels.size()) + 1.5, 8, 200));
+  std::printf("block %lld, head %lld, %s map; %s per block:\n", static_cast<long long>(block), static_cast<long long>(a.head),
+              a.map.c_str(), a.att_metric.c_str());
+  for (const auto& c : curves) {
+    std::printf("  %-24s", qPrintable(c.label));
+    for (size_t i = 0; i < c.blocks.size(); ++i) std::printf(" %d:%.4g", c.blocks[i], c.values[i]);
+    std::printf("\n");
+  }
+  if (!a.no_csv) {
+    // Every entry of the window: large for whole long samples, so only on request past 2^20 entries.
+    const auto entries = static_cast<int64_t>(panels.front().rows()) * panels.front().cols();
+    if (entries <= (int64_t{1} << 20) || !a.csv.empty()) {
+      plotting::writeAttentionCsv(panels, curves, q(csvPathFor(a, output)));
+      std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+    } else {
+      std::printf("no CSV: the window has %lld entries per map (name --csv to write them, or narrow it with --range)\n",
+                  static_cast<long long>(entries));
+    }
+  }
+  return 0;
+}
+
 int plotOne(const PlotArgs& a) {
   try {
     if (a.action == "heatmap") return plotHeatmap(a);
@@ -420,10 +508,11 @@ int plotOne(const PlotArgs& a) {
     if (a.action == "curves") return plotCurves(a);
     if (a.action == "per-token-loss") return plotPerToken(a);
     if (a.action == "mad") return plotMad(a);
+    if (a.action == "attention") return plotAttention(a);
   } catch (const plotting::PlotError& e) {
     throw Error(e.what());
   }
-  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves, per-token-loss, mad");
+  throw ConfigError("plot", a.action, "one of heatmap, compare, ratio, lens, curves, per-token-loss, mad, attention");
 }
 
 }  // namespace

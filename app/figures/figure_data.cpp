@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/stats.h"
 #include "core/io/atomic_file.h"
 #include "core/io/npy.h"
 #include "core/jobs/babilong_job.h"
@@ -367,6 +368,93 @@ std::vector<int64_t> madScoreRunsOfSweep(const store::RunStore& db, int64_t swee
   if (out.empty())
     throw ConfigError("--sweep", std::to_string(sweep), "has no MAD scores (not a MAD sweep, or its benchmark did not finish)");
   return out;
+}
+
+namespace {
+
+plotting::DifferenceIntervals emptyIntervals(const plotting::Matrix& like, const QString& method) {
+  plotting::DifferenceIntervals d;
+  d.rows = like.rows, d.cols = like.cols;
+  const size_t n = static_cast<size_t>(like.rows) * static_cast<size_t>(like.cols);
+  d.delta.assign(n, std::nan("")), d.low.assign(n, std::nan("")), d.high.assign(n, std::nan(""));
+  d.samples.assign(n, 0), d.seeds.assign(n, 0);
+  d.method = method;
+  return d;
+}
+
+}  // namespace
+
+plotting::DifferenceIntervals bootstrapFromRuns(const store::RunStore& db, const std::vector<int64_t>& modelRuns,
+                                                const std::vector<int64_t>& baselineRuns, const plotting::Matrix& like,
+                                                int replicates) {
+  if (modelRuns.empty() || modelRuns.size() != baselineRuns.size())
+    throw ConfigError("--run/--baseline-run", std::to_string(modelRuns.size()) + " / " + std::to_string(baselineRuns.size()),
+                      "intervals pair the model's runs with the baseline's, seed by seed: give as many of each");
+  auto d = emptyIntervals(like, modelRuns.size() > 1 ? QStringLiteral("two-level bootstrap: seeds, then samples")
+                                                     : QStringLiteral("paired bootstrap over samples"));
+  // Per run: (task, length) → index → (correct, prompt hash).
+  using Cell = std::map<int64_t, std::pair<double, std::string>>;
+  auto load = [&](int64_t run) {
+    requireRun(db, run);
+    std::map<std::pair<std::string, std::string>, Cell> cells;
+    for (const auto& s : db.eval_samples(run)) cells[{s.task, s.length}][s.index] = {s.correct ? 1.0 : 0.0, s.prompt_hash};
+    return cells;
+  };
+  std::vector<std::map<std::pair<std::string, std::string>, Cell>> ms, bs;
+  for (size_t k = 0; k < modelRuns.size(); ++k) ms.push_back(load(modelRuns[k])), bs.push_back(load(baselineRuns[k]));
+  for (int r = 0; r < like.rows; ++r)
+    for (int c = 0; c < like.cols; ++c) {
+      const std::pair<std::string, std::string> key{like.rowLabel(r).toStdString(), like.colLabel(c).toStdString()};
+      std::vector<std::vector<double>> x, y;
+      bool complete = true;
+      for (size_t k = 0; k < ms.size() && complete; ++k) {
+        const auto mi = ms[k].find(key), bi = bs[k].find(key);
+        if (mi == ms[k].end() || bi == bs[k].end() || mi->second.empty()) {
+          complete = false;
+          break;
+        }
+        std::vector<double> xs, ys;
+        for (const auto& [index, mv] : mi->second) {
+          const auto bj = bi->second.find(index);
+          if (bj == bi->second.end() || bj->second.second != mv.second)
+            throw ConfigError("--run/--baseline-run",
+                              std::to_string(modelRuns[k]) + " / " + std::to_string(baselineRuns[k]),
+                              "evaluated different samples in " + key.first + " · " + key.second + " (sample " +
+                                  std::to_string(index) + "): a paired interval needs the same questions (same eval "
+                                                          "seed, samples and tokenizer)");
+          xs.push_back(mv.first), ys.push_back(bj->second.first);
+        }
+        if (xs.size() != bi->second.size())
+          throw ConfigError("--run/--baseline-run", std::to_string(modelRuns[k]) + " / " + std::to_string(baselineRuns[k]),
+                            "have different sample counts in " + key.first + " · " + key.second);
+        x.push_back(std::move(xs)), y.push_back(std::move(ys));
+      }
+      if (!complete) continue;
+      const auto b = stats::paired_bootstrap(x, y, replicates, /*rng_seed=*/static_cast<uint64_t>(r * 1000 + c));
+      const auto i = d.index(r, c);
+      d.delta[i] = 100.0 * b.delta, d.low[i] = 100.0 * b.ci.low, d.high[i] = 100.0 * b.ci.high;
+      d.samples[i] = static_cast<int64_t>(x.front().size()), d.seeds[i] = b.seeds;
+    }
+  return d;
+}
+
+plotting::DifferenceIntervals bootstrapFromSeeds(const std::vector<plotting::Matrix>& model,
+                                                 const std::vector<plotting::Matrix>& baseline, int replicates) {
+  if (model.size() < 2 || model.size() != baseline.size())
+    throw ConfigError("--ci", std::to_string(model.size()) + " seed(s)",
+                      "the seed's result files hold no per-sample data, so an interval needs at least 2 seeds of each "
+                      "model (--seeds); with one seed no interval is possible");
+  auto d = emptyIntervals(model.front(), QStringLiteral("bootstrap over %1 seeds (no per-sample data)").arg(model.size()));
+  for (int r = 0; r < d.rows; ++r)
+    for (int c = 0; c < d.cols; ++c) {
+      std::vector<double> x, y;
+      for (size_t k = 0; k < model.size(); ++k) x.push_back(model[k].at(r, c)), y.push_back(baseline[k].at(r, c));
+      const auto b = stats::seed_bootstrap(x, y, replicates, static_cast<uint64_t>(r * 1000 + c));
+      const auto i = d.index(r, c);
+      d.delta[i] = b.delta, d.low[i] = b.ci.low, d.high[i] = b.ci.high;
+      d.seeds[i] = b.seeds;
+    }
+  return d;
 }
 
 }  // namespace dm::figures

@@ -80,4 +80,17 @@ plotting::MadScores madScoresFromRuns(const store::RunStore& db, const std::vect
 // or the benchmark did not finish).
 std::vector<int64_t> madScoreRunsOfSweep(const store::RunStore& db, int64_t sweep);
 
+// 95 % intervals of model − baseline accuracy per cell of `like` (its task and length labels), percentage
+// points, from the samples eval-babilong stores: a paired bootstrap over samples, two-level (seeds, then
+// samples) when several runs are given. modelRuns[k] pairs with baselineRuns[k]; samples pair by index and
+// must be the same prompts (their hashes), else ConfigError says which cell differs. Cells a run lacks get
+// no interval. Deterministic (fixed bootstrap seed).
+plotting::DifferenceIntervals bootstrapFromRuns(const store::RunStore& db, const std::vector<int64_t>& modelRuns,
+                                                const std::vector<int64_t>& baselineRuns, const plotting::Matrix& like,
+                                                int replicates = 4000);
+// The seed's files hold no per-sample data: the per-seed matrices (paired by seed order, ≥ 2 each) give a
+// bootstrap over seeds. Throws ConfigError with fewer than 2 seeds (no interval is possible).
+plotting::DifferenceIntervals bootstrapFromSeeds(const std::vector<plotting::Matrix>& model,
+                                                 const std::vector<plotting::Matrix>& baseline, int replicates = 4000);
+
 }  // namespace dm::figures

@@ -242,7 +242,7 @@ NoiseSource NoiseSource::default_corpus() {
 Record build_record(const Sample& s, const std::string& length, const data::Codec& codec, const NoiseSource& noise,
                     std::mt19937_64& rng, int64_t reserve) {
   const int64_t nominal = length_tokens(length);
-  Record r{s.task, length, "", s.question, s.answer, 0};
+  Record r{s.task, length, "", s.question, s.answer, 0, s.facts};
   const int64_t budget = nominal - reserve;
   const int64_t fact_tokens = static_cast<int64_t>(codec.encode(join(s.facts, " ")).size());
   if (nominal == 0 || budget <= fact_tokens) {
@@ -380,11 +380,12 @@ bool compare_answers(const std::string& target, const std::string& output, const
 
 void write_records(const std::string& path, const std::vector<Record>& records) {
   std::string out;
-  for (const auto& r : records)
-    out += json{{"input", r.input}, {"question", r.question}, {"target", r.target}, {"task", r.task},
-                {"length", r.length}, {"input_tokens", r.input_tokens}}
-               .dump() +
-           "\n";
+  for (const auto& r : records) {
+    json o{{"input", r.input}, {"question", r.question}, {"target", r.target}, {"task", r.task},
+           {"length", r.length}, {"input_tokens", r.input_tokens}};
+    if (!r.facts.empty()) o["facts"] = r.facts;
+    out += o.dump() + "\n";
+  }
   io::write_file_atomic(path, out);
 }
 
@@ -425,6 +426,9 @@ std::vector<Record> read_records(const std::string& path, const std::string& tas
     r.task = o.contains("task") && o.at("task").is_string() ? o.at("task").get<std::string>() : task;
     r.length = o.contains("length") && o.at("length").is_string() ? o.at("length").get<std::string>() : length;
     if (o.contains("input_tokens") && o.at("input_tokens").is_number_integer()) r.input_tokens = o.at("input_tokens");
+    if (o.contains("facts") && o.at("facts").is_array())
+      for (const auto& f : o.at("facts"))
+        if (f.is_string()) r.facts.push_back(f.get<std::string>());
     out.push_back(std::move(r));
   }
   if (out.empty())

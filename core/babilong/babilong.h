@@ -25,6 +25,9 @@ struct Record {
   std::string task, length;
   std::string input, question, target;
   int64_t input_tokens = 0;  // in the codec that built it; 0 when imported
+  // The bAbI facts hidden in the input (the needle), in order: set when generated, read from a file's
+  // "facts" field when present (BABILong's released files have none).
+  std::vector<std::string> facts;
 };
 
 // Sentences of distractor text, grouped by book.

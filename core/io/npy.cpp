@@ -9,19 +9,11 @@
 
 namespace dm::io {
 
-std::string encode_npy(const torch::Tensor& t) {
-  auto c = t.detach().to(torch::kCPU).contiguous();
-  std::string descr;
-  switch (c.scalar_type()) {
-    case torch::kFloat: descr = "<f4"; break;
-    case torch::kDouble: descr = "<f8"; break;
-    case torch::kLong: descr = "<i8"; break;
-    default: throw Error(std::string("npy: unsupported dtype ") + c10::toString(c.scalar_type()));
-  }
-  std::string shape = "(";
-  for (int64_t i = 0; i < c.dim(); ++i) shape += std::to_string(c.size(i)) + (c.dim() == 1 || i + 1 < c.dim() ? "," : "");
-  shape += ")";
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+std::string npy_header(const std::string& descr, const std::vector<int64_t>& shape) {
+  std::string dims = "(";
+  for (size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
+  dims += ")";
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + dims + ", }";
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
@@ -30,14 +22,29 @@ std::string encode_npy(const torch::Tensor& t) {
   out += '\x00';
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>((header.size() >> 8) & 0xff);
-  out += header;
+  return out + header;
+}
+
+std::string npy_descr(torch::ScalarType t) {
+  switch (t) {
+    case torch::kHalf: return "<f2";
+    case torch::kFloat: return "<f4";
+    case torch::kDouble: return "<f8";
+    case torch::kLong: return "<i8";
+    default: throw Error(std::string("npy: unsupported dtype ") + c10::toString(t));
+  }
+}
+
+std::string encode_npy(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU).contiguous();
+  std::string out = npy_header(npy_descr(c.scalar_type()), c.sizes().vec());
   out.append(static_cast<const char*>(c.data_ptr()), static_cast<size_t>(c.numel() * c.element_size()));
   return out;
 }
 
 void write_npy(const std::string& path, const torch::Tensor& t) { write_file_atomic(path, encode_npy(t)); }
 
-torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
+NpyHeader parse_npy_header(std::string_view b, const std::string& origin) {
   if (b.size() < 10 || b.substr(0, 6) != std::string_view("\x93NUMPY", 6)) throw FileError(origin, "not a .npy file");
   const auto major = static_cast<uint8_t>(b[6]);
   size_t hlen = 0, start = 0;
@@ -66,21 +73,15 @@ torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
   auto p = value_of("descr");
   const auto q = h.find('\'', p + 1);
   const std::string descr = h.substr(p + 1, q - p - 1);
-  torch::ScalarType st;
-  if (descr == "<f4") st = torch::kFloat;
-  else if (descr == "<f8") st = torch::kDouble;
-  else if (descr == "<i8") st = torch::kLong;
-  else if (descr == "<i4") st = torch::kInt;
-  else throw FileError(origin, "dtype '" + descr + "' is not supported (float32, float64, int32, int64 little-endian)");
-  const bool fortran = h.compare(value_of("fortran_order"), 4, "True") == 0;  // value_of < h.size(): no throw
+  NpyHeader out;
+  out.descr = descr;
+  out.fortran = h.compare(value_of("fortran_order"), 4, "True") == 0;  // value_of < h.size(): no throw
   p = value_of("shape");
   const auto close = h.find(')', p);
   if (h[p] != '(' || close == std::string::npos) throw FileError(origin, ".npy shape is not a tuple");
-  // Sizes are read digit by digit and their product checked against the bytes present before anything is
-  // allocated (a hostile header may claim any shape).
-  std::vector<int64_t> shape;
+  // Sizes are read digit by digit; callers check their product against the bytes present before anything
+  // is allocated (a hostile header may claim any shape).
   uint64_t n = 1;
-  const size_t off = start + hlen, have = b.size() - off, esize = c10::elementSize(st);
   for (size_t i = p + 1; i < close;) {
     while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
     if (i >= close) break;
@@ -90,20 +91,40 @@ torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
       v = v * 10 + static_cast<uint64_t>(h[i] - '0');
       if (v > (uint64_t{1} << 40)) throw FileError(origin, ".npy shape has a size above 2^40");
     }
-    if (digits == 0 || (i < close && h[i] != ',' && h[i] != ' ') || shape.size() >= 32)
+    if (digits == 0 || (i < close && h[i] != ',' && h[i] != ' ') || out.shape.size() >= 32)
       throw FileError(origin, ".npy shape is not a tuple of at most 32 non-negative integers");
-    shape.push_back(static_cast<int64_t>(v));
+    out.shape.push_back(static_cast<int64_t>(v));
     if (__builtin_mul_overflow(n, v, &n)) throw FileError(origin, ".npy shape claims more elements than the file holds");
   }
+  out.numel = n;
+  out.data_offset = start + hlen;
+  return out;
+}
+
+void check_npy_size(const NpyHeader& h, size_t have, size_t esize, const std::string& origin) {
+  const uint64_t n = h.numel;
   if (n > have / esize || n * esize != have)
     throw FileError(origin, "has " + std::to_string(have) + " data bytes, its shape needs " +
                                 (n > have / esize ? std::string("more") : std::to_string(n * esize)));
-  const size_t nbytes = n * esize;
-  std::vector<int64_t> stored = shape;
-  if (fortran) std::reverse(stored.begin(), stored.end());
+}
+
+torch::Tensor parse_npy(std::string_view b, const std::string& origin) {
+  const auto h = parse_npy_header(b, origin);
+  torch::ScalarType st;
+  if (h.descr == "<f4") st = torch::kFloat;
+  else if (h.descr == "<f8") st = torch::kDouble;
+  else if (h.descr == "<f2") st = torch::kHalf;
+  else if (h.descr == "<i8") st = torch::kLong;
+  else if (h.descr == "<i4") st = torch::kInt;
+  else throw FileError(origin, "dtype '" + h.descr + "' is not supported (float16, float32, float64, int32, int64 little-endian)");
+  const size_t off = h.data_offset, have = b.size() - off, esize = c10::elementSize(st);
+  check_npy_size(h, have, esize, origin);
+  const size_t nbytes = h.numel * esize;
+  std::vector<int64_t> stored = h.shape;
+  if (h.fortran) std::reverse(stored.begin(), stored.end());
   auto t = torch::empty(stored, torch::TensorOptions().dtype(st));
   if (nbytes) std::memcpy(t.data_ptr(), b.data() + off, nbytes);
-  if (fortran && t.dim() > 1) {
+  if (h.fortran && t.dim() > 1) {
     std::vector<int64_t> perm(static_cast<size_t>(t.dim()));
     for (int64_t i = 0; i < t.dim(); ++i) perm[static_cast<size_t>(i)] = t.dim() - 1 - i;
     t = t.permute(perm).contiguous();

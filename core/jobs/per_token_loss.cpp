@@ -13,6 +13,7 @@
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/npz.h"
 #include "core/io/mapped_file.h"
 #include "core/io/npy.h"
 #include "core/jobs/model_source.h"
@@ -108,31 +109,6 @@ class TokenStream {
   int64_t at_ = 0;
 };
 
-uint32_t crc32(std::string_view bytes) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : bytes) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-void put16(std::string& s, uint32_t v) {
-  s.push_back(static_cast<char>(v & 0xFF));
-  s.push_back(static_cast<char>((v >> 8) & 0xFF));
-}
-void put32(std::string& s, uint32_t v) {
-  put16(s, v & 0xFFFF);
-  put16(s, v >> 16);
-}
-
-
 }  // namespace
 
 std::vector<int64_t> per_token_lengths(int64_t eval_len) {
@@ -140,35 +116,6 @@ std::vector<int64_t> per_token_lengths(int64_t eval_len) {
   for (int64_t l = 512; l < eval_len; l *= 2) out.push_back(l);
   out.push_back(eval_len);
   return out;
-}
-
-std::string encode_npz(const std::vector<std::pair<std::string, std::vector<double>>>& arrays) {
-  std::string zip, central;
-  for (const auto& [name, values] : arrays) {
-    const auto npy = io::encode_npy(torch::tensor(values, torch::kDouble));
-    const std::string file = name + ".npy";
-    const uint32_t crc = crc32(npy), offset = static_cast<uint32_t>(zip.size());
-    // Local header: stored (method 0), no data descriptor.
-    put32(zip, 0x04034b50);
-    put16(zip, 20), put16(zip, 0), put16(zip, 0), put16(zip, 0), put16(zip, 0x21);
-    put32(zip, crc), put32(zip, static_cast<uint32_t>(npy.size())), put32(zip, static_cast<uint32_t>(npy.size()));
-    put16(zip, static_cast<uint32_t>(file.size())), put16(zip, 0);
-    zip += file;
-    zip += npy;
-    put32(central, 0x02014b50);
-    put16(central, 20), put16(central, 20), put16(central, 0), put16(central, 0), put16(central, 0), put16(central, 0x21);
-    put32(central, crc), put32(central, static_cast<uint32_t>(npy.size())), put32(central, static_cast<uint32_t>(npy.size()));
-    put16(central, static_cast<uint32_t>(file.size())), put16(central, 0), put16(central, 0), put16(central, 0),
-        put16(central, 0);
-    put32(central, 0), put32(central, offset);
-    central += file;
-  }
-  const uint32_t cd_offset = static_cast<uint32_t>(zip.size());
-  zip += central;
-  put32(zip, 0x06054b50);
-  put16(zip, 0), put16(zip, 0), put16(zip, static_cast<uint32_t>(arrays.size())), put16(zip, static_cast<uint32_t>(arrays.size()));
-  put32(zip, static_cast<uint32_t>(central.size())), put32(zip, cd_offset), put16(zip, 0);
-  return zip;
 }
 
 PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOptions& opt, const train::EventSink& user_sink,
@@ -303,7 +250,9 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
     }
     results["sequences"] = done;
     results["eval_len"] = L;
-    io::write_file_atomic((out / "results.npz").string(), encode_npz(npz));
+    io::NpzWriter w((out / "results.npz").string());
+    for (const auto& [name, values] : npz) w.add(name, torch::tensor(values, torch::kDouble));
+    w.finish();
     io::write_file_atomic((out / "results.json").string(), results.dump());
     db.add_artifact(session.id(), "results", fs::absolute(out / "results.json").string());
     session.finish("finished", std::to_string(done) + " sequences of " + std::to_string(L) + " tokens");

@@ -48,7 +48,4 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
 // The L values reported: 512, 1024, … up to eval_len, and eval_len itself.
 std::vector<int64_t> per_token_lengths(int64_t eval_len);
 
-// A numpy .npz (stored zip of .npy members) of named float64 vectors.
-std::string encode_npz(const std::vector<std::pair<std::string, std::vector<double>>>& arrays);
-
 }  // namespace dm::jobs

@@ -57,7 +57,7 @@ torch::Tensor DiffS6Mamba2MixerImpl::time_step(const torch::Tensor& dt_raw, cons
 
 torch::Tensor DiffS6Mamba2MixerImpl::branch(const torch::Tensor& zxbcdt, const torch::Tensor& dt_bias,
                                             const torch::Tensor& A_log, const torch::Tensor& D, MixerState* state,
-                                            const torch::Tensor& keep) {
+                                            const torch::Tensor& keep, SsdTrace* trace) {
   const int64_t b = zxbcdt.size(0), l = zxbcdt.size(1);
   const int64_t di = cfg_.d_inner(), h = cfg_.n_heads(), p = cfg_.head_dim, g = cfg_.n_groups, n = cfg_.d_state;
   auto parts = zxbcdt.split_with_sizes({di, cfg_.conv_dim(), h}, -1);
@@ -71,9 +71,11 @@ torch::Tensor DiffS6Mamba2MixerImpl::branch(const torch::Tensor& zxbcdt, const t
   auto xp = xbc.split_with_sizes({di, g * n, g * n}, -1);
   auto x = xp[0].reshape({b, l, h, p});
   auto a = -torch::exp(A_log.to(zxbcdt.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat));
-  auto r = ops::ssd_chunked(x, time_step(parts[2], dt_bias), a, xp[1].reshape({b, l, g, n}), xp[2].reshape({b, l, g, n}),
-                            D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
+  const auto dt = time_step(parts[2], dt_bias);
+  const auto bm = xp[1].reshape({b, l, g, n}), cm = xp[2].reshape({b, l, g, n});
+  auto r = ops::ssd_chunked(x, dt, a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
   if (state) state->ssm = r.final_state.detach();
+  if (trace) *trace = {x.detach(), dt.detach(), a.detach(), bm.detach(), cm.detach(), D.detach(), r.y.detach()};
   return norm->gated(r.y.reshape({b, l, di}), z);
 }
 
@@ -82,8 +84,8 @@ torch::Tensor DiffS6Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState*
   torch::Tensor keep;
   if (mask.defined()) keep = mask.to(u.scalar_type()).unsqueeze(-1);
   const auto in = keep.defined() ? u * keep : u;
-  auto y1 = branch(in_proj1->forward(in), dt_bias1, A_log1, D1, s1, keep);
-  auto y2 = branch(in_proj2->forward(in), dt_bias2, A_log2, D2, s2, keep);
+  auto y1 = branch(in_proj1->forward(in), dt_bias1, A_log1, D1, s1, keep, trace1);
+  auto y2 = branch(in_proj2->forward(in), dt_bias2, A_log2, D2, s2, keep, trace2);
   auto a = subln->forward(y1 - lambda().to(y2.scalar_type()) * y2) * (1.0 - lambda_init_);
   return out_proj->forward(a);
 }

@@ -31,11 +31,14 @@ class DiffS6Mamba2MixerImpl : public torch::nn::Module {
   torch::Tensor dt_bias1, A_log1, D1, dt_bias2, A_log2, D2, lambda_q;
   std::shared_ptr<RMSNormImpl> norm, subln;
   Dense out_proj{nullptr};
+  // When set, forward() records the scans of branch 1 and branch 2 here (see Mamba2MixerImpl::trace).
+  SsdTrace* trace1 = nullptr;
+  SsdTrace* trace2 = nullptr;
 
  private:
   // One branch's gated scan output [.., Di] from its in_proj output.
   torch::Tensor branch(const torch::Tensor& zxbcdt, const torch::Tensor& dt_bias, const torch::Tensor& A_log,
-                       const torch::Tensor& D, MixerState* state, const torch::Tensor& keep);
+                       const torch::Tensor& D, MixerState* state, const torch::Tensor& keep, SsdTrace* trace);
   torch::Tensor branch_step(const torch::Tensor& zxbcdt, const torch::Tensor& dt_bias, const torch::Tensor& A_log,
                             const torch::Tensor& D, MixerState& state);
   torch::Tensor time_step(const torch::Tensor& dt_raw, const torch::Tensor& dt_bias) const;

@@ -73,8 +73,10 @@ torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState* state
   auto bm = xbc_parts[1].reshape({b, l, g, n});
   auto cm = xbc_parts[2].reshape({b, l, g, n});
   auto a = -torch::exp(A_log.to(u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat));
-  auto r = ops::ssd_chunked(x, time_step(dt_raw), a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
+  const auto dt = time_step(dt_raw);
+  auto r = ops::ssd_chunked(x, dt, a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
   if (state) state->ssm = r.final_state.detach();
+  if (trace) *trace = {x.detach(), dt.detach(), a.detach(), bm.detach(), cm.detach(), D.detach(), r.y.detach()};
   auto y = norm->gated(r.y.reshape({b, l, di}), z);
   return out_proj->forward(y);
 }

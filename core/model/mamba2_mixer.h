@@ -18,6 +18,13 @@ struct MixerState {
   torch::Tensor ssm;   // [B, H, P, N]
 };
 
+// What one SSD scan of a forward received and returned (the implicit-attention probe, see
+// implicit_attention.h): x [B, L, H, P], dt [B, L, H] after softplus and clamping, a [H] (= −exp(A_log)),
+// b, c [B, L, G, N], d [H], y [B, L, H, P] (the scan's output with the D skip, before the gate). Detached.
+struct SsdTrace {
+  torch::Tensor x, dt, a, b, c, d, y;
+};
+
 class Mamba2MixerImpl : public torch::nn::Module {
  public:
   explicit Mamba2MixerImpl(const MixerConfig& cfg);
@@ -38,6 +45,8 @@ class Mamba2MixerImpl : public torch::nn::Module {
   torch::Tensor dt_bias, A_log, D;
   std::shared_ptr<RMSNormImpl> norm;
   Dense out_proj{nullptr};
+  // When set, forward() records its scan's inputs and output here (not step(): one token has no map).
+  SsdTrace* trace = nullptr;
 
  private:
   void reset_ssm_parameters();

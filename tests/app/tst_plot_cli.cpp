@@ -19,6 +19,8 @@
 #include "core/model/language_model.h"
 #include "core/store/run_store.h"
 #include "plotting/csv.h"
+#include "plotting/heatmap.h"
+#include "app/figures/figure_data.h"
 #include "plotting/mad_chart.h"
 
 #include "tests/app/cli_runner.h"
@@ -70,6 +72,7 @@ class TestPlotCli : public QObject {
   void compare_and_ratio_over_seeds();
   void lens_from_seed_files();
   void figures_of_runs();
+  void compare_intervals();
   void bad_input();
   void quick_comparison_headless();
   void per_token_loss_figure();
@@ -297,6 +300,102 @@ void TestPlotCli::figures_of_runs() {
   auto nocells = run({"plot", "heatmap", "--workspace", ws, "--run", QString::number(train_a)});
   QCOMPARE(nocells.code, 2);
   QVERIFY2(nocells.err.contains("no BABILong accuracy"), qPrintable(nocells.err));
+}
+
+// `plot compare --ci`: paired bootstrap intervals from the samples of eval runs (one cell where the model is
+// right exactly where the baseline is wrong, one where both answer alike), two-level with two seeds; the
+// figure marks exactly the cells the CSV marks; runs of different questions are refused; seed files need
+// two seeds.
+void TestPlotCli::compare_intervals() {
+  QTemporaryDir d;
+  QVERIFY(QDir().mkpath(d.filePath("ws")));
+  std::vector<int64_t> model, base;
+  {
+    dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+    for (int seed = 0; seed < 2; ++seed) {
+      model.push_back(dm::test::add_finished_run(db, "diff-s" + std::to_string(seed), "babilong-eval", "diffmamba2"));
+      base.push_back(dm::test::add_finished_run(db, "mamba-s" + std::to_string(seed), "babilong-eval", "mamba2"));
+      std::vector<dm::store::EvalSample> ms, bs;
+      for (int i = 0; i < 40; ++i) {
+        for (const char* l : {"1k", "4k"}) {
+          dm::store::EvalSample e{"qa1", l, i, 100, "hash" + std::to_string(i) + l, "Where is Mary?", "office", "", false};
+          // 1k: the model right on the first 30, the baseline on none; 4k: both right on every other sample.
+          auto em = e, eb = e;
+          em.correct = std::string(l) == "1k" ? i < 30 : i % 2 == 0;
+          eb.correct = std::string(l) == "1k" ? false : i % 2 == 0;
+          ms.push_back(em), bs.push_back(eb);
+        }
+      }
+      db.add_eval_samples(model.back(), ms);
+      db.add_eval_samples(base.back(), bs);
+      db.put_eval_cell(model.back(), {"qa1", "1k", "accuracy", 75.0, 40});
+      db.put_eval_cell(model.back(), {"qa1", "4k", "accuracy", 50.0, 40});
+      db.put_eval_cell(base.back(), {"qa1", "1k", "accuracy", 0.0, 40});
+      db.put_eval_cell(base.back(), {"qa1", "4k", "accuracy", 50.0, 40});
+    }
+    db.flush();
+  }
+  const QString ws = d.filePath("ws");
+  auto c = run({"plot", "compare", "--workspace", ws, "--run", QString::number(model[0]), QString::number(model[1]),
+                "--baseline-run", QString::number(base[0]), QString::number(base[1]), "--ci", "--output_file", d.filePath("c.png")});
+  QVERIFY2(c.code == 0, qPrintable(c.out + c.err));
+  QVERIFY2(c.out.contains("two-level bootstrap") && c.out.contains("2 of 2 cells, 1 exclude 0"), qPrintable(c.out));
+  QFile csv(d.filePath("c.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const auto lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(lines.size(), 3);
+  const auto h = dm::plotting::parseCsvLine(lines[0]);
+  const int lo = static_cast<int>(h.indexOf("ci_low")), hi = static_cast<int>(h.indexOf("ci_high")),
+            ex = static_cast<int>(h.indexOf("ci_excludes_0")), n = static_cast<int>(h.indexOf("samples")),
+            sd = static_cast<int>(h.indexOf("seeds"));
+  QVERIFY2(lo > 0 && hi > 0 && ex > 0 && n > 0 && sd > 0, qPrintable(lines[0]));
+  const auto one = dm::plotting::parseCsvLine(lines[1]), four = dm::plotting::parseCsvLine(lines[2]);
+  QCOMPARE(one[1], QString("1k"));
+  QCOMPARE(one[ex], QString("yes"));
+  QVERIFY(one[lo].toDouble() > 50.0 && one[hi].toDouble() <= 100.0);
+  QCOMPARE(one[n], QString("40"));
+  QCOMPARE(one[sd], QString("2"));
+  QCOMPARE(four[ex], QString("no"));
+  QCOMPARE(four[lo].toDouble(), 0.0);
+  QCOMPARE(four[hi].toDouble(), 0.0);
+  // The figure marks exactly the cells the CSV marks: the same intervals drawn in process.
+  {
+    dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+    auto m = dm::plotting::meanOverSeeds({dm::figures::runAccuracy(db, model[0]), dm::figures::runAccuracy(db, model[1])});
+    auto b = dm::plotting::meanOverSeeds({dm::figures::runAccuracy(db, base[0]), dm::figures::runAccuracy(db, base[1])});
+    dm::plotting::CompareOptions o;
+    o.differences = dm::figures::bootstrapFromRuns(db, model, base, m);
+    for (int col = 0; col < 2; ++col) {
+      const auto v = dm::plotting::compareVerdict(m, b, 0, col, *o.differences);
+      const bool marked = v == dm::plotting::CompareVerdict::ClearlyBetter || v == dm::plotting::CompareVerdict::ClearlyWorse;
+      QCOMPARE(marked, (col == 0 ? one : four)[ex] == "yes");
+    }
+  }
+  // Ratio heatmap with intervals: the same CSV columns.
+  auto r = run({"plot", "ratio", "--workspace", ws, "--run", QString::number(model[0]), "--baseline-run",
+                QString::number(base[0]), "--ci", "--output_file", d.filePath("r.svg")});
+  QVERIFY2(r.code == 0 && r.out.contains("paired bootstrap over samples"), qPrintable(r.out + r.err));
+  // Unpaired questions are refused, naming the cell.
+  {
+    dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+    const auto other = dm::test::add_finished_run(db, "mamba-other", "babilong-eval", "mamba2");
+    std::vector<dm::store::EvalSample> os;
+    for (int i = 0; i < 40; ++i) os.push_back({"qa1", "1k", i, 100, "other" + std::to_string(i), "q", "t", "", false});
+    db.add_eval_samples(other, os);
+    db.put_eval_cell(other, {"qa1", "1k", "accuracy", 0.0, 40});
+    db.flush();
+    auto e = run({"plot", "compare", "--workspace", ws, "--run", QString::number(model[0]), "--baseline-run",
+                  QString::number(other), "--ci", "--output_file", d.filePath("e.png")});
+    QVERIFY2(e.code != 0 && e.err.contains("evaluated different samples in qa1 · 1k"), qPrintable(e.out + e.err));
+  }
+  // Seed files: one seed has no per-sample data and no spread.
+  QVERIFY(QDir().mkpath(d.filePath("evals/diffmamba2-x")));
+  QVERIFY(QDir().mkpath(d.filePath("evals/mamba2-x")));
+  dm::io::write_npy(d.filePath("evals/diffmamba2-x/acc_diffmamba2-x.npy").toStdString(), torch::ones({1, 2}, torch::kDouble));
+  dm::io::write_npy(d.filePath("evals/mamba2-x/acc_mamba2-x.npy").toStdString(), torch::zeros({1, 2}, torch::kDouble));
+  auto s1 = run({"plot", "compare", "--results_folder", d.filePath("evals"), "--model_name", "diffmamba2-x", "--tasks", "qa1",
+                 "--lengths", "0k", "1k", "--ci", "--output_file", d.filePath("s.png")});
+  QVERIFY2(s1.code != 0 && s1.err.contains("no interval is possible"), qPrintable(s1.out + s1.err));
 }
 
 void TestPlotCli::bad_input() {

@@ -6,6 +6,7 @@
 
 #include <QTemporaryDir>
 #include <QtTest>
+#include <random>
 #include <cstring>
 #include <fstream>
 
@@ -70,6 +71,7 @@ class TestBabilong : public QObject {
   void needle_answer_span();
   void needle_finetune_beats_majority();
   void binomial_intervals();
+  void bootstrap_intervals();
 };
 
 void TestBabilong::length_names() {
@@ -448,6 +450,60 @@ QTEST_APPLESS_MAIN(TestBabilong)
 // The intervals the Quick comparison prints and draws, against the worked examples of Newcombe (1998),
 // "Interval estimation for the difference between independent proportions", Stat. Med. 17: Wilson's
 // interval of 81/263 and method 10 (hybrid score) for examples (a), (b) and (d), to the paper's 4 decimals.
+// The paired bootstrap on constructed data: identical models → interval [0, 0]; one model right wherever the
+// other is wrong → excludes 0; fixed seed → identical intervals; its width matches the normal approximation
+// 1.96·sd/√n on a large sample; seeds that disagree widen the two-level interval past the pooled one; the
+// seed-only bootstrap needs two seeds.
+void TestBabilong::bootstrap_intervals() {
+  using dm::stats::paired_bootstrap;
+  std::mt19937_64 g(5);
+  std::vector<double> a(100), b(100);
+  for (auto& v : a) v = static_cast<double>(g() % 2);
+  auto same = paired_bootstrap({a}, {a});
+  QCOMPARE(same.delta, 0.0);
+  QVERIFY(same.ci.contains(0.0) && !same.excludes_zero());
+  for (size_t i = 0; i < a.size(); ++i) b[i] = 1.0 - a[i];
+  auto flip_right = a, flip_wrong = a;
+  for (size_t i = 0; i < a.size(); ++i) flip_right[i] = 1.0, flip_wrong[i] = 0.0;
+  const auto clear = paired_bootstrap({flip_right}, {flip_wrong});
+  QCOMPARE(clear.delta, 1.0);
+  QVERIFY(clear.excludes_zero());
+  QCOMPARE(clear.samples, int64_t(100));
+  const auto r1 = paired_bootstrap({a}, {b}, 2000, 9), r2 = paired_bootstrap({a}, {b}, 2000, 9);
+  QCOMPARE(r1.ci.low, r2.ci.low);
+  QCOMPARE(r1.ci.high, r2.ci.high);
+  // Normal approximation on n = 2000 paired outcomes: half width 1.96·sd(d)/√n within 10 %.
+  std::vector<double> x(2000), y(2000);
+  std::bernoulli_distribution px(0.6), py(0.5);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = px(g), y[i] = py(g);
+  double mean = 0, var = 0;
+  for (size_t i = 0; i < x.size(); ++i) mean += (x[i] - y[i]) / 2000.0;
+  for (size_t i = 0; i < x.size(); ++i) var += (x[i] - y[i] - mean) * (x[i] - y[i] - mean) / 1999.0;
+  const double half = 1.959964 * std::sqrt(var / 2000.0);
+  const auto big = paired_bootstrap({x}, {y}, 4000, 1);
+  QVERIFY(std::abs(big.delta - mean) < 1e-12);
+  const double got = (big.ci.high - big.ci.low) / 2;
+  QVERIFY2(std::abs(got - half) < 0.1 * half, qPrintable(QString("%1 vs %2").arg(got).arg(half)));
+  // Two seeds where the model wins every question and one where it ties: pooled over samples the interval
+  // is narrow and excludes 0; resampling seeds first shows that a seed can give no gain at all.
+  std::vector<double> ones(100, 1.0), zeros(100, 0.0);
+  const auto two = paired_bootstrap({ones, ones, zeros}, {zeros, zeros, zeros});
+  QCOMPARE(two.seeds, int64_t(3));
+  QVERIFY(std::abs(two.delta - 2.0 / 3.0) < 1e-12);
+  QCOMPARE(two.ci.low, 0.0);
+  QCOMPARE(two.ci.high, 1.0);
+  std::vector<double> pooled_x, pooled_y(300, 0.0);
+  for (int k = 0; k < 300; ++k) pooled_x.push_back(k < 200 ? 1.0 : 0.0);
+  QVERIFY(paired_bootstrap({pooled_x}, {pooled_y}).excludes_zero());
+  // Seeds only.
+  const auto seeds = dm::stats::seed_bootstrap({30, 33, 36}, {15, 15, 15});
+  QCOMPARE(seeds.samples, int64_t(0));
+  QCOMPARE(seeds.delta, 18.0);
+  QVERIFY(seeds.ci.low >= 15.0 && seeds.ci.high <= 21.0 && seeds.excludes_zero());
+  QVERIFY(dm::test::error_of<std::invalid_argument>([] { dm::stats::seed_bootstrap({1}, {2}); }).contains("at least 2"));
+  QVERIFY(dm::test::error_of<std::invalid_argument>([&] { paired_bootstrap({a}, {std::vector<double>(3)}); }).contains("pair up"));
+}
+
 void TestBabilong::binomial_intervals() {
   using dm::stats::wilson;
   using dm::stats::newcombe_difference;

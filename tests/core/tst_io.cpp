@@ -2,6 +2,7 @@
 // damaged or foreign files give clear errors).
 #include <torch/torch.h>
 
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <csignal>
@@ -17,6 +18,7 @@
 #include "core/io/mapped_file.h"
 #include "core/io/model_file.h"
 #include "core/io/npy.h"
+#include "core/io/npz.h"
 #include "core/io/safetensors.h"
 #include "tests/core/test_util.h"
 
@@ -56,6 +58,8 @@ class TestIo : public QObject {
   void model_round_trip_identical_outputs();
   void model_file_defects_are_reported();
   void npy_layout();
+  void npz_round_trip();
+  void npz_defects_are_reported();
   void mapped_tensors_and_page_release();
   void fifos_and_folders_are_refused_at_once();
   void atomic_write_never_follows_a_planted_link();
@@ -248,6 +252,98 @@ void TestIo::npy_layout() {
   std::memcpy(&last, b.data() + b.size() - 4, 4);
   QCOMPARE(last, 5.0f);
   QVERIFY(QString::fromStdString(dm::io::encode_npy(torch::zeros({4}, torch::kLong)).substr(10, 60)).contains("'shape': (4,)"));
+}
+
+void TestIo::npz_round_trip() {
+  QTemporaryDir d;
+  const auto path = path_in(d, "a.npz");
+  const auto f32 = torch::randn({2, 3, 4}), f64 = torch::randn({5}, torch::kDouble), f16 = torch::randn({3, 3}).to(torch::kHalf);
+  const auto i64 = torch::arange(7, torch::kLong), empty = torch::zeros({0}, torch::kLong);
+  const std::vector<std::string> words = {"Mary", " went", "", "h\xc3\xa9llo", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x99\x82"};
+  {
+    dm::io::NpzWriter w(path);
+    w.add("f32", f32);
+    w.add("f64", f64);
+    w.add("half/f16", f16);
+    w.add("i64", i64);
+    w.add("empty", empty);
+    w.add_strings("words", words);
+    // A member streamed in pieces.
+    const auto big = torch::arange(600, torch::kFloat).view({2, 300});
+    w.begin("streamed", "<f4", {2, 300});
+    for (int64_t r0 = 0; r0 < 600; r0 += 256) w.write(big.view({600}).slice(0, r0, std::min<int64_t>(600, r0 + 256)));
+    w.end();
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(path)));  // only the partial file until finish()
+    w.finish();
+  }
+  QVERIFY(!QFileInfo::exists(QString::fromStdString(path + ".partial")));
+  dm::io::NpzReader r(path);
+  QCOMPARE(r.names().size(), size_t(7));
+  QVERIFY(torch::equal(r.tensor("f32"), f32));
+  QVERIFY(torch::equal(r.tensor("f64"), f64));
+  QVERIFY(torch::equal(r.tensor("half/f16"), f16));
+  QVERIFY(torch::equal(r.tensor("i64"), i64));
+  QCOMPARE(r.tensor("empty").numel(), int64_t(0));
+  QVERIFY(torch::equal(r.tensor("streamed"), torch::arange(600, torch::kFloat).view({2, 300})));
+  // The writer aligns every member's data: the reader maps it in place.
+  for (const char* n : {"f32", "f64", "half/f16", "i64", "streamed"})
+    QCOMPARE(reinterpret_cast<uintptr_t>(r.tensor(n).data_ptr()) % 64, uintptr_t(0));
+  QCOMPARE(r.strings("words"), words);
+  QVERIFY(error_of([&] { r.tensor("nope"); }).contains("has no array 'nope'"));
+  QVERIFY(error_of([&] { r.strings("f32"); }).contains("not a one-dimensional unicode array"));
+  QVERIFY(error_of([&] { r.tensor("words"); }).contains("dtype '<U"));
+  // An independent reader: Python's zipfile checks every member's CRC and the directory.
+  QProcess py;
+  py.start("python3", {"-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+                             "print(sorted(z.namelist())); h = z.read('words.npy'); print(h[10:80].decode())",
+                       QString::fromStdString(path)});
+  QVERIFY(py.waitForFinished(30000));
+  const auto out = QString::fromUtf8(py.readAllStandardOutput());
+  QVERIFY2(py.exitCode() == 0, qPrintable(QString::fromUtf8(py.readAllStandardError())));
+  QVERIFY2(out.contains("'f32.npy'") && out.contains("'half/f16.npy'") && out.contains("'streamed.npy'"), qPrintable(out));
+  QVERIFY2(out.contains("'descr': '<U5'") && out.contains("'shape': (6,)"), qPrintable(out));
+}
+
+void TestIo::npz_defects_are_reported() {
+  QTemporaryDir d;
+  const auto path = path_in(d, "a.npz");
+  {
+    dm::io::NpzWriter w(path);
+    w.add("x", torch::arange(4, torch::kFloat));
+    w.finish();
+  }
+  std::string good;
+  {
+    std::ifstream in(path, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto bad = path_in(d, "bad.npz");
+  auto reject = [&](const std::string& bytes, const char* what) {
+    write_raw(bad, bytes);
+    const auto e = error_of([&] { dm::io::NpzReader r(bad); r.tensor("x"); });
+    QVERIFY2(e.contains(what), qPrintable(e));
+  };
+  reject("not a zip at all, but long enough to look", "not a .npz archive");
+  reject("", "too short");
+  reject(good.substr(0, good.size() - 30), "not a .npz archive");
+  auto compressed = good;
+  const auto cd = compressed.rfind(std::string("PK\x01\x02", 4));
+  compressed[cd + 10] = 8;  // deflate
+  reject(compressed, "is compressed");
+  auto truncated = good;
+  truncated.erase(60, 20);  // the member's bytes shrink, the directory still points past them
+  write_raw(bad, truncated);
+  QVERIFY(!error_of([&] { dm::io::NpzReader r(bad); r.tensor("x"); }).isEmpty());
+  QVERIFY(error_of([&] { dm::io::NpzReader r(d.path().toStdString()); }).contains("not a regular file"));
+  // A streamed member of the wrong size is refused, and no file appears.
+  const auto p2 = path_in(d, "short.npz");
+  QVERIFY(dm::test::error_of([&] {
+            dm::io::NpzWriter w(p2);
+            w.begin("x", "<f4", {10});
+            w.write(torch::zeros({9}));
+            w.end();
+          }).contains("needs"));
+  QVERIFY(!QFileInfo::exists(QString::fromStdString(p2)) && !QFileInfo::exists(QString::fromStdString(p2 + ".partial")));
 }
 
 void TestIo::mapped_tensors_and_page_release() {

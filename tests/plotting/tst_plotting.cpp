@@ -138,6 +138,7 @@ class TestPlotting : public QObject {
   void scoreHeatmapAnnotations();
   void compareHeatmap();
   void ratioHeatmap();
+  void compareWithDifferenceIntervals();
   void figuresExplainThemselves();
   void multiSeedMeansAndStd();
   void lensChart();
@@ -331,6 +332,72 @@ void TestPlotting::scoreHeatmapAnnotations() {
     for (int dy = -8; dy <= 8; ++dy)
       if (!sameColor(QColor(image.pixel(cx + dx, cy + dy)), scoreColor(m.at(3, 7)), 40)) ++ink;
   QVERIFY2(ink > 40, qPrintable(QStringLiteral("%1 text pixels").arg(ink)));
+}
+
+// Given difference intervals (e.g. bootstrap ones) decide the marking: the figure tints exactly the cells
+// whose interval excludes 0 as clear, writes "Δ … [lo, hi]", names the method in the legend, and the CSV
+// marks the same cells; the ratio figure gives them a thick border.
+void TestPlotting::compareWithDifferenceIntervals() {
+  const Matrix model = needleDiff(), baseline = needleMamba();
+  DifferenceIntervals d;
+  d.rows = model.rows, d.cols = model.cols;
+  d.method = QStringLiteral("paired bootstrap over samples");
+  for (int r = 0; r < model.rows; ++r)
+    for (int c = 0; c < model.cols; ++c) {
+      const double delta = model.at(r, c) - baseline.at(r, c);
+      const bool clear = (r + c) % 3 == 0;  // by construction: these intervals exclude 0
+      d.delta.push_back(delta);
+      d.low.push_back(clear ? (delta > 0 ? 0.5 * delta : 1.5 * delta) : -std::abs(delta) - 1);
+      d.high.push_back(clear ? (delta > 0 ? 1.5 * delta : 0.5 * delta) : std::abs(delta) + 1);
+      d.samples.push_back(100), d.seeds.push_back(1);
+    }
+  d.low[1] = d.high[1] = std::nan("");  // one cell without an interval
+  QCustomPlot plot;
+  CompareOptions o;
+  o.differences = d;
+  drawCompare(&plot, model, baseline, o);
+  QTemporaryDir dir;
+  const QString csv = dir.filePath("c.csv");
+  writeCompareCsv(model, baseline, csv, QStringLiteral("Diff"), QStringLiteral("Mamba"), QStringLiteral("task"),
+                  QStringLiteral("length"), &d);
+  QFile f(csv);
+  QVERIFY(f.open(QIODevice::ReadOnly));
+  const auto lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
+  const auto header = parseCsvLine(lines[0]);
+  const auto ex = header.indexOf(QStringLiteral("ci_excludes_0"));
+  QVERIFY(ex > 0 && header.contains(QStringLiteral("ci_method")));
+  int marked = 0;
+  for (int r = 0; r < model.rows; ++r)
+    for (int c = 0; c < model.cols; ++c) {
+      const auto fields = parseCsvLine(lines[1 + r * model.cols + c]);
+      const bool csvMarks = fields[ex] == QStringLiteral("yes");
+      const auto v = compareVerdict(model, baseline, r, c, d);
+      const bool clear = v == CompareVerdict::ClearlyBetter || v == CompareVerdict::ClearlyWorse;
+      QCOMPARE(clear, csvMarks);
+      QCOMPARE(plot.findChild<QCPItemRect*>(cellItemName(r, c))->brush().color(), compareVerdictColor(v, o.palette));
+      if (r * model.cols + c == 1) QCOMPARE(fields[ex], QString());  // no interval: not marked either way
+      marked += csvMarks;
+      const auto* text = plot.findChild<QCPItemText*>(textItemName(r, c));
+      if (d.has(r, c)) QVERIFY2(text->text().contains(QStringLiteral("Δ")) && text->text().contains('['), qPrintable(text->text()));
+    }
+  QVERIFY(marked > 5);
+  auto* note = plot.findChild<QCPTextElement*>(QStringLiteral("legendNote"));
+  QVERIFY(note && note->text().contains(QStringLiteral("paired bootstrap over samples")));
+  QVERIFY(compareToolTip(model, baseline, 0, 0, o).contains(QStringLiteral("paired bootstrap over samples")));
+  drawRatio(&plot, model, baseline, o);
+  for (int r = 0; r < model.rows; ++r)
+    for (int c = 0; c < model.cols; ++c)
+      QCOMPARE(plot.findChild<QCPItemRect*>(borderItemName(r, c))->pen().widthF(), d.excludesZero(r, c) ? 3.0 : 1.0);
+  // A shape that does not match is refused.
+  d.rows = 1;
+  o.differences = d;
+  bool threw = false;
+  try {
+    drawCompare(&plot, model, baseline, o);
+  } catch (const PlotError&) {
+    threw = true;
+  }
+  QVERIFY(threw);
 }
 
 void TestPlotting::compareHeatmap() {
