@@ -65,8 +65,11 @@ int PerTokenCommand::run(std::atomic<bool>& cancel) const {
     std::printf("stopped after %lld sequences; the same command continues from there\n", static_cast<long long>(r.sequences));
     return 130;
   }
-  std::printf("%lld sequences of %lld tokens\n%10s  %10s  %12s\n", static_cast<long long>(r.sequences),
-              static_cast<long long>(eval_len_), "length", "loss", "perplexity");
+  std::printf("%lld sequences of %lld tokens", static_cast<long long>(r.sequences), static_cast<long long>(eval_len_));
+  if (r.tokens_this_run > 0 && r.seconds > 0)
+    std::printf(" (this run scored %lld tokens in %.2f s: %.0f tokens/s)", static_cast<long long>(r.tokens_this_run),
+                r.seconds, static_cast<double>(r.tokens_this_run) / r.seconds);
+  std::printf("\n%10s  %10s  %12s\n", "length", "loss", "perplexity");
   for (const auto& [l, avg] : r.loss_avg) std::printf("%10lld  %10.4f  %12.3f\n", static_cast<long long>(l), avg, std::exp(avg));
   std::printf("wrote %s/results.json and results.npz\n", o.output_dir.c_str());
   return 0;

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -183,6 +184,8 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       if (!stream.next(seq, L)) throw Error("the data hold fewer sequences than the saved progress counted");
     const int64_t limit = opt.eval_tokens > 0 ? std::max<int64_t>(1, opt.eval_tokens / L) : INT64_MAX;
     torch::NoGradGuard off;
+    const auto started = std::chrono::steady_clock::now();
+    const int64_t done_before = done;
     while (done < limit && !cancel && stream.next(seq, L)) {
       const auto ids = torch::tensor(seq, torch::kLong).to(device);
       model::DecodeState state;  // position 0: each sequence starts fresh
@@ -219,6 +222,8 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       sink(ev);
       if (done % opt.save_every == 0) save();
     }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.tokens_this_run = (done - done_before) * L;
     if (done > 0) save();
     if (cancel) {
       session.finish("cancelled", std::to_string(done) + " sequences done; rerun to continue");
@@ -249,6 +254,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       db.put_eval_cell(session.id(), store::EvalCell{"per-token", ls, "loss_avg", avg, done});
     }
     results["sequences"] = done;
+    if (result.seconds > 0 && result.tokens_this_run > 0) results["tokens_per_second"] = static_cast<double>(result.tokens_this_run) / result.seconds;
     results["eval_len"] = L;
     io::NpzWriter w((out / "results.npz").string());
     for (const auto& [name, values] : npz) w.add(name, torch::tensor(values, torch::kDouble));

@@ -37,6 +37,8 @@ struct PerTokenLossResult {
   std::string status;
   std::vector<double> loss_per_token;   // mean over sequences, per position
   std::map<int64_t, double> loss_avg;   // L → mean of the first L positions
+  int64_t tokens_this_run = 0;          // positions scored by this call (not by an earlier, resumed one)
+  double seconds = 0;                   // time this call spent scoring them (forward, loss, accumulation)
 };
 
 // Resumable: progress (the summed losses and the sequences done) is saved in output_dir every save_every

@@ -211,6 +211,14 @@ def third_eval(ctx):
     ctx.vars["eval3"] = ctx.last_run(kind="eval-babilong", name="third")
 
 
+def paired_evals(ctx):
+    """Both demo models on the same questions (same seed, tasks, lengths): runs a paired interval can compare."""
+    for name, model in (("pair_diff", "diff_demo"), ("pair_mamba", "mamba_demo")):
+        ctx.run_cli("eval-babilong", "--ckpt_path", ctx.vars[model], "--tasks", "qa1", "qa2", "--lengths", "0k", "1k",
+                    "--samples", "6", "--seed", "5", "--answer_cue", "--name", name)
+        ctx.vars[name] = ctx.last_run(kind="eval-babilong", name=name)
+
+
 def no_transformers(ctx):
     py = os.environ.get("DM_PEER_PYTHON", "python3")
     ok = subprocess.run([py, "-c", "import torch, transformers"], capture_output=True).returncode == 0
@@ -344,6 +352,17 @@ SPEC = {
         writes=["{ws}/per-token-loss/diffmamba2-demo-L65536/results.json",
                 "{ws}/per-token-loss/diffmamba2-demo-L65536/results.npz"],
         stdout=["sequences of 65536 tokens", "perplexity", "results.npz"]),
+    "$D babilong generate --task qa1 --length 1k --samples 5 --out needles.jsonl": dict(
+        writes=["needles.jsonl"], stdout=["wrote 5 qa1 samples"]),
+    "$D attention --ckpt_path DIR --babilong-sample needles.jsonl --index 0 --out diff.npz [--layers 0 1] [--heads 0] [--float16]": dict(
+        bind={"DIR": "{diff_demo}"}, writes=["diff.npz"], stdout=["needles.jsonl #0", "(facts)", "Diff-Mamba2", "wrote"]),
+    "$D attention --ckpt_path DIR2 --babilong-sample needles.jsonl --index 0 --out mamba.npz": dict(
+        bind={"DIR2": "{mamba_demo}"}, writes=["mamba.npz"], stdout=["Mamba2", "needle_mass", "wrote"]),
+    "$D plot attention --maps mamba.npz diff.npz [--block B] [--head 0] [--range 0:512] [--log-abs]": dict(
+        bind={"B": "1"}, stdout=["snr per block", "mamba2-demo", "diffmamba2-demo", "wrote"]),
+    "$D plot compare --run ID --baseline-run ID2 --ci": dict(
+        before=paired_evals, bind={"ID": "{pair_diff}", "ID2": "{pair_mamba}"},
+        stdout=["95 % intervals", "paired bootstrap over samples", "wrote"]),
     "build/app/diffmamba quick-comparison [--workspace DIR]": dict(
         bind={"DIR": "{ws}"},  # both variants write to the default workspace
         size={"model.d_model": 32, "model.n_layers": 1, "trainer.max_steps": 6, "--needle_steps": 2,
