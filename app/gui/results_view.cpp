@@ -72,6 +72,9 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
   mambaLens_ = new QComboBox(left);
   mambaLens_->setObjectName("mambaLens");
   showStd_ = new QCheckBox(left);
+  intervals_ = new QCheckBox(left);
+  intervals_->setObjectName("compareIntervals");
+  intervals_->setChecked(true);
   palette_ = new QComboBox(left);
   palette_->setObjectName("figurePalette");
   palette_->addItem(QString(), QStringLiteral("colorblind"));
@@ -90,6 +93,7 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
     form->addRow(rowLabels.back(), field);
   }
   form->addRow(showStd_);
+  form->addRow(intervals_);
   form->addRow(logY_);
   form->addRow(lines_);
   form->addRow(drawButton);
@@ -123,6 +127,10 @@ ResultsView::ResultsView(QWidget* parent) : QWidget(parent) {
     for (int i = 0; i < figures.size(); ++i) figure_->setItemText(i, figures[i]);
     modelRuns_->setToolTip(tr("Several runs (e.g. seeds) are averaged; the standard deviation shows on hover"));
     showStd_->setText(tr("± sd in cells"));
+    intervals_->setText(tr("95 % intervals of the difference (bootstrap)"));
+    intervals_->setToolTip(tr("Compare and ratio: a paired bootstrap over the samples both sides answered (seeds, then "
+                              "samples, with several runs each, paired in list order); cells whose interval excludes 0 "
+                              "are marked"));
     palette_->setItemText(0, tr("Colour-blind safe (viridis, blue / orange)"));
     palette_->setItemText(1, tr("Seed's red / green"));
     logY_->setText(tr("log y"));
@@ -219,6 +227,7 @@ void ResultsView::saveState() const {
   s.setValue("diffLens", static_cast<qlonglong>(data_.diffLens));
   s.setValue("mambaLens", static_cast<qlonglong>(data_.mambaLens));
   s.setValue("showStd", showStd_->isChecked());
+  s.setValue("intervals", intervals_->isChecked());
   s.setValue("logY", logY_->isChecked());
   s.setValue("lines", lines_->isChecked());
 }
@@ -240,6 +249,7 @@ void ResultsView::restoreState() {
   const QSignalBlocker a(figure_), b(showStd_), c(logY_), d(lines_);
   figure_->setCurrentIndex(std::clamp(s.value("figure").toInt(), 0, figure_->count() - 1));
   showStd_->setChecked(s.value("showStd").toBool());
+  intervals_->setChecked(s.value("intervals", true).toBool());
   logY_->setChecked(s.value("logY").toBool());
   lines_->setChecked(s.value("lines").toBool());
   drawWhenListed_ = !wantModel_.isEmpty() || (wantDiffLens_ && wantMambaLens_);
@@ -321,6 +331,7 @@ void ResultsView::setBaselineRuns(const QList<int64_t>& runs) {
   select(baselineRuns_, runs);
 }
 void ResultsView::setShowStd(bool on) { showStd_->setChecked(on); }
+void ResultsView::setShowIntervals(bool on) { intervals_->setChecked(on); }
 void ResultsView::setLogY(bool on) { logY_->setChecked(on); }
 
 void ResultsView::setLensRuns(int64_t diffRun, int64_t mambaRun) {
@@ -386,6 +397,14 @@ void ResultsView::fetch(std::function<void()> then) {
             } catch (const std::exception& e) {
               d.baselineError = QString::fromUtf8(e.what());
             }
+            if (d.baselineError.isEmpty()) {
+              try {
+                d.intervals = figures::bootstrapFromRuns(db, {d.modelRuns.begin(), d.modelRuns.end()},
+                                                         {d.baselineRuns.begin(), d.baselineRuns.end()}, d.model);
+              } catch (const std::exception& e) {
+                d.intervalsNote = QString::fromUtf8(e.what());
+              }
+            }
           }
         }
         if (d.diffLens && d.mambaLens) {
@@ -435,6 +454,10 @@ void ResultsView::showError(const QString& err) {
   lastError_ = err;
   status_->setText(err);
   status_->setStyleSheet(err.isEmpty() ? QString() : QStringLiteral("color: #b00020;"));
+  // A drawn comparison without intervals says why (e.g. the runs answered different questions).
+  if (err.isEmpty() && haveFigure_ && (drawn_ == Figure::Compare || drawn_ == Figure::Ratio) && intervals_->isChecked() &&
+      !data_.intervals && !data_.intervalsNote.isEmpty())
+    status_->setText(tr("No intervals: %1").arg(data_.intervalsNote));
 }
 
 // Draws from data_ (the selection's numbers); `baselineHeatmap`: the baseline's own heatmap.
@@ -477,6 +500,7 @@ QString ResultsView::drawFigure(Figure f, bool baselineHeatmap) {
         o.palette = palette();
         o.title = (f == Figure::Compare ? tr("%1 vs %2: BABILong accuracy") : tr("%1 vs %2: BABILong accuracy ratio"))
                       .arg(data_.modelName, data_.baselineName);
+        if (intervals_->isChecked()) o.differences = data_.intervals;
         if (f == Figure::Compare)
           plotting::drawCompare(plot_, data_.model, data_.baseline, o);
         else
@@ -508,6 +532,7 @@ QString ResultsView::toolTipAt(const QPoint& pos) const {
     plotting::CompareOptions o;
     o.modelName = data_.modelName;
     o.baselineName = data_.baselineName;
+    if (intervals_->isChecked()) o.differences = data_.intervals;
     tip = plotting::compareToolTip(data_.model, data_.baseline, cell->row, cell->col, o);
   }
   const auto key = data_.model.rowLabel(cell->row) + "|" + data_.model.colLabel(cell->col);
@@ -532,7 +557,9 @@ QString ResultsView::writeCsv(Figure f, const QString& path) {
   else if (f == Figure::Heatmap)
     plotting::writeCsv(drawnBaseline_ ? data_.baselineOwn : data_.model, path);
   else
-    plotting::writeCompareCsv(data_.model, data_.baseline, path, data_.modelName, data_.baselineName);
+    plotting::writeCompareCsv(data_.model, data_.baseline, path, data_.modelName, data_.baselineName, QStringLiteral("task"),
+                              QStringLiteral("length"),
+                              intervals_->isChecked() && data_.intervals ? &*data_.intervals : nullptr);
   return path;
 }
 

@@ -10,6 +10,7 @@
 #include <QWidget>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "plotting/colors.h"
 #include "plotting/data.h"
@@ -50,6 +51,8 @@ class ResultsView : public QWidget {
   void setBaselineRuns(const QList<int64_t>& runs);
   void setLensRuns(int64_t diffRun, int64_t mambaRun);
   void setShowStd(bool on);
+  // Compare and ratio: mark cells by the bootstrap interval of the difference (remembered; on by default).
+  void setShowIntervals(bool on);
   // Cell colours of the heatmaps (remembered): colour-blind safe (default) or the seed's red / green.
   void setPalette(plotting::Palette p);
   plotting::Palette palette() const;
@@ -93,6 +96,10 @@ class ResultsView : public QWidget {
     QString modelName, baselineName;
     QHash<QString, qint64> samples;  // "task|length" → samples of the model runs
     plotting::LensLayers lens;
+    // Paired bootstrap intervals of model − baseline per cell (two-level with several seeds); empty with a
+    // note when the runs cannot be paired (different counts, or different questions).
+    std::optional<plotting::DifferenceIntervals> intervals;
+    QString intervalsNote;
     QString modelError, baselineError, lensError;
     bool valid = false;
   };
@@ -128,6 +135,7 @@ class ResultsView : public QWidget {
   QComboBox* diffLens_ = nullptr;
   QComboBox* mambaLens_ = nullptr;
   QCheckBox* showStd_ = nullptr;
+  QCheckBox* intervals_ = nullptr;
   QCheckBox* logY_ = nullptr;
   QCheckBox* lines_ = nullptr;
   QLabel* status_ = nullptr;

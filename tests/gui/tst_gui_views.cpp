@@ -32,6 +32,8 @@
 #include "core/config/experiment_config.h"
 #include "core/jobs/run_session.h"
 #include "core/store/run_store.h"
+#include "plotting/figure.h"
+#include "plotting/heatmap.h"
 #include "plotting/style.h"
 #include "plotting/curve_plot.h"
 #include "tests/store_util.h"
@@ -60,6 +62,7 @@ class TestGuiViews : public QObject {
  private slots:
   void initTestCase();
   void results_compare_hover_and_export();
+  void results_compare_intervals();
   void runs_browser_filter_diff_delete();
   void runs_browser_shows_dead_runs_as_crashed();
   void runs_browser_metric_columns();
@@ -173,6 +176,77 @@ void TestGuiViews::results_compare_hover_and_export() {
   QCOMPARE(again.figure(), ResultsView::Figure::Lens);
   QCOMPARE(again.lastError(), QString());
   QVERIFY(again.plot()->plottableCount() > 0);
+}
+
+// The Results page's compare with bootstrap intervals: two seeds per side with per-sample answers; the cells
+// the figure marks are those its CSV marks, the tool tip names the method, unticking removes them, and runs
+// that cannot be paired say why.
+void TestGuiViews::results_compare_intervals() {
+  QTemporaryDir ws;
+  std::vector<int64_t> m, b;
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    for (int seed = 0; seed < 2; ++seed) {
+      m.push_back(dm::test::add_finished_run(db, "diff s" + std::to_string(seed), "eval-babilong", "diffmamba2"));
+      b.push_back(dm::test::add_finished_run(db, "mamba s" + std::to_string(seed), "eval-babilong", "mamba2"));
+      std::vector<dm::store::EvalSample> ms, bs;
+      for (int i = 0; i < 30; ++i)
+        for (const char* l : {"0k", "1k"}) {
+          dm::store::EvalSample e{"qa1", l, i, 50, "h" + std::to_string(i) + l, "q", "t", "", false};
+          auto em = e, eb = e;
+          em.correct = std::string(l) == "0k" ? i < 24 : i % 3 == 0;  // 0k: 80 % vs 10 %; 1k: equal
+          eb.correct = std::string(l) == "0k" ? i < 3 : i % 3 == 0;
+          ms.push_back(em), bs.push_back(eb);
+        }
+      db.add_eval_samples(m.back(), ms);
+      db.add_eval_samples(b.back(), bs);
+      db.put_eval_cell(m.back(), {"qa1", "0k", "accuracy", 80.0, 30});
+      db.put_eval_cell(m.back(), {"qa1", "1k", "accuracy", 100.0 / 3, 30});
+      db.put_eval_cell(b.back(), {"qa1", "0k", "accuracy", 10.0, 30});
+      db.put_eval_cell(b.back(), {"qa1", "1k", "accuracy", 100.0 / 3, 30});
+    }
+  }
+  MainWindow w(ws.path());
+  w.resize(1200, 800);
+  w.show();
+  auto* r = w.results();
+  r->setShowIntervals(true);
+  r->setModelRuns({m[0], m[1]});
+  r->setBaselineRuns({b[0], b[1]});
+  r->setFigure(ResultsView::Figure::Compare);
+  r->draw();
+  QTRY_VERIFY(!r->loading());
+  QCOMPARE(r->lastError(), QString());
+  QTemporaryDir out;
+  QCOMPARE(r->exportTo(out.filePath("c.png")), QString());
+  QFile csv(out.filePath("c.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const auto lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QVERIFY2(lines[0].contains("ci_excludes_0"), qPrintable(lines[0]));
+  QVERIFY2(lines[1].startsWith("qa1,0k") && lines[1].contains(",yes,") && lines[1].contains("two-level bootstrap"), qPrintable(lines[1]));
+  QVERIFY2(lines[2].startsWith("qa1,1k") && lines[2].contains(",no,") && lines[2].contains("two-level bootstrap"), qPrintable(lines[2]));
+  auto* cell0 = r->plot()->findChild<QCPItemRect*>(dm::plotting::cellItemName(0, 0));
+  QCOMPARE(cell0->brush().color(), dm::plotting::compareVerdictColor(dm::plotting::CompareVerdict::ClearlyBetter, r->palette()));
+  w.tabs()->setCurrentWidget(r);
+  QTRY_VERIFY(r->plot()->isVisible());
+  r->plot()->replot();
+  const QPoint centre(static_cast<int>(r->plot()->xAxis->coordToPixel(0)), static_cast<int>(r->plot()->yAxis->coordToPixel(0)));
+  QVERIFY2(r->toolTipAt(centre).contains("two-level bootstrap"), qPrintable(r->toolTipAt(centre)));
+  // Unticked: Newcombe's per-cell rule again, no interval columns.
+  r->setShowIntervals(false);
+  QCOMPARE(r->draw(), QString());
+  QCOMPARE(r->exportTo(out.filePath("d.png")), QString());
+  QFile csv2(out.filePath("d.csv"));
+  QVERIFY(csv2.open(QIODevice::ReadOnly));
+  QVERIFY(!QString::fromUtf8(csv2.readAll()).contains("ci_low"));
+  // One model run against two baseline runs: drawn, and the page says why there are no intervals.
+  r->setShowIntervals(true);
+  r->setModelRuns({m[0]});
+  r->draw();
+  QTRY_VERIFY(!r->loading());
+  QCOMPARE(r->lastError(), QString());
+  QVERIFY2(r->status()->text().contains("No intervals") && r->status()->text().contains("as many of each"),
+           qPrintable(r->status()->text()));
 }
 
 void TestGuiViews::runs_browser_filter_diff_delete() {
