@@ -224,7 +224,10 @@ void drawAttentionFigure(QCustomPlot* plot, const std::vector<AttentionPanel>& p
     auto* cy = cr->axis(QCPAxis::atLeft);
     if (o.logCurve) {
       cy->setScaleType(QCPAxis::stLogarithmic);
-      cy->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+      QSharedPointer<QCPAxisTickerLog> log(new QCPAxisTickerLog);
+      log->setTickCount(4);  // decades; short curve rects would otherwise crowd their labels
+      log->setSubTickCount(0);
+      cy->setTicker(log);
     }
     if (std::isfinite(ylo)) cy->setRange(o.logCurve ? ylo / 1.5 : ylo - 0.05 * (yhi - ylo + 1e-9), o.logCurve ? yhi * 1.5 : yhi + 0.05 * (yhi - ylo + 1e-9));
     cy->setLabel(o.curveLabel);

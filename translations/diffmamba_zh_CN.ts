@@ -2,6 +2,257 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>dm::gui::AttentionView</name>
+    <message>
+        <source>Model A</source>
+        <translation>模型 A</translation>
+    </message>
+    <message>
+        <source>Model B</source>
+        <translation>模型 B</translation>
+    </message>
+    <message>
+        <source>Sample</source>
+        <translation>样本</translation>
+    </message>
+    <message>
+        <source>Block</source>
+        <translation>块</translation>
+    </message>
+    <message>
+        <source>Head</source>
+        <translation>头</translation>
+    </message>
+    <message>
+        <source>Map</source>
+        <translation>映射</translation>
+    </message>
+    <message>
+        <source>Colours</source>
+        <translation>配色</translation>
+    </message>
+    <message>
+        <source>Positions</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>A workspace run with a model file, a demo model, or any model path (file, run folder, HF directory)</source>
+        <translation>带模型文件的工作区运行、演示模型，或任意模型路径（文件、运行文件夹、HF 目录）</translation>
+    </message>
+    <message>
+        <source> — leave empty to map one model</source>
+        <translation> —— 留空则只映射一个模型</translation>
+    </message>
+    <message>
+        <source>BABILong file</source>
+        <translation>BABILong 文件</translation>
+    </message>
+    <message>
+        <source>Generated bAbI sample</source>
+        <translation>生成的 bAbI 样本</translation>
+    </message>
+    <message>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>Task</source>
+        <translation>任务</translation>
+    </message>
+    <message>
+        <source>Length</source>
+        <translation>长度</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>Needle</source>
+        <translation>关键事实 (needle)</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Compute the maps</source>
+        <translation>计算注意力图</translation>
+    </message>
+    <message>
+        <source>What the block applies (M₁ − λ·M₂)</source>
+        <translation>块实际应用的映射（M₁ − λ·M₂）</translation>
+    </message>
+    <message>
+        <source>Branch 1</source>
+        <translation>分支 1</translation>
+    </message>
+    <message>
+        <source>Branch 2</source>
+        <translation>分支 2</translation>
+    </message>
+    <message>
+        <source>Signed (blue – white – red)</source>
+        <translation>带符号（蓝 – 白 – 红）</translation>
+    </message>
+    <message>
+        <source>log10 |M|</source>
+        <translation>对数刻度 log10 |M|</translation>
+    </message>
+    <message>
+        <source>Zoom to the needle</source>
+        <translation>缩放到 needle</translation>
+    </message>
+    <message>
+        <source>Whole sample</source>
+        <translation>整个样本</translation>
+    </message>
+    <message>
+        <source>Export figure…</source>
+        <translation>导出图表…</translation>
+    </message>
+    <message>
+        <source>Model file</source>
+        <translation>模型文件</translation>
+    </message>
+    <message>
+        <source>Models (*.safetensors *.bin config.json);;All files (*)</source>
+        <translation>模型 (*.safetensors *.bin config.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>BABILong (*.jsonl *.json)</source>
+        <translation>BABILong (*.jsonl *.json)</translation>
+    </message>
+    <message>
+        <source>demo: %1</source>
+        <translation>演示：%1</translation>
+    </message>
+    <message>
+        <source>demo: </source>
+        <translation>演示：</translation>
+    </message>
+    <message>
+        <source>Choose a model (A, and B to compare).</source>
+        <translation>请选择模型（A；要比较时再选 B）。</translation>
+    </message>
+    <message>
+        <source>Tracing the maps…</source>
+        <translation>正在追踪注意力图…</translation>
+    </message>
+    <message>
+        <source>%1: %2 tokens, needle %3 tokens (%4), question %5 tokens; traced in %6 s</source>
+        <translation>%1：%2 个 token，needle %3 个 token（%4），问题 %5 个 token；追踪用时 %6 秒</translation>
+    </message>
+    <message>
+        <source>This sample has no needle tokens to zoom to.</source>
+        <translation>此样本没有可缩放到的 needle token。</translation>
+    </message>
+    <message>
+        <source>%1 has no map at block %2</source>
+        <translation>%1 在块 %2 没有注意力图</translation>
+    </message>
+    <message>
+        <source>%1&apos;s block %2 has %3 heads</source>
+        <translation>%1 的块 %2 只有 %3 个头</translation>
+    </message>
+    <message>
+        <source>%1&apos;s block %2 is not differential: no branch maps</source>
+        <translation>%1 的块 %2 不是差分块：没有分支映射</translation>
+    </message>
+    <message>
+        <source>%1 · block %2 · head %3</source>
+        <translation>%1 · 块 %2 · 头 %3</translation>
+    </message>
+    <message>
+        <source>Needle SNR</source>
+        <translation>Needle 信噪比</translation>
+    </message>
+    <message>
+        <source>kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>λ</source>
+        <translation>λ</translation>
+    </message>
+    <message>
+        <source>needle mass</source>
+        <translation>needle 质量</translation>
+    </message>
+    <message>
+        <source>signal-to-noise</source>
+        <translation>信噪比</translation>
+    </message>
+    <message>
+        <source>entropy</source>
+        <translation>熵</translation>
+    </message>
+    <message>
+        <source>removed</source>
+        <translation>抵消量</translation>
+    </message>
+    <message>
+        <source>Compute the maps first.</source>
+        <translation>请先计算注意力图。</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+    <message>
+        <source>Wrote %1</source>
+        <translation>已写入 %1</translation>
+    </message>
+    <message>
+        <source>Wrote %1 and its numbers %2</source>
+        <translation>已写入 %1 及其数据 %2</translation>
+    </message>
+    <message>
+        <source>Export figure</source>
+        <translation>导出图表</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
+        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export failed</source>
+        <translation>导出失败</translation>
+    </message>
+    <message>
+        <source>qa1: one supporting fact</source>
+        <translation>qa1：单一支持事实</translation>
+    </message>
+    <message>
+        <source>qa2: two supporting facts</source>
+        <translation>qa2：两个支持事实</translation>
+    </message>
+    <message>
+        <source>qa3: three supporting facts</source>
+        <translation>qa3：三个支持事实</translation>
+    </message>
+    <message>
+        <source>qa4: two-argument relations</source>
+        <translation>qa4：二元关系</translation>
+    </message>
+    <message>
+        <source>qa5: three-argument relations</source>
+        <translation>qa5：三元关系</translation>
+    </message>
+</context>
+<context>
     <name>dm::gui::BenchmarksView</name>
     <message>
         <source>MAD scores (task × family)</source>
@@ -544,6 +795,10 @@ Train, evaluate and compare Mamba2 and Diff-Mamba2.</source>
             <numerusform>扫描 %1：已排队 %n 个运行</numerusform>
         </translation>
     </message>
+    <message>
+        <source>Attention</source>
+        <translation>注意力</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::MonitorView</name>
@@ -961,6 +1216,18 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
     <message>
         <source>The figure&apos;s numbers are not read yet: draw it first.</source>
         <translation>图的数据尚未读取：请先绘制。</translation>
+    </message>
+    <message>
+        <source>95 % intervals of the difference (bootstrap)</source>
+        <translation>差值的 95% 区间（bootstrap）</translation>
+    </message>
+    <message>
+        <source>Compare and ratio: a paired bootstrap over the samples both sides answered (seeds, then samples, with several runs each, paired in list order); cells whose interval excludes 0 are marked</source>
+        <translation>对比和比值：对双方都回答过的样本做配对 bootstrap（每方有多个运行时先抽随机种子再抽样本，按列表顺序配对）；区间不含 0 的单元格会被标出</translation>
+    </message>
+    <message>
+        <source>No intervals: %1</source>
+        <translation>无区间：%1</translation>
     </message>
 </context>
 <context>

@@ -22,6 +22,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include "app/gui/attention_view.h"
 #include "app/gui/benchmarks_view.h"
 #include "app/gui/experiment_form.h"
 #include "app/gui/job_specs.h"
@@ -58,12 +59,15 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   monitor_ = new MonitorView(tabs_);
   results_ = new ResultsView(tabs_);
   benchmarks_ = new BenchmarksView(tabs_);
+  attention_ = new AttentionView(tabs_);
   runs_ = new RunsBrowser(tabs_);
   for (QWidget* page : {static_cast<QWidget*>(form_), static_cast<QWidget*>(queueView_), static_cast<QWidget*>(monitor_),
-                        static_cast<QWidget*>(results_), static_cast<QWidget*>(benchmarks_), static_cast<QWidget*>(runs_)})
+                        static_cast<QWidget*>(results_), static_cast<QWidget*>(benchmarks_), static_cast<QWidget*>(attention_),
+                        static_cast<QWidget*>(runs_)})
     tabs_->addTab(page, QString());
   onLanguageChange(this, [this] {
-    const QStringList names = {tr("Experiments"), tr("Queue"), tr("Monitor"), tr("Results"), tr("Benchmarks"), tr("Runs")};
+    const QStringList names = {tr("Experiments"), tr("Queue"), tr("Monitor"), tr("Results"), tr("Benchmarks"), tr("Attention"),
+                               tr("Runs")};
     for (int i = 0; i < names.size(); ++i) tabs_->setTabText(i, names[i]);
   });
   layout->addWidget(tabs_, 1);
@@ -214,6 +218,7 @@ void MainWindow::attach(const QString& dbPath, Opened how) {
   monitor_->setWorker(storeWorker_.get(), workspace_);
   results_->setWorker(storeWorker_.get(), workspace_);
   benchmarks_->setWorker(storeWorker_.get(), workspace_);
+  attention_->setWorker(storeWorker_.get(), workspace_);
   runs_->setWorker(storeWorker_.get());
   welcome_->hide();
   updateWelcome();
@@ -401,6 +406,7 @@ void MainWindow::refreshAll() {
   monitor_->refreshRuns();
   results_->refreshRuns();
   benchmarks_->refreshRuns();
+  attention_->refreshRuns();
   runs_->refresh();
   if (welcome_->isVisible()) updateWelcome();
 }

@@ -24,6 +24,7 @@ namespace gui {
 
 using QuickOptions = jobs::QuickComparisonOptions;
 class BenchmarksView;
+class AttentionView;
 class ExperimentForm;
 class StoreWorker;
 class SweepDialog;
@@ -51,6 +52,7 @@ class MainWindow : public QMainWindow {
   MonitorView* monitor() const { return monitor_; }
   ResultsView* results() const { return results_; }
   BenchmarksView* benchmarks() const { return benchmarks_; }
+  AttentionView* attention() const { return attention_; }
   RunsBrowser* runs() const { return runs_; }
   QTabWidget* tabs() const { return tabs_; }
   QPlainTextEdit* log() const { return log_; }
@@ -131,6 +133,7 @@ class MainWindow : public QMainWindow {
   MonitorView* monitor_ = nullptr;
   ResultsView* results_ = nullptr;
   BenchmarksView* benchmarks_ = nullptr;
+  AttentionView* attention_ = nullptr;
   RunsBrowser* runs_ = nullptr;
   QPlainTextEdit* log_ = nullptr;
   QFrame* welcome_ = nullptr;
