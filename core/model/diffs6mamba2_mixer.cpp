@@ -75,7 +75,7 @@ torch::Tensor DiffS6Mamba2MixerImpl::branch(const torch::Tensor& zxbcdt, const t
   const auto bm = xp[1].reshape({b, l, g, n}), cm = xp[2].reshape({b, l, g, n});
   auto r = ops::ssd_chunked(x, dt, a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
   if (state) state->ssm = r.final_state.detach();
-  if (trace) *trace = {x.detach(), dt.detach(), a.detach(), bm.detach(), cm.detach(), D.detach(), r.y.detach()};
+  if (trace) trace->record(x, dt, a, bm, cm, D, r.y);
   return norm->gated(r.y.reshape({b, l, di}), z);
 }
 

@@ -23,7 +23,7 @@ std::string list(const std::vector<int64_t>& v) {
 
 // Rows [r0, r1) of one scan's map for trace head `h`, float32.
 torch::Tensor branch_rows(const SsdTrace& t, int64_t h, int64_t r0, int64_t r1) {
-  const int64_t L = t.x.size(1), H = t.x.size(2), G = t.b.size(2);
+  const int64_t L = t.dt.size(1), H = t.dt.size(2), G = t.b.size(2);
   const int64_t g = h / (H / G);
   auto dt = t.dt.index({0, torch::indexing::Slice(), h}).to(torch::kDouble);  // [L]
   // Σ_{k=j+1..i} Δ_k A = cs_i − cs_j with cs the inclusive cumulative sum, kept in float64 so long
@@ -31,11 +31,12 @@ torch::Tensor branch_rows(const SsdTrace& t, int64_t h, int64_t r0, int64_t r1) 
   auto cs = torch::cumsum(dt * t.a.index({h}).to(torch::kDouble), 0);
   auto seg = cs.slice(0, r0, r1).unsqueeze(1) - cs.unsqueeze(0);  // [R, L]
   auto i = torch::arange(r0, r1, torch::kLong).unsqueeze(1), j = torch::arange(L, torch::kLong).unsqueeze(0);
-  auto decay = torch::exp(seg.masked_fill(j > i, -std::numeric_limits<double>::infinity()));
+  // The differences in float64, the exponential in float32 (its relative precision is float32's anyway).
+  auto decay = torch::exp(seg.to(torch::kFloat).masked_fill(j > i, -std::numeric_limits<float>::infinity()));
   auto cm = t.c.index({0, torch::indexing::Slice(r0, r1), g}).to(torch::kFloat);  // [R, N]
   auto bm = t.b.index({0, torch::indexing::Slice(), g}).to(torch::kFloat);         // [L, N]
   auto cb = torch::matmul(cm, bm.t());
-  return cb * (decay * dt.unsqueeze(0)).to(torch::kFloat);
+  return cb * (decay * dt.to(torch::kFloat).unsqueeze(0));
 }
 
 }  // namespace
@@ -56,7 +57,8 @@ std::vector<int64_t> ImplicitAttention::mapped_blocks(LanguageModel& m) {
   return out;
 }
 
-ImplicitAttention ImplicitAttention::trace(LanguageModel& m, const torch::Tensor& ids, const std::vector<int64_t>& blocks) {
+ImplicitAttention ImplicitAttention::trace(LanguageModel& m, const torch::Tensor& ids, const std::vector<int64_t>& blocks,
+                                           bool keep_values) {
   if (ids.dim() != 1 || ids.size(0) < 1) throw ShapeError("implicit attention: ids must be one sequence [L] with L ≥ 1");
   const auto mapped = mapped_blocks(m);
   if (mapped.empty())
@@ -74,6 +76,7 @@ ImplicitAttention ImplicitAttention::trace(LanguageModel& m, const torch::Tensor
     l.block = b;
     l.kind = layers[b]->kind();
     l.branches.resize(l.kind == SubLayer::mamba2 ? 1 : 2);
+    for (auto& t : l.branches) t.keep_values = keep_values;
     out.layers_.push_back(std::move(l));
   }
   // Install the probes (pointers into layers_, which no longer grows), run, always remove them.
@@ -111,12 +114,17 @@ ImplicitAttention ImplicitAttention::trace(LanguageModel& m, const torch::Tensor
   for (auto& l : out.layers_) {
     auto& blk = layers[l.block];
     auto& t0 = l.branches[0];
-    for (auto* p : {&t0.x, &t0.dt, &t0.a, &t0.b, &t0.c, &t0.d, &t0.y}) *p = p->to(torch::kCPU);
-    if (l.differential() && l.kind != SubLayer::diffmamba2E) {  // Diff-Mamba2E fills branch 2 below
-      auto& t1 = l.branches[1];
-      for (auto* p : {&t1.x, &t1.dt, &t1.a, &t1.b, &t1.c, &t1.d, &t1.y}) *p = p->to(torch::kCPU);
-    }
-    const int64_t h = t0.x.size(2);
+    const int64_t h = t0.dt.size(2);
+    auto settle = [&](SsdTrace& t) {
+      for (auto* p : {&t.dt, &t.a, &t.b, &t.c}) *p = p->to(torch::kCPU);
+      if (keep_values) {
+        for (auto* p : {&t.x, &t.d, &t.y}) *p = p->to(torch::kCPU);
+      } else {
+        t.x = t.d = t.y = torch::Tensor();
+      }
+    };
+    settle(t0);
+    if (l.differential() && l.kind != SubLayer::diffmamba2E) settle(l.branches[1]);  // Diff-Mamba2E fills branch 2 below
     l.heads = h;
     if (l.kind == SubLayer::diffmamba2E) {
       // One scan; the block combines y_hi − λ·y_lo, the halves of the heads.
@@ -172,24 +180,38 @@ AttentionStats attention_stats(const ImplicitAttention& a, size_t layer, int64_t
   AttentionStats s;
   double mass_sum = 0, ent_sum = 0, needle_total = 0, other_total = 0, needle_count = 0, other_count = 0;
   double kept = 0, branch_mass = 0;
-  constexpr int64_t kBlock = 256;  // rows per block: [256, L] doubles, 8 MiB at L = 4096
-  for (int64_t r0 = 0; r0 < L; r0 += kBlock) {
-    const int64_t r1 = std::min(L, r0 + kBlock);
-    const auto sel = is_query.slice(0, r0, r1);
-    if (!sel.any().item<bool>()) continue;
-    auto m = a.rows(layer, head, which, r0, r1).to(torch::kDouble).abs().index({sel});  // [Q, L]
-    auto total = m.sum(1);
-    if (diff) {
-      kept += total.sum().item<double>();
-      branch_mass += a.rows(layer, head, AttentionMap::branch1, r0, r1).to(torch::kDouble).abs().index({sel}).sum().item<double>();
+  // Exactly the query rows, in runs of consecutive positions cut to ≤ 256 rows ([256, L] floats per block).
+  constexpr int64_t kBlock = 256;
+  std::vector<std::pair<int64_t, int64_t>> blocks;
+  {
+    const auto q = is_query.nonzero().flatten().contiguous();
+    const auto* p = q.data_ptr<int64_t>();
+    for (int64_t k = 0; k < q.numel(); ++k) {
+      if (!blocks.empty() && blocks.back().second == p[k] && blocks.back().second - blocks.back().first < kBlock)
+        ++blocks.back().second;
+      else
+        blocks.push_back({p[k], p[k] + 1});
     }
+  }
+  for (const auto& [r0, r1] : blocks) {
+    torch::Tensor rows;
+    if (diff) {  // the branches once: the combined rows and branch 1's mass from the same blocks
+      const auto b1 = a.rows(layer, head, AttentionMap::branch1, r0, r1);
+      rows = b1 - static_cast<float>(a.layers()[layer].lambda) * a.rows(layer, head, AttentionMap::branch2, r0, r1);
+      branch_mass += b1.abs().to(torch::kDouble).sum().item<double>();
+    } else {
+      rows = a.rows(layer, head, which, r0, r1);
+    }
+    auto m = rows.abs().to(torch::kDouble);  // [R, L]
+    auto total = m.sum(1);
+    if (diff) kept += total.sum().item<double>();
     const auto live = total > 0;  // rows with no mass are skipped
     m = m.index({live}), total = total.index({live});
     if (total.numel() == 0) continue;
     auto nm = torch::matmul(m, is_needle);
     auto p = m / total.unsqueeze(1);
-    const auto pos = torch::arange(r0, r1, torch::kDouble).index({sel}).index({live});
-    const auto nn = needle_before.slice(0, r0, r1).index({sel}).index({live});
+    const auto pos = torch::arange(r0, r1, torch::kDouble).index({live});
+    const auto nn = needle_before.slice(0, r0, r1).index({live});
     mass_sum += (nm / total).sum().item<double>();
     ent_sum += -(p * torch::log(p.clamp_min(1e-300))).sum().item<double>();
     needle_total += nm.sum().item<double>();

@@ -28,7 +28,7 @@ struct AttentionLayer {
   SubLayer kind = SubLayer::mamba2;
   double lambda = 0.0;  // differential blocks: λ as the block applies it
   int64_t heads = 0;    // heads of every map of this layer
-  std::vector<SsdTrace> branches;  // 1 (Mamba2) or 2 (branch 1, branch 2)
+  std::vector<SsdTrace> branches;  // 1 (Mamba2) or 2 (branch 1, branch 2); x, d, y only with keep_values
   int64_t head_offset[2] = {0, 0};  // branch k's head h is its trace's head h + head_offset[k]
   bool differential() const { return branches.size() == 2; }
 };
@@ -38,7 +38,10 @@ class ImplicitAttention {
   // Runs `m`'s forward (eval, no grad) on one sequence `ids` [L] with traces on the scans of `blocks`
   // (0-based; empty: every Mamba2-family block). Throws ConfigError for a block out of range or of a kind
   // without a Mamba2 scan (FFN, Mamba-1), naming the blocks that have one.
-  static ImplicitAttention trace(LanguageModel& m, const torch::Tensor& ids, const std::vector<int64_t>& blocks = {});
+  // `keep_values`: also keep each scan's x, D and output (to check M·x + D·x against the forward); the maps
+  // need only Δ, A, B and C, so by default x and y (2·L·H·P floats per scan) are dropped.
+  static ImplicitAttention trace(LanguageModel& m, const torch::Tensor& ids, const std::vector<int64_t>& blocks = {},
+                                 bool keep_values = false);
 
   int64_t length() const { return length_; }
   const std::vector<AttentionLayer>& layers() const { return layers_; }

@@ -76,7 +76,7 @@ torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& u, MixerState* state
   const auto dt = time_step(dt_raw);
   auto r = ops::ssd_chunked(x, dt, a, bm, cm, D, ops::ssd_chunk_size(x, cfg_.chunk_size), ssm_prev);
   if (state) state->ssm = r.final_state.detach();
-  if (trace) *trace = {x.detach(), dt.detach(), a.detach(), bm.detach(), cm.detach(), D.detach(), r.y.detach()};
+  if (trace) trace->record(x, dt, a, bm, cm, D, r.y);
   auto y = norm->gated(r.y.reshape({b, l, di}), z);
   return out_proj->forward(y);
 }

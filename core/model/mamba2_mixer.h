@@ -23,6 +23,13 @@ struct MixerState {
 // b, c [B, L, G, N], d [H], y [B, L, H, P] (the scan's output with the D skip, before the gate). Detached.
 struct SsdTrace {
   torch::Tensor x, dt, a, b, c, d, y;
+  bool keep_values = true;  // false: only dt, a, b, c are recorded (what the maps need; b, c copied out of
+                            // the conv output so it is not kept alive)
+  void record(const torch::Tensor& x_, const torch::Tensor& dt_, const torch::Tensor& a_, const torch::Tensor& b_,
+              const torch::Tensor& c_, const torch::Tensor& d_, const torch::Tensor& y_) {
+    dt = dt_.detach(), a = a_.detach(), b = b_.detach().contiguous(), c = c_.detach().contiguous();
+    if (keep_values) x = x_.detach(), d = d_.detach(), y = y_.detach();
+  }
 };
 
 class Mamba2MixerImpl : public torch::nn::Module {

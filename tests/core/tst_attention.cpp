@@ -86,7 +86,7 @@ class TestAttention : public QObject {
     QFETCH(int, chunk);
     LanguageModel m(config_for(static_cast<Family>(family), groups, chunk));
     auto ids = torch::randint(0, 27, {length}, torch::kLong);
-    const auto a = ImplicitAttention::trace(m, ids);
+    const auto a = ImplicitAttention::trace(m, ids, {}, /*keep_values=*/true);
     QVERIFY(!a.layers().empty());
     QCOMPARE(a.length(), int64_t(length));
     int checked = 0;
@@ -153,14 +153,16 @@ class TestAttention : public QObject {
       const auto s = attention_stats(a, 0, 0, which, needle, queries);
       const auto d = direct_stats(a.matrix(0, 0, which), needle, queries);
       QCOMPARE(s.rows, d.rows);
-      QVERIFY2(std::abs(s.needle_mass - d.needle_mass) < 1e-9, qPrintable(QString::number(s.needle_mass)));
-      QVERIFY(std::abs(s.entropy - d.entropy) < 1e-9);
-      QVERIFY(std::abs(s.snr - d.snr) < 1e-9 * std::abs(d.snr));
+      // The maps are float32, computed here in row blocks of other sizes than the oracle's whole matrix (BLAS
+      // may round a row differently): agreement to 1e-6 relative.
+      QVERIFY2(std::abs(s.needle_mass - d.needle_mass) < 1e-6 * std::abs(d.needle_mass), qPrintable(QString::number(s.needle_mass)));
+      QVERIFY(std::abs(s.entropy - d.entropy) < 1e-6 * std::abs(d.entropy));
+      QVERIFY(std::abs(s.snr - d.snr) < 1e-6 * std::abs(d.snr));
       if (which == AttentionMap::combined) {
         double kept = 0, branch = 0;
         const auto c = a.matrix(0, 0).abs().to(torch::kDouble), b1 = a.matrix(0, 0, AttentionMap::branch1).abs().to(torch::kDouble);
         for (auto i : queries) kept += c[i].sum().item<double>(), branch += b1[i].sum().item<double>();
-        QVERIFY(std::abs(s.removed - (1.0 - kept / branch)) < 1e-9);
+        QVERIFY(std::abs(s.removed - (1.0 - kept / branch)) < 1e-6);
       } else {
         QVERIFY(std::isnan(s.removed));
       }
@@ -184,6 +186,7 @@ class TestAttention : public QObject {
     auto ids = torch::randint(0, 27, {10}, torch::kLong);
     const auto a = ImplicitAttention::trace(m, ids, {2});
     QVERIFY(m->is_training());
+    QVERIFY(!a.layers()[0].branches[0].x.defined() && a.layers()[0].branches[0].b.defined());  // only what maps need
     QVERIFY(m->backbone->layers[2]->mixer->trace == nullptr);
     QVERIFY(test::error_of([&] { ImplicitAttention::trace(m, ids, {3}); }).contains("blocks with a map: 0, 1, 2"));
     QVERIFY(test::error_of([&] { a.rows(0, 99, AttentionMap::combined, 0, 10); }).contains("head"));
