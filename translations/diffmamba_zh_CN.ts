@@ -2,6 +2,29 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>FigureExport</name>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+    <message>
+        <source>Wrote %1</source>
+        <translation>已写入 %1</translation>
+    </message>
+    <message>
+        <source>Wrote %1 and its numbers %2</source>
+        <translation>已写入 %1 及其数据 %2</translation>
+    </message>
+    <message>
+        <source>Export figure</source>
+        <translation>导出图表</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
+        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
+    </message>
+</context>
+<context>
     <name>dm::gui::AttentionView</name>
     <message>
         <source>Model A</source>
@@ -208,26 +231,6 @@
         <translation>请先计算注意力图。</translation>
     </message>
     <message>
-        <source>Cannot create the folder %1</source>
-        <translation>无法创建文件夹 %1</translation>
-    </message>
-    <message>
-        <source>Wrote %1</source>
-        <translation>已写入 %1</translation>
-    </message>
-    <message>
-        <source>Wrote %1 and its numbers %2</source>
-        <translation>已写入 %1 及其数据 %2</translation>
-    </message>
-    <message>
-        <source>Export figure</source>
-        <translation>导出图表</translation>
-    </message>
-    <message>
-        <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
-        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
-    </message>
-    <message>
         <source>Export failed</source>
         <translation>导出失败</translation>
     </message>
@@ -369,26 +372,6 @@
     <message>
         <source>The figure&apos;s numbers are not read yet: draw it first.</source>
         <translation>图的数据尚未读取：请先绘制。</translation>
-    </message>
-    <message>
-        <source>Cannot create the folder %1</source>
-        <translation>无法创建文件夹 %1</translation>
-    </message>
-    <message>
-        <source>Wrote %1</source>
-        <translation>已写入 %1</translation>
-    </message>
-    <message>
-        <source>Wrote %1 and its numbers %2</source>
-        <translation>已写入 %1 及其数据 %2</translation>
-    </message>
-    <message>
-        <source>Export figure</source>
-        <translation>导出图表</translation>
-    </message>
-    <message>
-        <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
-        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
     </message>
     <message>
         <source>Export failed</source>
@@ -960,6 +943,22 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
         <source>Tick exactly the runs of one sweep (a grid queued together), to compare them</source>
         <translation>只勾选某次扫描（一起排队的网格）的运行，以便比较</translation>
     </message>
+    <message>
+        <source>each run</source>
+        <translation>每个运行</translation>
+    </message>
+    <message>
+        <source>seeds: mean ± sd</source>
+        <translation>随机种子：均值 ± 标准差</translation>
+    </message>
+    <message>
+        <source>seeds: mean, min–max</source>
+        <translation>随机种子：均值，最小–最大</translation>
+    </message>
+    <message>
+        <source>Runs whose settings differ only in the seed as one mean curve with a band (steps every seed reached)</source>
+        <translation>仅随机种子不同的运行合并为一条均值曲线并带误差带（所有种子都到达的步数）</translation>
+    </message>
 </context>
 <context>
     <name>dm::gui::QueueView</name>
@@ -1144,14 +1143,6 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
         <translation>无法创建文件夹 %1</translation>
     </message>
     <message>
-        <source>Export figure</source>
-        <translation>导出图表</translation>
-    </message>
-    <message>
-        <source>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</source>
-        <translation>PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)</translation>
-    </message>
-    <message>
         <source>Export failed</source>
         <translation>导出失败</translation>
     </message>
@@ -1180,10 +1171,6 @@ Start one on the Experiments page, or run the Quick comparison (File menu).</sou
     <message>
         <source>Export size</source>
         <translation>导出尺寸</translation>
-    </message>
-    <message>
-        <source>Wrote %1 and its numbers %2</source>
-        <translation>已写入 %1 及其数据 %2</translation>
     </message>
     <message>
         <source>Colour-blind safe (viridis, blue / orange)</source>

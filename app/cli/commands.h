@@ -117,6 +117,7 @@ struct PlotArgs {
   std::string palette = "colorblind";  // or seed (the published scripts' red / green)
   std::string title;                   // default: names the runs or models; "none": no title
   bool ci = false;  // compare / ratio: bootstrap intervals of the difference per cell
+  std::string band;  // curves: "sd" or "minmax": seeds of one configuration as mean and band
   bool ratio = false, std_line = false, log = false, log_x = false, lines = false, raw_lens = false, no_csv = false,
        no_npy = false;
   int start_layer = 0, end_layer = 0;  // 0 = the data's first / last

@@ -346,6 +346,10 @@ int main(int argc, char** argv) {
   pv->add_option("--x", pa.x, "x axis")->check(CLI::IsMember({"step", "time"}))->capture_default_str();
   pv->add_option("--smoothing", pa.smoothing, "TensorBoard smoothing weight")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   pv->add_flag("--log-y", pa.log, "log-scale y");
+  pv->add_option("--band", pa.band,
+                 "group runs by configuration (all but the seed) and draw each group's mean with a band: sd (± one "
+                 "standard deviation over seeds) or minmax")
+      ->check(CLI::IsMember({"sd", "minmax"}));
   pv->add_flag("--log-x", pa.log_x, "log-scale x");
   for (auto* c : {ph, pc, pr}) {
     c->add_option("--palette", pa.palette, "cell colours: colorblind (viridis, blue / orange) or seed (red / green)")

@@ -32,6 +32,7 @@
 #include "plotting/lens_chart.h"
 #include "plotting/mad_chart.h"
 #include "plotting/per_token_chart.h"
+#include "plotting/seed_bands.h"
 
 namespace fs = std::filesystem;
 
@@ -319,6 +320,33 @@ int plotCurves(const PlotArgs& a) {
   std::string output = a.output_file.empty() ? "curves-" + tag + "-" + runsTag(a.runs) + ".pdf" : a.output_file;
   checkSuffix(output);
   const auto curves = figures::runCurves(*db, a.runs, metric);
+  if (!a.band.empty()) {
+    // Seeds of one configuration: the mean and a band per group, on the steps every seed reached.
+    if (a.x == "time") throw ConfigError("--x", "time", "seed bands are drawn against steps (seeds' wall times differ)");
+    const auto kind = a.band == "minmax" ? plotting::BandKind::MinMax : plotting::BandKind::StdDev;
+    std::vector<plotting::SeedBand> bands;
+    for (const auto& g : figures::seedGroups(*db, a.runs)) {
+      std::vector<plotting::Series> runs;
+      for (auto id : g.runs) {
+        const auto& c = curves[static_cast<size_t>(std::find(a.runs.begin(), a.runs.end(), id) - a.runs.begin())];
+        runs.push_back({c.steps, c.values, c.label});
+      }
+      bands.push_back(plotting::aggregateSeeds(g.label, runs, kind, a.smoothing));
+      std::printf("%s: %zu seed(s), %zu common steps\n", qPrintable(g.label), g.runs.size(), bands.back().x.size());
+    }
+    plotting::SeedBandOptions o;
+    o.yLabel = q(metric);
+    o.logY = a.log;
+    if (!a.title.empty() && a.title != "none") o.title = q(a.title);
+    QCustomPlot plot;
+    plotting::drawSeedBands(&plot, bands, o);
+    save(plot, output, sizeFor(a, 8, 5, 300));
+    if (!a.no_csv) {
+      plotting::writeSeedBandsCsv(bands, kind, q(csvPathFor(a, output)));
+      std::printf("wrote %s\n", csvPathFor(a, output).c_str());
+    }
+    return 0;
+  }
   QCustomPlot plot;
   plotting::CurvePlot cp(&plot);
   cp.setYLabel(q(metric));

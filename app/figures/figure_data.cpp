@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "app/figures/figure_data.h"
+#include <QRegularExpression>
 
 #include <algorithm>
 #include <cmath>
@@ -455,6 +456,38 @@ plotting::DifferenceIntervals bootstrapFromSeeds(const std::vector<plotting::Mat
       d.seeds[i] = b.seeds;
     }
   return d;
+}
+
+std::vector<SeedGroup> seedGroups(const store::RunStore& db, const std::vector<int64_t>& runs) {
+  std::vector<std::pair<std::string, SeedGroup>> groups;  // key → group, in first-seen order
+  for (auto id : runs) {
+    requireRun(db, id);
+    const auto r = db.run(id);
+    nlohmann::json cfg = nlohmann::json::parse(r->config_json.empty() ? "{}" : r->config_json, nullptr, false);
+    if (cfg.is_discarded()) cfg = nlohmann::json::object();
+    // Leave out every "seed" key, at any depth (an explicit stack: no recursion on stored input).
+    std::vector<nlohmann::json*> stack{&cfg};
+    while (!stack.empty()) {
+      auto* j = stack.back();
+      stack.pop_back();
+      if (!j->is_object()) continue;
+      j->erase("seed");
+      for (auto& [k, v] : j->items())
+        if (v.is_object()) stack.push_back(&v);
+    }
+    const std::string key = r->kind + "|" + r->family + "|" + cfg.dump();
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) {
+      QString label = QString::fromStdString(r->name);
+      label.remove(QRegularExpression(QStringLiteral("[-_ ]*seed[-_ =]*\\d+$"), QRegularExpression::CaseInsensitiveOption));
+      groups.push_back({key, SeedGroup{label.isEmpty() ? QString::fromStdString(r->name) : label, {}}});
+      it = std::prev(groups.end());
+    }
+    it->second.runs.push_back(id);
+  }
+  std::vector<SeedGroup> out;
+  for (auto& [_, g] : groups) out.push_back(std::move(g));
+  return out;
 }
 
 }  // namespace dm::figures

@@ -67,6 +67,14 @@ std::string resolveMetric(const store::RunStore& db, const std::vector<int64_t>&
 std::vector<RunCurve> runCurves(const store::RunStore& db, const std::vector<int64_t>& runs, const std::string& metric,
                                 bool requireMetric = true);
 
+// Runs grouped by configuration: equal resolved configs once every "seed" key (train.seed, …) is left out,
+// in the order of their first run; labelled by the first run's name without a "seed N" suffix.
+struct SeedGroup {
+  QString label;
+  std::vector<int64_t> runs;
+};
+std::vector<SeedGroup> seedGroups(const store::RunStore& db, const std::vector<int64_t>& runs);
+
 // Per-token loss: the val/loss_per_token of a per-token-loss results.json (at most 64 MiB, a regular file),
 // or of a per-token-loss run's results (its "results" artifact), labelled "<name> (run N)".
 plotting::PerTokenSeries perTokenFromResults(const std::string& path, const std::string& label);

@@ -8,6 +8,7 @@
 #include "core/store/run_store.h"
 
 #include "app/gui/attention_view.h"
+#include "app/gui/figure_export.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -663,25 +664,17 @@ bool AttentionView::eventFilter(QObject* watched, QEvent* event) {
 }
 
 QString AttentionView::suggestedPath(const QString& ext) const {
-  const QString folder = !workspace_.isEmpty() ? QDir(workspace_).filePath(QStringLiteral("figures"))
-                                               : QDir::home().filePath(QStringLiteral("figures"));
+  const QString folder = FigureExport::folder(workspace_);
   return QDir(folder).filePath(QStringLiteral("attention-block%1-head%2.%3").arg(block_->currentText()).arg(head_->value()).arg(ext));
 }
 
 QString AttentionView::exportTo(const QString& path) {
   if (panels_.empty()) return tr("Compute the maps first.");
   try {
-    const QFileInfo fi(path);
-    if (!fi.dir().exists() && !QDir().mkpath(fi.dir().path())) return tr("Cannot create the folder %1").arg(fi.dir().path());
-    const QString csv = fi.suffix().compare("csv", Qt::CaseInsensitive) == 0 ? path : fi.dir().filePath(fi.completeBaseName() + ".csv");
-    if (csv != path) {
-      plotting::exportFigure(plot_, path, plotting::FigureSize{6.0 * static_cast<double>(panels_.size()) + 1.5, 8, 200});
-      plot_->replot();
-    }
-    plotting::writeAttentionCsv(panels_, curves_, csv);
+    const QString said = FigureExport::write(plot_, path, plotting::FigureSize{6.0 * static_cast<double>(panels_.size()) + 1.5, 8, 200},
+                                             [this](const QString& csv) { plotting::writeAttentionCsv(panels_, curves_, csv); });
     status_->setStyleSheet(QString());
-    status_->setText(csv == path ? tr("Wrote %1").arg(QDir::toNativeSeparators(csv))
-                                 : tr("Wrote %1 and its numbers %2").arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(csv)));
+    status_->setText(said);
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());
   }
@@ -690,10 +683,7 @@ QString AttentionView::exportTo(const QString& path) {
 
 void AttentionView::onExportClicked() {
   if (panels_.empty()) return showError(tr("Compute the maps first."));
-  const QString suggested = suggestedPath(QStringLiteral("pdf"));
-  QDir().mkpath(QFileInfo(suggested).path());
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), suggested,
-                                                    tr("PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)"));
+  const QString path = FigureExport::ask(this, suggestedPath(QStringLiteral("pdf")));
   if (path.isEmpty()) return;
   if (const QString err = exportTo(path); !err.isEmpty()) QMessageBox::warning(this, tr("Export failed"), err);
 }

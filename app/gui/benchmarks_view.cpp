@@ -1,4 +1,5 @@
 #include "app/gui/benchmarks_view.h"
+#include "app/gui/figure_export.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -473,25 +474,19 @@ void BenchmarksView::fillTable() {
 QString BenchmarksView::exportTo(const QString& path) {
   if (!haveFigure_ || !current()) return tr("The figure's numbers are not read yet: draw it first.");
   try {
-    const QFileInfo fi(path);
-    if (!fi.dir().exists() && !QDir().mkpath(fi.dir().path())) return tr("Cannot create the folder %1").arg(fi.dir().path());
-    const QString csv = fi.suffix().compare("csv", Qt::CaseInsensitive) == 0 ? path : fi.dir().filePath(fi.completeBaseName() + ".csv");
-    if (csv != path) {
-      plotting::FigureSize size = data_.figure == Figure::Mad ? plotting::FigureSize{10, 5, 300} : plotting::FigureSize{8, 7, 300};
-      plotting::exportFigure(plot_, path, size);
-      plot_->replot();  // back to the widget's own size
-    }
-    if (data_.figure == Figure::Mad) {
-      plotting::writeMadCsv(data_.mad, csv);
-    } else {
-      plotting::PerTokenOptions o;
-      o.trainingLength = trainingLength_->value();
-      o.window = window_->value();
-      plotting::writePerTokenCsv(data_.perToken, o, csv);
-    }
+    const plotting::FigureSize size = data_.figure == Figure::Mad ? plotting::FigureSize{10, 5, 300} : plotting::FigureSize{8, 7, 300};
+    const QString said = FigureExport::write(plot_, path, size, [this](const QString& csv) {
+      if (data_.figure == Figure::Mad) {
+        plotting::writeMadCsv(data_.mad, csv);
+      } else {
+        plotting::PerTokenOptions o;
+        o.trainingLength = trainingLength_->value();
+        o.window = window_->value();
+        plotting::writePerTokenCsv(data_.perToken, o, csv);
+      }
+    });
     status_->setStyleSheet(QString());
-    status_->setText(csv == path ? tr("Wrote %1").arg(QDir::toNativeSeparators(csv))
-                                 : tr("Wrote %1 and its numbers %2").arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(csv)));
+    status_->setText(said);
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());
   }
@@ -499,8 +494,7 @@ QString BenchmarksView::exportTo(const QString& path) {
 }
 
 QString BenchmarksView::suggestedPath(const QString& ext) const {
-  const QString folder = !workspace_.isEmpty() ? QDir(workspace_).filePath(QStringLiteral("figures"))
-                                               : QDir::home().filePath(QStringLiteral("figures"));
+  const QString folder = FigureExport::folder(workspace_);
   QStringList ids;
   for (auto id : data_.runs) ids << QString::number(id);
   QString stem = data_.figure == Figure::Mad ? QStringLiteral("mad-scores") : QStringLiteral("per-token-loss");
@@ -521,10 +515,7 @@ void BenchmarksView::onExportClicked() {
     }
     if (!draw().isEmpty()) return;
   }
-  const QString suggested = suggestedPath(QStringLiteral("pdf"));
-  QDir().mkpath(QFileInfo(suggested).path());
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), suggested,
-                                                    tr("PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)"));
+  const QString path = FigureExport::ask(this, suggestedPath(QStringLiteral("pdf")));
   if (path.isEmpty()) return;
   if (const QString err = exportTo(path); !err.isEmpty()) QMessageBox::warning(this, tr("Export failed"), err);
 }

@@ -78,6 +78,9 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   smoothing_->setRange(0, 99);
   smoothing_->setValue(60);
   logY_ = new QCheckBox(right);
+  seeds_ = new QComboBox(right);
+  seeds_->setObjectName("monitorSeeds");
+  for (int i = 0; i < 3; ++i) seeds_->addItem(QString());
   smoothingValue_ = new QLabel(right);
   smoothingValue_->setObjectName("monitorSmoothingValue");
   smoothingValue_->setMinimumWidth(smoothingValue_->fontMetrics().horizontalAdvance(QStringLiteral("0.000")));
@@ -97,6 +100,7 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   bar->addWidget(smoothing_, 1);
   bar->addWidget(smoothingValue_);
   bar->addWidget(logY_);
+  bar->addWidget(seeds_);
   bar->addWidget(exportCsv);
   bar->addWidget(exportImage);
   rightLayout->addLayout(bar);
@@ -131,6 +135,10 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
     xAxis_->setItemText(1, tr("wall time"));
     smoothing_->setToolTip(tr("TensorBoard smoothing (the raw curve stays faint behind)"));
     logY_->setText(tr("log y"));
+    seeds_->setItemText(0, tr("each run"));
+    seeds_->setItemText(1, tr("seeds: mean ± sd"));
+    seeds_->setItemText(2, tr("seeds: mean, min–max"));
+    seeds_->setToolTip(tr("Runs whose settings differ only in the seed as one mean curve with a band (steps every seed reached)"));
     exportCsv->setText(tr("CSV…"));
     exportCsv->setToolTip(tr("Save every point of the shown curves (raw and smoothed) as CSV"));
     exportImage->setText(tr("Image…"));
@@ -162,6 +170,10 @@ MonitorView::MonitorView(QWidget* parent) : QWidget(parent) {
   connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
     for (auto& p : panels_) p->curves->setSmoothing(v / 100.0);
     smoothingValue_->setText(smoothingText());
+    replotAll();
+    saveState();
+  });
+  connect(seeds_, &QComboBox::currentIndexChanged, this, [this] {
     replotAll();
     saveState();
   });
@@ -222,7 +234,10 @@ QCustomPlot* MonitorView::plotAt(int i) const {
 plotting::CurvePlot* MonitorView::curves() const { return panels_[0]->curves.get(); }
 
 void MonitorView::replotAll() {
-  for (auto& p : panels_) p->curves->replot();
+  for (auto& p : panels_) {
+    p->curves->replot();
+    applySeedBands(*p);
+  }
 }
 
 void MonitorView::showGridMenu() {
@@ -355,6 +370,7 @@ void MonitorView::saveState() const {
   s.setValue("wallTime", xAxis_->currentIndex() == 1);
   s.setValue("smoothing", smoothing());
   s.setValue("logY", logY_->isChecked());
+  s.setValue("seedBands", seeds_->currentIndex());
 }
 
 // Before the runs list is read: the remembered runs are ticked as the list brings them, and the remembered
@@ -370,6 +386,7 @@ void MonitorView::restoreState() {
   setSmoothing(s.value("smoothing", 0.6).toDouble());
   setWallTime(s.value("wallTime", false).toBool());
   setLogY(s.value("logY", false).toBool());
+  setSeedBands(s.value("seedBands", 0).toInt());
   if (!wantMetric.isEmpty()) {
     metric_->addItem(wantMetric);
     metric_->setCurrentText(wantMetric);
@@ -413,22 +430,33 @@ void MonitorView::refreshRuns() {
   listing_ = true;
   relist_ = false;
   using Labels = QList<QPair<int64_t, QString>>;
-  worker_->query<QPair<Labels, Labels>>(
+  struct Lists {
+    Labels runs, sweeps;
+    QHash<int64_t, QPair<int, QString>> groups;
+  };
+  worker_->query<Lists>(
       this,
       [](store::RunStore& db) {
-        Labels out, sweeps;
+        Lists l;
+        std::vector<int64_t> ids;
         for (const auto& r : db.runs()) {
           if (r.archived || (r.kind != "train" && r.kind.rfind("finetune", 0) != 0 && r.kind != "lens-train")) continue;
-          out.append({r.id, QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name),
-                                                                        QString::fromStdString(r.family))});
+          l.runs.append({r.id, QStringLiteral("#%1 %2 (%3)").arg(r.id).arg(QString::fromStdString(r.name),
+                                                                          QString::fromStdString(r.family))});
+          ids.push_back(r.id);
         }
         for (const auto& sw : db.sweeps())
-          if (sw.kind == "train") sweeps.append({sw.id, QStringLiteral("#%1 %2").arg(sw.id).arg(QString::fromStdString(sw.name))});
-        return QPair<Labels, Labels>{out, sweeps};
+          if (sw.kind == "train") l.sweeps.append({sw.id, QStringLiteral("#%1 %2").arg(sw.id).arg(QString::fromStdString(sw.name))});
+        const auto groups = figures::seedGroups(db, ids);
+        for (size_t g = 0; g < groups.size(); ++g)
+          for (auto id : groups[g].runs) l.groups.insert(id, {static_cast<int>(g), groups[g].label});
+        return l;
       },
-      [this, worker = worker_](QPair<Labels, Labels> lists, QString) {
+      [this, worker = worker_](Lists l, QString) {
         if (worker != worker_) return;  // another workspace meanwhile
         listing_ = false;
+        seedGroup_ = l.groups;
+        const QPair<Labels, Labels> lists{l.runs, l.sweeps};
         {
           const QSignalBlocker b(sweep_);
           while (sweep_->count() > 1) sweep_->removeItem(1);
@@ -766,7 +794,10 @@ void MonitorView::appendPoints(int, const QList<MetricPoint>& points) {
     }
     for (auto it = steps.begin(); it != steps.end(); ++it)
       panel.curves->appendPoints(it.key(), it.value(), ys[it.key()], walls[it.key()]);
-    if (!steps.isEmpty()) panel.curves->replot();
+    if (!steps.isEmpty()) {
+      panel.curves->replot();
+      if (seeds_->currentIndex() != 0) applySeedBands(panel);
+    }
     if (!steps.isEmpty() && panel.empty->visible() && updateEmptyState()) panels_[0]->plot->replot();
   }
   if (newRun) refreshRuns();

@@ -66,6 +66,9 @@ class MonitorView : public QWidget {
   void setSmoothing(double weight);
   void setWallTime(bool on);
   void setLogY(bool on);
+  // Seeds of one configuration (runs equal but for their seed): 0 each run, 1 mean ± sd, 2 mean with min–max.
+  void setSeedBands(int mode);
+  int seedBands() const;
 
   QCustomPlot* plot() const { return plotAt(0); }
   plotting::CurvePlot* curves() const;
@@ -115,6 +118,9 @@ class MonitorView : public QWidget {
   };
 
   Panel* newPanel(const QString& metric);
+  // Redraws `p`'s seed bands (monitor_bands.cpp): groups of ≥ 2 shown runs as mean and band, their own
+  // curves hidden; nothing (every curve shown) in "each run" mode or against wall time.
+  void applySeedBands(Panel& p);
   void layoutPanels();
   void reload();
   void applyRunsList(const QList<QPair<int64_t, QString>>& runs);
@@ -138,6 +144,8 @@ class MonitorView : public QWidget {
   QComboBox* xAxis_ = nullptr;
   QSlider* smoothing_ = nullptr;
   QCheckBox* logY_ = nullptr;
+  QComboBox* seeds_ = nullptr;
+  QHash<int64_t, QPair<int, QString>> seedGroup_;  // run → its configuration group (index, label)
   QLabel* smoothingValue_ = nullptr;
   QLabel* readout_ = nullptr;
   QWidget* grid_ = nullptr;  // holds the plots

@@ -1,4 +1,5 @@
 #include "app/gui/results_view.h"
+#include "app/gui/figure_export.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -570,21 +571,11 @@ QString ResultsView::exportTo(const QString& path) {
     if (!err.isEmpty()) return err;
   }
   try {
-    const QFileInfo fi(path);
-    if (fi.suffix().compare("csv", Qt::CaseInsensitive) == 0) {
-      writeCsv(drawn_, path);
-      return {};
-    }
     plotting::FigureSize size = drawn_ == Figure::Lens ? plotting::FigureSize{14, 6, 300} : plotting::FigureSize{};
     if (widthIn_->value() > 0) size.widthIn = widthIn_->value();
     if (heightIn_->value() > 0) size.heightIn = heightIn_->value();
     size.dpi = dpi_->value();
-    if (!fi.dir().exists() && !QDir().mkpath(fi.dir().path())) return tr("Cannot create the folder %1").arg(fi.dir().path());
-    plotting::exportFigure(plot_, path, size);
-    const QString csv = fi.dir().filePath(fi.completeBaseName() + ".csv");
-    writeCsv(drawn_, csv);
-    plot_->replot();  // back to the widget's own size
-    status_->setText(tr("Wrote %1 and its numbers %2").arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(csv)));
+    status_->setText(FigureExport::write(plot_, path, size, [this](const QString& csv) { writeCsv(drawn_, csv); }));
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());
   }
@@ -598,8 +589,7 @@ void ResultsView::setExportSize(double widthIn, double heightIn, double dpi) {
 }
 
 QString ResultsView::suggestedPath(const QString& ext) const {
-  const QString folder = !workspace_.isEmpty() ? QDir(workspace_).filePath(QStringLiteral("figures"))
-                                               : QDir::home().filePath(QStringLiteral("figures"));
+  const QString folder = FigureExport::folder(workspace_);
   auto clean = [](QString s) {
     s = s.toLower();
     for (auto& ch : s)
@@ -682,10 +672,7 @@ void ResultsView::onExportClicked() {
     return;
   }
   if (!haveFigure_ && !draw().isEmpty()) return;
-  const QString suggested = suggestedPath(QStringLiteral("pdf"));
-  QDir().mkpath(QFileInfo(suggested).path());
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), suggested,
-                                                    tr("PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)"));
+  const QString path = FigureExport::ask(this, suggestedPath(QStringLiteral("pdf")));
   if (path.isEmpty()) return;
   const QString err = exportTo(path);
   if (!err.isEmpty()) QMessageBox::warning(this, tr("Export failed"), err);

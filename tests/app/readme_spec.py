@@ -394,4 +394,6 @@ SPEC = {
         bind={"ID": "{lens_diff}", "ID2": "{lens_mamba}"}, stdout=["wrote"]),
     "build/app/diffmamba plot curves --run ID ID2 --metric loss [--x time] [--smoothing 0.6] [--log-y]": dict(
         bind={"ID": "{train}", "ID2": "{crashed}"}, stdout=["wrote"]),
+    "build/app/diffmamba plot curves --run ID ID2 --metric loss --band sd": dict(
+        bind={"ID": "{train}", "ID2": "{crashed}"}, stdout=["seed(s)", "common steps", "wrote"]),
 }

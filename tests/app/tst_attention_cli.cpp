@@ -22,14 +22,6 @@ namespace {
 
 dm::test::CliResult run(const QStringList& args) { return dm::test::run_cli(args); }
 
-void save_tiny(dm::model::Family f, const QString& path, int seed) {
-  auto cfg = dm::test::tiny_hf(f, 4);
-  cfg.chunk_size = 32;
-  torch::manual_seed(seed);
-  dm::model::LanguageModel m(cfg);
-  dm::io::save_model(m, path.toStdString());
-}
-
 }  // namespace
 
 class TestAttentionCli : public QObject {
@@ -38,8 +30,8 @@ class TestAttentionCli : public QObject {
  private slots:
   void maps_file_and_figure() {
     QTemporaryDir d;
-    save_tiny(dm::model::Family::diffmamba2, d.filePath("diff.safetensors"), 1);
-    save_tiny(dm::model::Family::mamba2, d.filePath("mamba.safetensors"), 2);
+    dm::test::save_tiny_model(dm::model::Family::diffmamba2, d.filePath("diff.safetensors").toStdString(), 1, 4);
+    dm::test::save_tiny_model(dm::model::Family::mamba2, d.filePath("mamba.safetensors").toStdString(), 2, 4);
     dm::babilong::Record r{"qa1", "0k",
                            "The ship sailed on. Mary moved to the office. The wind rose over the grey sea. John went to "
                            "the garden. Night came and the lamps were lit along the shore.",

@@ -73,6 +73,7 @@ class TestPlotCli : public QObject {
   void lens_from_seed_files();
   void figures_of_runs();
   void compare_intervals();
+  void curves_seed_bands();
   void bad_input();
   void quick_comparison_headless();
   void per_token_loss_figure();
@@ -396,6 +397,58 @@ void TestPlotCli::compare_intervals() {
   auto s1 = run({"plot", "compare", "--results_folder", d.filePath("evals"), "--model_name", "diffmamba2-x", "--tasks", "qa1",
                  "--lengths", "0k", "1k", "--ci", "--output_file", d.filePath("s.png")});
   QVERIFY2(s1.code != 0 && s1.err.contains("no interval is possible"), qPrintable(s1.out + s1.err));
+}
+
+// `plot curves --band`: runs grouped by configuration without the seed (three seeds of one model, one of
+// another), each group's mean with ± sd or min–max on the steps every seed reached, checked against the
+// values computed here; the CSV holds what is drawn.
+void TestPlotCli::curves_seed_bands() {
+  QTemporaryDir d;
+  QVERIFY(QDir().mkpath(d.filePath("ws")));
+  std::vector<int64_t> runs;
+  {
+    dm::store::RunStore db(d.filePath("ws/runs.db").toStdString());
+    auto mk = [&](const std::string& name, int seed, int width) {
+      auto r = dm::test::finished_record(name, "train", "diffmamba2");
+      r.config_json = nlohmann::json{{"model", {{"d_model", width}}}, {"train", {{"seed", seed}}}}.dump();
+      return db.create_run(r);
+    };
+    runs = {mk("lm seed0", 0, 16), mk("lm seed1", 1, 16), mk("lm seed2", 2, 16), mk("wide", 0, 32)};
+    for (size_t k = 0; k < runs.size(); ++k)
+      for (int s = 1; s <= (k == 2 ? 15 : 20); ++s)  // the third seed stopped at step 15
+        db.add_metric(runs[k], {s, 0, "loss", 5.0 / s + 0.1 * static_cast<double>(k), 0.1 * s});
+    db.flush();
+  }
+  QStringList args = {"plot", "curves", "--workspace", d.filePath("ws"), "--run"};
+  for (auto id : runs) args << QString::number(id);
+  auto r = run(args + QStringList{"--metric", "loss", "--smoothing", "0", "--band", "sd", "--output_file", d.filePath("b.png")});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QVERIFY2(r.out.contains("lm: 3 seed(s), 15 common steps") && r.out.contains("wide: 1 seed(s), 20 common steps"), qPrintable(r.out));
+  QFile csv(d.filePath("b.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const auto lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QCOMPARE(lines.size(), 1 + 15 + 20);
+  QCOMPARE(lines[0], QString("group,seeds,x,mean,mean_minus_sd,mean_plus_sd"));
+  // Step 4 of the three seeds: 1.25, 1.35, 1.45 → mean 1.35, sd 0.1.
+  const auto f = dm::plotting::parseCsvLine(lines[4]);
+  QCOMPARE(f[0], QString("lm"));
+  QCOMPARE(f[1], QString("3"));
+  QCOMPARE(f[2].toDouble(), 4.0);
+  QVERIFY(std::abs(f[3].toDouble() - 1.35) < 1e-12);
+  QVERIFY(std::abs(f[4].toDouble() - 1.25) < 1e-12 && std::abs(f[5].toDouble() - 1.45) < 1e-12);
+  const auto w = dm::plotting::parseCsvLine(lines[16]);
+  QCOMPARE(w[0], QString("wide"));
+  QCOMPARE(w[4], w[3]);  // one seed: the band is the line
+  auto m = run(args + QStringList{"--metric", "loss", "--smoothing", "0", "--band", "minmax", "--output_file", d.filePath("m.svg")});
+  QVERIFY2(m.code == 0, qPrintable(m.out + m.err));
+  QFile mcsv(d.filePath("m.csv"));
+  QVERIFY(mcsv.open(QIODevice::ReadOnly));
+  const auto ml = QString::fromUtf8(mcsv.readAll()).split('\n', Qt::SkipEmptyParts);
+  QVERIFY(ml[0].endsWith("min,max"));
+  const auto g = dm::plotting::parseCsvLine(ml[2]);  // step 2: 2.5, 2.6, 2.7
+  QVERIFY(std::abs(g[4].toDouble() - 2.5) < 1e-12 && std::abs(g[5].toDouble() - 2.7) < 1e-12);
+  auto t = run(args + QStringList{"--metric", "loss", "--band", "sd", "--x", "time", "--output_file", d.filePath("t.png")});
+  QVERIFY2(t.code != 0 && t.err.contains("against steps"), qPrintable(t.err));
 }
 
 void TestPlotCli::bad_input() {

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "core/common/error.h"
+#include "core/io/model_file.h"
 #include "core/model/config.h"
+#include "core/model/language_model.h"
 
 namespace dm::test {
 
@@ -44,6 +46,16 @@ inline dm::model::ModelConfig tiny_hf(dm::model::Family family, int64_t n_layers
   c.head_dim = 16;
   c.d_state = 8;
   return c;
+}
+
+// A tiny hf-backbone model of `family` (n_layers blocks, chunk 32, random weights from `seed`) saved as a
+// model file at `path`, for suites that drive the CLI or the window with a real model file.
+inline void save_tiny_model(dm::model::Family family, const std::string& path, int seed, int64_t n_layers) {
+  auto cfg = tiny_hf(family, n_layers);
+  cfg.chunk_size = 32;
+  torch::manual_seed(seed);
+  dm::model::LanguageModel m(cfg);
+  dm::io::save_model(m, path);
 }
 
 }  // namespace dm::test

@@ -29,14 +29,6 @@ using namespace dm::gui;
 
 namespace {
 
-void saveTiny(dm::model::Family f, const QString& path, int seed) {
-  auto cfg = dm::test::tiny_hf(f, 3);
-  cfg.chunk_size = 32;
-  torch::manual_seed(seed);
-  dm::model::LanguageModel m(cfg);
-  dm::io::save_model(m, path.toStdString());
-}
-
 bool computeAndWait(AttentionView* v) {
   QSignalSpy done(v, &AttentionView::computed);
   v->findChild<QPushButton*>("attentionCompute")->click();
@@ -57,8 +49,8 @@ class TestGuiAttention : public QObject {
 
   void two_models_on_a_needle_sample() {
     QTemporaryDir d, ws;
-    saveTiny(dm::model::Family::diffmamba2, d.filePath("diff.safetensors"), 1);
-    saveTiny(dm::model::Family::mamba2, d.filePath("mamba.safetensors"), 2);
+    dm::test::save_tiny_model(dm::model::Family::diffmamba2, d.filePath("diff.safetensors").toStdString(), 1, 3);
+    dm::test::save_tiny_model(dm::model::Family::mamba2, d.filePath("mamba.safetensors").toStdString(), 2, 3);
     dm::babilong::Record r{"qa1", "0k",
                            "The ship sailed on. Mary moved to the office. The wind rose over the grey sea. John went "
                            "to the garden. Night came and the lamps were lit along the shore.",

@@ -19,6 +19,7 @@
 #include <QThread>
 #include <QtTest>
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <mutex>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@
 #include "core/config/experiment_config.h"
 #include "core/jobs/run_session.h"
 #include "core/store/run_store.h"
+#include "plotting/curve_graph.h"
+#include "plotting/curve_plot.h"
 #include "plotting/figure.h"
 #include "plotting/heatmap.h"
 #include "plotting/style.h"
@@ -67,6 +70,7 @@ class TestGuiViews : public QObject {
   void runs_browser_shows_dead_runs_as_crashed();
   void runs_browser_metric_columns();
   void monitor_colours_follow_run_ids();
+  void monitor_seed_bands();
   void monitor_readout_export_and_state();
   void monitor_grid_of_metrics();
   void the_ui_thread_never_queries_the_database();
@@ -443,6 +447,65 @@ void TestGuiViews::monitor_colours_follow_run_ids() {
   QCOMPARE(v.curveColor(ids[2]), dm::plotting::seriesColor(static_cast<int>(ids[2])));
   QVERIFY(v.curveColor(ids[2]) != b);
   QVERIFY(!v.curveColor(ids[0]).isValid());
+}
+
+// Seeds of one configuration as a mean and a band (the trackers' run grouping): two seeds of "lm" (a third run
+// of another width stays its own curve); the mean and the ± sd / min–max band at each step equal the values
+// computed here; "each run" and the wall-time axis bring the curves back.
+void TestGuiViews::monitor_seed_bands() {
+  QTemporaryDir ws;
+  std::vector<int64_t> ids;
+  {
+    dm::store::RunStore db(QDir(ws.path()).filePath("runs.db").toStdString());
+    auto mk = [&](const char* name, int seed, int width) {
+      auto r = dm::test::finished_record(name, "train", "mamba2");
+      r.config_json = nlohmann::json{{"model", {{"d_model", width}}}, {"train", {{"seed", seed}}}}.dump();
+      return db.create_run(r);
+    };
+    ids = {mk("lm seed0", 0, 16), mk("lm seed1", 1, 16), mk("wide", 0, 32)};
+    for (size_t k = 0; k < ids.size(); ++k)
+      for (int step = 1; step <= 8; ++step) db.add_metric(ids[k], {step, 0, "train/loss", 4.0 / step + 0.2 * static_cast<double>(k), 0.1 * step});
+    db.flush();
+  }
+  StoreWorker worker(QDir(ws.path()).filePath("runs.db"));
+  MonitorView v;
+  v.setWorker(&worker);
+  for (auto id : ids) v.setRunShown(id, true);
+  v.setMetric("train/loss");
+  v.setSmoothing(0);
+  QTRY_VERIFY(!v.loading());
+  QTRY_COMPARE(v.curves()->curveCount(), 3);
+  v.setSeedBands(1);
+  auto* plot = v.plotAt(0);
+  auto graphNamed = [plot](const QString& n) -> QCPGraph* {
+    for (int i = 0; i < plot->graphCount(); ++i)
+      if (plot->graph(i)->objectName() == n) return plot->graph(i);
+    return nullptr;
+  };
+  QCPGraph* mean = graphNamed("seedMean:lm");
+  QVERIFY(mean);
+  QCOMPARE(mean->data()->size(), 8);
+  QCOMPARE(mean->name(), QString("lm (2 seeds)"));
+  // Step 2: 2.0 and 2.2 → mean 2.1, sd 0.1414…
+  auto at = [](QCPGraph* g, double x) { return g->data()->findBegin(x, false)->value; };
+  QVERIFY(std::abs(at(mean, 2) - 2.1) < 1e-12);
+  QVERIFY(std::abs(at(graphNamed("seedBand:lm"), 2) - (2.1 + std::sqrt(0.02))) < 1e-12);
+  QVERIFY(std::abs(at(graphNamed("seedBandLow:lm"), 2) - (2.1 - std::sqrt(0.02))) < 1e-12);
+  QVERIFY(!graphNamed("seedMean:wide"));  // one run: its own curve
+  QVERIFY(!v.curves()->smoothedGraph(0)->visible() || !v.curves()->smoothedGraph(1)->visible());
+  int visible = 0;
+  for (int c = 0; c < 3; ++c) visible += v.curves()->smoothedGraph(c)->visible();
+  QCOMPARE(visible, 1);
+  v.setSeedBands(2);
+  QVERIFY(std::abs(at(graphNamed("seedBand:lm"), 2) - 2.2) < 1e-12 && std::abs(at(graphNamed("seedBandLow:lm"), 2) - 2.0) < 1e-12);
+  QCOMPARE(v.seedBands(), 2);
+  v.setWallTime(true);  // bands are drawn against steps only
+  QVERIFY(!graphNamed("seedMean:lm"));
+  v.setWallTime(false);
+  QVERIFY(graphNamed("seedMean:lm"));
+  v.setSeedBands(0);
+  QVERIFY(!graphNamed("seedMean:lm") && !graphNamed("seedBand:lm"));
+  for (int c = 0; c < 3; ++c) QVERIFY(v.curves()->smoothedGraph(c)->visible());
 }
 
 void TestGuiViews::monitor_readout_export_and_state() {
