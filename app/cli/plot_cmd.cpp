@@ -225,7 +225,12 @@ int plotCompare(const PlotArgs& a, bool ratio) {
     std::vector<Matrix> modelSeeds, baseSeeds;
     model = seedModel(a, modelName, seeds, &modelSeeds);
     base = seedModel(a, baseName, seeds, &baseSeeds);
-    if (a.ci) ci = figures::bootstrapFromSeeds(modelSeeds, baseSeeds);
+    if (a.ci && modelSeeds.size() >= 2) {
+      ci = figures::bootstrapFromSeeds(modelSeeds, baseSeeds);
+    } else if (a.ci) {
+      std::printf("no interval is possible: the seed's result files hold no per-sample data, and one seed has no spread "
+                  "(--seeds with at least 2 gives a bootstrap over seeds); drawn without intervals\n");
+    }
     if (output.empty()) {
       // compare-<third dash-separated token of the name>[-seeds-…][-ratio].pdf in the results folder
       std::string token = modelName;

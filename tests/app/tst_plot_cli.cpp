@@ -396,7 +396,21 @@ void TestPlotCli::compare_intervals() {
   dm::io::write_npy(d.filePath("evals/mamba2-x/acc_mamba2-x.npy").toStdString(), torch::zeros({1, 2}, torch::kDouble));
   auto s1 = run({"plot", "compare", "--results_folder", d.filePath("evals"), "--model_name", "diffmamba2-x", "--tasks", "qa1",
                  "--lengths", "0k", "1k", "--ci", "--output_file", d.filePath("s.png")});
-  QVERIFY2(s1.code != 0 && s1.err.contains("no interval is possible"), qPrintable(s1.out + s1.err));
+  QVERIFY2(s1.code == 0 && s1.out.contains("no interval is possible"), qPrintable(s1.out + s1.err));
+  QFile s1csv(d.filePath("s.csv"));
+  QVERIFY(s1csv.open(QIODevice::ReadOnly));
+  QVERIFY(!QString::fromUtf8(s1csv.readAll()).contains("ci_low"));  // drawn, without intervals
+  // Two seeds per model: a bootstrap over seeds.
+  for (const char* seed : {"0", "1"})
+    for (const char* name : {"diffmamba2-x", "mamba2-x"}) {
+      const QString full = QString("%1-seed%2").arg(name, seed);
+      QVERIFY(QDir().mkpath(d.filePath("evals/" + full)));
+      dm::io::write_npy(d.filePath("evals/" + full + "/acc_" + full + ".npy").toStdString(),
+                        torch::full({1, 2}, QString(name).startsWith("diff") ? 60.0 + std::atoi(seed) : 20.0, torch::kDouble));
+    }
+  auto s2 = run({"plot", "compare", "--results_folder", d.filePath("evals"), "--model_name", "diffmamba2-x", "--tasks", "qa1",
+                 "--lengths", "0k", "1k", "--seeds", "0", "1", "--ci", "--output_file", d.filePath("s2.png")});
+  QVERIFY2(s2.code == 0 && s2.out.contains("bootstrap over 2 seeds") && s2.out.contains("2 exclude 0"), qPrintable(s2.out + s2.err));
 }
 
 // `plot curves --band`: runs grouped by configuration without the seed (three seeds of one model, one of
