@@ -68,7 +68,10 @@ ImplicitAttention ImplicitAttention::trace(LanguageModel& m, const torch::Tensor
   ImplicitAttention out;
   out.length_ = ids.size(0);
   out.layers_.reserve(chosen.size());
-  for (auto b : chosen) {
+  for (size_t k = 0; k < chosen.size(); ++k) {
+    const auto b = chosen[k];
+    if (std::find(chosen.begin(), chosen.begin() + static_cast<std::ptrdiff_t>(k), b) != chosen.begin() + static_cast<std::ptrdiff_t>(k))
+      throw ConfigError("layers", std::to_string(b), "is named twice");
     if (b < 0 || b >= static_cast<int64_t>(layers.size()) || !has_map(layers[b]->kind()))
       throw ConfigError("layers", std::to_string(b),
                         "is not a block with a Mamba2 scan; blocks with a map: " + list(mapped) + " (0-based)");

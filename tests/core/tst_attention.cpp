@@ -189,6 +189,7 @@ class TestAttention : public QObject {
     QVERIFY(!a.layers()[0].branches[0].x.defined() && a.layers()[0].branches[0].b.defined());  // only what maps need
     QVERIFY(m->backbone->layers[2]->mixer->trace == nullptr);
     QVERIFY(test::error_of([&] { ImplicitAttention::trace(m, ids, {3}); }).contains("blocks with a map: 0, 1, 2"));
+    QVERIFY(test::error_of([&] { ImplicitAttention::trace(m, ids, {1, 0, 1}); }).contains("named twice"));
     QVERIFY(test::error_of([&] { a.rows(0, 99, AttentionMap::combined, 0, 10); }).contains("head"));
     QVERIFY(test::error_of([&] { a.rows(0, 0, AttentionMap::combined, 5, 11); }).contains("rows"));
     QVERIFY(test::error_of([&] { a.matrix(0, 0, AttentionMap::branch1); }).contains("only differential layers"));
