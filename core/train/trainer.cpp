@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <filesystem>
 #include <ATen/autocast_mode.h>
@@ -14,6 +15,7 @@
 #include "core/dist/dist.h"
 #include "core/io/model_file.h"
 #include "core/train/checkpoint.h"
+#include "core/train/grad_scaler.h"
 #include "core/train/schedule.h"
 
 namespace dm::train {
@@ -183,11 +185,16 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   // and CPU fp16 kernels are not worth it); bf16 works on CPU and CUDA.
   std::optional<at::ScalarType> autocast;
   if (precision == "bf16" || precision == "bf16-mixed") autocast = at::kBFloat16;
-  if (precision == "16" || precision == "16-mixed") {
-    if (!device.is_cuda())
-      throw ConfigError("trainer.precision", precision, "fp16 autocast needs a CUDA device; use 32 or bf16 on the CPU");
-    throw ConfigError("trainer.precision", precision, "fp16 (with loss scaling) is not implemented yet; use bf16 or 32");
+  // fp16: autocast to half with dynamic loss scaling (GradScaler), on CUDA as published; on the CPU too where
+  // LibTorch's CPU autocast takes float16 (it does from 2.x), else a clear error.
+  const bool fp16 = precision == "16" || precision == "16-mixed";
+  if (fp16) {
+    if (!at::autocast::is_autocast_available(device.type()))
+      throw ConfigError("trainer.precision", precision,
+                        "fp16 autocast is not available on " + device.str() + " in this LibTorch; use bf16-mixed or 32");
+    autocast = at::kHalf;
   }
+  GradScaler scaler(fp16);
 
   // Data.
   const auto ds = cfg.string("dataset.name");
@@ -243,12 +250,13 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
       throw FileError(ckpt, "the checkpoint was written for another configuration (hash " + extra.value("config_hash", "?") +
                                 ", this run " + cfg.hash() + ")");
     pos = p;
+    scaler.load_state(extra.value("grad_scaler", nlohmann::json::object()));
     info("resumed at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch) + ", batch " +
          std::to_string(pos.next_batch) + ")");
   }
-  const nlohmann::json extra = {{"config_hash", cfg.hash()}, {"world_size", world}};
   auto write_ckpt = [&] {
     if (rank != 0) return;
+    const nlohmann::json extra = {{"config_hash", cfg.hash()}, {"world_size", world}, {"grad_scaler", scaler.state()}};
     save_checkpoint(ckpt, m, optim, pos, extra);
     TrainEvent ev;
     ev.kind = TrainEvent::Kind::checkpoint;
@@ -289,6 +297,9 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
   // first batch after N optimizer steps NaN, exactly as a real divergence would surface.
   const char* fault = std::getenv("DM_FAULT_NAN_AT_STEP");
   const int64_t nan_at = fault && *fault ? std::atoll(fault) : -1;
+  // DM_FAULT_INF_GRAD_AT_STEP=N: an inf in one gradient of optimizer step N (the fp16 loss-scaling path).
+  const char* inf_fault = std::getenv("DM_FAULT_INF_GRAD_AT_STEP");
+  const int64_t inf_at = inf_fault && *inf_fault ? std::atoll(inf_fault) : -1;
   auto t_start = Clock::now();
   int64_t tokens_since = 0, steps_since = 0;
   auto t_log = Clock::now();
@@ -331,7 +342,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
                     "; the last checkpoint (before it) is kept"};
       // Gradients are all-reduced on the last micro-step of an accumulation only (DDP's no_sync before).
       if (grad_sync && (in_step + 1 == acc || pos.next_batch + 1 >= train_b.size())) grad_sync->prepare(loss);
-      (loss / static_cast<double>(acc)).backward();
+      scaler.scale_loss(loss / static_cast<double>(acc)).backward();
       loss_acc += v;
       ++loss_n;
       tokens_since += y.numel() * world;
@@ -341,8 +352,17 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
       // Optimizer step.
       const double mult = lr_multiplier(sched, pos.step, warm, total);
       for (auto& g : optim.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr * mult);
-      if (clip > 0) torch::nn::utils::clip_grad_norm_(m->parameters(), clip);
-      optim.step();
+      // fp16: true gradients before clipping; a step with inf/NaN gradients is skipped (every rank alike) and
+      // the scale backs off.
+      if (pos.step == inf_at && m->parameters().front().grad().defined())
+        m->parameters().front().grad().view(-1)[0].fill_(std::numeric_limits<float>::infinity());
+      bool found_inf = scaler.enabled() && !scaler.unscale(m->parameters());
+      if (group && scaler.enabled()) found_inf = group->any(found_inf);
+      if (!found_inf) {
+        if (clip > 0) torch::nn::utils::clip_grad_norm_(m->parameters(), clip);
+        optim.step();
+      }
+      scaler.update(found_inf);
       optim.zero_grad();
       in_step = 0;
       ++pos.step;
@@ -359,6 +379,7 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
                                 corpus.metric == "bpc" ? mean / std::log(2.0) : std::exp(mean));
         ev.tokens_per_s = secs > 0 ? static_cast<double>(tokens_since) / secs : 0;
         ev.metrics.emplace_back("train/tokens_per_s", ev.tokens_per_s);
+        if (scaler.enabled()) ev.metrics.emplace_back("train/loss_scale", scaler.scale());
         ev.progress = static_cast<double>(pos.step) / static_cast<double>(max_steps);
         ev.eta_s = steps_since > 0 ? secs / static_cast<double>(steps_since) * static_cast<double>(max_steps - pos.step) : -1;
         emit(ev);

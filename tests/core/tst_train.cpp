@@ -13,6 +13,9 @@
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/jobs/train_job.h"
+#include "tests/core/test_util.h"
+#include "core/io/model_file.h"
+#include "core/train/grad_scaler.h"
 #include "core/store/run_store.h"
 #include "core/train/schedule.h"
 
@@ -58,6 +61,7 @@ class TestTrain : public QObject {
   void schedule_values();
   void loss_falls_and_metrics_are_stored();
   void resume_reproduces_uninterrupted_run();
+  void fp16_loss_scaling();
   void wikitext_adaptive_softmax_learns();
   void bf16_autocast_trains();
   void job_on_worker_thread_cancels();
@@ -195,15 +199,83 @@ void TestTrain::bf16_autocast_trains() {
   // bf16 matmuls really ran: the first losses differ from fp32 (same seed and data), but only a little.
   QVERIFY(a.begin()->second != b.begin()->second);
   QVERIFY(std::abs(a.begin()->second - b.begin()->second) < 0.05 * a.begin()->second);
-  // fp16 on a CPU is refused with the reason.
-  if (!torch::cuda::is_available()) {
-    try {
-      dm::jobs::run_train_job(ws, dm::config::resolve(tiny(data, {"trainer.precision=16"})), {}, nullptr, no);
-      QFAIL("fp16 on CPU was accepted");
-    } catch (const dm::ConfigError& e) {
-      QVERIFY2(QString(e.what()).contains("CUDA"), e.what());
-    }
-  }
+}
+
+// fp16 with dynamic loss scaling (torch.amp.GradScaler's rules): the scaler on its own (unscaling, backoff and
+// growth, state), then training: a step whose gradients hold an inf is skipped (the weights equal those of a run
+// that stopped before it) and the scale halves; a stopped fp16 run resumes to the same losses and scales.
+void TestTrain::fp16_loss_scaling() {
+  dm::train::GradScaler s(true, dm::train::GradScalerOptions{8.0, 2.0, 0.5, 3});
+  auto w = torch::ones({2, 2}, torch::requires_grad());
+  w.mutable_grad() = torch::full({2, 2}, 16.0);
+  QCOMPARE(s.scale_loss(torch::tensor(1.5)).item<double>(), 12.0);
+  QVERIFY(s.unscale({w}));
+  QVERIFY(torch::equal(w.grad(), torch::full({2, 2}, 2.0)));
+  for (int i = 0; i < 3; ++i) s.update(false);
+  QCOMPARE(s.scale(), 16.0);
+  QCOMPARE(s.growth_tracker(), int64_t(0));
+  s.update(false);
+  w.mutable_grad()[0][1] = std::numeric_limits<float>::infinity();
+  QVERIFY(!s.unscale({w}));
+  s.update(true);
+  QCOMPARE(s.scale(), 8.0);
+  QCOMPARE(s.growth_tracker(), int64_t(0));
+  dm::train::GradScaler t(true);
+  t.load_state(s.state());
+  QCOMPARE(t.scale(), 8.0);
+  QVERIFY(dm::test::error_of<dm::ConfigError>([&] { t.load_state({{"scale", -1.0}, {"growth_tracker", 0}}); }).contains("positive"));
+  QCOMPARE(dm::train::GradScaler(false).scale(), 1.0);
+
+  QTemporaryDir d;
+  const auto data = corpus_dir(d);
+  std::atomic<bool> no{false};
+  auto run = [&](const QString& ws, std::vector<std::string> extra, const char* inf_at) {
+    if (inf_at) qputenv("DM_FAULT_INF_GRAD_AT_STEP", inf_at);
+    extra.push_back("trainer.precision=16-mixed");
+    Workspace w{d.filePath(ws).toStdString()};
+    auto r = dm::jobs::run_train_job(w, dm::config::resolve(tiny(data, extra)), {}, nullptr, no);
+    qunsetenv("DM_FAULT_INF_GRAD_AT_STEP");
+    return std::pair{w, r};
+  };
+  // Step 5 (index 4) with an inf gradient: skipped. Its weights equal a 4-step run's; its scale halved.
+  auto [wa, a] = run("a", {"trainer.max_steps=5"}, "4");
+  auto [wb, b] = run("b", {"trainer.max_steps=4"}, nullptr);
+  QCOMPARE(QString::fromStdString(a.status), QString("finished"));
+  QCOMPARE(QString::fromStdString(b.status), QString("finished"));
+  auto ma = dm::io::load_model(wa.run_dir(a.run_id) + "/model.safetensors");
+  auto mb = dm::io::load_model(wb.run_dir(b.run_id) + "/model.safetensors");
+  const auto pa = ma->named_parameters(), pb = mb->named_parameters();
+  for (const auto& item : pa) QVERIFY2(torch::equal(item.value(), pb[item.key()]), item.key().c_str());
+  dm::store::RunStore da(wa.db_path());
+  const auto scales = da.metrics(a.run_id, "train/loss_scale");
+  QCOMPARE(int(scales.size()), 5);
+  QCOMPARE(scales[3].value, 65536.0);
+  QCOMPARE(scales[4].value, 32768.0);
+  // It learns, and a stopped run resumes exactly (the scaler's state is in the checkpoint).
+  auto [wf, f] = run("full", {"trainer.max_steps=30", "trainer.checkpoint_every_n_steps=5"}, "7");
+  const auto lf = losses(wf.db_path(), f.run_id);
+  QVERIFY(lf.rbegin()->second < 0.9 * lf.begin()->second);
+  Workspace split{d.filePath("split").toStdString()};
+  std::atomic<bool> cancel{false};
+  qputenv("DM_FAULT_INF_GRAD_AT_STEP", "7");
+  auto c = dm::jobs::run_train_job(split, dm::config::resolve(tiny(data, {"trainer.max_steps=30", "trainer.checkpoint_every_n_steps=5",
+                                                                          "trainer.precision=16-mixed"})),
+                                   {}, [&](const dm::train::TrainEvent& ev) {
+                                     if (ev.kind == dm::train::TrainEvent::Kind::step && ev.step == 12) cancel = true;
+                                   }, cancel);
+  QCOMPARE(QString::fromStdString(c.status), QString("cancelled"));
+  dm::jobs::TrainJobOptions resume;
+  resume.resume_run = c.run_id;
+  std::atomic<bool> no2{false};
+  auto e = dm::jobs::run_train_job(split, {}, resume, nullptr, no2);
+  qunsetenv("DM_FAULT_INF_GRAD_AT_STEP");
+  QCOMPARE(QString::fromStdString(e.status), QString("finished"));
+  const auto lc = losses(split.db_path(), c.run_id);
+  QCOMPARE(lc.size(), lf.size());
+  for (const auto& [step, v] : lf) QVERIFY2(lc.at(step) == v, qPrintable(QString("step %1").arg(step)));
+  dm::store::RunStore ds(split.db_path());
+  const auto sc = ds.metrics(c.run_id, "train/loss_scale");
+  QCOMPARE(sc.back().value, 32768.0);  // halved at step 8, kept through the resume
 }
 
 void TestTrain::job_on_worker_thread_cancels() {
