@@ -3,6 +3,8 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QMouseEvent>
+#include <QToolTip>
 #include <qcustomplot.h>
 #include <stdexcept>
 
@@ -32,6 +34,16 @@ QString FigureExport::write(QCustomPlot* plot, const QString& path, const plotti
 QString FigureExport::ask(QWidget* parent, const QString& suggested) {
   QDir().mkpath(QFileInfo(suggested).path());
   return QFileDialog::getSaveFileName(parent, tr("Export figure"), suggested, tr("PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;CSV (*.csv)"));
+}
+
+void FigureExport::hoverTip(QWidget* plot, QEvent* event, const std::function<QString(const QPoint&)>& tipAt) {
+  if (event->type() != QEvent::MouseMove) return;
+  const auto pos = static_cast<QMouseEvent*>(event)->position().toPoint();
+  const QString tip = tipAt(pos);
+  if (tip.isEmpty())
+    QToolTip::hideText();
+  else
+    QToolTip::showText(plot->mapToGlobal(pos), tip, plot);
 }
 
 }  // namespace gui

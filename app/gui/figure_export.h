@@ -1,5 +1,5 @@
-// What the figure pages share when they save a figure: the folder they suggest, the save dialog, and
-// writing the figure with its numbers beside it.
+// What the figure pages share: the folder they suggest, the save dialog, writing the figure with its
+// numbers beside it, and the hover tool tip over the plot.
 #pragma once
 
 #include <QCoreApplication>
@@ -9,6 +9,8 @@
 #include "plotting/export.h"
 
 class QCustomPlot;
+class QEvent;
+class QPoint;
 class QWidget;
 
 namespace dm {
@@ -26,6 +28,9 @@ class FigureExport {
                        const std::function<void(const QString& csv)>& writeCsv);
   // The "Export figure…" dialog, opened at `suggested` (its folder made); empty when cancelled.
   static QString ask(QWidget* parent, const QString& suggested);
+  // For a page's eventFilter: on a mouse move over `plot`, shows tipAt(position) as a tool tip (hides it
+  // when empty).
+  static void hoverTip(QWidget* plot, QEvent* event, const std::function<QString(const QPoint&)>& tipAt);
 };
 
 }  // namespace gui

@@ -541,14 +541,7 @@ QString ResultsView::toolTipAt(const QPoint& pos) const {
 }
 
 bool ResultsView::eventFilter(QObject* watched, QEvent* event) {
-  if (watched == plot_ && event->type() == QEvent::MouseMove) {
-    const auto pos = static_cast<QMouseEvent*>(event)->position().toPoint();
-    const QString tip = toolTipAt(pos);
-    if (tip.isEmpty())
-      QToolTip::hideText();
-    else
-      QToolTip::showText(plot_->mapToGlobal(pos), tip, plot_);
-  }
+  if (watched == plot_) FigureExport::hoverTip(plot_, event, [this](const QPoint& pos) { return toolTipAt(pos); });
   return QWidget::eventFilter(watched, event);
 }
 
