@@ -2,7 +2,8 @@
 # The device check (issue 9): on a machine with an NVIDIA GPU, python3's torch as LibTorch, CMake, ninja and
 # nvcc, but no Qt and no network, builds core + kernels + CLI + bench_kernels + bench_dist, then runs
 # `diffmamba doctor`, `diffmamba selfcheck` (CPU oracles, then every CUDA kernel against the fp64 reference),
-# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group).
+# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group), compute-sanitizer,
+# then the jobs end to end (scripts/device-jobs.sh).
 # Everything it prints goes to $OUT/device-check.log; the benchmark table to $OUT/bench-table.md.
 # The Debian packages the core needs come from .device-deps/ (scripts/fetch-device-deps.sh), unpacked with
 # dpkg -x into the build folder. Without a GPU the CUDA steps say SKIPPED and why (rehearsal).
@@ -146,4 +147,13 @@ for tool in memcheck racecheck; do
       --print-limit 20 ./app/diffmamba selfcheck --device cuda --kernels-only --seed 1
   fi
 done
+
+# The jobs end to end on the GPU (train with and without our kernels, finetune-needle, eval-babilong on the GPU
+# and the CPU, lens): scripts/device-jobs.sh, on the fortunes text carried as a .deb. Last, while time is left.
+if [ $((SECONDS - START)) -gt 400 ]; then
+  record "GPU jobs" SKIPPED; echo "GPU jobs left out: $((SECONDS - START)) s already spent"
+else
+  TEE_TO=$OUT/jobs.txt run_step "GPU jobs" 150 "$ROOT/scripts/device-jobs.sh" ./app/diffmamba \
+    "$PREFIX/usr/share/games/fortunes" "$OUT/jobs"
+fi
 finish $FAILED

@@ -13,6 +13,7 @@ PACKAGES=(
   libutf8proc-dev libutf8proc2                   # utf8proc (found through pkg-config)
   libgloo-dev                                    # Gloo's headers for c10d's ProcessGroupGloo.hpp (code: LibTorch)
   pkgconf pkgconf-bin libpkgconf3                # pkg-config itself, in case the device lacks it
+  fortunes-min                                   # the demo corpus for the GPU jobs (scripts/device-jobs.sh)
 )
 
 mkdir -p "$DEST"

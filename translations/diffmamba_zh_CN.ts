@@ -1477,10 +1477,6 @@ folder: %6
         <translation>CUDA GPU</translation>
     </message>
     <message>
-        <source>no CUDA device is available to this build</source>
-        <translation>当前构建没有可用的 CUDA 设备</translation>
-    </message>
-    <message>
         <source>system language</source>
         <translation>系统语言</translation>
     </message>
@@ -1519,6 +1515,22 @@ folder: %6
     <message>
         <source>LibTorch threads apply at the next start; the rest at once.</source>
         <translation>LibTorch 线程数在下次启动时生效；其余设置立即生效。</translation>
+    </message>
+    <message>
+        <source>GPU %1</source>
+        <translation>GPU %1 号</translation>
+    </message>
+    <message>
+        <source>GPU %1: %2 (%3 GiB)</source>
+        <translation>GPU %1 号：%2（%3 GiB）</translation>
+    </message>
+    <message>
+        <source>no CUDA device can be used: %1</source>
+        <translation>没有可用的 CUDA 设备：%1</translation>
+    </message>
+    <message>
+        <source>Where training, fine-tuning, evaluation and the lens run (automatic: the GPU when there is one, else the CPU with a warning)</source>
+        <translation>训练、微调、评估和透镜分析在何处运行（自动：有 GPU 时用 GPU，否则用 CPU 并给出警告）</translation>
     </message>
 </context>
 <context>

@@ -104,6 +104,8 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel) {
   o.max_new_tokens = a.max_new_tokens;
   o.results_folder = a.results_folder;
   o.model_name = a.model_name;
+  o.device = a.device;
+  o.precision = a.precision;
   const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};
   ConsoleOptions co;
   co.quiet = a.quiet;
@@ -143,6 +145,8 @@ int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel) {
   o.samples = a.samples;
   o.data_dir = a.data_dir;
   o.pg19_dir = a.pg19_dir;
+  o.device = a.device;
+  o.eval_precision = a.eval_precision;
   // The seed appends -seed<seed> to the needle output folder.
   if (a.kind == "needle" && !o.output_dir.empty()) o.output_dir += "-seed" + std::to_string(a.seed);
   const auto ws = a.workspace.empty() ? jobs::Workspace::default_location() : jobs::Workspace{a.workspace};

@@ -69,6 +69,7 @@ int run_babilong(const BabilongArgs& a);
 
 struct EvalBabilongArgs {
   std::string ckpt_path, tokenizer, workspace, name, data_dir, pg19_dir, results_folder, model_name;
+  std::string device = "auto", precision = "auto";
   std::vector<std::string> tasks, lengths;
   int64_t samples = 100, max_new_tokens = 20;
   uint64_t seed = 0;
@@ -79,6 +80,7 @@ int run_eval_babilong(const EvalBabilongArgs& a, std::atomic<bool>& cancel);
 struct FinetuneArgs {
   std::string kind;  // needle | pg19
   std::string ckpt_path, tokenizer, output_dir, workspace, name, data_dir, pg19_dir, length = "0k";
+  std::string device = "auto", eval_precision = "auto";
   std::vector<std::string> tasks;
   bool diffmamba = false, quiet = false;
   double lr = 3e-4, weight_decay = 0.1;
@@ -92,6 +94,7 @@ int run_finetune(const FinetuneArgs& a, std::atomic<bool>& cancel);
 struct LensArgs {
   std::string action;  // train | eval | import
   std::string ckpt_path, tokenizer, data, output, lens, workspace, name, data_dir, results, family;
+  std::string device = "auto", precision = "auto";
   std::vector<std::string> tasks;
   int64_t per_gpu_batch_size = 1, num_steps = 250, tokens_per_step = 1 << 18, max_seq_len = 2048;
   int64_t num_examples = 0, samples = 100, nproc_per_node = 1;
@@ -145,6 +148,7 @@ struct QuickArgs {
   int64_t needle_steps = 0, needle_samples = 0, eval_samples = 0, lens_steps = 0, lens_tokens_per_step = 0,
           lens_samples = 0;  // 0 = the Quick comparison's setting
   uint64_t seed = 0;
+  std::string device = "auto";
   bool no_figures = false, quiet = false;
   bool ablation = false;  // Mamba2, Diff-Mamba2, Diff-Mamba2E and Diff-S6-Mamba2 instead of the pair
 };

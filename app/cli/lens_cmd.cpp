@@ -40,6 +40,8 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
     o.max_seq_len = a.max_seq_len;
     o.lr = a.lr;
     o.seed = a.seed;
+    o.device = a.device;
+    o.precision = a.precision;
     ConsoleOptions co;
     co.quiet = a.quiet || env.rank != 0;  // the other ranks print nothing but errors
     co.every = 10;
@@ -61,6 +63,8 @@ int run_lens(const LensArgs& a, std::atomic<bool>& cancel) {
   if (!a.tasks.empty()) o.tasks = a.tasks;
   o.samples = a.samples;
   o.num_examples = a.num_examples;
+  o.device = a.device;
+  o.precision = a.precision;
   ConsoleOptions co;
   co.quiet = a.quiet;
   co.percent = true;

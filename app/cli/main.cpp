@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
   ev->add_flag("--answer_cue", ea.answer_cue, "end the prompt with \" Answer:\" as the needle fine-tuning does (the seed does not)");
   ev->add_option("--results_folder", ea.results_folder, "also write the seed's CSVs and acc_<model>.npy under this folder");
   ev->add_option("--model_name", ea.model_name, "model folder name under --results_folder");
+  ev->add_option("--device", ea.device, "auto (the GPU when there is one), cpu or cuda[:N]")->capture_default_str();
+  ev->add_option("--precision", ea.precision,
+                 "auto (bf16 autocast on a GPU, as the seed evaluates in bf16; fp32 on the CPU), 32 or bf16-mixed")
+      ->capture_default_str();
   ev->add_flag("--quiet", ea.quiet, "no progress lines");
 
   dm::cli::FinetuneArgs fa_needle, fa_pg19;
@@ -201,7 +205,13 @@ int main(int argc, char** argv) {
     c->add_option("--seed", fa.seed, "random seed")->capture_default_str();
     c->add_option("--output_dir", fa.output_dir, "folder of the fine-tuned model")->required();
     c->add_option("--max_length", fa.max_length, "tokens per sequence")->capture_default_str();
-    c->add_option("--nproc_per_node", fa.nproc_per_node, "processes on this machine (data-parallel, c10d Gloo); torchrun / srun set their own")->capture_default_str();
+    c->add_option("--nproc_per_node", fa.nproc_per_node,
+                  "processes on this machine (data-parallel, c10d: Gloo on the CPU, NCCL on GPUs); torchrun / srun set their own")
+        ->capture_default_str();
+    c->add_option("--device", fa.device, "auto (the GPU when there is one; one per process), cpu or cuda[:N]")->capture_default_str();
+    c->add_option("--eval_precision", fa.eval_precision,
+                  "auto (bf16 autocast on a GPU: the seed's bf16_full_eval; fp32 on the CPU), 32 or bf16-mixed; training is fp32")
+        ->capture_default_str();
     c->add_option("--workspace", fa.workspace, "workspace folder (default: the user's data location)");
     c->add_option("--name", fa.name, "run name");
     c->add_option("--pg19", fa.pg19_dir, "folder of PG19 books (*.txt)");
@@ -229,9 +239,12 @@ int main(int argc, char** argv) {
   lt->add_option("--lr", la_lens.lr, "SGD learning rate (Nesterov momentum 0.9, linear decay)")->capture_default_str();
   lt->add_option("--seed", la_lens.seed, "data shuffling seed")->capture_default_str();
   lt->add_option("--nproc_per_node", la_lens.nproc_per_node,
-                 "processes on this machine (data-parallel, c10d Gloo; --tokens_per_step stays global)")
+                 "processes on this machine (data-parallel, c10d: Gloo on the CPU, NCCL on GPUs; --tokens_per_step stays global)")
       ->capture_default_str();
   lt->add_flag("--ssm", la_lens.ssm, "accepted for the seed's command line (every model here is an SSM)");
+  lt->add_option("--precision", la_lens.precision,
+                 "auto (bf16 autocast on a GPU, as tuned-lens trains; fp32 on the CPU), 32 or bf16-mixed")
+      ->capture_default_str();
   auto* le = ln->add_subcommand("eval", "needle probability per layer on BABILong 0k (test_babilong_0k.py)");
   le->add_option("--ckpt_path", la_lens.ckpt_path, "checkpoint")->required();
   le->add_option("--lens", la_lens.lens, "lens folder (default: my_lenses/<checkpoint name>)");
@@ -241,6 +254,9 @@ int main(int argc, char** argv) {
   le->add_option("--samples", la_lens.samples, "samples per task")->capture_default_str();
   le->add_option("--data_dir", la_lens.data_dir, "BABILong files (0k/<task>.jsonl) instead of generated samples");
   le->add_flag("--diffmamba", la_lens.diffmamba, "accepted for the seed's command line (the family comes from the checkpoint)");
+  le->add_option("--precision", la_lens.precision, "auto (fp32, as test_babilong_0k.py), 32 or bf16-mixed")->capture_default_str();
+  for (auto* c : {lt, le})
+    c->add_option("--device", la_lens.device, "auto (the GPU when there is one), cpu or cuda[:N]")->capture_default_str();
   auto* li = ln->add_subcommand("import", "store a seed results file ({layer: {'avg': …}}) as a run");
   li->add_option("--results", la_lens.results, "the seed's *-lens_eval.txt")->required();
   li->add_option("--family", la_lens.family, "mamba2 or diffmamba2")->check(CLI::IsMember({"mamba2", "diffmamba2"}))->required();
@@ -273,6 +289,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   qc->add_option("--lens_samples", qa.lens_samples, "lens evaluation samples per task (default 20)")->check(CLI::PositiveNumber);
   qc->add_option("--seed", qa.seed, "seed of the needle data, its fine-tuning and the evaluated samples")->capture_default_str();
+  qc->add_option("--device", qa.device, "every stage's device: auto (the GPU when there is one), cpu, cuda or cuda:N")
+      ->capture_default_str();
   qc->add_flag("--quiet", qa.quiet, "no progress lines");
   qc->allow_extras();
 

@@ -93,6 +93,7 @@ int run_quick_comparison(const QuickArgs& a, std::atomic<bool>& cancel) {
   if (a.lens_tokens_per_step > 0) o.lens_tokens_per_step = a.lens_tokens_per_step;
   if (a.lens_samples > 0) o.lens_samples = a.lens_samples;
   o.seed = a.seed;
+  o.device = a.device;
   if (a.ablation) o.families = jobs::quick_ablation_families();
   std::string names;
   for (size_t i = 0; i < o.families.size(); ++i)

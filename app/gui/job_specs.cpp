@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "app/gui/job_specs.h"
+#include "app/gui/settings.h"
 
 #include <ATen/Parallel.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "core/jobs/lens_job.h"
 #include "core/jobs/train_job.h"
 #include "core/mad/benchmark.h"
+#include "core/ops/doctor.h"
 #include "core/store/run_store.h"
 #include "core/train/trainer.h"
 
@@ -148,7 +150,24 @@ JobOutcome runChildJob(const QStringList& args, const jobs::Workspace& w, int64_
 
 int processesFor(const QStringList& args) { return train::processes_for(config::resolve(toStd(args))); }
 
-bool torchCudaAvailable() { return torch::cuda::is_available(); }
+namespace settings {
+QList<Gpu> gpus(QString* whyNone) {
+  const auto report = ops::doctor();
+  if (whyNone) *whyNone = QString::fromStdString(report.cuda_reason);
+  QList<Gpu> out;
+  for (int i = 0; i < report.device_count; ++i) {
+    QString label = QCoreApplication::translate("dm::gui::SettingsDialog", "GPU %1").arg(i);
+    for (const auto& g : report.gpus)
+      if (g.index == i)
+        label = QCoreApplication::translate("dm::gui::SettingsDialog", "GPU %1: %2 (%3 GiB)")
+                    .arg(i)
+                    .arg(QString::fromStdString(g.name))
+                    .arg(static_cast<double>(g.total_memory) / (1024.0 * 1024.0 * 1024.0), 0, 'f', 0);
+    out.append({QStringLiteral("cuda:%1").arg(i), label});
+  }
+  return out;
+}
+}  // namespace settings
 
 QString shellQuote(const QString& arg) {
   static const QString safe = QStringLiteral("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.,/=:+@[]");
@@ -224,6 +243,7 @@ JobSpec finetuneJobSpec(const QString& workspace, const jobs::FinetuneOptions& o
                        num(o.save_steps), "--max_length", num(o.max_length), "--seed", QString::number(o.seed)};
   if (!o.name.empty()) words << "--name" << q(o.name);
   if (o.kind == "needle") words << "--samples" << num(o.samples) << "--tasks" << qList(o.tasks);
+  if (o.device != "auto") words << "--device" << q(o.device);
   spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     return outcome(jobs::run_finetune_job(w, o, sink, cancel));
@@ -240,6 +260,7 @@ JobSpec evalBabilongJobSpec(const QString& workspace, const jobs::BabilongEvalOp
   if (!o.name.empty()) words << "--name" << q(o.name);
   words << "--tasks" << qList(o.tasks) << "--lengths" << qList(o.lengths);
   if (o.prompt.answer_cue) words << "--answer_cue";
+  if (o.device != "auto") words << "--device" << q(o.device);
   spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_babilong_eval(w, o, sink, cancel);
@@ -256,6 +277,7 @@ JobSpec lensTrainJobSpec(const QString& workspace, const jobs::LensTrainOptions&
                        q(o.output), "--num_steps", num(o.num_steps), "--tokens_per_step", num(o.tokens_per_step),
                        "--max_seq_len", num(o.max_seq_len)};
   if (!o.name.empty()) words << "--name" << q(o.name);
+  if (o.device != "auto") words << "--device" << q(o.device);
   spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     return outcome(jobs::run_lens_train(w, o, sink, cancel));
@@ -270,6 +292,7 @@ JobSpec lensEvalJobSpec(const QString& workspace, const jobs::LensEvalOptions& o
   QStringList words = {"diffmamba", "lens", "eval", "--workspace", workspace, "--ckpt_path", q(o.ckpt_path), "--lens",
                        q(o.lens), "--samples", num(o.samples)};
   if (!o.name.empty()) words << "--name" << q(o.name);
+  if (o.device != "auto") words << "--device" << q(o.device);
   spec.commandLine = commandLine(words);
   spec.work = workIn(workspace, [o](const jobs::Workspace& w, const train::EventSink& sink, const std::atomic<bool>& cancel) {
     const auto r = jobs::run_lens_eval(w, o, sink, cancel);

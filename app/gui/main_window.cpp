@@ -424,10 +424,9 @@ void MainWindow::updateWelcome() {
 }
 
 QStringList MainWindow::deviceArguments() const {
-  const QString d = settings::device();
-  if (d == "cpu") return {"trainer.accelerator=cpu"};
-  if (d == "cuda") return {"trainer.accelerator=gpu"};
-  return {};
+  QStringList out;
+  for (const auto& a : jobs::device_overrides(settings::device().toStdString())) out << QString::fromStdString(a);
+  return out;
 }
 
 void MainWindow::enqueueTrain(const QStringList& args, const QString& name) {
@@ -468,8 +467,7 @@ bool MainWindow::queueSweep(const SweepDialog& dialog) {
 int MainWindow::queueMad(bool quick) {
   if (!ensureWritableWorkspace()) return 0;
   mad::BenchmarkOptions o = quick ? mad::BenchmarkOptions::quick() : mad::BenchmarkOptions{};
-  const QString d = settings::device();
-  if (d == "cpu" || d == "cuda") o.device = d.toStdString();
+  o.device = settings::device().toStdString();
   JobSpec spec = madJobSpec(workspace_, o, quick);
   spec.onSuccess = [this](const JobOutcome& out) {
     appendLog(QString::fromStdString(out.message));
@@ -493,7 +491,7 @@ QuickComparison* MainWindow::startQuickComparison(const QuickOptions& options) {
   if (!ensureWritableWorkspace()) return nullptr;
   delete quick_;
   QuickOptions o = options;
-  for (const auto& a : deviceArguments()) o.train_overrides.push_back(a.toStdString());
+  o.device = settings::device().toStdString();  // every stage's, the training's included
   quick_ = new QuickComparison(queue_, workspace_, o, this);
   connect(quick_, &QuickComparison::progress, this, [this](const QString& t) { statusBar()->showMessage(t); });
   connect(quick_, &QuickComparison::finished, this, [this](bool ok, const QString& message) {

@@ -8,6 +8,7 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QPalette>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStyleFactory>
@@ -15,9 +16,6 @@
 
 namespace dm {
 namespace gui {
-
-// Defined in job_specs.cpp, where LibTorch is included.
-bool torchCudaAvailable();
 
 namespace settings {
 
@@ -36,10 +34,13 @@ void setWorkspace(const QString& path) {
 QStringList recentWorkspaces() { return QSettings().value("recentWorkspaces").toStringList(); }
 int threads() { return QSettings().value("threads", 0).toInt(); }
 int concurrency() { return std::max(1, QSettings().value("concurrency", 1).toInt()); }
-QString device() { return QSettings().value("device", "auto").toString(); }
+QString device() {
+  const QString d = QSettings().value("device", "auto").toString();
+  static const QRegularExpression valid(QStringLiteral("^(auto|cpu|cuda|cuda:[0-9]{1,3})$"));
+  return valid.match(d).hasMatch() ? d : QStringLiteral("auto");
+}
 QString language() { return QSettings().value("language").toString(); }
 QString theme() { return QSettings().value("theme", "system").toString(); }
-bool cudaAvailable() { return torchCudaAvailable(); }
 
 }  // namespace settings
 
@@ -54,15 +55,23 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent) {
   concurrency_->setRange(1, 16);
   concurrency_->setValue(settings::concurrency());
   device_ = new QComboBox(this);
+  device_->setObjectName("deviceBox");
   device_->addItem(tr("automatic (GPU when there is one)"), "auto");
   device_->addItem(tr("CPU"), "cpu");
-  device_->addItem(tr("CUDA GPU"), "cuda");
-  if (!settings::cudaAvailable()) {
-    // Offered only where it works: asking for CUDA without a GPU would fail every run.
+  // Each GPU doctor sees, by index; offered only where it works (asking for CUDA without a GPU would
+  // fail every run), else one disabled entry saying why.
+  QString whyNone;
+  const auto cards = settings::gpus(&whyNone);
+  for (const auto& g : cards) device_->addItem(g.label, g.device);
+  if (cards.isEmpty()) {
+    device_->addItem(tr("CUDA GPU"), "cuda");
     device_->setItemData(2, 0, Qt::UserRole - 1);
-    device_->setItemData(2, tr("no CUDA device is available to this build"), Qt::ToolTipRole);
+    device_->setItemData(2, tr("no CUDA device can be used: %1").arg(whyNone), Qt::ToolTipRole);
   }
-  device_->setCurrentIndex(std::max(0, device_->findData(settings::device())));
+  const QString stored = settings::device() == "cuda" && !cards.isEmpty() ? cards.first().device : settings::device();
+  device_->setCurrentIndex(std::max(0, device_->findData(stored)));
+  device_->setToolTip(tr("Where training, fine-tuning, evaluation and the lens run (automatic: the GPU when there is "
+                         "one, else the CPU with a warning)"));
   language_ = new QComboBox(this);
   language_->addItem(tr("system language"), "");
   language_->addItem(QStringLiteral("English"), "en");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QDialog>
+#include <QList>
 #include <QString>
 #include <QStringList>
 
@@ -18,10 +19,16 @@ void setWorkspace(const QString& path);  // also first in the recent list
 QStringList recentWorkspaces();
 int threads();      // 0 = all cores
 int concurrency();  // ≥ 1
-QString device();   // auto | cpu | cuda
+QString device();   // auto | cpu | cuda | cuda:N (anything else stored reads as auto)
 QString language(); // "" (system) | en | zh_CN
 QString theme();    // system | light | dark
-bool cudaAvailable();  // what this build and machine can use
+
+// The GPUs `diffmamba doctor` sees: the device to ask for ("cuda:N") and a label naming the card and its
+// memory; empty with `whyNone` set when this build or machine has none.
+struct Gpu {
+  QString device, label;
+};
+QList<Gpu> gpus(QString* whyNone = nullptr);
 }  // namespace settings
 
 class SettingsDialog : public QDialog {

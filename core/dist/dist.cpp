@@ -235,11 +235,11 @@ bool Group::any(bool mine) { return allreduce_sum(std::vector<double>{mine ? 1.0
 
 void Group::barrier() { impl_->group().barrier()->wait(); }
 
-std::unique_ptr<Group> join_cpu_group(const std::vector<torch::Tensor>& state) {
+std::unique_ptr<Group> join_group(const std::vector<torch::Tensor>& state, const torch::Device& device) {
   const auto env = from_environment();
   if (!env.active()) return nullptr;
   auto group = std::make_unique<Group>(env);
-  group->connect(torch::kCPU);
+  group->connect(device);
   torch::NoGradGuard ng;
   group->broadcast(state);
   return group;

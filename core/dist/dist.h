@@ -79,9 +79,10 @@ class Group {
   std::unique_ptr<Impl> impl_;
 };
 
-// For jobs that run on the CPU (fine-tuning, the lens): when this process is one of several ranks, its
-// Gloo group, with `state` (e.g. the parameters) overwritten by rank 0's; nullptr when it runs alone.
-std::unique_ptr<Group> join_cpu_group(const std::vector<torch::Tensor>& state);
+// For the jobs outside the trainer (fine-tuning, the lens): when this process is one of several ranks, its
+// group on `device` (Gloo on the CPU, NCCL on a GPU), with `state` (e.g. the parameters, already on
+// `device`) overwritten by rank 0's; nullptr when it runs alone.
+std::unique_ptr<Group> join_group(const std::vector<torch::Tensor>& state, const torch::Device& device);
 
 // PyTorch DDP's gradient synchronisation (c10d::Reducer) over `params`: 25 MB buckets (the first 1 MB),
 // in reverse parameter order, each all-reduced as soon as its gradients are ready in the backward pass

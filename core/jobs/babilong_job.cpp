@@ -13,6 +13,7 @@
 #include "core/jobs/run_session.h"
 #include "core/runtime.h"
 #include "core/store/run_store.h"
+#include "core/train/autocast.h"
 
 namespace dm::jobs {
 namespace {
@@ -50,18 +51,20 @@ std::vector<babilong::Record> babilong_cell(const std::string& task, const std::
 }
 
 std::vector<int64_t> generate_greedy(model::LanguageModel& m, const std::vector<int64_t>& prompt, int64_t max_new,
-                                     std::optional<int64_t> eos) {
+                                     std::optional<int64_t> eos, std::optional<at::ScalarType> autocast) {
   if (prompt.empty()) throw Error("generate: the prompt has no tokens");
   torch::NoGradGuard ng;
+  const auto device = model_device(m);
+  const train::AutocastScope mixed(device.type(), autocast);
   model::DecodeState state = m->initial_state(1);
-  auto h = m->hidden(torch::tensor(prompt, torch::kLong).unsqueeze(0), nullptr, &state);
+  auto h = m->hidden(torch::tensor(prompt, torch::kLong).to(device).unsqueeze(0), nullptr, &state);
   auto logits = m->head(h.select(1, h.size(1) - 1));  // [1, V]: only the last position
   std::vector<int64_t> out;
   for (int64_t i = 0; i < max_new; ++i) {
     const int64_t next = logits.argmax(-1).item<int64_t>();
     if (eos && next == *eos) break;
     out.push_back(next);
-    if (i + 1 < max_new) logits = m->step(torch::tensor({next}, torch::kLong), state);
+    if (i + 1 < max_new) logits = m->step(torch::tensor({next}, torch::kLong).to(device), state);
   }
   return out;
 }
@@ -133,7 +136,10 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   for (const auto& l : opt.lengths) babilong::length_tokens(l);
   if (opt.samples <= 0) throw ConfigError("samples", std::to_string(opt.samples), "must be positive");
   if (opt.max_new_tokens <= 0) throw ConfigError("max_new_tokens", std::to_string(opt.max_new_tokens), "must be positive");
+  const auto device = device_from_option(opt.device, sink);
+  const auto autocast = autocast_from_option("precision", opt.precision, device, true);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
+  tm.model->to(device);
   std::optional<babilong::NoiseSource> noise;
   if (!opt.pg19_dir.empty()) noise = babilong::NoiseSource::from_pg19(opt.pg19_dir);
   ws.ensure();
@@ -142,11 +148,12 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   rec.name = opt.name.empty() ? "eval-babilong" : opt.name;
   rec.kind = "eval-babilong";
   rec.family = model::to_string(tm.model->config().family);
-  rec.device = tm.model->parameters().empty() ? "cpu" : tm.model->parameters().front().device().str();
+  rec.device = device.str();
   nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source},     {"tokenizer", tm.codec->name()},
                         {"tasks", opt.tasks},        {"lengths", opt.lengths},  {"samples", opt.samples},
                         {"seed", opt.seed},          {"data_dir", opt.data_dir}, {"pg19_dir", opt.pg19_dir},
-                        {"prompt", babilong::prompt_name(opt.prompt)},         {"max_new_tokens", opt.max_new_tokens}};
+                        {"prompt", babilong::prompt_name(opt.prompt)},         {"max_new_tokens", opt.max_new_tokens},
+                        {"device", device.str()},    {"precision", precision_name(autocast)}};
   rec.config_json = cfg.dump();
   RunSession session(db, ws, rec);
   const int64_t run = session.id();
@@ -185,7 +192,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
           if (cancel.load()) throw Error("cancelled");
           const auto& r = records[i];
           const auto ids = tm.codec->encode(tm.codec->normalize(babilong::format_prompt(r, opt.prompt)));
-          const auto gen = generate_greedy(tm.model, ids, opt.max_new_tokens, tm.codec->eos_id());
+          const auto gen = generate_greedy(tm.model, ids, opt.max_new_tokens, tm.codec->eos_id(), autocast);
           std::string out = tm.codec->decode(gen);
           const auto a = out.find_first_not_of(" \t\r\n"), b = out.find_last_not_of(" \t\r\n");
           out = a == std::string::npos ? "" : out.substr(a, b - a + 1);

@@ -29,6 +29,9 @@ struct BabilongEvalOptions {
   babilong::PromptOptions prompt;
   int64_t max_new_tokens = 20;
   std::string results_folder, model_name;  // also write the seed's CSVs and acc_<model>.npy there
+  // auto = the GPU when there is one; precision auto = bf16 autocast there (the seed evaluates in bf16),
+  // fp32 on the CPU. Weights stay fp32.
+  std::string device = "auto", precision = "auto";
 };
 
 struct BabilongEvalResult {
@@ -46,9 +49,10 @@ std::vector<babilong::Record> babilong_cell(const std::string& task, const std::
                                             const data::Codec& codec, const babilong::NoiseSource* noise,
                                             const std::string& data_dir);
 
-// Greedy decoding: prefill the prompt once, then one recurrent step per new token; stops at eos.
+// Greedy decoding on the model's device: prefill the prompt once, then one recurrent step per new token;
+// stops at eos. Under `autocast` (bf16) the forward passes run in mixed precision, the SSM state in fp32.
 std::vector<int64_t> generate_greedy(model::LanguageModel& m, const std::vector<int64_t>& prompt, int64_t max_new,
-                                     std::optional<int64_t> eos);
+                                     std::optional<int64_t> eos, std::optional<at::ScalarType> autocast = std::nullopt);
 
 // The seed's per-cell file `{task}_{length}_{prompt_name}.csv` (columns ",target,output,question").
 void write_seed_csv(const std::string& path, const std::vector<babilong::Record>& records,

@@ -17,6 +17,7 @@
 #include "core/jobs/model_source.h"
 #include "core/jobs/run_session.h"
 #include "core/store/run_store.h"
+#include "core/train/autocast.h"
 #include "core/train/schedule.h"
 #include "core/train/trainer.h"
 
@@ -121,10 +122,14 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   }
   auto& m = tm.model;
   const int64_t pad = tm.codec->eos_id().value_or(0);
+  const auto env = dist::from_environment();
+  const auto device = device_from_option(opt.device, env.rank == 0 ? sink : nullptr, env.local_rank, env.local_world);
+  const auto eval_autocast = autocast_from_option("eval_precision", opt.eval_precision, device, true);
+  m->to(device);
 
-  // Data-parallel (torchrun, srun, or --nproc_per_node through our launcher): Gloo on the CPU, where
-  // fine-tuning runs. Every rank builds the same data and model; rank 0's weights are broadcast.
-  const auto group = dist::join_cpu_group(m->parameters());
+  // Data-parallel (torchrun, srun, or --nproc_per_node through our launcher): Gloo on the CPU, NCCL on
+  // GPUs. Every rank builds the same data and model; rank 0's weights are broadcast.
+  const auto group = dist::join_group(m->parameters(), device);
   std::unique_ptr<dist::GradSync> grad_sync;
   const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
 
@@ -158,7 +163,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   rec.name = opt.name.empty() ? "finetune-" + opt.kind : opt.name;
   rec.kind = "finetune-" + opt.kind;
   rec.family = model::to_string(m->config().family);
-  rec.device = m->parameters().empty() ? "cpu" : m->parameters().front().device().str();
+  rec.device = device.str();
   nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source}, {"diffmamba", opt.diffmamba},
                         {"lr", opt.lr}, {"weight_decay", opt.weight_decay}, {"batch_size", opt.batch_size},
                         {"grad_accum_steps", opt.grad_accum_steps}, {"max_steps", opt.max_steps},
@@ -166,7 +171,8 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
                         {"seed", opt.seed}, {"max_length", opt.max_length}, {"output_dir", opt.output_dir},
                         {"tasks", opt.tasks}, {"length", opt.length}, {"samples", opt.samples},
                         {"data_dir", opt.data_dir}, {"pg19_dir", opt.pg19_dir}, {"train_examples", train.size()},
-                        {"eval_examples", eval.size()}, {"processes", world}};
+                        {"eval_examples", eval.size()}, {"processes", world}, {"device", device.str()},
+                        {"precision", "32"}, {"eval_precision", precision_name(eval_autocast)}};
   rec.config_json = cfg.dump();
   rec.run_dir = opt.output_dir;
   if (group) rec.device = group->describe();
@@ -197,8 +203,9 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
     return out;
   };
   auto nll_sum = [&](const std::vector<const Example*>& part) -> std::pair<torch::Tensor, double> {
-    if (part.empty()) return {torch::zeros({}), 0.0};
-    const auto b = collate(part, pad);
+    if (part.empty()) return {torch::zeros({}, torch::TensorOptions().device(device)), 0.0};
+    auto b = collate(part, pad);
+    b = {b.ids.to(device), b.labels.to(device), b.mask.to(device)};
     const auto l = b.ids.size(1);
     const auto targets = b.labels.narrow(1, 1, l - 1);
     const auto valid = targets != -100;
@@ -214,6 +221,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   const size_t global_batch = static_cast<size_t>(opt.batch_size) * static_cast<size_t>(world);
   auto evaluate = [&] {
     torch::NoGradGuard ng;
+    const train::AutocastScope mixed(device.type(), eval_autocast);
     m->eval();
     double sum = 0;
     int64_t n = 0;

@@ -37,6 +37,9 @@ struct FinetuneOptions {
   std::string data_dir;         // BABILong files instead of generated samples
   // pg19 (and needle distractors)
   std::string pg19_dir;
+  // Where and how: auto = the GPU when there is one (each process of several takes its local rank's);
+  // training in fp32 as the seed's Trainer, evaluation under bf16 autocast on a GPU (its bf16_full_eval).
+  std::string device = "auto", eval_precision = "auto";
 };
 
 // Runs on the calling thread. Returns the run id and status; the fine-tuned model is in output_dir

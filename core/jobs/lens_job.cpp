@@ -16,6 +16,7 @@
 #include "core/jobs/babilong_job.h"
 #include "core/jobs/model_source.h"
 #include "core/jobs/run_session.h"
+#include "core/train/autocast.h"
 
 namespace dm::jobs {
 namespace {
@@ -57,24 +58,30 @@ std::vector<torch::Tensor> text_chunks(const std::string& data, const data::Code
   return chunks;
 }
 
-RunSpec lens_run(const std::string& name, const std::string& kind, model::LanguageModel& m, const nlohmann::json& cfg) {
+RunSpec lens_run(const std::string& name, const std::string& kind, model::LanguageModel& m, nlohmann::json cfg,
+                 std::optional<at::ScalarType> autocast) {
   RunSpec rec;
   rec.name = name.empty() ? kind : name;
   rec.kind = kind;
   rec.family = model::to_string(m->config().family);
-  rec.device = m->parameters().empty() ? "cpu" : m->parameters().front().device().str();
+  rec.device = model_device(m).str();
+  cfg["device"] = rec.device;
+  cfg["precision"] = precision_name(autocast);
   rec.config_json = cfg.dump();
   return rec;
 }
 
 }  // namespace
 
-std::vector<double> lens_kl(model::LanguageModel& m, lens::TunedLens& lens, const std::vector<torch::Tensor>& chunks) {
+std::vector<double> lens_kl(model::LanguageModel& m, lens::TunedLens& lens, const std::vector<torch::Tensor>& chunks,
+                            std::optional<at::ScalarType> autocast) {
   torch::NoGradGuard ng;
+  const auto device = model_device(m);
+  const train::AutocastScope mixed(device.type(), autocast);
   std::vector<double> kl(static_cast<size_t>(lens->num_layers()), 0.0);
   for (const auto& c : chunks) {
     std::vector<torch::Tensor> hidden;
-    const auto final_logits = m->forward_ex(c.unsqueeze(0), &hidden, nullptr);
+    const auto final_logits = m->forward_ex(c.to(device).unsqueeze(0), &hidden, nullptr);
     for (int64_t i = 0; i < lens->num_layers(); ++i)
       kl[static_cast<size_t>(i)] += lens::kl_from_final(final_logits, lens->logits(m, i, hidden[static_cast<size_t>(i)]))
                                         .item<double>() / static_cast<double>(chunks.size());
@@ -88,8 +95,12 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
                          {"per_gpu_batch_size", opt.per_gpu_batch_size}, {"max_seq_len", opt.max_seq_len}})
     if (v <= 0) throw ConfigError(name, std::to_string(v), "must be positive");
   if (opt.output.empty()) throw ConfigError("output", "(none)", "name the folder for the lens");
+  const auto env = dist::from_environment();
+  const auto device = device_from_option(opt.device, env.rank == 0 ? sink : nullptr, env.local_rank, env.local_world);
+  const auto autocast = autocast_from_option("precision", opt.precision, device, true);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
+  m->to(device);
   for (auto& p : m->parameters()) p.requires_grad_(false);  // the model is frozen; only translators learn
   auto chunks = text_chunks(opt.data, *tm.codec, opt.max_seq_len);
   std::mt19937_64 rng(opt.seed);
@@ -100,12 +111,13 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
   chunks.resize(chunks.size() - held);
   torch::manual_seed(static_cast<int64_t>(opt.seed));
   auto lens = lens::lens_for(m);
+  lens->to(device);
   torch::optim::SGD sgd(lens->parameters(), torch::optim::SGDOptions(opt.lr).momentum(opt.momentum).nesterov(true)
                                                 .weight_decay(opt.weight_decay));
   // Data-parallel (torchrun, srun, --nproc_per_node): tokens_per_step is global, as in the seed; each
   // micro-step's global batch (per_gpu_batch_size × processes sequences) is shared out interleaved (HF's
   // DistributedSampler) and the translators' gradients are averaged over the ranks before the step.
-  const auto group = dist::join_cpu_group(lens->parameters());
+  const auto group = dist::join_group(lens->parameters(), device);
   const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
   const int64_t seqs_per_step = std::max<int64_t>(1, opt.tokens_per_step / opt.max_seq_len);
   const int64_t global_micro_batch = opt.per_gpu_batch_size * world;
@@ -117,7 +129,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
                               {"lr", opt.lr}, {"momentum", opt.momentum}, {"weight_decay", opt.weight_decay},
                               {"seed", opt.seed}, {"train_chunks", chunks.size()}, {"heldout_chunks", held},
                               {"processes", world}};
-  auto spec = lens_run(opt.name, "lens-train", m, cfg);
+  auto spec = lens_run(opt.name, "lens-train", m, cfg, autocast);
   spec.run_dir = opt.output;
   if (group) spec.device = group->describe();
   auto shared = open_shared_run(ws, spec, group.get(), "lens-run");
@@ -125,7 +137,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
   const int64_t run = shared.id;
   const train::EventSink run_sink = shared.sink(sink);
   std::atomic<bool> stopped{false};
-  const auto before = lens_kl(m, lens, heldout);
+  const auto before = lens_kl(m, lens, heldout, autocast);
   size_t cursor = 0;
   int64_t tokens = 0;
   const auto t0 = Clock::now();
@@ -146,17 +158,23 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
           if (b % world == rank) batch.push_back(chunks[cursor]);
           ++cursor;
         }
-        const auto ids = torch::stack(batch);
+        const auto ids = torch::stack(batch).to(device);
         std::vector<torch::Tensor> hidden;
         torch::Tensor final_logits;
         {
           torch::NoGradGuard ng;
+          const train::AutocastScope mixed(device.type(), autocast);
           final_logits = m->forward_ex(ids, &hidden, nullptr);
         }
-        // Each translator's loss back-propagated on its own (they share nothing), freeing its logits.
+        // Each translator's loss back-propagated on its own (they share nothing), freeing its logits; its
+        // forward under the autocast (tuned-lens: bf16), the backward outside it.
         for (int64_t i = 0; i < lens->num_layers(); ++i) {
-          auto kl = lens::kl_from_final(final_logits, lens->logits(m, i, hidden[static_cast<size_t>(i)])) /
-                    static_cast<double>(micro);
+          torch::Tensor kl;
+          {
+            const train::AutocastScope mixed(device.type(), autocast);
+            kl = lens::kl_from_final(final_logits, lens->logits(m, i, hidden[static_cast<size_t>(i)])).to(torch::kFloat) /
+                 static_cast<double>(micro);
+          }
           kl.backward();
           loss_sum += kl.item<double>();
         }
@@ -191,7 +209,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
     if (!session && stopped.load()) return {run, "cancelled", e.what()};
     throw;
   }
-  const auto after = lens_kl(m, lens, heldout);
+  const auto after = lens_kl(m, lens, heldout, autocast);
   if (!session) return {run, "finished", "rank " + std::to_string(rank) + " done"};
   for (size_t i = 0; i < after.size(); ++i) {
     session->add_metric(static_cast<int64_t>(i), 0, "lens/heldout_kl_before", before[i]);
@@ -262,9 +280,13 @@ int64_t import_seed_lens_results(const Workspace& ws, const std::string& path, c
 
 LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, const train::EventSink& sink,
                              const std::atomic<bool>& cancel) {
+  const auto device = device_from_option(opt.device, sink);
+  const auto autocast = autocast_from_option("precision", opt.precision, device, false);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
   auto lens = lens::load_lens(opt.lens, m);
+  m->to(device);
+  lens->to(device);
   const int64_t n = lens->num_layers();
   std::vector<babilong::Record> records;
   for (const auto& t : opt.tasks) {
@@ -281,7 +303,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
                               {"samples", opt.samples}, {"num_examples", opt.num_examples}, {"seed", opt.seed},
                               {"data_dir", opt.data_dir}};
   LensEvalResult res;
-  RunSession session(db, ws, lens_run(opt.name, "lens-eval", m, cfg));
+  RunSession session(db, ws, lens_run(opt.name, "lens-eval", m, cfg, autocast));
   res.run_id = session.id();
   const auto run_sink = session.sink(sink);
   // sums[task][layer] = {Σ prob of the first answer token, Σ its log-prob, Σ log-prob of all answer tokens, count}
@@ -298,10 +320,13 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
       const auto lcp = static_cast<size_t>(std::mismatch(p.begin(), p.end(), full.begin(), full.end()).first - p.begin());
       if (lcp == 0 || lcp >= full.size()) continue;
       const std::vector<int64_t> in(full.begin(), full.end() - 1);
-      const auto answer = torch::tensor(std::vector<int64_t>(full.begin() + static_cast<std::ptrdiff_t>(lcp), full.end()));
-      const auto pos = torch::arange(static_cast<int64_t>(lcp) - 1, static_cast<int64_t>(full.size()) - 1);
+      const auto answer =
+          torch::tensor(std::vector<int64_t>(full.begin() + static_cast<std::ptrdiff_t>(lcp), full.end())).to(device);
+      const auto pos = torch::arange(static_cast<int64_t>(lcp) - 1, static_cast<int64_t>(full.size()) - 1).to(device);
+      const train::AutocastScope mixed(device.type(), autocast);
       std::vector<torch::Tensor> hidden;
-      const auto final_logits = m->forward_ex(torch::tensor(in).unsqueeze(0), &hidden, nullptr)[0].index_select(0, pos);
+      const auto final_logits =
+          m->forward_ex(torch::tensor(in).to(device).unsqueeze(0), &hidden, nullptr)[0].index_select(0, pos);
       for (const std::string& task : {r.task, std::string("all")}) {
         auto& v = sums[task];
         v.resize(static_cast<size_t>(n + 1), {0, 0, 0, 0});

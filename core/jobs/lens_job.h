@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,17 @@ struct LensTrainOptions {
   int64_t num_steps = 250, tokens_per_step = 1 << 18, per_gpu_batch_size = 1, max_seq_len = 2048;
   double lr = 0.1, momentum = 0.9, weight_decay = 1e-3;
   uint64_t seed = 42;
+  // auto = the GPU when there is one (each process of several takes its local rank's); precision auto =
+  // bf16 autocast there, as tuned-lens trains, fp32 on the CPU. Weights stay fp32.
+  std::string device = "auto", precision = "auto";
 };
 JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const train::EventSink& sink,
                          const std::atomic<bool>& cancel);
 
-// Mean KL(p_final ‖ p_lens) per block on `chunks` ([N, L] token ids), no gradients.
-std::vector<double> lens_kl(model::LanguageModel& m, lens::TunedLens& lens, const std::vector<torch::Tensor>& chunks);
+// Mean KL(p_final ‖ p_lens) per block on `chunks` ([N, L] token ids, moved to the model's device), no
+// gradients, the forward passes under `autocast` when given.
+std::vector<double> lens_kl(model::LanguageModel& m, lens::TunedLens& lens, const std::vector<torch::Tensor>& chunks,
+                            std::optional<at::ScalarType> autocast = std::nullopt);
 
 struct LensEvalOptions {
   std::string ckpt_path, tokenizer, lens, output, name, data_dir;
@@ -33,6 +39,9 @@ struct LensEvalOptions {
   int64_t samples = 100;       // per task
   int64_t num_examples = 0;    // > 0: stop after this many samples in all
   uint64_t seed = 0;
+  // auto = the GPU when there is one; precision auto = fp32 (the seed's test_babilong_0k.py has no
+  // autocast), bf16-mixed on request.
+  std::string device = "auto", precision = "auto";
 };
 // Per layer k = 0 … n (k < n: the lens after block k; k = n: the model's own output): mean probability of
 // the first answer token ("avg_prob", the seed's number), its mean log-probability ("avg_logprob") and the

@@ -6,6 +6,8 @@
 #include "core/data/char_corpus.h"
 #include "core/io/hf_checkpoint.h"
 #include "core/io/model_file.h"
+#include "core/ops/doctor.h"
+#include "core/train/trainer.h"
 
 namespace dm::jobs {
 namespace {
@@ -58,14 +60,40 @@ TextModel open_text_model(const std::string& path, const std::string& tokenizer)
   return t;
 }
 
-torch::Device device_from_option(const std::string& want) {
+torch::Device device_from_option(const std::string& want, const train::EventSink& sink, int local_rank, int local_world) {
   if (want == "cpu") return torch::kCPU;
-  if (want == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  if (want.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) throw ConfigError("device", want, "this machine has no CUDA device; use cpu or auto");
-    return torch::Device(want);
+  if (want != "auto" && want.rfind("cuda", 0) != 0) throw ConfigError("device", want, "must be auto, cpu, cuda or cuda:N");
+  if (want == "auto") {
+    if (!ops::cuda_unavailable_reason().empty()) {
+      train::warn_cpu_fallback(sink, "running on the CPU (--device cpu says so without this warning)");
+      return torch::kCPU;
+    }
   }
-  throw ConfigError("device", want, "must be auto, cpu, cuda or cuda:N");
+  const auto dev = ops::require_device(want == "auto" ? "cuda" : want);  // the reason when there is no such GPU
+  if (local_world <= 1) return dev;
+  if (want != "auto" && want != "cuda")
+    throw ConfigError("device", want,
+                      std::to_string(local_world) + " processes run on this machine and each takes the GPU of its local "
+                      "rank: use --device cuda (or auto), or CUDA_VISIBLE_DEVICES to choose the GPUs");
+  return ops::require_device("cuda:" + std::to_string(local_rank));
+}
+
+std::optional<at::ScalarType> autocast_from_option(const std::string& option, const std::string& value,
+                                                   const torch::Device& device, bool bf16_on_gpu) {
+  if (value == "auto") return device.is_cuda() && bf16_on_gpu ? std::optional(at::kBFloat16) : std::nullopt;
+  if (value == "32" || value == "32-true" || value == "fp32") return std::nullopt;
+  if (value == "bf16" || value == "bf16-mixed") return at::kBFloat16;
+  throw ConfigError(option, value, "must be auto, 32 (fp32) or bf16-mixed (bf16 autocast, fp32 weights)");
+}
+
+std::string precision_name(std::optional<at::ScalarType> autocast) {
+  if (!autocast) return "32";
+  return *autocast == at::kBFloat16 ? "bf16-mixed" : *autocast == at::kHalf ? "16-mixed" : c10::toString(*autocast);
+}
+
+torch::Device model_device(const model::LanguageModel& m) {
+  const auto params = m->parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
 }
 
 }  // namespace dm::jobs

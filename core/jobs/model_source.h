@@ -5,10 +5,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/data/codec.h"
 #include "core/model/language_model.h"
+#include "core/train/events.h"
 
 namespace dm::jobs {
 
@@ -27,8 +29,23 @@ model::LanguageModel open_model(const std::string& path, std::string* source = n
 // codec's vocabulary does not fit the model's.
 TextModel open_text_model(const std::string& path, const std::string& tokenizer = "");
 
-// A --device value: auto (the GPU when there is one, else the CPU), cpu, cuda or cuda:N. Throws
-// ConfigError for anything else, or for cuda on a machine without one.
-torch::Device device_from_option(const std::string& want);
+// A job's --device: auto (the GPU when there is one; else the CPU, with a warning through `sink` once per
+// process naming why no GPU can be used), cpu, cuda or cuda:N. A process that is one of `local_world` on
+// this machine (torchrun, srun, --nproc_per_node) takes the GPU of its local rank for auto and cuda.
+// Throws ConfigError for anything else, for a GPU this machine lacks (with the reason) and for cuda:N
+// with several processes on the machine.
+torch::Device device_from_option(const std::string& want, const train::EventSink& sink = nullptr, int local_rank = 0,
+                                 int local_world = 1);
+
+// A job's --precision for its forward passes (weights stay fp32): auto (bf16 autocast on a GPU where the
+// seed evaluates in bf16, `bf16_on_gpu`; fp32 otherwise), 32 / 32-true / fp32, or bf16 / bf16-mixed (also
+// on the CPU). Returns the autocast dtype, none for fp32; throws ConfigError naming `option` otherwise.
+std::optional<at::ScalarType> autocast_from_option(const std::string& option, const std::string& value,
+                                                   const torch::Device& device, bool bf16_on_gpu);
+// "bf16-mixed" or "32": what a run record stores for an autocast dtype.
+std::string precision_name(std::optional<at::ScalarType> autocast);
+
+// The device a model's weights are on (the CPU for a model without parameters).
+torch::Device model_device(const model::LanguageModel& m);
 
 }  // namespace dm::jobs

@@ -1,6 +1,5 @@
 #include "core/jobs/per_token_loss.h"
 
-#include <ATen/autocast_mode.h>
 #include <sys/stat.h>
 #include <torch/torch.h>
 
@@ -14,11 +13,12 @@
 
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
-#include "core/io/npz.h"
 #include "core/io/mapped_file.h"
 #include "core/io/npy.h"
+#include "core/io/npz.h"
 #include "core/jobs/model_source.h"
 #include "core/jobs/run_session.h"
+#include "core/train/autocast.h"
 
 namespace dm::jobs {
 namespace {
@@ -139,7 +139,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       if (j.contains("val/loss_avg_len_" + std::to_string(l))) result.loss_avg[l] = j.at("val/loss_avg_len_" + std::to_string(l));
     return result;
   }
-  const auto device = jobs::device_from_option(opt.device);
+  const auto device = jobs::device_from_option(opt.device, user_sink);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
   m->to(device);
@@ -191,15 +191,11 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       model::DecodeState state;  // position 0: each sequence starts fresh
       for (int64_t c0 = 0; c0 < L && !cancel; c0 += opt.chunk) {
         const int64_t n = std::min(opt.chunk, L - c0);
-        if (bf16) {
-          at::autocast::set_autocast_enabled(device.type(), true);
-          at::autocast::set_autocast_dtype(device.type(), at::kBFloat16);
-        }
-        auto h = m->hidden(ids.narrow(0, c0, n).unsqueeze(0), nullptr, &state);
-        auto logits = m->head(h).squeeze(0).to(torch::kFloat);
-        if (bf16) {
-          at::autocast::set_autocast_enabled(device.type(), false);
-          at::autocast::clear_cache();
+        torch::Tensor logits;
+        {
+          const train::AutocastScope mixed(device.type(), bf16 ? std::optional(at::kBFloat16) : std::nullopt);
+          auto h = m->hidden(ids.narrow(0, c0, n).unsqueeze(0), nullptr, &state);
+          logits = m->head(h).squeeze(0).to(torch::kFloat);
         }
         auto nll = torch::nn::functional::cross_entropy(logits, ids.narrow(0, c0 + 1, n),
                                                         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))

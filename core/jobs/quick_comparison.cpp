@@ -19,6 +19,8 @@ const std::vector<std::string>& quick_ablation_families() {
 std::vector<std::string> quick_train_args(const QuickComparisonOptions& o, const std::string& family) {
   std::vector<std::string> args = {"experiment=demo/" + family + "-fortunes"};
   if (family == "diffs6mamba2") args.insert(args.end(), {"model.d_model=64", "model.head_dim=32"});
+  const auto dev = device_overrides(o.device);
+  args.insert(args.end(), dev.begin(), dev.end());
   args.insert(args.end(), o.train_overrides.begin(), o.train_overrides.end());
   return args;
 }
@@ -59,6 +61,7 @@ FinetuneOptions quick_needle_options(const Workspace& ws, const QuickComparisonO
   n.warmup = std::min<int64_t>(20, o.needle_steps / 5);
   n.eval_steps = n.save_steps = o.needle_steps;
   n.max_length = 512;
+  n.device = o.device;
   return n;
 }
 
@@ -72,6 +75,7 @@ BabilongEvalOptions quick_eval_options(const Workspace& ws, const QuickCompariso
   e.max_new_tokens = o.max_new_tokens;
   e.prompt.answer_cue = o.answer_cue;
   e.seed = o.seed;
+  e.device = o.device;
   return e;
 }
 
@@ -83,6 +87,7 @@ LensTrainOptions quick_lens_train_options(const Workspace& ws, const QuickCompar
   l.num_steps = o.lens_steps;
   l.tokens_per_step = o.lens_tokens_per_step;
   l.max_seq_len = o.lens_max_seq_len;
+  l.device = o.device;
   return l;
 }
 
@@ -92,6 +97,7 @@ LensEvalOptions quick_lens_eval_options(const Workspace& ws, const QuickComparis
   l.lens = quick_lens_dir(ws, f);
   l.name = quick_stage_name(f, 4);
   l.samples = o.lens_samples;
+  l.device = o.device;
   return l;
 }
 

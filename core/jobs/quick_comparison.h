@@ -39,6 +39,7 @@ struct QuickComparisonOptions {
   bool answer_cue = true;
   int64_t lens_steps = 20, lens_tokens_per_step = 4096, lens_max_seq_len = 256, lens_samples = 20;
   uint64_t seed = 0;
+  std::string device = "auto";  // every stage's: auto (the GPU when there is one), cpu, cuda or cuda:N
 };
 
 // The ablation at the demo size: Mamba2, Diff-Mamba2, Diff-Mamba2E (one mixer, halves subtracted) and

@@ -145,4 +145,14 @@ JobResult train_distributed(const Workspace& ws, const config::ExperimentConfig&
 
 }  // namespace
 
+std::vector<std::string> device_overrides(const std::string& device) {
+  if (device == "auto") return {};
+  if (device == "cpu") return {"trainer.accelerator=cpu"};
+  if (device == "cuda") return {"trainer.accelerator=gpu"};
+  if (device.rfind("cuda:", 0) == 0 && device.size() > 5 && device.size() < 9 &&
+      device.find_first_not_of("0123456789", 5) == std::string::npos)
+    return {"trainer.accelerator=gpu", "trainer.devices=[" + device.substr(5) + "]"};
+  throw ConfigError("device", device, "must be auto, cpu, cuda or cuda:N");
+}
+
 }  // namespace dm::jobs

@@ -34,6 +34,11 @@ struct JobResult {
 JobResult run_train_job(const Workspace& ws, const config::ExperimentConfig& cfg, const TrainJobOptions& opt,
                         const train::EventSink& sink, const std::atomic<bool>& cancel);
 
+// The training overrides that put a run on a job --device: auto → none (trainer.accelerator=auto, the
+// GPU when there is one), cpu → trainer.accelerator=cpu, cuda → trainer.accelerator=gpu, cuda:N → also
+// trainer.devices=[N]. Throws ConfigError for anything else.
+std::vector<std::string> device_overrides(const std::string& device);
+
 // Rebuilds an ExperimentConfig from a stored run (its canonical JSON, preset and overrides).
 config::ExperimentConfig config_of_run(const std::string& config_json, const std::string& preset,
                                        const std::string& overrides_json);

@@ -1,6 +1,5 @@
 #include "core/mad/train.h"
 
-#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,6 +13,7 @@
 #include "core/jobs/run_session.h"
 #include "core/model/language_model.h"
 #include "core/model/norms.h"
+#include "core/train/autocast.h"
 
 namespace dm::mad {
 namespace {
@@ -142,7 +142,7 @@ TrainResult run_mad_train(const jobs::Workspace& ws, const TrainOptions& opt, co
     if (v <= 0) throw ConfigError(name, std::to_string(v), "must be positive");
   if (!(opt.lr > 0)) throw ConfigError("lr", std::to_string(opt.lr), "must be positive");
   if (!(opt.weight_decay >= 0)) throw ConfigError("weight_decay", std::to_string(opt.weight_decay), "must be ≥ 0");
-  const auto device = jobs::device_from_option(opt.device);
+  const auto device = jobs::device_from_option(opt.device, user_sink);
   const auto& s = opt.data;
   const auto cfg = model_config(opt.family, s.vocab_size, opt.width, opt.n_layers);
   const Data data = generate(s);
@@ -202,14 +202,10 @@ TrainResult run_mad_train(const jobs::Workspace& ws, const TrainOptions& opt, co
       for (int64_t b0 = 0; b0 < n && !cancel; b0 += opt.batch_size) {
         const auto idx = order.narrow(0, b0, std::min(opt.batch_size, n - b0));
         adamw.zero_grad();
-        if (bf16) {
-          at::autocast::set_autocast_enabled(device.type(), true);
-          at::autocast::set_autocast_dtype(device.type(), at::kBFloat16);
-        }
-        auto logits = forward(xtr.index_select(0, idx));
-        if (bf16) {
-          at::autocast::set_autocast_enabled(device.type(), false);
-          at::autocast::clear_cache();
+        torch::Tensor logits;
+        {
+          const train::AutocastScope mixed(device.type(), bf16 ? std::optional(at::kBFloat16) : std::nullopt);
+          logits = forward(xtr.index_select(0, idx));
         }
         auto loss = torch::nn::functional::cross_entropy(
             logits.to(torch::kFloat).reshape({-1, logits.size(-1)}), ytr.index_select(0, idx).reshape({-1}),

@@ -10,7 +10,11 @@
 
 namespace dm::ops {
 namespace {
-std::atomic<bool> g_enabled{true};
+// DM_CUDA_KERNELS=0: CUDA tensors take the LibTorch-ops path (the reference our kernels are checked against).
+std::atomic<bool> g_enabled{[] {
+  const char* v = std::getenv("DM_CUDA_KERNELS");
+  return !(v && std::string(v) == "0");
+}()};
 std::atomic<bool> g_poison{false};
 std::atomic<bool> g_tensor_cores{[] {
   const char* v = std::getenv("DM_SSD_TENSOR_CORES");

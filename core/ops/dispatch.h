@@ -12,8 +12,9 @@ namespace dm::ops {
 // True when this build carries the CUDA kernels of kernels/ (configured with DM_CUDA).
 bool cuda_kernels_built();
 
-// Process-wide switch (default on): off sends CUDA tensors through the LibTorch reference path too, so
-// benchmarks and checks can compare both on one GPU. Thread-safe.
+// Process-wide switch (default on; DM_CUDA_KERNELS=0 in the environment starts it off): off sends CUDA
+// tensors through the LibTorch reference path too, so benchmarks and checks can compare both on one GPU.
+// Thread-safe.
 void set_cuda_kernels_enabled(bool enabled);
 bool cuda_kernels_enabled();
 

@@ -1,6 +1,5 @@
 #include "core/ops/selfcheck.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -17,6 +16,7 @@
 #include "core/ops/rmsnorm.h"
 #include "core/ops/ssd.h"
 #include "core/runtime.h"
+#include "core/train/autocast.h"
 
 namespace dm::ops {
 namespace {
@@ -52,20 +52,6 @@ struct Switches {  // restores every dispatch switch the checks touch, also when
     set_cuda_kernels_enabled(enabled);
     set_ssd_tensor_cores(tc);
     set_ssd_split_operands(split);
-  }
-};
-
-// bf16 autocast on `type` for one scope (restored on exit, also on a throw), as training runs the forward.
-struct Bf16Autocast {
-  c10::DeviceType type;
-  bool was;
-  explicit Bf16Autocast(c10::DeviceType t) : type(t), was(at::autocast::is_autocast_enabled(t)) {
-    at::autocast::set_autocast_dtype(type, torch::kBFloat16);
-    at::autocast::set_autocast_enabled(type, true);
-  }
-  ~Bf16Autocast() {
-    at::autocast::set_autocast_enabled(type, was);
-    at::autocast::clear_cache();
   }
 };
 
@@ -194,7 +180,7 @@ void check_cuda_model(std::vector<CheckResult>& out, const torch::Device& dev, m
     m->zero_grad();
     torch::Tensor loss;
     if (bf16) {
-      const Bf16Autocast autocast(dev.type());
+      const train::AutocastScope autocast(dev.type(), at::kBFloat16);
       loss = m->loss(ids, tg).to(torch::kFloat);
     } else {
       loss = m->loss(ids, tg);

@@ -1,11 +1,11 @@
 #include "core/train/trainer.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <cstdlib>
 #include <filesystem>
-#include <ATen/autocast_mode.h>
 #include <optional>
 #include <set>
 #include <torch/torch.h>
@@ -14,6 +14,8 @@
 #include "core/data/lm_corpus.h"
 #include "core/dist/dist.h"
 #include "core/io/model_file.h"
+#include "core/ops/doctor.h"
+#include "core/train/autocast.h"
 #include "core/train/checkpoint.h"
 #include "core/train/grad_scaler.h"
 #include "core/train/schedule.h"
@@ -115,6 +117,16 @@ int64_t cuda_devices() { return torch::cuda::is_available() ? static_cast<int64_
 
 }  // namespace
 
+void warn_cpu_fallback(const EventSink& sink, const std::string& what) {
+  static std::atomic<bool> warned{false};
+  if (!sink || warned.exchange(true)) return;
+  TrainEvent w;
+  w.kind = TrainEvent::Kind::warning;
+  auto why = ops::cuda_unavailable_reason();
+  w.message = "no GPU can be used (" + (why.empty() ? std::string("none found") : why) + "): " + what;
+  sink(w);
+}
+
 int processes_for(const config::ExperimentConfig& cfg) {
   const auto acc = cfg.string("trainer.accelerator");
   const auto& devs = cfg.at("trainer.devices");
@@ -137,6 +149,8 @@ torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSin
                   "(set trainer.accelerator=gpu to make this an error, or trainer.accelerator=cpu with a device count "
                   "for several CPU processes)";
       if (sink) sink(w);
+    } else if (acc == "auto") {
+      warn_cpu_fallback(sink, "training runs on the CPU (trainer.accelerator=cpu says so without this warning)");
     }
     return torch::kCPU;
   }
@@ -318,20 +332,10 @@ TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const Tra
       }
       auto [x, y] = train_b.get(pos.epoch, pos.next_batch);
       torch::Tensor loss;
-      if (autocast) {
-        at::autocast::set_autocast_enabled(device.type(), true);
-        at::autocast::set_autocast_dtype(device.type(), *autocast);
-        try {
-          loss = m->loss(x.to(device), y.to(device)).to(torch::kFloat);
-        } catch (...) {
-          at::autocast::set_autocast_enabled(device.type(), false);
-          at::autocast::clear_cache();
-          throw;
-        }
-        at::autocast::set_autocast_enabled(device.type(), false);
-        at::autocast::clear_cache();
-      } else {
+      {
+        const AutocastScope mixed(device.type(), autocast);
         loss = m->loss(x.to(device), y.to(device));
+        if (autocast) loss = loss.to(torch::kFloat);
       }
       double v = pos.step == nan_at ? std::nan("") : loss.item<double>();
       // The global batch's loss (ranks hold equal token counts); every rank then takes the same branch.

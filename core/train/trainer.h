@@ -39,14 +39,15 @@ struct TrainOptions {
 TrainOutcome train_language_model(const config::ExperimentConfig& cfg, const TrainOptions& opt, const EventSink& sink,
                                   const std::atomic<bool>& cancel);
 
-// Resolves trainer.accelerator / trainer.devices to a device, or throws ConfigError (e.g. a GPU
-// asked for on a machine without one). Warnings (GPU indices ignored on CPU) go to `sink`.
 // Parameters trained without weight decay: A_log, D, dt_bias (every family's spelling), biases, norms, λ vectors.
 bool no_weight_decay(const std::string& name);
 // AdamW over two groups: decayed parameters and the no_weight_decay ones (decay 0).
 std::unique_ptr<torch::optim::AdamW> make_adamw(model::LanguageModel& m, double lr, double beta1, double beta2, double eps,
                                                 double weight_decay);
 
+// Resolves trainer.accelerator / trainer.devices to a device, or throws ConfigError (e.g. a GPU
+// asked for on a machine without one). Warnings (auto on a machine without a usable GPU, GPU indices
+// ignored on CPU) go to `sink`.
 // `local_rank` / `local_world`: this process's place on its machine in a data-parallel run (its GPU is
 // trainer.devices[local_rank]). Several GPUs in one process are refused (they need several processes).
 torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSink& sink, int local_rank = 0,
@@ -54,5 +55,9 @@ torch::Device resolve_device(const config::ExperimentConfig& cfg, const EventSin
 // How many processes the config asks for: N for trainer.accelerator=cpu trainer.devices=N, the number of
 // GPUs named when CUDA is there, else 1 (a GPU list on a machine without one trains on the CPU, warned).
 int processes_for(const config::ExperimentConfig& cfg);
+
+// "auto" found no usable GPU: a warning to `sink` naming the reason and `what` runs on the CPU instead,
+// once per process (a null sink does not count).
+void warn_cpu_fallback(const EventSink& sink, const std::string& what);
 
 }  // namespace dm::train

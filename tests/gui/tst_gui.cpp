@@ -11,6 +11,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QStandardItemModel>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -24,6 +25,7 @@
 #include "app/gui/quick_comparison.h"
 #include "app/gui/results_view.h"
 #include "app/gui/runs_browser.h"
+#include "app/gui/settings.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/store/run_store.h"
@@ -89,6 +91,7 @@ class TestGui : public QObject {
   void workspace_that_cannot_open_writes_nothing();
   void help_and_version_print_without_a_display();
   void damaged_database_opens_as_a_read_only_copy();
+  void settings_device_lists_gpus();
 
  private:
   QTemporaryDir home_;
@@ -352,13 +355,19 @@ void TestGui::quick_comparison_end_to_end() {
   o.lens_steps = 2;
   o.lens_tokens_per_step = 256;
   o.lens_samples = 2;
+  QSettings().setValue("device", "cpu");  // the window's Settings → Device reaches every stage
   auto* q = w.startQuickComparison(o);
+  QSettings().remove("device");
   QVERIFY(!w.welcome()->isVisible());
   QSignalSpy done(q, &QuickComparison::finished);
   QVERIFY(done.wait(600000));
   QVERIFY2(done[0][0].toBool(), qPrintable(done[0][1].toString()));
   QCOMPARE(w.queue()->jobIds().size(), q->familyCount() * QuickComparison::stageCount());
-  for (int id : w.queue()->jobIds()) QCOMPARE(w.queue()->job(id)->state, JobState::Done);
+  for (int id : w.queue()->jobIds()) {
+    QCOMPARE(w.queue()->job(id)->state, JobState::Done);
+    const QString line = w.queue()->job(id)->spec.commandLine;
+    QVERIFY2(line.contains("--device cpu") || line.contains("trainer.accelerator=cpu"), qPrintable(line));
+  }
   // Every figure is there: the window shows the compare heatmap, and the lens chart draws.
   QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(w.results()));
   QCOMPARE(w.results()->figure(), ResultsView::Figure::Compare);
@@ -500,6 +509,48 @@ void TestGui::damaged_database_opens_as_a_read_only_copy() {
   QVERIFY(f.open(QIODevice::ReadOnly));
   QCOMPARE(QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256), before);
   QCOMPARE(QDir(ws.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden), entries);
+}
+
+// Settings → Device: automatic, CPU and each GPU doctor sees (or one disabled entry saying why there is none);
+// the choice becomes every training job's overrides. A stored value that is no device reads as automatic.
+void TestGui::settings_device_lists_gpus() {
+  QSettings().remove("device");
+  QString whyNone;
+  const auto gpus = settings::gpus(&whyNone);
+  {
+    SettingsDialog d;
+    auto* box = d.findChild<QComboBox*>("deviceBox");
+    QVERIFY(box);
+    QCOMPARE(box->itemData(0).toString(), QString("auto"));
+    QCOMPARE(box->itemData(1).toString(), QString("cpu"));
+    QCOMPARE(box->currentIndex(), 0);
+    if (gpus.isEmpty()) {
+      QCOMPARE(box->count(), 3);
+      auto* model = qobject_cast<QStandardItemModel*>(box->model());
+      QVERIFY(model && !model->item(2)->isEnabled());
+      QVERIFY2(box->itemData(2, Qt::ToolTipRole).toString().contains(whyNone), qPrintable(whyNone));
+    } else {
+      QCOMPARE(box->count(), 2 + gpus.size());
+      QCOMPARE(box->itemData(2).toString(), QString("cuda:0"));
+      QVERIFY(box->itemText(2).contains("GiB"));
+    }
+    box->setCurrentIndex(1);
+    d.save();
+  }
+  QCOMPARE(settings::device(), QString("cpu"));
+  QTemporaryDir ws;
+  MainWindow w(ws.path());
+  QCOMPARE(w.deviceArguments(), QStringList{"trainer.accelerator=cpu"});
+  QSettings().setValue("device", "cuda:12");
+  QCOMPARE(w.deviceArguments(), (QStringList{"trainer.accelerator=gpu", "trainer.devices=[12]"}));
+  {
+    SettingsDialog d;  // a GPU this machine does not have: shown as automatic, not invented
+    QCOMPARE(d.findChild<QComboBox*>("deviceBox")->currentIndex(), gpus.size() > 12 ? 14 : 0);
+  }
+  QSettings().setValue("device", "cuda; rm -rf");
+  QCOMPARE(settings::device(), QString("auto"));
+  QCOMPARE(w.deviceArguments(), QStringList{});
+  QSettings().remove("device");
 }
 
 QTEST_MAIN(TestGui)
