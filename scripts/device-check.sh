@@ -150,10 +150,10 @@ done
 
 # The jobs end to end on the GPU (train with and without our kernels, finetune-needle, eval-babilong on the GPU
 # and the CPU, lens): scripts/device-jobs.sh, on the fortunes text carried as a .deb. Last, while time is left.
-if [ $((SECONDS - START)) -gt 400 ]; then
+if [ $((SECONDS - START)) -gt 300 ]; then
   record "GPU jobs" SKIPPED; echo "GPU jobs left out: $((SECONDS - START)) s already spent"
 else
-  TEE_TO=$OUT/jobs.txt run_step "GPU jobs" 150 "$ROOT/scripts/device-jobs.sh" ./app/diffmamba \
+  TEE_TO=$OUT/jobs.txt run_step "GPU jobs" 180 "$ROOT/scripts/device-jobs.sh" ./app/diffmamba \
     "$PREFIX/usr/share/games/fortunes" "$OUT/jobs"
 fi
 finish $FAILED

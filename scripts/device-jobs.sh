@@ -5,7 +5,9 @@
 #  2. finetune-needle on qa1 from that model (fp32 training, bf16 evaluation: the defaults on a GPU);
 #  3. eval-babilong of the fine-tuned model on the GPU (bf16, the default) and on the CPU (fp32): both
 #     accuracy tables, and how many answers agree;
-#  4. lens train and lens eval on the GPU.
+#  4. lens train and lens eval on the GPU;
+#  5. decoding memory: a random 370M-shaped Diff-Mamba2 (text8 characters) evaluated at 16k and 64k tokens
+#     with answers of 4 and of 64 tokens: the peak GPU memory per cell, flat in the answer length.
 # Without a usable GPU it exits 77 (skipped) unless DM_DEVICE_JOBS_ON_CPU=1 (a rehearsal of the commands on
 # the CPU, with fewer steps). Every run record says its device and precision (`runs show`).
 #
@@ -19,9 +21,9 @@ if ! "$DM" doctor 2>/dev/null | grep -q "^CUDA available *yes"; then
     exit 77
   fi
   echo "no GPU: rehearsing the commands on the CPU (DM_DEVICE_JOBS_ON_CPU=1)"
-  STEPS=12 NEEDLE=4 LENS=2
+  STEPS=12 NEEDLE=4 LENS=2 SHAPE=demo LENGTHS="1k 2k"
 else
-  STEPS=120 NEEDLE=60 LENS=10
+  STEPS=120 NEEDLE=60 LENS=10 SHAPE=370m LENGTHS="16k 64k"
 fi
 [ -d "$FORT" ] || { echo "no fortunes text at $FORT"; exit 1; }
 rm -rf "$OUT"
@@ -79,4 +81,32 @@ echo "== lens train / eval"
   --output "$OUT/lens" --num_steps "$LENS" --tokens_per_step 8192 --max_seq_len 256 --workspace "$WS" --quiet
 "$DM" lens eval --ckpt_path "$OUT/needle-seed0" --lens "$OUT/lens" --samples 10 --output "$OUT/lens_eval.txt" \
   --workspace "$WS" --quiet | tail -n 3
+echo "== decoding memory: random $SHAPE Diff-Mamba2 at $LENGTHS tokens, answers of 4 and 64 tokens"
+"$DM" init-model --family diffmamba2 --shape "$SHAPE" --vocab 27 --out "$OUT/random-$SHAPE"
+for n in 4 64; do
+  "$DM" eval-babilong --ckpt_path "$OUT/random-$SHAPE" --tasks qa1 --lengths $LENGTHS --samples 2 \
+    --max_new_tokens "$n" --pg19 "$OUT/books" --name "decode-$n" --workspace "$WS" --quiet >/dev/null
+done
+python3 - "$WS/runs.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+runs = dict(db.execute("SELECT name, id FROM runs WHERE name IN ('decode-4', 'decode-64')"))
+cells = {}
+for name, run in runs.items():
+    for length, metric, value in db.execute("SELECT length, metric, value FROM eval_cells WHERE run_id = ?", (run,)):
+        cells[(name, length, metric)] = value
+lengths = sorted({k[1] for k in cells}, key=lambda l: int(l[:-1]))
+print("| length | answer tokens | prompt tokens/s (decoding included) | peak GPU memory (MiB) |")
+print("|---|---|---|---|")
+for l in lengths:
+    for name in ("decode-4", "decode-64"):
+        mem = cells.get((name, l, "peak_memory_mb"))
+        print(f"| {l} | {name[7:]} | {cells[(name, l, 'prompt_tokens_per_s')]:.0f} | "
+              f"{'n/a (CPU)' if mem is None else f'{mem:.0f}'} |")
+    a, b = cells.get(("decode-4", l, "peak_memory_mb")), cells.get(("decode-64", l, "peak_memory_mb"))
+    if a is not None and b is not None:
+        print(f"|   | 64 vs 4 | | {b - a:+.1f} MiB ({(b - a) / a:+.2%}) |")
+        if abs(b - a) > 0.02 * a + 16:
+            sys.exit("peak memory grows with the answer length")
+PY
 "$DM" runs --workspace "$WS" list

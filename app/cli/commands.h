@@ -41,6 +41,13 @@ struct LogitsArgs {
 };
 int run_logits(const LogitsArgs& a);
 
+struct InitModelArgs {
+  std::string family = "diffmamba2", shape = "370m", out;
+  int64_t vocab = 0, d_model = 0, n_layers = 0;  // 0: the shape's
+  uint64_t seed = 0;
+};
+int run_init_model(const InitModelArgs& a);
+
 struct TokenizeArgs {
   std::string tokenizer;  // tokenizer.json, or a directory holding one
   std::string text;

@@ -124,6 +124,20 @@ int main(int argc, char** argv) {
   lg->add_option("--tokenizer", la.tokenizer, "tokenizer.json (default: the one beside the weights; text8 characters for character-level models)");
   lg->add_option("--out", la.out, "output .npy file")->required();
 
+  dm::cli::InitModelArgs ima;
+  auto* im = app.add_subcommand("init-model", "Write a randomly initialised model of a published shape (benchmarks, device "
+                                              "checks, memory tests) without downloading weights");
+  im->add_option("--family", ima.family, "mamba2, diffmamba2, diffmamba2E, diffs6mamba2, mamba, diffmamba or diffs6")
+      ->capture_default_str();
+  im->add_option("--shape", ima.shape, "370m (AntonV/mamba2-370m-hf: 48 blocks, d_model 1024) or demo (2 blocks, d_model 64)")
+      ->capture_default_str();
+  im->add_option("--vocab", ima.vocab, "vocabulary size (default: the shape's; 27 = text8 characters, no tokenizer needed)")
+      ->check(CLI::PositiveNumber);
+  im->add_option("--d_model", ima.d_model, "width instead of the shape's")->check(CLI::PositiveNumber);
+  im->add_option("--n_layers", ima.n_layers, "blocks instead of the shape's")->check(CLI::PositiveNumber);
+  im->add_option("--seed", ima.seed, "initialisation seed")->capture_default_str();
+  im->add_option("--out", ima.out, "output folder (HF layout for Mamba2 / Diff-Mamba2, else model.safetensors)")->required();
+
   dm::cli::TokenizeArgs tka;
   auto* tk = app.add_subcommand("tokenize", "Encode text to token ids (or decode ids) with a byte-level BPE tokenizer.json");
   tk->add_option("--tokenizer", tka.tokenizer, "tokenizer.json, or a checkpoint directory holding one")->required();
@@ -416,6 +430,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*lg) return dm::cli::run_logits(la);
+    if (*im) return dm::cli::run_init_model(ima);
     if (*tk) return dm::cli::run_tokenize(tka);
     if (*bl) {
       for (const auto* sub : bl->get_subcommands()) ba.action = sub->get_name();

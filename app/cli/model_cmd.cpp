@@ -1,5 +1,6 @@
 // `diffmamba logits` and `diffmamba tokenize`: a checkpoint's next-token logits for given ids or text,
-// and the tokenizer on its own, so users can check our numbers against the Python original.
+// and the tokenizer on its own, so users can check our numbers against the Python original;
+// `diffmamba init-model`: a randomly initialised model of a published shape.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include "core/common/error.h"
 #include "core/data/tokenizer.h"
 #include "core/io/atomic_file.h"
+#include "core/io/hf_checkpoint.h"
+#include "core/io/model_file.h"
 #include "core/io/npy.h"
 #include "core/jobs/model_source.h"
 
@@ -98,6 +101,38 @@ int run_tokenize(const TokenizeArgs& a) {
   }
   std::stringstream ss(text);
   for (std::string line; std::getline(ss, line);) std::printf("%s\n", join(tok.encode(line, !a.no_special)).c_str());
+  return 0;
+}
+
+int run_init_model(const InitModelArgs& a) {
+  const auto family = model::family_from_string(a.family);
+  auto cfg = model::ModelConfig::hf_370m(family);
+  if (a.shape == "demo") {  // the demo presets' size, HF backbone
+    cfg.d_model = 64;
+    cfg.n_layers = 2;
+    cfg.head_dim = 32;
+    cfg.d_state = 16;
+    cfg.chunk_size = 64;
+  } else if (a.shape != "370m") {
+    throw ConfigError("shape", a.shape, "must be 370m or demo");
+  }
+  if (a.vocab > 0) cfg.vocab_size = a.vocab;
+  if (a.d_model > 0) cfg.d_model = a.d_model;
+  if (a.n_layers > 0) cfg.n_layers = a.n_layers;
+  torch::manual_seed(static_cast<int64_t>(a.seed));
+  model::LanguageModel m(cfg);
+  std::string where = a.out;
+  if (family == model::Family::mamba2 || family == model::Family::diffmamba2) {
+    io::save_hf_directory(m, a.out);
+  } else {
+    fs::create_directories(a.out);
+    where = (fs::path(a.out) / "model.safetensors").string();
+    io::save_model(m, where);
+  }
+  std::printf("wrote a randomly initialised %s (shape %s: %lld blocks, d_model %lld, vocabulary %lld; %lld parameters) to %s\n",
+              model::display_name(family).c_str(), a.shape.c_str(), static_cast<long long>(cfg.n_layers),
+              static_cast<long long>(cfg.d_model), static_cast<long long>(cfg.vocab_size),
+              static_cast<long long>(m->num_parameters()), where.c_str());
   return 0;
 }
 

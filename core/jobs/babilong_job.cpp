@@ -11,6 +11,7 @@
 #include "core/io/npy.h"
 #include "core/jobs/model_source.h"
 #include "core/jobs/run_session.h"
+#include "core/ops/doctor.h"
 #include "core/runtime.h"
 #include "core/store/run_store.h"
 #include "core/train/autocast.h"
@@ -136,7 +137,8 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   for (const auto& l : opt.lengths) babilong::length_tokens(l);
   if (opt.samples <= 0) throw ConfigError("samples", std::to_string(opt.samples), "must be positive");
   if (opt.max_new_tokens <= 0) throw ConfigError("max_new_tokens", std::to_string(opt.max_new_tokens), "must be positive");
-  const auto device = device_from_option(opt.device, sink);
+  HeldEvents held;
+  const auto device = device_from_option(opt.device, held.sink());
   const auto autocast = autocast_from_option("precision", opt.precision, device, true);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   tm.model->to(device);
@@ -159,6 +161,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   const int64_t run = session.id();
   const auto& run_dir = session.run_dir();
   const auto run_sink = session.sink(sink);
+  held.replay(run_sink);
   auto emit = [&](train::TrainEvent::Kind k, const std::string& msg, double progress) {
     train::TrainEvent ev;
     ev.kind = k;
@@ -187,6 +190,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
         std::vector<store::EvalSample> rows;
         std::vector<std::string> outputs;
         int64_t correct = 0, prompt_tokens = 0, new_tokens = 0;
+        if (device.is_cuda()) ops::reset_cuda_peak(device.index());
         const auto t0 = Clock::now();
         for (size_t i = 0; i < records.size(); ++i) {
           if (cancel.load()) throw Error("cancelled");
@@ -211,12 +215,18 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
         db.put_eval_cell(run, {task, length, "accuracy", accv, static_cast<int64_t>(records.size())});
         db.put_eval_cell(run, {task, length, "prompt_tokens_per_s", secs > 0 ? prompt_tokens / secs : 0.0,
                                static_cast<int64_t>(records.size())});
+        // On a GPU: the cell's peak tensor memory (the prefill's; decoding adds a constant state).
+        const int64_t peak = device.is_cuda() ? ops::cuda_peak_allocated(device.index()) : -1;
+        if (peak >= 0)
+          db.put_eval_cell(run, {task, length, "peak_memory_mb", static_cast<double>(peak) / (1 << 20),
+                                 static_cast<int64_t>(records.size())});
         if (!seed_dir.empty()) write_seed_csv((seed_dir / (task + "_" + length + "_" + pname + ".csv")).string(), records, outputs);
         ++done_cells;
         emit(train::TrainEvent::Kind::eval,
              task + " " + length + ": " + std::to_string(correct) + "/" + std::to_string(records.size()) + " correct (" +
                  c10::str(accv) + "%), " + std::to_string(prompt_tokens) + " prompt + " + std::to_string(new_tokens) +
-                 " generated tokens in " + c10::str(secs) + " s",
+                 " generated tokens in " + c10::str(secs) + " s" +
+                 (peak >= 0 ? ", peak GPU memory " + std::to_string(peak >> 20) + " MiB" : std::string()),
              done_cells / cells);
       }
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/data/codec.h"
 #include "core/model/language_model.h"
@@ -36,6 +37,20 @@ TextModel open_text_model(const std::string& path, const std::string& tokenizer 
 // with several processes on the machine.
 torch::Device device_from_option(const std::string& want, const train::EventSink& sink = nullptr, int local_rank = 0,
                                  int local_world = 1);
+
+// Events a job says before its run exists (the CPU warning of --device auto), replayed into the run's sink
+// once it does, so they reach the run's log and carry its id.
+struct HeldEvents {
+  std::vector<train::TrainEvent> events;
+  train::EventSink sink() {
+    return [this](const train::TrainEvent& e) { events.push_back(e); };
+  }
+  void replay(const train::EventSink& to) {
+    if (to)
+      for (const auto& e : events) to(e);
+    events.clear();
+  }
+};
 
 // A job's --precision for its forward passes (weights stay fp32): auto (bf16 autocast on a GPU where the
 // seed evaluates in bf16, `bf16_on_gpu`; fp32 otherwise), 32 / 32-true / fp32, or bf16 / bf16-mixed (also

@@ -1,6 +1,7 @@
 // Turns CUDA tensors into pointers and strides for kernels/ (built only with DM_CUDA): checks, output
 // allocation (NaN-poisoned on request) and the autograd Functions whose backward runs the backward kernels.
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/torch.h>
 
@@ -282,6 +283,19 @@ SsdResult ssd_step(const torch::Tensor& x, const torch::Tensor& dt, const torch:
 }  // namespace dm::ops::cuda
 
 // ---- device facts for `diffmamba doctor` ------------------------------------------------------------------
+
+namespace dm::ops {
+
+int64_t cuda_peak_allocated(int device) {
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+  return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+}
+
+void reset_cuda_peak(int device) {
+  c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
+}
+
+}  // namespace dm::ops
 
 namespace dm::ops::detail {
 

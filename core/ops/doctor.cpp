@@ -78,6 +78,8 @@ torch::Device require_device(const std::string& spec) {
 }
 
 #ifndef DM_HAVE_CUDA_KERNELS
+int64_t cuda_peak_allocated(int) { return -1; }
+void reset_cuda_peak(int) {}
 namespace detail {
 std::vector<GpuInfo> cuda_gpus() { return {}; }
 std::string kernel_architectures() { return ""; }

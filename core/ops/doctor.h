@@ -37,6 +37,11 @@ std::string format_doctor(const DoctorReport& r);
 // Why CUDA cannot be used here ("" when it can): LibTorch without CUDA, no driver, no device, …
 std::string cuda_unavailable_reason();
 
+// Peak bytes LibTorch's CUDA allocator has held in tensors on GPU `device` since the last reset (-1 where
+// this build cannot tell: no CUDA kernels built), and the reset.
+int64_t cuda_peak_allocated(int device);
+void reset_cuda_peak(int device);
+
 // Parses "cpu", "cuda" or "cuda:N". A CUDA device that this machine lacks throws dm::ConfigError with the
 // reason; the CPU is never substituted.
 torch::Device require_device(const std::string& spec);

@@ -1,6 +1,7 @@
 // Where the jobs run and in what precision: --device (auto: the GPU when there is one, else the CPU with a
 // warning once per process), --precision / --eval_precision (bf16 autocast, fp32 weights), the training
-// overrides a job device turns into, and bf16 decoding checked against fp32 on the CPU.
+// overrides a job device turns into, bf16 decoding checked against fp32 on the CPU, and init-model (the
+// random published-shape model the device check decodes).
 #include <torch/torch.h>
 
 #include <QTemporaryDir>
@@ -58,6 +59,7 @@ class TestDevices : public QObject {
   void eval_babilong_device_and_precision();
   void finetune_eval_precision();
   void lens_device_and_precision();
+  void init_model_writes_a_published_shape();
 };
 
 // On a machine without a usable GPU, auto means the CPU and says why, once: the job option, again, and the
@@ -308,6 +310,41 @@ void TestDevices::lens_device_and_precision() {
                   d.filePath("ws"), "--device", "cuda:9"});
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("cuda:9"), qPrintable(bad.err));
+}
+
+// `init-model`: the random model the device check decodes at 16k and 64k tokens (a 370M shape without a
+// download); the shape's numbers, overrides, both file layouts, the same seed giving the same weights.
+void TestDevices::init_model_writes_a_published_shape() {
+  QTemporaryDir d;
+  auto a = run({"init-model", "--family", "diffmamba2", "--shape", "370m", "--n_layers", "2", "--vocab", "27", "--seed", "5",
+                "--out", d.filePath("a")});
+  QVERIFY2(a.code == 0 && a.out.contains("Diff-Mamba2") && a.out.contains("d_model 1024"), qPrintable(a.out + a.err));
+  auto m = dm::io::load_hf_directory(d.filePath("a").toStdString());
+  const auto& c = m->config();
+  QCOMPARE(c.family, dm::model::Family::diffmamba2);
+  QCOMPARE(c.n_layers, int64_t{2});
+  QCOMPARE(c.d_model, int64_t{1024});
+  QCOMPARE(c.head_dim, dm::model::ModelConfig::hf_370m(dm::model::Family::diffmamba2).head_dim);
+  QCOMPARE(c.d_state, int64_t{128});
+  QCOMPARE(c.vocab_size, int64_t{27});
+  QVERIFY(a.out.contains(QString::number(m->num_parameters())));
+  auto b = run({"init-model", "--family", "diffmamba2", "--shape", "370m", "--n_layers", "2", "--vocab", "27", "--seed", "5",
+                "--out", d.filePath("b")});
+  QVERIFY2(b.code == 0, qPrintable(b.err));
+  auto m2 = dm::io::load_hf_directory(d.filePath("b").toStdString());
+  const auto p1 = m->parameters(), p2 = m2->parameters();
+  QCOMPARE(p1.size(), p2.size());
+  for (size_t i = 0; i < p1.size(); ++i) QVERIFY(torch::equal(p1[i], p2[i]));
+  // A family without an HF layout: a model file in the folder, which every command opens.
+  auto s6 = run({"init-model", "--family", "diffs6mamba2", "--shape", "demo", "--vocab", "27", "--out", d.filePath("s6")});
+  QVERIFY2(s6.code == 0, qPrintable(s6.out + s6.err));
+  auto tm = dm::jobs::open_text_model(d.filePath("s6").toStdString());
+  QCOMPARE(tm.model->config().family, dm::model::Family::diffs6mamba2);
+  QCOMPARE(tm.model->config().d_model, int64_t{64});
+  auto bad = run({"init-model", "--shape", "7b", "--out", d.filePath("x")});
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("370m or demo"), qPrintable(bad.err));
+  QVERIFY(!QFileInfo::exists(d.filePath("x")));
 }
 
 QTEST_GUILESS_MAIN(TestDevices)
