@@ -1,7 +1,6 @@
 // CUDA kernels against the LibTorch-ops reference path on the same GPU and against the memory-bound floor
 // (bytes moved / measured device copy bandwidth), plus training tokens/s of 370M-shaped Mamba2 and Diff-Mamba2
 // with and without the kernels. Prints one table. Without a GPU it says why and exits 77 (skipped).
-#include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <torch/torch.h>
 
@@ -21,6 +20,7 @@
 #include "core/ops/rmsnorm.h"
 #include "core/ops/ssd.h"
 #include "core/runtime.h"
+#include "core/train/autocast.h"
 
 namespace {
 
@@ -62,6 +62,17 @@ Row time_both(const std::string& name, const std::string& shape, double bytes, d
 }
 
 double elem(torch::ScalarType st) { return static_cast<double>(c10::elementSize(st)); }
+
+// Peak GPU memory one call of `f` adds above what was allocated before it (its working memory: the inputs
+// and weights already there are not counted), in MiB. bench/peer_gpu.py measures the peers the same way.
+double working_mib(const std::function<void()>& f) {
+  torch::cuda::synchronize();
+  dm::ops::reset_cuda_peak(0);
+  const int64_t before = dm::ops::cuda_peak_allocated(0);
+  f();
+  torch::cuda::synchronize();
+  return static_cast<double>(dm::ops::cuda_peak_allocated(0) - before) / (1 << 20);
+}
 
 // The GPU-time breakdown by kernel, as text for after the main table; a profiler that cannot run (no
 // CUPTI) costs a line, not the benchmark.
@@ -122,6 +133,7 @@ int main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   std::vector<std::string> breakdowns;  // printed after the main table
+  std::vector<std::pair<std::string, double>> memory;  // working memory (MiB) of the rows peers are compared on
 
   {  // SSD at the shape
     const int64_t B = 4, L = 4096, H = 32, P = 64, N = 128, G = 1, Q = 256;
@@ -153,6 +165,7 @@ int main(int argc, char** argv) {
       torch::autograd::backward({r.y}, {dy});
     };
     rows.push_back(time_both("ssd_chunked forward+backward", shape, io_fwd + io_bwd, bw, 10, [&] { fwd_bwd(Q); }));
+    memory.emplace_back("ssd_chunked forward+backward, " + shape, working_mib([&] { fwd_bwd(Q); }));
     dm::ops::set_ssd_tensor_cores(false);
     rows.push_back(time_both("ssd_chunked forward+backward, FMA (no tensor cores)", shape, io_fwd + io_bwd, bw, 10,
                              [&] { fwd_bwd(Q); }));
@@ -225,11 +238,11 @@ int main(int argc, char** argv) {
       auto tg = torch::randint(cfg.vocab_size, {opt.train_batch, TL}, o.dtype(torch::kLong));
       auto step = [&] {
         adam.zero_grad();
-        at::autocast::set_autocast_enabled(dev.type(), true);
-        at::autocast::set_autocast_dtype(dev.type(), torch::kBFloat16);
-        auto loss = m->loss(ids, tg).to(torch::kFloat);
-        at::autocast::set_autocast_enabled(dev.type(), false);
-        at::autocast::clear_cache();
+        torch::Tensor loss;
+        {
+          const dm::train::AutocastScope bf16(dev.type(), torch::kBFloat16);
+          loss = m->loss(ids, tg).to(torch::kFloat);
+        }
         loss.backward();
         adam.step();
       };
@@ -247,6 +260,9 @@ int main(int argc, char** argv) {
       const double tokens = static_cast<double>(opt.train_batch * TL);
       dm::ops::set_cuda_kernels_enabled(true);
       tr.ours = tokens / (median_ms(2, opt.train_steps, step) * 1e-3);
+      memory.emplace_back("training step " + tr.family + ", 370M-shaped, batch " + std::to_string(opt.train_batch) +
+                              " L " + std::to_string(TL),
+                          working_mib(step));
       dm::ops::set_cuda_kernels_enabled(false);
       tr.ref = tokens / (median_ms(1, opt.train_steps, step) * 1e-3);
       dm::ops::set_cuda_kernels_enabled(true);
@@ -277,6 +293,7 @@ int main(int argc, char** argv) {
   std::printf(
       "\nmedians of CUDA-event timings after warm-up; floor = bytes each input read once and each output "
       "written once / copy bandwidth\n");
+  for (const auto& [what, mib] : memory) std::printf("working memory, %s: %.1f MiB\n", what.c_str(), mib);
   for (const auto& b : breakdowns) std::fputs(b.c_str(), stdout);
   return 0;
 }

@@ -2,8 +2,9 @@
 # The device check (issue 9): on a machine with an NVIDIA GPU, python3's torch as LibTorch, CMake, ninja and
 # nvcc, but no Qt and no network, builds core + kernels + CLI + bench_kernels + bench_dist, then runs
 # `diffmamba doctor`, `diffmamba selfcheck` (CPU oracles, then every CUDA kernel against the fp64 reference),
-# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group), compute-sanitizer,
-# then the jobs end to end (scripts/device-jobs.sh).
+# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group), the peers
+# (bench/peer_gpu.py: mamba-ssm's Triton SSD, transformers' Mamba2; ratios in $OUT/peer-table.md),
+# compute-sanitizer, then the jobs end to end (scripts/device-jobs.sh).
 # Everything it prints goes to $OUT/device-check.log; the benchmark table to $OUT/bench-table.md.
 # The Debian packages the core needs come from .device-deps/ (scripts/fetch-device-deps.sh), unpacked with
 # dpkg -x into the build folder. Without a GPU the CUDA steps say SKIPPED and why (rehearsal).
@@ -127,6 +128,25 @@ TEE_TO=$OUT/bench.txt run_step bench_kernels 240 ./bench/bench_kernels "$@"
 # Data-parallel overhead on one GPU (issue 17): a 1-rank NCCL group with the Reducer vs no group.
 TEE_TO=$OUT/bench-nccl.txt run_step "bench_dist nccl" 90 ./bench/bench_dist --nccl --steps 20
 grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
+
+# Peers on the same GPU (issue 18): mamba-ssm's Triton SSD (from its sdist, carried in .device-deps/python) and
+# transformers' Mamba2 (python3's, its pure-PyTorch path) at the 370M shape; then ours against them, with ratios.
+PEER=$ROOT/bench/peer_gpu.py
+MSS=$(ls "$DEBS"/python/mamba_ssm-*.tar.gz 2>/dev/null | head -n1)
+if [ $((SECONDS - START)) -gt 360 ]; then
+  record peers SKIPPED; echo "peers left out: $((SECONDS - START)) s already spent"
+elif [ -z "$MSS" ]; then
+  record "peer mamba-ssm" FAILED; FAILED=1; echo "no mamba-ssm sdist in $DEBS/python: run scripts/fetch-device-deps.sh"
+else
+  mkdir -p "$OUT/peers" && tar -xzf "$MSS" -C "$OUT/peers"
+  run_step "peer mamba-ssm ssd" 120 python3 "$PEER" ssd --mamba-ssm "$(ls -d "$OUT"/peers/mamba_ssm-*/ | head -n1)" \
+    --out "$OUT/peer-ssd.json"
+  run_step "peer transformers 370M" 180 python3 "$PEER" hf-train --out "$OUT/peer-hf.json"
+  if [ -s "$OUT/peer-ssd.json" ] && [ -s "$OUT/peer-hf.json" ] && [ -s "$OUT/bench.txt" ]; then
+    TEE_TO=$OUT/peer-table.md run_step "peer table" 20 python3 "$PEER" table "$OUT/bench.txt" "$OUT/peer-ssd.json" \
+      "$OUT/peer-hf.json"
+  fi
+fi
 [ -s "$OUT/bench-table.md" ] && { echo; cat "$OUT/bench-table.md"; } || rm -f "$OUT/bench-table.md"
 
 # compute-sanitizer over the kernel checks (no language models): out-of-bounds and misaligned accesses

@@ -31,4 +31,20 @@ fi
 for p in "${PACKAGES[@]}"; do
   compgen -G "${p}_*.deb" >/dev/null || { echo "fetch-device-deps: $p was not downloaded" >&2; exit 1; }
 done
+# mamba-ssm's source (its Triton SSD is a peer in the device check; bench/peer_gpu.py imports only its
+# ops/triton and utils, so no CUDA extension is built): the sdist from PyPI, checked against its sha256.
+MAMBA_SSM=2.3.2.post1
+mkdir -p python
+if [ ! -f "python/mamba_ssm-$MAMBA_SSM.tar.gz" ]; then
+  python3 - "$MAMBA_SSM" <<'PY'
+import hashlib, json, sys, urllib.request
+version = sys.argv[1]
+meta = json.load(urllib.request.urlopen("https://pypi.org/pypi/mamba-ssm/json", timeout=60))
+sdist = next(u for u in meta["releases"][version] if u["packagetype"] == "sdist")
+data = urllib.request.urlopen(sdist["url"], timeout=120).read()
+if hashlib.sha256(data).hexdigest() != sdist["digests"]["sha256"]:
+    sys.exit(f"fetch-device-deps: {sdist['filename']} does not match its sha256")
+open(f"python/{sdist['filename']}", "wb").write(data)
+PY
+fi
 printf 'fetch-device-deps: %s packages in %s, %s in all\n' "$(ls ./*.deb | wc -l)" "$DEST" "$(du -sh . | cut -f1)"
