@@ -27,6 +27,9 @@ PerTokenCommand::PerTokenCommand(CLI::App& app) {
   cmd_->add_option("--tokenizer", tokenizer_, "tokenizer.json (default: the model's)");
   cmd_->add_option("--output_dir", output_dir_, "results folder (default: <workspace>/per-token-loss/<model>-L<eval_len>)");
   cmd_->add_option("--device", device_, "auto (the GPU when there is one), cpu or cuda[:N]")->capture_default_str();
+  cmd_->add_option("--precision", precision_,
+                   "auto (bf16 autocast on a GPU, as the seed's run; fp32 on the CPU), 32 or bf16-mixed")
+      ->capture_default_str();
   cmd_->add_option("--workspace", workspace_, "workspace folder (default: the user's data location)");
   cmd_->add_option("--name", name_, "the run's name");
   cmd_->add_flag("--quiet", quiet_, "no progress lines");
@@ -45,6 +48,7 @@ int PerTokenCommand::run(std::atomic<bool>& cancel) const {
   o.eval_tokens = eval_tokens_;
   o.chunk = chunk_;
   o.device = device_;
+  o.precision = precision_;
 
   // The model's name: a file's stem (diffmamba2-demo.safetensors → diffmamba2-demo), a folder's name.
   const std::filesystem::path ck(ckpt_path_);

@@ -21,7 +21,7 @@ class PerTokenCommand {
 
  private:
   CLI::App* cmd_ = nullptr;
-  std::string ckpt_path_, tokenizer_, output_dir_, workspace_, name_, device_ = "auto";
+  std::string ckpt_path_, tokenizer_, output_dir_, workspace_, name_, device_ = "auto", precision_ = "auto";
   std::vector<std::string> data_;
   int64_t eval_len_ = 65536, eval_tokens_ = 0, chunk_ = 2048;
   bool quiet_ = false;

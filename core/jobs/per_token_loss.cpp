@@ -145,10 +145,11 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
   auto& m = tm.model;
   m->to(device);
   m->eval();
-  const bool bf16 = device.is_cuda();  // the seed: fp32 weights, bf16 autocast
+  const auto autocast = jobs::autocast_from_option("precision", opt.precision, device, true);  // fp32 weights
   const int64_t L = opt.eval_len;
   // What a saved progress must match to be continued.
-  const nlohmann::json fingerprint = {{"model", tm.source}, {"data", files}, {"eval_len", L}};
+  const nlohmann::json fingerprint = {
+      {"model", tm.source}, {"data", files}, {"eval_len", L}, {"precision", jobs::precision_name(autocast)}};
   std::vector<double> sums(static_cast<size_t>(L), 0.0);
   int64_t done = 0;
   const auto progress = out / "progress.json", sums_file = out / "loss_sum.npy";
@@ -156,7 +157,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
     const auto p = nlohmann::json::parse(io::read_file(progress.string()));
     if (p.at("fingerprint") != fingerprint)
       throw ConfigError("output_dir", opt.output_dir,
-                        "holds the progress of another evaluation (model, data or eval_len differ); use a new folder");
+                        "holds the progress of another evaluation (model, data, eval_len or precision differ); use a new folder");
     const auto t = io::read_npy(sums_file.string()).to(torch::kDouble).contiguous();
     if (t.numel() != L) throw FileError(sums_file.string(), "does not hold eval_len sums");
     std::copy(t.data_ptr<double>(), t.data_ptr<double>() + L, sums.begin());
@@ -164,7 +165,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
   }
   const nlohmann::json cfg = {{"ckpt_path", opt.ckpt_path}, {"model", tm.source}, {"data", files}, {"eval_len", L},
                               {"eval_tokens", opt.eval_tokens}, {"chunk", opt.chunk}, {"output_dir", opt.output_dir},
-                              {"precision", bf16 ? "bf16-mixed" : "32"}};
+                              {"precision", jobs::precision_name(autocast)}};
   store::RunStore db(ws.db_path());
   RunSpec spec;
   spec.name = opt.name.empty() ? "per-token-loss" : opt.name;
@@ -195,7 +196,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
         const int64_t n = std::min(opt.chunk, L - c0);
         torch::Tensor logits;
         {
-          const train::AutocastScope mixed(device.type(), bf16 ? std::optional(at::kBFloat16) : std::nullopt);
+          const train::AutocastScope mixed(device.type(), autocast);
           auto h = m->hidden(ids.narrow(0, c0, n).unsqueeze(0), nullptr, &state);
           logits = m->head(h).squeeze(0).to(torch::kFloat);
         }

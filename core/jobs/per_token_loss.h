@@ -30,6 +30,7 @@ struct PerTokenLossOptions {
   int64_t chunk = 2048;     // positions per forward chunk
   int64_t save_every = 8;   // sequences between progress saves
   std::string device = "auto";
+  std::string precision = "auto";  // auto: bf16 autocast on a GPU (the seed's fabric run), fp32 on the CPU
 };
 
 struct PerTokenLossResult {

@@ -60,6 +60,7 @@ class TestDevices : public QObject {
   void finetune_eval_precision();
   void lens_device_and_precision();
   void init_model_writes_a_published_shape();
+  void per_token_loss_precision();
 };
 
 // On a machine without a usable GPU, auto means the CPU and says why, once: the job option, again, and the
@@ -345,6 +346,40 @@ void TestDevices::init_model_writes_a_published_shape() {
   QCOMPARE(bad.code, 2);
   QVERIFY2(bad.err.contains("370m or demo"), qPrintable(bad.err));
   QVERIFY(!QFileInfo::exists(d.filePath("x")));
+}
+
+// per-token-loss --precision: bf16 on request on the CPU, the per-position losses within bf16 rounding of fp32,
+// the precision part of what a saved progress must match.
+void TestDevices::per_token_loss_precision() {
+  QTemporaryDir d;
+  dm::test::save_tiny_model(dm::model::Family::diffmamba2, d.filePath("m.safetensors").toStdString(), 6, 2);
+  {
+    std::ofstream f(d.filePath("doc.txt").toStdString());
+    for (int i = 0; i < 20; ++i) f << "the grey ship sailed on along the coast of the northern sea ";
+  }
+  auto once = [&](const QString& out, const QString& precision) {
+    return run({"per-token-loss", "--ckpt_path", d.filePath("m.safetensors"), "--data", d.filePath("doc.txt"), "--eval_len",
+                "300", "--chunk", "64", "--output_dir", out, "--workspace", d.filePath("ws"), "--device", "cpu",
+                "--precision", precision, "--quiet"});
+  };
+  std::map<QString, std::vector<double>> losses;
+  for (const QString p : {"32", "bf16-mixed"}) {
+    auto r = once(d.filePath("out-" + p), p);
+    QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+    std::ifstream f(d.filePath("out-" + p + "/results.json").toStdString());
+    const auto j = nlohmann::json::parse(f);
+    losses[p] = j.at("val/loss_per_token").get<std::vector<double>>();
+    const auto [rec, cfg] = newest_run(d.filePath("ws"));
+    QCOMPARE(cfg.at("precision").get<std::string>(), p.toStdString());
+  }
+  QCOMPARE(losses["32"].size(), size_t{300});
+  QCOMPARE(losses["bf16-mixed"].size(), size_t{300});
+  double worst = 0;
+  for (size_t i = 0; i < 300; ++i) worst = std::max(worst, std::abs(losses["32"][i] - losses["bf16-mixed"][i]));
+  QVERIFY2(worst > 0 && worst < 0.05, qPrintable(QStringLiteral("largest per-position difference %1 nats").arg(worst)));
+  auto bad = once(d.filePath("out-x"), "16-mixed");
+  QCOMPARE(bad.code, 2);
+  QVERIFY2(bad.err.contains("precision"), qPrintable(bad.err));
 }
 
 QTEST_GUILESS_MAIN(TestDevices)
