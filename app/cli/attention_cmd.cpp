@@ -40,6 +40,10 @@ AttentionCommand::AttentionCommand(CLI::App& app) {
   cmd_->add_flag("--no-maps", no_maps_, "print and store the metrics and tokens only, no [L, L] maps");
   cmd_->add_option("--out", out_, "the .npz (default: <workspace>/attention/<model>-<sample>.npz)");
   cmd_->add_option("--workspace", workspace_, "workspace folder (default: the user's data location)");
+  cmd_->add_option("--device", device_,
+                   "where the model's forward pass runs: auto (the GPU when there is one), cpu or cuda[:N]; the maps "
+                   "are computed on the CPU")
+      ->capture_default_str();
 }
 
 bool AttentionCommand::parsed() const { return cmd_->parsed(); }
@@ -48,8 +52,11 @@ int AttentionCommand::run() const {
   if (text_.empty() && text_file_.empty() && sample_.empty())
     throw ConfigError("input", "(none)", "give --text, --text-file or --babilong-sample");
   const auto t0 = std::chrono::steady_clock::now();
+  const auto device = jobs::device_from_option(device_, [](const train::TrainEvent& e) {
+    if (e.kind == train::TrainEvent::Kind::warning) std::fprintf(stderr, "warning: %s\n", e.message.c_str());
+  });
   auto tm = jobs::open_text_model(ckpt_path_, tokenizer_);
-  tm.model->to(torch::kCPU);
+  tm.model->to(device);
   jobs::AttentionSample s;
   std::string sample_name;
   if (!sample_.empty()) {

@@ -21,7 +21,7 @@ class AttentionCommand {
 
  private:
   CLI::App* cmd_ = nullptr;
-  std::string ckpt_path_, tokenizer_, text_, text_file_, sample_, question_, out_, workspace_;
+  std::string ckpt_path_, tokenizer_, text_, text_file_, sample_, question_, out_, workspace_, device_ = "auto";
   std::vector<std::string> needles_;
   std::vector<int64_t> layers_, heads_;
   int64_t index_ = 0;

@@ -9,6 +9,7 @@
 
 #include "app/gui/attention_view.h"
 #include "app/gui/figure_export.h"
+#include "app/gui/settings.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -66,6 +67,7 @@ struct Request {
   std::vector<std::pair<QString, std::string>> models;  // label, path
   AttentionView::Source source = AttentionView::Source::File;
   std::string file, task, length, text, needle, question;
+  std::string device = "auto";  // Settings → Device: where the forward passes run (the maps: on the CPU)
   int index = 0, seed = 0;
 };
 
@@ -87,7 +89,7 @@ std::shared_ptr<AttentionView::Result> trace(const Request& q) {
       AttentionView::Side side;
       side.label = label;
       auto tm = jobs::open_text_model(path);
-      tm.model->to(torch::kCPU);
+      tm.model->to(jobs::device_from_option(q.device));
       switch (q.source) {
         case AttentionView::Source::File:
           side.sample = jobs::attention_sample_from_record(*tm.codec, records[static_cast<size_t>(q.index)]);
@@ -443,6 +445,7 @@ void AttentionView::compute() {
   q.text = text_->toPlainText().toStdString();
   q.needle = needle_->text().toStdString();
   q.question = question_->text().toStdString();
+  q.device = settings::device().toStdString();
   busy_ = true;
   computeButton_->setEnabled(false);
   status_->setStyleSheet(QString());

@@ -15,6 +15,7 @@
 #include "core/jobs/attention_job.h"
 #include "core/model/implicit_attention.h"
 #include "core/model/language_model.h"
+#include "core/ops/doctor.h"
 #include "tests/app/cli_runner.h"
 #include "tests/core/test_util.h"
 
@@ -85,6 +86,18 @@ class TestAttentionCli : public QObject {
     auto lay = run({"attention", "--ckpt_path", d.filePath("diff.safetensors"), "--text", "abc", "--layers", "9", "--out",
                     d.filePath("x.npz")});
     QVERIFY2(lay.code != 0 && lay.err.contains("blocks with a map: 0, 1, 2, 3"), qPrintable(lay.err));
+    QVERIFY(!QFileInfo::exists(d.filePath("x.npz")));
+    // --device: the forward pass where asked (the maps on the CPU either way); a GPU that is not there is an error.
+    auto cpu = run({"attention", "--ckpt_path", d.filePath("diff.safetensors"), "--text", "a short text", "--no-maps",
+                    "--device", "cpu", "--out", d.filePath("c.npz")});
+    QVERIFY2(cpu.code == 0 && !cpu.err.contains("warning"), qPrintable(cpu.out + cpu.err));
+    QVERIFY(torch::equal(dm::io::NpzReader(d.filePath("c.npz").toStdString()).tensor("metrics/entropy"),
+                         nf.tensor("metrics/entropy")));
+    if (!dm::ops::cuda_unavailable_reason().empty())  // the default (auto) said once why it ran on the CPU
+      QVERIFY2(n.err.count("no GPU can be used") == 1, qPrintable(n.err));
+    auto gpu = run({"attention", "--ckpt_path", d.filePath("diff.safetensors"), "--text", "abc", "--device", "cuda:99",
+                    "--out", d.filePath("x.npz")});
+    QVERIFY2(gpu.code == 2 && gpu.err.contains("cuda:99"), qPrintable(gpu.err));
     QVERIFY(!QFileInfo::exists(d.filePath("x.npz")));
 
     // The figure: both models on the same sample, one block, zoomed; CSV of every entry of the window.
