@@ -2,9 +2,9 @@
 # The device check (issue 9): on a machine with an NVIDIA GPU, python3's torch as LibTorch, CMake, ninja and
 # nvcc, but no Qt and no network, builds core + kernels + CLI + bench_kernels + bench_dist, then runs
 # `diffmamba doctor`, `diffmamba selfcheck` (CPU oracles, then every CUDA kernel against the fp64 reference),
-# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group), the peers
-# (bench/peer_gpu.py: mamba-ssm's Triton SSD, transformers' Mamba2; ratios in $OUT/peer-table.md),
-# compute-sanitizer, then the jobs end to end (scripts/device-jobs.sh).
+# bench_kernels and bench_dist --nccl (a 1-rank NCCL group + c10d Reducer against no group), compute-sanitizer,
+# the peers (bench/peer_gpu.py: mamba-ssm's Triton SSD, transformers' Mamba2; ratios in $OUT/peer-table.md),
+# then the jobs end to end (scripts/device-jobs.sh). DM_CHECK_SKIP="…" leaves steps out (see below).
 # Everything it prints goes to $OUT/device-check.log; the benchmark table to $OUT/bench-table.md.
 # The Debian packages the core needs come from .device-deps/ (scripts/fetch-device-deps.sh), unpacked with
 # dpkg -x into the build folder. Without a GPU the CUDA steps say SKIPPED and why (rehearsal).
@@ -100,6 +100,9 @@ record build ok
 
 # ---- run -------------------------------------------------------------------------------------------------------
 FAILED=0
+# DM_CHECK_SKIP="bench sanitizer …" leaves steps out (a rerun that does only what the first call did not reach):
+# selfcheck, bench, peers, sanitizer, jobs.
+wanted() { [[ " ${DM_CHECK_SKIP:-} " != *" $1 "* ]] || { record "$1" "SKIPPED(asked)"; return 1; }; }
 run_step() {  # name, timeout seconds, command…   (exit 77 = skipped; TEE_TO=file also saves the output)
   local name=$1 limit=$2 rc
   shift 2
@@ -122,39 +125,27 @@ cd "$BUILD" || finish 1
 # The carried runtime libraries (yaml-cpp, utf8proc, sqlite) for our executables only, not for the tools above.
 export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 run_step doctor 30 ./app/diffmamba doctor
-run_step "selfcheck cpu" 60 ./app/diffmamba selfcheck --device cpu
-run_step "selfcheck cuda" 120 ./app/diffmamba selfcheck --device cuda
-TEE_TO=$OUT/bench.txt run_step bench_kernels 240 ./bench/bench_kernels "$@"
-# Data-parallel overhead on one GPU (issue 17): a 1-rank NCCL group with the Reducer vs no group.
-TEE_TO=$OUT/bench-nccl.txt run_step "bench_dist nccl" 90 ./bench/bench_dist --nccl --steps 20
-grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
-
-# Peers on the same GPU (issue 18): mamba-ssm's Triton SSD (from its sdist, carried in .device-deps/python) and
-# transformers' Mamba2 (python3's, its pure-PyTorch path) at the 370M shape; then ours against them, with ratios.
-PEER=$ROOT/bench/peer_gpu.py
-MSS=$(ls "$DEBS"/python/mamba_ssm-*.tar.gz 2>/dev/null | head -n1)
-if [ $((SECONDS - START)) -gt 360 ]; then
-  record peers SKIPPED; echo "peers left out: $((SECONDS - START)) s already spent"
-elif [ -z "$MSS" ]; then
-  record "peer mamba-ssm" FAILED; FAILED=1; echo "no mamba-ssm sdist in $DEBS/python: run scripts/fetch-device-deps.sh"
-else
-  mkdir -p "$OUT/peers" && tar -xzf "$MSS" -C "$OUT/peers"
-  run_step "peer mamba-ssm ssd" 120 python3 "$PEER" ssd --mamba-ssm "$(ls -d "$OUT"/peers/mamba_ssm-*/ | head -n1)" \
-    --out "$OUT/peer-ssd.json"
-  run_step "peer transformers 370M" 180 python3 "$PEER" hf-train --out "$OUT/peer-hf.json"
-  if [ -s "$OUT/peer-ssd.json" ] && [ -s "$OUT/peer-hf.json" ] && [ -s "$OUT/bench.txt" ]; then
-    TEE_TO=$OUT/peer-table.md run_step "peer table" 20 python3 "$PEER" table "$OUT/bench.txt" "$OUT/peer-ssd.json" \
-      "$OUT/peer-hf.json"
-  fi
+if wanted selfcheck; then
+  run_step "selfcheck cpu" 60 ./app/diffmamba selfcheck --device cpu
+  run_step "selfcheck cuda" 120 ./app/diffmamba selfcheck --device cuda
 fi
+if wanted bench; then
+  TEE_TO=$OUT/bench.txt run_step bench_kernels 240 ./bench/bench_kernels "$@"
+  # Data-parallel overhead on one GPU (issue 17): a 1-rank NCCL group with the Reducer vs no group.
+  TEE_TO=$OUT/bench-nccl.txt run_step "bench_dist nccl" 90 ./bench/bench_dist --nccl --steps 20
+  grep -E '^(\||## )' "$OUT/bench.txt" >"$OUT/bench-table.md" 2>/dev/null || true
+fi
+
 [ -s "$OUT/bench-table.md" ] && { echo; cat "$OUT/bench-table.md"; } || rm -f "$OUT/bench-table.md"
 
 # compute-sanitizer over the kernel checks (no language models): out-of-bounds and misaligned accesses
-# (memcheck), shared-memory hazards in the tiles (racecheck). Last, and only while the whole script stays
-# under 8 minutes; any error it reports fails the check (exit code 3).
+# (memcheck), shared-memory hazards in the tiles (racecheck), only while under about 6 minutes are spent;
+# any error it reports fails the check (exit code 3).
 SANITIZER=$(command -v compute-sanitizer || ls "$(dirname "${NVCC:-/usr/local/cuda/bin/nvcc}")"/compute-sanitizer 2>/dev/null || true)
 for tool in memcheck racecheck; do
-  if [ -z "$SANITIZER" ]; then
+  if ! wanted sanitizer; then
+    break
+  elif [ -z "$SANITIZER" ]; then
     record "sanitizer $tool" "SKIPPED"; echo "compute-sanitizer not found"
   elif ! ./app/diffmamba doctor 2>/dev/null | grep -q "^CUDA available *yes"; then
     record "sanitizer $tool" "SKIPPED"; echo "no GPU: compute-sanitizer $tool not run"
@@ -168,9 +159,33 @@ for tool in memcheck racecheck; do
   fi
 done
 
+# Peers on the same GPU (issue 18): mamba-ssm's Triton SSD (from its sdist, carried in .device-deps/python) and
+# transformers' Mamba2 (python3's, its pure-PyTorch path) at the 370M shape; then ours against them, with ratios.
+PEER=$ROOT/bench/peer_gpu.py
+MSS=$(ls "$DEBS"/python/mamba_ssm-*.tar.gz 2>/dev/null | head -n1)
+if ! wanted peers; then
+  :
+elif [ $((SECONDS - START)) -gt 360 ]; then
+  record peers SKIPPED; echo "peers left out: $((SECONDS - START)) s already spent"
+elif [ -z "$MSS" ]; then
+  record "peer mamba-ssm" FAILED; FAILED=1; echo "no mamba-ssm sdist in $DEBS/python: run scripts/fetch-device-deps.sh"
+else
+  mkdir -p "$OUT/peers" && tar -xzf "$MSS" -C "$OUT/peers"
+  run_step "peer mamba-ssm ssd" 120 python3 "$PEER" ssd --mamba-ssm "$(ls -d "$OUT"/peers/mamba_ssm-*/ | head -n1)" \
+    --out "$OUT/peer-ssd.json"
+  run_step "peer transformers 370M" 180 python3 "$PEER" hf-train --out "$OUT/peer-hf.json"
+  # bench.txt may come from an earlier call on the same, still warm machine (DM_CHECK_SKIP=bench, same OUT).
+  if [ -s "$OUT/peer-ssd.json" ] && [ -s "$OUT/peer-hf.json" ] && [ -s "$OUT/bench.txt" ]; then
+    TEE_TO=$OUT/peer-table.md run_step "peer table" 20 python3 "$PEER" table "$OUT/bench.txt" "$OUT/peer-ssd.json" \
+      "$OUT/peer-hf.json"
+  fi
+fi
+
 # The jobs end to end on the GPU (train with and without our kernels, finetune-needle, eval-babilong on the GPU
 # and the CPU, lens): scripts/device-jobs.sh, on the fortunes text carried as a .deb. Last, while time is left.
-if [ $((SECONDS - START)) -gt 300 ]; then
+if ! wanted jobs; then
+  :
+elif [ $((SECONDS - START)) -gt 400 ]; then
   record "GPU jobs" SKIPPED; echo "GPU jobs left out: $((SECONDS - START)) s already spent"
 else
   TEE_TO=$OUT/jobs.txt run_step "GPU jobs" 180 "$ROOT/scripts/device-jobs.sh" ./app/diffmamba \
