@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <torch/torch.h>
 
+#include "app/cli/console.h"
 #include "core/common/error.h"
 #include "core/io/atomic_file.h"
 #include "core/jobs/attention_job.h"
@@ -52,9 +53,7 @@ int AttentionCommand::run() const {
   if (text_.empty() && text_file_.empty() && sample_.empty())
     throw ConfigError("input", "(none)", "give --text, --text-file or --babilong-sample");
   const auto t0 = std::chrono::steady_clock::now();
-  const auto device = jobs::device_from_option(device_, [](const train::TrainEvent& e) {
-    if (e.kind == train::TrainEvent::Kind::warning) std::fprintf(stderr, "warning: %s\n", e.message.c_str());
-  });
+  const auto device = jobs::device_from_option(device_, ConsolePrinter(ConsoleOptions{}).sink());
   auto tm = jobs::open_text_model(ckpt_path_, tokenizer_);
   tm.model->to(device);
   jobs::AttentionSample s;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -125,6 +126,14 @@ std::string csvPathFor(const PlotArgs& a, const std::string& output) {
   return (fs::path(output).parent_path() / fs::path(output).stem()).string() + ".csv";
 }
 
+// The figure's CSV beside it (or at --csv), unless --no-csv: `write` writes the file it is given.
+void writeCsvFor(const PlotArgs& a, const std::string& output, const std::function<void(const QString&)>& write) {
+  if (a.no_csv) return;
+  const auto path = csvPathFor(a, output);
+  write(q(path));
+  std::printf("wrote %s\n", path.c_str());
+}
+
 void ensureParent(const std::string& path) {
   const auto parent = fs::path(path).parent_path();
   if (parent.empty()) return;
@@ -194,10 +203,7 @@ int plotHeatmap(const PlotArgs& a) {
   o.title = titleOf(a, title);
   plotting::drawHeatmap(&plot, m, o);
   save(plot, output, sizeFor(a, 8, 5, 300));
-  if (!a.no_csv) {
-    plotting::writeCsv(m, q(csvPathFor(a, output)));
-    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-  }
+  writeCsvFor(a, output, [&](const QString& path) { plotting::writeCsv(m, path); });
   return 0;
 }
 
@@ -265,11 +271,10 @@ int plotCompare(const PlotArgs& a, bool ratio) {
   else
     plotting::drawCompare(&plot, model, base, o);
   save(plot, output, sizeFor(a, 10, 6, 150));
-  if (!a.no_csv) {
-    plotting::writeCompareCsv(model, base, q(csvPathFor(a, output)), o.modelName, o.baselineName, QStringLiteral("task"),
+  writeCsvFor(a, output, [&](const QString& path) {
+    plotting::writeCompareCsv(model, base, path, o.modelName, o.baselineName, QStringLiteral("task"),
                               QStringLiteral("length"), ci ? &*ci : nullptr);
-    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-  }
+  });
   return 0;
 }
 
@@ -309,10 +314,7 @@ int plotLens(const PlotArgs& a) {
   QCustomPlot plot;
   plotting::drawLensLayers(&plot, lens, o);
   save(plot, output, sizeFor(a, 14, 6, 300));
-  if (!a.no_csv) {
-    plotting::writeCsv(lens.select(o.startLayer, o.endLayer), q(csvPathFor(a, output)));
-    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-  }
+  writeCsvFor(a, output, [&](const QString& path) { plotting::writeCsv(lens.select(o.startLayer, o.endLayer), path); });
   return 0;
 }
 
@@ -346,10 +348,7 @@ int plotCurves(const PlotArgs& a) {
     QCustomPlot plot;
     plotting::drawSeedBands(&plot, bands, o);
     save(plot, output, sizeFor(a, 8, 5, 300));
-    if (!a.no_csv) {
-      plotting::writeSeedBandsCsv(bands, kind, q(csvPathFor(a, output)));
-      std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-    }
+    writeCsvFor(a, output, [&](const QString& path) { plotting::writeSeedBandsCsv(bands, kind, path); });
     return 0;
   }
   QCustomPlot plot;
@@ -365,10 +364,7 @@ int plotCurves(const PlotArgs& a) {
   cp.setLogY(a.log);
   cp.replot();
   save(plot, output, sizeFor(a, 8, 5, 300));
-  if (!a.no_csv) {
-    cp.writeCsv(q(csvPathFor(a, output)));
-    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-  }
+  writeCsvFor(a, output, [&](const QString& path) { cp.writeCsv(path); });
   return 0;
 }
 
@@ -391,10 +387,7 @@ int plotPerToken(const PlotArgs& a) {
   QCustomPlot plot;
   plotting::drawPerTokenLoss(&plot, series, o);
   save(plot, output, sizeFor(a, 8, 7, 300));
-  if (!a.no_csv) {
-    plotting::writePerTokenCsv(series, o, q(csvPathFor(a, output)));
-    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-  }
+  writeCsvFor(a, output, [&](const QString& path) { plotting::writePerTokenCsv(series, o, path); });
   return 0;
 }
 
@@ -457,10 +450,7 @@ int plotMad(const PlotArgs& a) {
     for (int t = 0; t < scores.tasks.size(); ++t) std::printf("  %-24.4f", scores.at(m, t));
     std::printf("  %.4f\n", scores.total[static_cast<size_t>(m)]);
   }
-  if (!a.no_csv) {
-    plotting::writeMadCsv(scores, q(csvPathFor(a, output)));
-    std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-  }
+  writeCsvFor(a, output, [&](const QString& path) { plotting::writeMadCsv(scores, path); });
   return 0;
 }
 
@@ -518,17 +508,13 @@ int plotAttention(const PlotArgs& a) {
     for (size_t i = 0; i < c.blocks.size(); ++i) std::printf(" %d:%.4g", c.blocks[i], c.values[i]);
     std::printf("\n");
   }
-  if (!a.no_csv) {
-    // Every entry of the window: large for whole long samples, so only on request past 2^20 entries.
-    const auto entries = static_cast<int64_t>(panels.front().rows()) * panels.front().cols();
-    if (entries <= (int64_t{1} << 20) || !a.csv.empty()) {
-      plotting::writeAttentionCsv(panels, curves, q(csvPathFor(a, output)));
-      std::printf("wrote %s\n", csvPathFor(a, output).c_str());
-    } else {
-      std::printf("no CSV: the window has %lld entries per map (name --csv to write them, or narrow it with --range)\n",
-                  static_cast<long long>(entries));
-    }
-  }
+  // Every entry of the window: large for whole long samples, so only on request past 2^20 entries.
+  const auto entries = static_cast<int64_t>(panels.front().rows()) * panels.front().cols();
+  if (entries <= (int64_t{1} << 20) || !a.csv.empty())
+    writeCsvFor(a, output, [&](const QString& path) { plotting::writeAttentionCsv(panels, curves, path); });
+  else if (!a.no_csv)
+    std::printf("no CSV: the window has %lld entries per map (name --csv to write them, or narrow it with --range)\n",
+                static_cast<long long>(entries));
   return 0;
 }
 

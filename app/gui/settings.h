@@ -24,7 +24,8 @@ QString language(); // "" (system) | en | zh_CN
 QString theme();    // system | light | dark
 
 // The GPUs `diffmamba doctor` sees: the device to ask for ("cuda:N") and a label naming the card and its
-// memory; empty with `whyNone` set when this build or machine has none.
+// memory; empty with `whyNone` set when this build or machine has none. Defined in job_specs.cpp, where
+// LibTorch is included.
 struct Gpu {
   QString device, label;
 };

@@ -137,8 +137,8 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   for (const auto& l : opt.lengths) babilong::length_tokens(l);
   if (opt.samples <= 0) throw ConfigError("samples", std::to_string(opt.samples), "must be positive");
   if (opt.max_new_tokens <= 0) throw ConfigError("max_new_tokens", std::to_string(opt.max_new_tokens), "must be positive");
-  HeldEvents held;
-  const auto device = device_from_option(opt.device, held.sink());
+  HeldEvents early;
+  const auto device = device_from_option(opt.device, early.sink());
   const auto autocast = autocast_from_option("precision", opt.precision, device, true);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   tm.model->to(device);
@@ -161,7 +161,7 @@ BabilongEvalResult run_babilong_eval(const Workspace& ws, const BabilongEvalOpti
   const int64_t run = session.id();
   const auto& run_dir = session.run_dir();
   const auto run_sink = session.sink(sink);
-  held.replay(run_sink);
+  early.replay(run_sink);
   auto emit = [&](train::TrainEvent::Kind k, const std::string& msg, double progress) {
     train::TrainEvent ev;
     ev.kind = k;

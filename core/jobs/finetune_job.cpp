@@ -123,8 +123,8 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   auto& m = tm.model;
   const int64_t pad = tm.codec->eos_id().value_or(0);
   const auto env = dist::from_environment();
-  HeldEvents held;
-  const auto device = device_from_option(opt.device, env.rank == 0 ? held.sink() : nullptr, env.local_rank, env.local_world);
+  HeldEvents early;
+  const auto device = device_from_option(opt.device, env.rank == 0 ? early.sink() : nullptr, env.local_rank, env.local_world);
   const auto eval_autocast = autocast_from_option("eval_precision", opt.eval_precision, device, true);
   m->to(device);
 
@@ -181,7 +181,7 @@ JobResult run_finetune_job(const Workspace& ws, const FinetuneOptions& opt, cons
   auto& session = shared.session;
   const int64_t run = shared.id;
   const train::EventSink run_sink = shared.sink(sink);
-  held.replay(run_sink);
+  early.replay(run_sink);
   if (rank == 0) fs::create_directories(opt.output_dir);
   auto save_to = [&](const std::string& dir) {
     if (rank != 0) return;

@@ -96,8 +96,8 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
     if (v <= 0) throw ConfigError(name, std::to_string(v), "must be positive");
   if (opt.output.empty()) throw ConfigError("output", "(none)", "name the folder for the lens");
   const auto env = dist::from_environment();
-  HeldEvents said;
-  const auto device = device_from_option(opt.device, env.rank == 0 ? said.sink() : nullptr, env.local_rank, env.local_world);
+  HeldEvents early;
+  const auto device = device_from_option(opt.device, env.rank == 0 ? early.sink() : nullptr, env.local_rank, env.local_world);
   const auto autocast = autocast_from_option("precision", opt.precision, device, true);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
@@ -137,7 +137,7 @@ JobResult run_lens_train(const Workspace& ws, const LensTrainOptions& opt, const
   auto& session = shared.session;
   const int64_t run = shared.id;
   const train::EventSink run_sink = shared.sink(sink);
-  said.replay(run_sink);
+  early.replay(run_sink);
   std::atomic<bool> stopped{false};
   const auto before = lens_kl(m, lens, heldout, autocast);
   size_t cursor = 0;
@@ -282,8 +282,8 @@ int64_t import_seed_lens_results(const Workspace& ws, const std::string& path, c
 
 LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, const train::EventSink& sink,
                              const std::atomic<bool>& cancel) {
-  HeldEvents held;
-  const auto device = device_from_option(opt.device, held.sink());
+  HeldEvents early;
+  const auto device = device_from_option(opt.device, early.sink());
   const auto autocast = autocast_from_option("precision", opt.precision, device, false);
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
@@ -309,7 +309,7 @@ LensEvalResult run_lens_eval(const Workspace& ws, const LensEvalOptions& opt, co
   RunSession session(db, ws, lens_run(opt.name, "lens-eval", m, cfg, autocast));
   res.run_id = session.id();
   const auto run_sink = session.sink(sink);
-  held.replay(run_sink);
+  early.replay(run_sink);
   // sums[task][layer] = {Σ prob of the first answer token, Σ its log-prob, Σ log-prob of all answer tokens, count}
   std::map<std::string, std::vector<std::array<double, 4>>> sums;
   const auto t0 = Clock::now();

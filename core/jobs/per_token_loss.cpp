@@ -139,8 +139,8 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
       if (j.contains("val/loss_avg_len_" + std::to_string(l))) result.loss_avg[l] = j.at("val/loss_avg_len_" + std::to_string(l));
     return result;
   }
-  jobs::HeldEvents held;
-  const auto device = jobs::device_from_option(opt.device, held.sink());
+  jobs::HeldEvents early;
+  const auto device = jobs::device_from_option(opt.device, early.sink());
   auto tm = open_text_model(opt.ckpt_path, opt.tokenizer);
   auto& m = tm.model;
   m->to(device);
@@ -175,7 +175,7 @@ PerTokenLossResult run_per_token_loss(const Workspace& ws, const PerTokenLossOpt
   spec.config_json = cfg.dump();
   RunSession session(db, ws, spec);
   auto sink = session.sink(user_sink);
-  held.replay(sink);
+  early.replay(sink);
   auto save = [&] {
     io::write_npy(sums_file.string(), torch::tensor(sums, torch::kDouble));
     io::write_file_atomic(progress.string(), nlohmann::json({{"fingerprint", fingerprint}, {"sequences", done}}).dump());

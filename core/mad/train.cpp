@@ -142,8 +142,8 @@ TrainResult run_mad_train(const jobs::Workspace& ws, const TrainOptions& opt, co
     if (v <= 0) throw ConfigError(name, std::to_string(v), "must be positive");
   if (!(opt.lr > 0)) throw ConfigError("lr", std::to_string(opt.lr), "must be positive");
   if (!(opt.weight_decay >= 0)) throw ConfigError("weight_decay", std::to_string(opt.weight_decay), "must be ≥ 0");
-  jobs::HeldEvents held;
-  const auto device = jobs::device_from_option(opt.device, held.sink());
+  jobs::HeldEvents early;
+  const auto device = jobs::device_from_option(opt.device, early.sink());
   const auto& s = opt.data;
   const auto cfg = model_config(opt.family, s.vocab_size, opt.width, opt.n_layers);
   const Data data = generate(s);
@@ -182,7 +182,7 @@ TrainResult run_mad_train(const jobs::Workspace& ws, const TrainOptions& opt, co
   spec.sweep_id = opt.sweep_id;
   jobs::RunSession session(db, ws, spec);
   auto sink = session.sink(user_sink);
-  held.replay(sink);
+  early.replay(sink);
   TrainResult result;
   result.run_id = session.id();
   try {
