@@ -352,6 +352,13 @@ SPEC = {
         writes=["{ws}/per-token-loss/diffmamba2-demo-L65536/results.json",
                 "{ws}/per-token-loss/diffmamba2-demo-L65536/results.npz"],
         stdout=["sequences of 65536 tokens", "perplexity", "results.npz"]),
+    # --- GPU: a random model of the published shape (2 of its 48 blocks here), decoded at 16k and 64k tokens
+    "build/app/diffmamba init-model --family diffmamba2 --shape 370m --vocab 27 --out random-370m": dict(
+        size={"--n_layers": 2}, writes=["random-370m/config.json", "random-370m/model.safetensors"],
+        stdout=["randomly initialised Diff-Mamba2", "d_model 1024", "vocabulary 27"]),
+    "build/app/diffmamba eval-babilong --ckpt_path random-370m --tasks qa1 --lengths 16k 64k --samples 2 "
+    "[--device cpu --precision bf16-mixed]": dict(
+        size={"--samples": 1}, stdout=["qa1 16k", "qa1 64k", "accuracy"]),
     "$D babilong generate --task qa1 --length 1k --samples 5 --out needles.jsonl": dict(
         writes=["needles.jsonl"], stdout=["wrote 5 qa1 samples"]),
     "$D attention --ckpt_path DIR --babilong-sample needles.jsonl --index 0 --out diff.npz [--layers 0 1] [--heads 0] [--float16]": dict(

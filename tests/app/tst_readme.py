@@ -34,7 +34,7 @@ SIZE_OPTIONS = {
     "trainer.max_steps", "trainer.max_epochs", "trainer.limit_val_batches", "loader.batch_size", "loader.l_max",
     "model.n_layers", "model.d_model",
     "--needle_steps", "--needle_samples", "--lens_steps", "--lens_tokens_per_step", "--lens_samples",
-    "--epochs", "--train_examples", "--test_examples",
+    "--epochs", "--train_examples", "--test_examples", "--n_layers",
 }
 
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_$])([A-Z][A-Z0-9_]*)(?![A-Za-z0-9_])")
